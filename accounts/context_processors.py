@@ -1,0 +1,39 @@
+"""Navigation that fits the user's role."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .models import Role
+
+# (url name, label, roles that see it; None = every signed-in user)
+NAV_ITEMS = [
+    ("home", _("Home"), None),
+    (
+        "areas",
+        _("Areas"),
+        {Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN},
+    ),
+    ("staff", _("Staff"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}),
+]
+
+
+def nav_items_for(user) -> list[dict]:
+    items = []
+    for url_name, label, roles in NAV_ITEMS:
+        if roles is None or user.is_superuser or user.role in roles:
+            items.append({"url_name": url_name, "url": reverse(url_name), "label": label})
+    return items
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    current = request.resolver_match.url_name if request.resolver_match else None
+    items = nav_items_for(user)
+    for item in items:
+        item["active"] = item["url_name"] == current
+    return {"nav_items": items}

@@ -1,0 +1,167 @@
+"""Areas (区划), staff users with a role and an area, and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import rules
+
+
+class AreaLevel(models.TextChoices):
+    PROVINCE = rules.PROVINCE, _("Province")
+    CITY = rules.CITY, _("City")
+    COUNTY = rules.COUNTY, _("County")
+    TOWNSHIP = rules.TOWNSHIP, _("Township")
+    VILLAGE = rules.VILLAGE, _("Village")
+
+
+class Area(models.Model):
+    """An administrative area keyed by its 12-digit 统计用区划代码.
+
+    Level and parent are derived from the code. Subtrees are code prefixes, so scoping a queryset
+    to an area is a single indexed ``LIKE 'prefix%'``.
+    """
+
+    code = models.CharField(_("code"), max_length=12, primary_key=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=10, choices=AreaLevel.choices, editable=False)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        editable=False,
+    )
+    # Codes are re-issued yearly: an area that disappears is closed, never deleted.
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["code"]
+        indexes = [
+            models.Index(
+                fields=["code"], name="area_code_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["level"], name="area_level_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^\d{12}$"), name="area_code_12_digits"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level__in=rules.LEVELS), name="area_level_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+    @property
+    def prefix(self) -> str:
+        return rules.prefix(self.code, self.level)
+
+    @property
+    def parent_code(self) -> str | None:
+        return rules.parent_code(self.code)
+
+    def contains(self, other_code: str) -> bool:
+        return other_code.startswith(self.prefix)
+
+
+class Role(models.TextChoices):
+    DIRECTOR = rules.DIRECTOR, _("Child director")
+    SUPERVISOR = rules.SUPERVISOR, _("Child supervisor")
+    CIVIL_AFFAIRS = rules.CIVIL_AFFAIRS, _("Civil affairs")
+    VIEWER = rules.VIEWER, _("Viewer")
+    REPORTER = rules.REPORTER, _("Mandatory reporter")
+    ADMIN = rules.ADMIN, _("Administrator")
+
+
+class User(AbstractUser):
+    """A member of staff. Everything a user sees is limited to ``area``'s subtree."""
+
+    name = models.CharField(_("full name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+        indexes = [models.Index(fields=["role", "area"], name="user_role_area_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=[r.value for r in Role]), name="user_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.username
+
+    def clean(self) -> None:
+        super().clean()
+        if self.area_id and not rules.role_allowed_at(self.role, rules.parse_level(self.area_id)):
+            allowed = "、".join(rules.LEVEL_ZH[level] for level in rules.ROLE_LEVELS[self.role])
+            raise ValidationError(
+                {
+                    "area": _("This role must be placed at a %(levels)s-level area.")
+                    % {"levels": allowed}
+                }
+            )
+        if self.area_id is None and self.role != Role.ADMIN:
+            raise ValidationError({"area": _("Every role except administrator needs an area.")})
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.get_full_name() or self.username
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("prefix"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def generate() -> str:
+        return "sw_" + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return _hash_token(raw)

@@ -1,0 +1,221 @@
+"""Writes for areas, staff and API tokens. Commands, views and the admin call these."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from . import rules
+from .models import ApiToken, Area, Role, User
+
+
+@dataclass
+class AreaLoadResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _decode(raw: bytes) -> str:
+    # Spreadsheets saved in China are often GB18030 (GBK); accept it as well as UTF-8 with BOM.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("文件编码无法识别,请保存为UTF-8 / cannot decode the file, save it as UTF-8")
+
+
+def _parse_date(value: str) -> date:
+    return date.fromisoformat(value.strip())
+
+
+def areas_load_csv(*, path: Path | str | None = None, text: str | None = None) -> AreaLoadResult:
+    """Upsert areas from CSV with header ``code,name`` (optional ``valid_from,valid_to``).
+
+    All-or-nothing: every line is checked first, and any error means nothing is written. Level and
+    parent are derived from the code; a parent not in the file nor the database is left empty and
+    linked when it is loaded later.
+    """
+    result = AreaLoadResult()
+    if text is None:
+        try:
+            text = _decode(Path(path).read_bytes())
+        except OSError as exc:
+            result.errors.append(f"无法读取文件 / cannot read the file: {exc}")
+            return result
+        except ValueError as exc:
+            result.errors.append(str(exc))
+            return result
+
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        result.errors.append("第1行: 文件为空 / line 1: the file is empty")
+        return result
+    columns = [h.strip().lower() for h in header]
+    if columns[:2] != ["code", "name"]:
+        result.errors.append(
+            f"第1行: 表头必须是 code,name,实际为 {','.join(header)} / "
+            f"line 1: header must be code,name, got {','.join(header)}"
+        )
+        return result
+    position = {name: index for index, name in enumerate(columns)}
+
+    rows: dict[str, dict] = {}
+    for line_no, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        code = row[0].strip() if row else ""
+        name = row[1].strip() if len(row) > 1 else ""
+        problems = []
+        try:
+            level = rules.parse_level(code)
+        except rules.AreaCodeError as exc:
+            problems.append(f"代码 {code!r}: {exc}")
+            level = None
+        if not name:
+            problems.append("名称为空 / name is empty")
+        elif len(name) > 100:
+            problems.append("名称超过100个字 / name is longer than 100 characters")
+        if code in rows:
+            problems.append(
+                f"代码 {code} 与第{rows[code]['line']}行重复 / "
+                f"code {code} repeats line {rows[code]['line']}"
+            )
+        dates = {}
+        for column in ("valid_from", "valid_to"):
+            if column in position and len(row) > position[column] and row[position[column]].strip():
+                try:
+                    dates[column] = _parse_date(row[position[column]])
+                except ValueError:
+                    problems.append(
+                        f"{column} 日期格式应为YYYY-MM-DD / {column} must be a YYYY-MM-DD date"
+                    )
+        for problem in problems:
+            result.errors.append(f"第{line_no}行 / line {line_no}: {problem}")
+        if not problems:
+            rows[code] = {"line": line_no, "name": name, "level": level, **dates}
+
+    if result.errors:
+        return result
+    if not rows:
+        result.errors.append("文件中没有区划 / the file contains no areas")
+        return result
+
+    with transaction.atomic():
+        existing = set(Area.objects.filter(code__in=rows).values_list("code", flat=True))
+        Area.objects.bulk_create(
+            [
+                Area(
+                    code=code,
+                    name=data["name"],
+                    level=data["level"],
+                    valid_from=data.get("valid_from"),
+                    valid_to=data.get("valid_to"),
+                )
+                for code, data in rows.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["code"],
+            update_fields=["name", "level", "valid_from", "valid_to"],
+            batch_size=2000,
+        )
+        _link_parents(set(rows))
+    result.created = len(rows) - len(existing)
+    result.updated = len(existing)
+    return result
+
+
+def _link_parents(codes: set[str]) -> None:
+    """Point each loaded area, and any orphan below one, at its nearest existing ancestor."""
+    known = set(
+        Area.objects.filter(
+            code__in={a for c in codes for a in rules.ancestor_codes(c)} | codes
+        ).values_list("code", flat=True)
+    )
+    orphans = set(
+        Area.objects.filter(parent__isnull=True)
+        .exclude(level=rules.PROVINCE)
+        .values_list("code", flat=True)
+    )
+    known |= orphans
+    updates = []
+    for code in codes | orphans:
+        parent = next((a for a in rules.ancestor_codes(code) if a in known), None)
+        updates.append(Area(code=code, parent_id=parent))
+    Area.objects.bulk_update(updates, ["parent"], batch_size=2000)
+
+
+class StaffError(ValueError):
+    """A bad argument to staff_add; the message is bilingual."""
+
+
+def staff_add(
+    *,
+    username: str,
+    role: str,
+    area_code: str | None,
+    password: str,
+    name: str = "",
+    phone: str = "",
+    email: str = "",
+) -> tuple[User, bool]:
+    """Create or update a staff member. Returns (user, created)."""
+    if role not in Role.values:
+        raise StaffError(
+            f"角色 {role!r} 无效,可选: {', '.join(Role.values)} / "
+            f"unknown role {role!r}, choose one of: {', '.join(Role.values)}"
+        )
+    area = None
+    if area_code:
+        area = Area.objects.filter(code=area_code).first()
+        if area is None:
+            raise StaffError(f"区划代码 {area_code} 不存在 / unknown area code {area_code}")
+    elif role != Role.ADMIN:
+        raise StaffError("必须指定 --area / --area is required")
+    if area is not None and not rules.role_allowed_at(role, area.level):
+        allowed_zh = "、".join(rules.LEVEL_ZH[level] for level in rules.ROLE_LEVELS[role])
+        allowed_en = "/".join(rules.ROLE_LEVELS[role])
+        raise StaffError(
+            f"角色 {rules.ROLE_ZH[role]} 只能设在{allowed_zh}级区划,"
+            f"{area.name}（{area.code}）是{rules.LEVEL_ZH[area.level]}级 / "
+            f"role {role} must be placed at a {allowed_en} area, {area.code} is a {area.level}"
+        )
+    user = User.objects.filter(username=username).first()
+    created = user is None
+    if created:
+        user = User(username=username)
+    user.role = role
+    user.area = area
+    user.name = name or user.name
+    user.phone = phone or user.phone
+    user.email = email or user.email
+    user.is_staff = role == Role.ADMIN
+    user.is_superuser = role == Role.ADMIN
+    user.is_active = True
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise StaffError(
+            "密码不符合要求 / password rejected: " + " ".join(str(m) for m in exc.messages)
+        ) from exc
+    user.set_password(password)
+    with transaction.atomic():
+        user.full_clean(exclude=["password"])
+        user.save()
+    return user, created
+
+
+def api_token_create(*, user: User) -> str:
+    """Create a bearer token for ``user`` and return it; only its hash is kept."""
+    raw = ApiToken.generate()
+    ApiToken.objects.create(user=user, key_hash=ApiToken.hash(raw), prefix=raw[:8])
+    return raw

@@ -1,0 +1,70 @@
+"""Pages: the role's home page, the area browser and the staff directory."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from . import rules, selectors
+from .models import Role
+
+STAFF_DIRECTORY_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+AREA_BROWSER_ROLES = (Role.DIRECTOR, *STAFF_DIRECTORY_ROLES)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    area = user.area
+    sub_areas = (
+        selectors.child_areas_with_staff_counts(user=user, area=area) if area is not None else []
+    )
+    return render(
+        request,
+        "accounts/home.html",
+        {"area": area, "sub_areas": sub_areas, "role": user.role, "Role": Role},
+    )
+
+
+@login_required
+def area_list(request: HttpRequest, code: str | None = None) -> HttpResponse:
+    selectors.require_role(request.user, AREA_BROWSER_ROLES)
+    if code is None:
+        code = request.user.area_id
+    area = selectors.area_for_user_or_404(user=request.user, code=code or "")
+    ancestors = selectors.areas_for_user(user=request.user).filter(
+        code__in=rules.ancestor_codes(area.code)
+    )
+    return render(
+        request,
+        "accounts/area_list.html",
+        {
+            "area": area,
+            "ancestors": ancestors,
+            "sub_areas": selectors.child_areas_with_staff_counts(user=request.user, area=area),
+            "staff": selectors.staff_for_user(user=request.user).filter(area=area),
+        },
+    )
+
+
+@login_required
+def staff_list(request: HttpRequest) -> HttpResponse:
+    selectors.require_role(request.user, STAFF_DIRECTORY_ROLES)
+    staff = selectors.staff_for_user(user=request.user)
+    role = request.GET.get("role", "")
+    if role in Role.values:
+        staff = staff.filter(role=role)
+    query = request.GET.get("q", "").strip()
+    if query:
+        staff = staff.filter(
+            Q(name__icontains=query) | Q(username__icontains=query) | Q(area__name__icontains=query)
+        )
+    page = Paginator(staff, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/staff_list.html",
+        {"page": page, "roles": Role.choices, "role": role, "q": query},
+    )

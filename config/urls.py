@@ -1,0 +1,44 @@
+"""URL configuration: pages, auth, admin, the API and the health check."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from accounts import views as account_views
+from accounts.forms import LoginForm
+
+from .api import api
+from .views import healthz
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("areas/", account_views.area_list, name="areas"),
+    path("areas/<str:code>/", account_views.area_list, name="area_detail"),
+    path("staff/", account_views.staff_list, name="staff"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("manage/", admin.site.urls),
+]
+
+admin.site.site_header = _("Shouwang administration")
+admin.site.site_title = _("Shouwang")

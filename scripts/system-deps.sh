@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs, if missing: GNU gettext (translation checks).
+# Runs apt-get only as root; otherwise it says what to install and continues.
+set -euo pipefail
+needed=()
+command -v xgettext >/dev/null 2>&1 || needed+=(gettext)
+if [ ${#needed[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: please install: ${needed[*]}" >&2
+  exit 0
+fi
+echo "system-deps: installing ${needed[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null

@@ -1,0 +1,104 @@
+"""The running stack: health check, real Redis and Celery, production settings, migrations."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_healthz_ok(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_healthz_names_the_broker_when_down(client, db, settings, tmp_path):
+    settings.REDIS_URL = f"unix://{tmp_path}/no-redis.sock"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "down"}
+
+
+def test_healthz_names_the_database_when_down(client, db, monkeypatch):
+    from django.db.utils import OperationalError
+
+    class Unreachable:
+        """Stands for a PostgreSQL server that refuses connections, for the health view only."""
+
+        def cursor(self):
+            raise OperationalError("connection refused")
+
+    monkeypatch.setattr("config.views.connection", Unreachable())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "down", "broker": "ok"}
+
+
+def test_real_postgresql_and_redis():
+    from django.conf import settings
+    from django.core.cache import cache
+
+    assert connection.vendor == "postgresql"
+    assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
+    cache.set("shouwang-test", "守望", 10)
+    assert cache.get("shouwang-test") == "守望"
+
+
+def test_celery_worker_round_trip_through_redis():
+    from celery.contrib.testing.worker import start_worker
+
+    from accounts.tasks import ping
+    from config.celery_app import app
+
+    assert app.conf.broker_url.startswith(("redis://", "redis+socket://", "rediss://"))
+    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+        assert ping.delay().get(timeout=20) == "pong"
+
+
+def _env_from_example() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key] = value
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
+    return env
+
+
+def test_check_deploy_is_clean_with_the_example_env():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env_from_example(),
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_database_url():
+    env = _env_from_example()
+    env.pop("DATABASE_URL")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL and REDIS_URL are required" in result.stderr
+
+
+@pytest.mark.django_db
+def test_no_missing_migrations():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()

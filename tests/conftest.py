@@ -1,0 +1,120 @@
+"""Shared fixtures: two villages in one township, their supervisor, the county, an outsider.
+
+County A (341823) has township T1 with villages V1 and V2, and township T2 with village V3.
+County B (341824) is somewhere else entirely.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.models import Area, Role, User
+from accounts.services import api_token_create
+
+from .factories import UserFactory, area_chain
+
+PROVINCE = "340000000000"
+CITY = "341800000000"
+COUNTY_A = "341823000000"
+TOWNSHIP_1 = "341823103000"
+VILLAGE_1 = "341823103201"
+VILLAGE_2 = "341823103202"
+TOWNSHIP_2 = "341823105000"
+VILLAGE_3 = "341823105201"
+COUNTY_B = "341824000000"
+TOWNSHIP_B = "341824100000"
+VILLAGE_B = "341824100201"
+
+
+@pytest.fixture
+def areas(db) -> dict[str, Area]:
+    names = {
+        PROVINCE: "安徽省",
+        CITY: "宣城市",
+        COUNTY_A: "泾县",
+        TOWNSHIP_1: "桃花潭镇",
+        VILLAGE_1: "查济村",
+        VILLAGE_2: "厚岸村",
+        TOWNSHIP_2: "云岭镇",
+        VILLAGE_3: "章渡村",
+        COUNTY_B: "绩溪县",
+        TOWNSHIP_B: "华阳镇",
+        VILLAGE_B: "城东村",
+    }
+    for code in (VILLAGE_1, VILLAGE_2, VILLAGE_3, VILLAGE_B):
+        area_chain(code, names)
+    return {code: Area.objects.get(code=code) for code in names}
+
+
+def _user(username: str, role: str, area: Area | None, **extra) -> User:
+    return UserFactory(username=username, role=role, area=area, **extra)
+
+
+@pytest.fixture
+def director_a(areas) -> User:
+    return _user("director_a", Role.DIRECTOR, areas[VILLAGE_1], name="查文静")
+
+
+@pytest.fixture
+def director_b(areas) -> User:
+    return _user("director_b", Role.DIRECTOR, areas[VILLAGE_2], name="王玉兰")
+
+
+@pytest.fixture
+def supervisor(areas) -> User:
+    return _user("supervisor", Role.SUPERVISOR, areas[TOWNSHIP_1], name="查丽萍")
+
+
+@pytest.fixture
+def other_supervisor(areas) -> User:
+    return _user("other_supervisor", Role.SUPERVISOR, areas[TOWNSHIP_2])
+
+
+@pytest.fixture
+def civil_affairs(areas) -> User:
+    return _user("civil_affairs", Role.CIVIL_AFFAIRS, areas[COUNTY_A], name="方晓梅")
+
+
+@pytest.fixture
+def viewer(areas) -> User:
+    return _user("viewer", Role.VIEWER, areas[CITY])
+
+
+@pytest.fixture
+def reporter(areas) -> User:
+    return _user("reporter", Role.REPORTER, areas[TOWNSHIP_1])
+
+
+@pytest.fixture
+def outsider(areas) -> User:
+    """A director in another county: everything in county A is invisible to them."""
+    return _user("outsider", Role.DIRECTOR, areas[VILLAGE_B])
+
+
+@pytest.fixture
+def admin_user(areas) -> User:
+    return _user("root", Role.ADMIN, None, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client_for():
+    """client_for(user) → a logged-in test client."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_client():
+    """api_client(user) → a client that sends a fresh Bearer token for ``user``."""
+
+    def make(user: User) -> Client:
+        token = api_token_create(user=user)
+        return Client(headers={"Authorization": f"Bearer {token}"})
+
+    return make

@@ -1,0 +1,52 @@
+"""factory-boy factories shared by the whole suite."""
+
+from __future__ import annotations
+
+import factory
+
+from accounts import rules
+from accounts.models import Area, Role, User
+
+TEST_PASSWORD = "Correct-Horse-9"
+
+
+class AreaFactory(factory.django.DjangoModelFactory):
+    """An area; give ``code`` and ``name``. Level and parent are derived as load_areas does."""
+
+    class Meta:
+        model = Area
+        django_get_or_create = ("code",)
+
+    name = factory.Sequence(lambda n: f"区划{n}")
+    level = factory.LazyAttribute(lambda o: rules.parse_level(o.code))
+    parent = factory.LazyAttribute(
+        lambda o: (
+            Area.objects.filter(code=rules.parent_code(o.code)).first()
+            if rules.parent_code(o.code)
+            else None
+        )
+    )
+
+
+def area_chain(village_code: str, names: dict[str, str] | None = None) -> Area:
+    """Create the village and every ancestor of it; return the village."""
+    names = names or {}
+    for code in [*reversed(rules.ancestor_codes(village_code)), village_code]:
+        AreaFactory(code=code, name=names.get(code, f"区划{code}"))
+    return Area.objects.get(code=village_code)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    name = factory.Sequence(lambda n: f"工作人员{n}")
+    role = Role.DIRECTOR
+
+    @classmethod
+    def _create(cls, model_class, *args, password: str = TEST_PASSWORD, **kwargs):
+        user = model_class(*args, **kwargs)
+        user.set_password(password)
+        user.save()
+        return user
