@@ -72,7 +72,7 @@ def seed(stdout=None) -> None:
             )
     if stdout is not None:
         stdout.write(
-            f"演示区划 {result.created + result.updated} 个,演示账号 {len(DEMO_STAFF)} 个"
+            f"演示区划 {result.created + result.updated} 个，演示账号 {len(DEMO_STAFF)} 个"
             f"（新建 {len(DEMO_STAFF) - len(existing)} 个）/ demo areas and staff ready\n"
         )
         stdout.write("守望 Shouwang: http://127.0.0.1:8000/\n")

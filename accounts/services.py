@@ -30,7 +30,7 @@ def _decode(raw: bytes) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ValueError("文件编码无法识别,请保存为UTF-8 / cannot decode the file, save it as UTF-8")
+    raise ValueError("文件编码无法识别，请保存为UTF-8 / cannot decode the file, save it as UTF-8")
 
 
 def _parse_date(value: str) -> date:
@@ -171,7 +171,7 @@ def staff_add(
     """Create or update a staff member. Returns (user, created)."""
     if role not in Role.values:
         raise StaffError(
-            f"角色 {role!r} 无效,可选: {', '.join(Role.values)} / "
+            f"角色 {role!r} 无效，可选: {', '.join(Role.values)} / "
             f"unknown role {role!r}, choose one of: {', '.join(Role.values)}"
         )
     area = None
@@ -185,7 +185,7 @@ def staff_add(
         allowed_zh = "、".join(rules.LEVEL_ZH[level] for level in rules.ROLE_LEVELS[role])
         allowed_en = "/".join(rules.ROLE_LEVELS[role])
         raise StaffError(
-            f"角色 {rules.ROLE_ZH[role]} 只能设在{allowed_zh}级区划,"
+            f"角色 {rules.ROLE_ZH[role]} 只能设在{allowed_zh}级区划，"
             f"{area.name}（{area.code}）是{rules.LEVEL_ZH[area.level]}级 / "
             f"role {role} must be placed at a {allowed_en} area, {area.code} is a {area.level}"
         )

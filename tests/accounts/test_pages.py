@@ -145,3 +145,9 @@ def test_unknown_page_is_a_chinese_404(client_for, director_a):
     response = client_for(director_a).get("/no-such-page/")
     assert response.status_code == 404
     assert "不在您的管辖区域内" in response.content.decode()
+
+
+def test_chinese_even_when_the_browser_asks_for_english(client_for, director_a):
+    client = client_for(director_a)
+    body = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).content.decode()
+    assert "退出登录" in body and '<html lang="zh-hans">' in body

@@ -19,12 +19,12 @@ class Command(BaseCommand):
             for error in result.errors:
                 self.stderr.write(error)
             raise CommandError(
-                f"{len(result.errors)} 处错误,未导入任何区划 / "
+                f"{len(result.errors)} 处错误，未导入任何区划 / "
                 f"{len(result.errors)} error(s), nothing was loaded"
             )
         self.stdout.write(
             self.style.SUCCESS(
-                f"新增 {result.created} 个,更新 {result.updated} 个区划 / "
+                f"新增 {result.created} 个，更新 {result.updated} 个区划 / "
                 f"{result.created} created, {result.updated} updated"
             )
         )
