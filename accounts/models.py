@@ -165,3 +165,70 @@ class ApiToken(models.Model):
     @staticmethod
     def hash(raw: str) -> str:
         return _hash_token(raw)
+
+
+class AreaPolicy(models.Model):
+    """Per-area overrides of the numbers domain.md marks *default*. Empty means "inherit".
+
+    The value in force for an area is the one set on the nearest ancestor (village → township →
+    county → city → province), else the built-in default.
+    """
+
+    area = models.OneToOneField(
+        Area,
+        verbose_name=_("area"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="policy",
+    )
+    left_behind_away_days = models.PositiveSmallIntegerField(
+        _("days away before a child counts as left-behind"), null=True, blank=True
+    )
+    reassess_days = models.PositiveSmallIntegerField(
+        _("days between guardianship assessments"), null=True, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("area policy")
+        verbose_name_plural = _("area policies")
+
+    def __str__(self) -> str:
+        return str(self.area)
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", _("Viewed a file")
+    API_READ = "api_read", _("Read through the API")
+    EXPORT = "export", _("Exported")
+    IMPORT = "import", _("Imported")
+
+
+class AuditRecord(models.Model):
+    """Who looked at or exported which record, when and from where (PIPL art. 28)."""
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
+    object_type = models.CharField(_("record type"), max_length=40)
+    object_id = models.CharField(_("record"), max_length=64, blank=True, default="")
+    # The record's area, so that audit records are scoped like the records themselves.
+    area_code = models.CharField(_("area code"), max_length=12, blank=True, default="")
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit records")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(
+                fields=["area_code"], name="audit_area_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"

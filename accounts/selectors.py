@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404
 
@@ -54,7 +54,7 @@ def get_in_scope_or_404(queryset: QuerySet[M], *, user: User, area_field: str, *
     """One object inside the user's scope, or Http404 — whether it is missing or elsewhere."""
     try:
         return scope_queryset(queryset, user=user, area_field=area_field).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
 
 

@@ -219,3 +219,73 @@ def api_token_create(*, user: User) -> str:
     raw = ApiToken.generate()
     ApiToken.objects.create(user=user, key_hash=ApiToken.hash(raw), prefix=raw[:8])
     return raw
+
+
+# --- Area policies (*default* numbers, per area) ---------------------------------------------
+
+POLICY_DEFAULTS: dict[str, int] = {
+    "left_behind_away_days": 90,
+    "reassess_days": 180,
+}
+
+
+def policies_for(area_codes: set[str]) -> dict[str, dict[str, int]]:
+    """The policy in force for each area code: nearest ancestor's value, else the default.
+
+    One query for any number of areas.
+    """
+    from .models import AreaPolicy
+
+    chains = {code: [code, *rules.ancestor_codes(code)] for code in area_codes}
+    wanted = {c for chain in chains.values() for c in chain}
+    rows = {
+        row["area_id"]: row
+        for row in AreaPolicy.objects.filter(area_id__in=wanted).values("area_id", *POLICY_DEFAULTS)
+    }
+    result = {}
+    for code, chain in chains.items():
+        policy = {}
+        for name, default in POLICY_DEFAULTS.items():
+            policy[name] = next(
+                (rows[c][name] for c in chain if c in rows and rows[c][name] is not None), default
+            )
+        result[code] = policy
+    return result
+
+
+# --- Audit ------------------------------------------------------------------------------------
+
+
+def client_ip(request) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_log(
+    *,
+    user: User | None,
+    action: str,
+    object_type: str,
+    records: list[tuple[str, str]],
+    request=None,
+    detail: dict | None = None,
+) -> None:
+    """Write one audit record per (object_id, area_code), in a single INSERT."""
+    from .models import AuditRecord
+
+    ip = client_ip(request)
+    AuditRecord.objects.bulk_create(
+        [
+            AuditRecord(
+                user=user if user is not None and user.is_authenticated else None,
+                action=action,
+                object_type=object_type,
+                object_id=str(object_id),
+                area_code=area_code,
+                ip=ip,
+                detail=detail or {},
+            )
+            for object_id, area_code in records
+        ]
+    )

@@ -50,3 +50,36 @@ class UserFactory(factory.django.DjangoModelFactory):
         user.set_password(password)
         user.save()
         return user
+
+
+def make_id_number(birth: str, gender: str = "male", area: str = "341823", seq: int = 12) -> str:
+    """A valid 18-digit ID number for a birth date (YYYY-MM-DD) and gender."""
+    from children.idcard import check_digit
+
+    sequence = seq * 10 + (1 if gender == "male" else 2)
+    first17 = f"{area}{birth.replace('-', '')}{sequence:03d}"
+    return first17 + check_digit(first17)
+
+
+def make_child(user, **overrides):
+    """Register a child through the real service, as a page or the API would."""
+    from datetime import date
+
+    from children.services import child_create
+
+    values = {
+        "name": "小明",
+        "gender": "male",
+        "birth_date": date(2015, 6, 1),
+        "village_code": user.area_id,
+    }
+    values.update(overrides)
+    if "id_number" not in values:
+        values["id_number"] = make_id_number(
+            values["birth_date"].isoformat(), values["gender"], seq=make_child.counter
+        )
+        make_child.counter += 1
+    return child_create(user=user, **values)
+
+
+make_child.counter = 1

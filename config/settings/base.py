@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "ninja",
+    "django.contrib.postgres",
+    "pgtrigger",
+    "pghistory",
     "accounts",
     "children",
     "visits",
@@ -181,6 +184,21 @@ CACHES = {
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="守望 <noreply@shouwang.local>")
+
+# --- Sensitive data -----------------------------------------------------------------------
+# ID numbers and case notes are encrypted with Fernet; list several keys (newest first) to rotate.
+# The lookup hash key must never change once data exists (it finds duplicates).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+ID_HASH_KEY = env("ID_HASH_KEY", default="")
+if not FIELD_ENCRYPTION_KEYS or not ID_HASH_KEY:
+    if _PRODUCTION:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS and ID_HASH_KEY are required in production"
+        )
+    from children.idcard import derive_key
+
+    FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [derive_key(SECRET_KEY, "fields")]
+    ID_HASH_KEY = ID_HASH_KEY or derive_key(SECRET_KEY, "id-hash")
 
 # --- Health check --------------------------------------------------------------------------
 HEALTHCHECK_TIMEOUT_SECONDS = 2

@@ -1,0 +1,347 @@
+"""API: children (一人一档) and their family members, exactly as api.md "Children"."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from accounts import selectors as scope
+from accounts.models import AuditAction
+from accounts.services import audit_log
+
+from . import rules, selectors, services
+from .models import Child, FamilyMember
+
+router = Router(tags=["children"])
+
+CategoryCode = Literal[
+    "left_behind",
+    "orphan",
+    "de_facto_unsupported",
+    "hiv_affected",
+    "severe_disability",
+    "serious_illness",
+    "low_income_family",
+    "guardian_abuse",
+    "street_child",
+    "emergency_affected",
+    "single_parent",
+]
+SchoolCode = Literal[
+    "preschool", "in_school", "not_enrolled", "dropped_out", "suspended", "graduated"
+]
+RiskCode = Literal["low", "medium", "high"]
+
+
+class ChildIn(Schema):
+    name: str = Field(..., min_length=1, max_length=50)
+    gender: Literal["male", "female"]
+    birth_date: date
+    id_number: str | None = None
+    hukou_registered: bool = True
+    village_code: str
+    address: str | None = None
+    categories: list[CategoryCode] | None = None
+    school_status: SchoolCode | None = None
+    risk_level: RiskCode | None = None
+    disability: str | None = None
+    illness: str | None = None
+    notes: str | None = None
+    ethnicity: str | None = None
+    hukou_place: str | None = None
+    school_name: str | None = None
+    grade: str | None = None
+
+
+class ChildPatch(Schema):
+    version: int | None = None
+    name: str | None = Field(None, min_length=1, max_length=50)
+    gender: Literal["male", "female"] | None = None
+    birth_date: date | None = None
+    id_number: str | None = None
+    hukou_registered: bool | None = None
+    village_code: str | None = None
+    address: str | None = None
+    categories: list[CategoryCode] | None = None
+    school_status: SchoolCode | None = None
+    risk_level: RiskCode | None = None
+    disability: str | None = None
+    illness: str | None = None
+    notes: str | None = None
+    ethnicity: str | None = None
+    hukou_place: str | None = None
+    school_name: str | None = None
+    grade: str | None = None
+
+
+class ChildOut(Schema):
+    id: str
+    name: str
+    gender: str
+    birth_date: date
+    age: int
+    id_number_masked: str
+    id_number: str | None = Field(None, description="Full number, only for roles that may see it")
+    village_code: str
+    village_name: str
+    categories: list[str]
+    focus_flags: list[str]
+    is_key_child: bool
+    school_status: str
+    risk_level: str
+    status: str
+    left_behind_reasons: list[str]
+    hukou_registered: bool
+    disability: str | None
+    illness: str | None
+    closed_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ChildList(Schema):
+    items: list[ChildOut]
+    count: int
+
+
+class CloseIn(Schema):
+    reason: Literal["turned_18", "parents_returned", "moved_away", "deceased", "other"]
+    note: str | None = None
+
+
+class FamilyMemberIn(Schema):
+    relation: Literal["father", "mother", "grandparent", "other"]
+    name: str = Field(..., min_length=1, max_length=50)
+    phone: str | None = None
+    id_number: str | None = None
+    status: Literal[
+        "at_home", "working_away", "imprisoned", "in_rehab", "deceased", "missing", "other"
+    ]
+    has_guardian_capacity: bool
+    work_place: str | None = None
+    employer: str | None = None
+    away_since: date | None = None
+
+
+class FamilyMemberPatch(Schema):
+    relation: Literal["father", "mother", "grandparent", "other"] | None = None
+    name: str | None = Field(None, min_length=1, max_length=50)
+    phone: str | None = None
+    id_number: str | None = None
+    status: (
+        Literal["at_home", "working_away", "imprisoned", "in_rehab", "deceased", "missing", "other"]
+        | None
+    ) = None
+    has_guardian_capacity: bool | None = None
+    work_place: str | None = None
+    employer: str | None = None
+    away_since: date | None = None
+
+
+class FamilyMemberOut(Schema):
+    id: str
+    child_id: str
+    relation: str
+    name: str
+    phone_masked: str
+    id_number_masked: str
+    status: str
+    has_guardian_capacity: bool
+    work_place: str
+    employer: str
+    away_since: date | None
+    child: ChildOut
+
+
+class FamilyMemberList(Schema):
+    items: list[FamilyMemberOut]
+    count: int
+
+
+def child_out(user, child: Child) -> dict:
+    full = selectors.can_see_full_id(user, child)
+    return {
+        "id": str(child.pk),
+        "name": child.name,
+        "gender": child.gender,
+        "birth_date": child.birth_date,
+        "age": rules.age_on(child.birth_date, services.today()),
+        "id_number_masked": child.id_number_masked,
+        "id_number": selectors.id_number_for(user, child) if full else None,
+        "village_code": child.village_id,
+        "village_name": child.village.name,
+        "categories": child.categories,
+        "focus_flags": child.focus_flags,
+        "is_key_child": child.is_key_child,
+        "school_status": child.school_status,
+        "risk_level": child.risk_level,
+        "status": child.status,
+        "left_behind_reasons": child.left_behind_reasons,
+        "hukou_registered": child.hukou_registered,
+        "disability": child.disability_type or None,
+        "illness": child.illness or None,
+        "closed_reason": child.closed_reason or None,
+        "created_at": child.created_at,
+        "updated_at": child.updated_at,
+        "version": child.version,
+    }
+
+
+def member_out(user, member: FamilyMember, child: Child) -> dict:
+    from .idcard import mask_phone
+
+    return {
+        "id": str(member.pk),
+        "child_id": str(member.child_id),
+        "relation": member.relation,
+        "name": member.name,
+        "phone_masked": mask_phone(member.phone),
+        "id_number_masked": member.id_number_masked,
+        "status": member.status,
+        "has_guardian_capacity": member.has_guardian_capacity,
+        "work_place": member.work_place,
+        "employer": member.employer,
+        "away_since": member.away_since,
+        "child": child_out(user, child),
+    }
+
+
+def _audit_read(request: HttpRequest, children: list[Child]) -> None:
+    audit_log(
+        user=request.auth,
+        action=AuditAction.API_READ,
+        object_type="child",
+        records=[(str(c.pk), c.village_id) for c in children],
+        request=request,
+        detail={"path": request.path},
+    )
+
+
+def _child_payload(payload: Schema) -> dict:
+    data = payload.dict(exclude_unset=True)
+    data.pop("version", None)
+    if "disability" in data:
+        data["disability_type"] = data.pop("disability") or ""
+    for text_field in (
+        "address",
+        "illness",
+        "notes",
+        "ethnicity",
+        "hukou_place",
+        "school_name",
+        "grade",
+    ):
+        if text_field in data and data[text_field] is None:
+            data[text_field] = ""
+    return data
+
+
+class ListParams(Schema):
+    village: str | None = None
+    category: str | None = None
+    risk: str | None = None
+    flag: str | None = None
+    school_status: str | None = None
+    status: str | None = None
+    visit_status: str | None = None
+    q: str | None = None
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+@router.post("/children", response={201: ChildOut})
+def child_create(request: HttpRequest, payload: ChildIn):
+    data = _child_payload(payload)
+    child = services.child_create(user=request.auth, **data)
+    return Status(201, child_out(request.auth, child))
+
+
+@router.get("/children", response=ChildList)
+def child_list(request: HttpRequest, params: Query[ListParams]):
+    filters = selectors.ChildFilters.from_params(
+        {k: v for k, v in params.dict().items() if v is not None}
+    )
+    queryset = selectors.child_list_for_user(user=request.auth, filters=filters)
+    count = queryset.count()
+    start = (params.page - 1) * params.page_size
+    children = list(queryset[start : start + params.page_size])
+    _audit_read(request, children)
+    return {"items": [child_out(request.auth, c) for c in children], "count": count}
+
+
+@router.get("/children/{child_id}", response=ChildOut)
+def child_detail(request: HttpRequest, child_id: str):
+    child = selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
+    _audit_read(request, [child])
+    return child_out(request.auth, child)
+
+
+@router.patch("/children/{child_id}", response=ChildOut)
+def child_patch(request: HttpRequest, child_id: str, payload: ChildPatch):
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    child = services.child_update(
+        user=request.auth, child=child, changes=_child_payload(payload), version=payload.version
+    )
+    return child_out(request.auth, child)
+
+
+@router.post("/children/{child_id}/close", response=ChildOut)
+def child_close(request: HttpRequest, child_id: str, payload: CloseIn):
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    child = services.child_close(
+        user=request.auth, child=child, reason=payload.reason, note=payload.note or ""
+    )
+    return child_out(request.auth, child)
+
+
+@router.post("/children/{child_id}/family-members", response={201: FamilyMemberOut})
+def family_member_create(request: HttpRequest, child_id: str, payload: FamilyMemberIn):
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    member = services.family_member_add(user=request.auth, child=child, **payload.dict())
+    child.refresh_from_db()
+    return Status(201, member_out(request.auth, member, child))
+
+
+@router.get("/children/{child_id}/family-members", response=FamilyMemberList)
+def family_member_list(request: HttpRequest, child_id: str):
+    child = selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
+    members = selectors.family_for(child)
+    _audit_read(request, [child])
+    return {"items": [member_out(request.auth, m, child) for m in members], "count": len(members)}
+
+
+def _member_or_404(request: HttpRequest, member_id: str) -> FamilyMember:
+    return scope.get_in_scope_or_404(
+        FamilyMember.objects.select_related("child", "child__village"),
+        user=request.auth,
+        area_field="child__village__code",
+        pk=member_id,
+    )
+
+
+@router.patch("/family-members/{member_id}", response=FamilyMemberOut)
+def family_member_patch(request: HttpRequest, member_id: str, payload: FamilyMemberPatch):
+    member = _member_or_404(request, member_id)
+    scope.require_role(request.auth, services.WRITE_ROLES)
+    member = services.family_member_update(
+        user=request.auth, member=member, changes=payload.dict(exclude_unset=True)
+    )
+    child = Child.objects.select_related("village").get(pk=member.child_id)
+    return member_out(request.auth, member, child)
+
+
+@router.delete("/family-members/{member_id}", response={204: None})
+def family_member_delete(request: HttpRequest, member_id: str):
+    member = _member_or_404(request, member_id)
+    services.family_member_delete(user=request.auth, member=member)
+    return Status(204, None)

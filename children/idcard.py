@@ -1,0 +1,114 @@
+"""Chinese resident ID numbers (GB 11643): validation, encryption at rest, keyed hash and masking.
+
+Pure functions except ``encrypt``/``decrypt``/``lookup_hash``, which read their keys from settings.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+
+
+class IdNumberError(ValueError):
+    """The number is not a valid 18-digit ID number, or disagrees with the file."""
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    value: str  # normalised: 18 characters, upper-case X
+    birth_date: date
+    gender: str  # "male" | "female"
+
+
+def check_digit(first17: str) -> str:
+    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+
+
+def parse(raw: str) -> IdNumber:
+    """Validate format, date and checksum. Unknown area prefixes are accepted (domain §9)."""
+    value = (raw or "").strip().upper()
+    if (
+        len(value) != 18
+        or not value[:17].isdigit()
+        or not (value[17].isdigit() or value[17] == "X")
+    ):
+        raise IdNumberError("身份证号应为18位，前17位为数字，最后一位为数字或X")
+    try:
+        birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError as exc:
+        raise IdNumberError("身份证号中的出生日期无效") from exc
+    if birth.year < 1900:
+        raise IdNumberError("身份证号中的出生日期无效")
+    if check_digit(value[:17]) != value[17]:
+        raise IdNumberError("身份证号校验位错误，请核对")
+    gender = "male" if int(value[16]) % 2 == 1 else "female"
+    return IdNumber(value=value, birth_date=birth, gender=gender)
+
+
+def validate_against(raw: str, *, birth_date: date | None, gender: str | None) -> IdNumber:
+    """Parse and check that birth date and gender agree with the file."""
+    parsed = parse(raw)
+    if birth_date is not None and parsed.birth_date != birth_date:
+        raise IdNumberError(
+            f"身份证号中的出生日期（{parsed.birth_date:%Y-%m-%d}）与填写的出生日期不一致"
+        )
+    if gender and parsed.gender != gender:
+        raise IdNumberError("身份证号中的性别与填写的性别不一致")
+    return parsed
+
+
+def mask(value: str) -> str:
+    """``341823201001011234`` → ``3418**********1234``."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """``13812345678`` → ``138****5678``."""
+    if not value or len(value) < 7:
+        return value
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+@lru_cache(maxsize=1)
+def _fernet() -> MultiFernet:
+    # The first key encrypts; all keys decrypt, so keys can be rotated.
+    return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEYS])
+
+
+def encrypt(value: str) -> str:
+    return _fernet().encrypt(value.encode()).decode() if value else ""
+
+
+def decrypt(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        return ""
+
+
+def lookup_hash(value: str) -> str:
+    """Keyed hash for exact lookup and duplicate detection, without storing the number."""
+    key = settings.ID_HASH_KEY.encode()
+    return hmac.new(key, value.upper().encode(), hashlib.sha256).hexdigest()
+
+
+def derive_key(secret: str, purpose: str) -> str:
+    """A Fernet key derived from a secret, for development and test settings."""
+    digest = hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()

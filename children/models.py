@@ -1,0 +1,344 @@
+"""The child file (一人一档): child, family members, guardianship assessments."""
+
+from __future__ import annotations
+
+import uuid
+
+import pghistory
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Gender(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class Category(models.TextChoices):
+    LEFT_BEHIND = "left_behind", _("Left-behind child")
+    ORPHAN = "orphan", _("Orphan")
+    DE_FACTO_UNSUPPORTED = "de_facto_unsupported", _("De facto unsupported child")  # 事实无人抚养
+    HIV_AFFECTED = "hiv_affected", _("Affected by HIV")
+    SEVERE_DISABILITY = "severe_disability", _("Severe disability")
+    SERIOUS_ILLNESS = "serious_illness", _("Serious illness")
+    LOW_INCOME_FAMILY = "low_income_family", _("Low-income family")
+    GUARDIAN_ABUSE = "guardian_abuse", _("Harmed by guardian")
+    STREET_CHILD = "street_child", _("Street child")
+    EMERGENCY_AFFECTED = "emergency_affected", _("Affected by an emergency")
+    SINGLE_PARENT = "single_parent", _("Single-parent family")
+
+
+# Set by staff; left_behind is derived and never typed in.
+MANUAL_CATEGORIES = [c for c in Category.values if c != Category.LEFT_BEHIND]
+
+
+class SchoolStatus(models.TextChoices):
+    PRESCHOOL = "preschool", _("Preschool")
+    IN_SCHOOL = "in_school", _("In school")
+    NOT_ENROLLED = "not_enrolled", _("Not enrolled")
+    DROPPED_OUT = "dropped_out", _("Dropped out")
+    SUSPENDED = "suspended", _("Suspended")
+    GRADUATED = "graduated", _("Graduated")
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("Low (green)")
+    MEDIUM = "medium", _("Medium (yellow)")
+    HIGH = "high", _("High (red)")
+
+
+class FocusFlag(models.TextChoices):
+    UNSUPERVISED = "unsupervised", _("Unsupervised")
+    ONE_PARENT_AWAY_OTHER_INCAPABLE = (
+        "one_parent_away_other_incapable",
+        _("One parent away, the other unable to care"),
+    )
+    OUT_OF_SCHOOL = "out_of_school", _("Out of school")
+    NO_HUKOU = "no_hukou", _("No hukou")
+    ILL = "ill", _("Ill")
+    DISABLED = "disabled", _("Disabled")
+
+
+class ChildStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
+
+
+class CloseReason(models.TextChoices):
+    TURNED_18 = "turned_18", _("Turned 18")
+    PARENTS_RETURNED = "parents_returned", _("Parents returned")
+    MOVED_AWAY = "moved_away", _("Moved away")
+    DECEASED = "deceased", _("Deceased")
+    OTHER = "other", _("Other")
+
+
+class DisabilityType(models.TextChoices):
+    VISUAL = "visual", _("Visual")
+    HEARING = "hearing", _("Hearing")
+    SPEECH = "speech", _("Speech")
+    PHYSICAL = "physical", _("Physical")
+    INTELLECTUAL = "intellectual", _("Intellectual")
+    MENTAL = "mental", _("Mental")
+    MULTIPLE = "multiple", _("Multiple")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    exclude=["updated_at", "version", "id_number_encrypted", "derived_refresh_on"],
+    model_name="ChildEvent",
+)
+class Child(models.Model):
+    """One file per child across the whole system (一人一档)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=50)
+    gender = models.CharField(_("gender"), max_length=6, choices=Gender.choices)
+    birth_date = models.DateField(_("birth date"))
+    # The ID number is stored encrypted; the hash finds duplicates, the masked form is for display.
+    id_number_encrypted = models.TextField(blank=True, default="", editable=False)
+    # NULL (not "") when absent, so the unique constraint ignores children without a number.
+    id_number_hash = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
+    id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True, default="")
+    id_number_last4 = models.CharField(max_length=4, blank=True, default="", editable=False)
+    ethnicity = models.CharField(_("ethnicity"), max_length=20, blank=True, default="汉族")
+    hukou_registered = models.BooleanField(_("hukou registered"), default=True)
+    hukou_place = models.CharField(_("hukou place"), max_length=200, blank=True, default="")
+    village = models.ForeignKey(
+        "accounts.Area",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="child_files",
+        limit_choices_to={"level": "village"},
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True, default="")
+    school_name = models.CharField(_("school"), max_length=100, blank=True, default="")
+    grade = models.CharField(_("grade"), max_length=30, blank=True, default="")
+    school_status = models.CharField(
+        _("school status"),
+        max_length=20,
+        choices=SchoolStatus.choices,
+        default=SchoolStatus.IN_SCHOOL,
+    )
+    illness = models.CharField(_("illness"), max_length=200, blank=True, default="")
+    disability_type = models.CharField(
+        _("disability type"), max_length=20, choices=DisabilityType.choices, blank=True, default=""
+    )
+    disability_grade = models.PositiveSmallIntegerField(
+        _("disability grade"), null=True, blank=True
+    )
+    psych_concern = models.BooleanField(_("psychological or behavioural concern"), default=False)
+    psych_note = models.CharField(_("concern note"), max_length=500, blank=True, default="")
+    photo = models.ImageField(_("photo"), upload_to="photos/%Y/%m/", blank=True)
+    categories = ArrayField(
+        models.CharField(max_length=30, choices=Category.choices),
+        verbose_name=_("categories"),
+        default=list,
+        blank=True,
+    )
+    left_behind_reasons = ArrayField(
+        models.CharField(max_length=200),
+        verbose_name=_("left-behind reasons"),
+        default=list,
+        blank=True,
+    )
+    focus_flags = ArrayField(
+        models.CharField(max_length=40, choices=FocusFlag.choices),
+        verbose_name=_("focus flags"),
+        default=list,
+        blank=True,
+    )
+    is_key_child = models.BooleanField(_("key child"), default=False)
+    risk_level = models.CharField(
+        _("risk level"), max_length=10, choices=RiskLevel.choices, default=RiskLevel.LOW
+    )
+    next_assessment_due = models.DateField(_("next assessment due"), null=True, blank=True)
+    # When derived data (left-behind, flags) may next change by the calendar alone; the daily job
+    # recomputes files with derived_refresh_on <= today.
+    derived_refresh_on = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    notes = models.TextField(_("notes"), blank=True, default="")
+    status = models.CharField(
+        _("status"), max_length=10, choices=ChildStatus.choices, default=ChildStatus.ACTIVE
+    )
+    closed_reason = models.CharField(
+        _("closing reason"), max_length=20, choices=CloseReason.choices, blank=True, default=""
+    )
+    closed_note = models.CharField(_("closing note"), max_length=500, blank=True, default="")
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("registered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("child")
+        verbose_name_plural = _("children")
+        ordering = ["village_id", "name"]
+        indexes = [
+            models.Index(fields=["village", "status", "name"], name="child_village_status_name"),
+            models.Index(fields=["id_number_last4"], name="child_id_last4"),
+            models.Index(fields=["risk_level"], name="child_risk"),
+            GinIndex(fields=["categories"], name="child_categories_gin"),
+            GinIndex(fields=["focus_flags"], name="child_flags_gin"),
+        ]
+        constraints = [
+            # One file per ID number across the whole system.
+            models.UniqueConstraint(fields=["id_number_hash"], name="child_unique_id_number"),
+            # The ID number may be empty only for a child with no hukou.
+            models.CheckConstraint(
+                condition=models.Q(id_number_hash__isnull=False) | models.Q(hukou_registered=False),
+                name="child_id_required_unless_no_hukou",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(disability_grade__isnull=True)
+                | models.Q(disability_grade__gte=1, disability_grade__lte=4),
+                name="child_disability_grade_1_4",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="active", closed_on__isnull=True)
+                | models.Q(status="closed", closed_on__isnull=False),
+                name="child_closed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(gender__in=Gender.values), name="child_gender_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(school_status__in=SchoolStatus.values), name="child_school_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(risk_level__in=RiskLevel.values), name="child_risk_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(categories__contained_by=Category.values),
+                name="child_categories_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Relation(models.TextChoices):
+    FATHER = "father", _("Father")
+    MOTHER = "mother", _("Mother")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    OTHER = "other", _("Other")
+
+
+class MemberStatus(models.TextChoices):
+    AT_HOME = "at_home", _("At home")
+    WORKING_AWAY = "working_away", _("Working away")
+    IMPRISONED = "imprisoned", _("Imprisoned")
+    IN_REHAB = "in_rehab", _("In compulsory drug rehabilitation")
+    DECEASED = "deceased", _("Deceased")
+    MISSING = "missing", _("Missing")
+    OTHER = "other", _("Other")
+
+
+# Statuses that must be proved with a document (death certificate, court papers, police record …).
+STATUSES_NEEDING_EVIDENCE = {
+    MemberStatus.IMPRISONED,
+    MemberStatus.IN_REHAB,
+    MemberStatus.DECEASED,
+    MemberStatus.MISSING,
+}
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at", "id_number_encrypted"],
+    model_name="FamilyMemberEvent",
+)
+class FamilyMember(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="family_members"
+    )
+    relation = models.CharField(_("relation"), max_length=20, choices=Relation.choices)
+    name = models.CharField(_("name"), max_length=50)
+    id_number_encrypted = models.TextField(blank=True, default="", editable=False)
+    id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True, default="")
+    phone = models.CharField(_("phone"), max_length=20, blank=True, default="")
+    status = models.CharField(_("status"), max_length=20, choices=MemberStatus.choices)
+    has_guardian_capacity = models.BooleanField(_("able to act as guardian"), default=True)
+    work_place = models.CharField(_("work place"), max_length=100, blank=True, default="")
+    employer = models.CharField(_("employer"), max_length=100, blank=True, default="")
+    away_since = models.DateField(_("away since"), null=True, blank=True)
+    evidence = models.FileField(_("evidence"), upload_to="evidence/%Y/%m/", blank=True)
+    evidence_date = models.DateField(_("evidence date"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("family member")
+        verbose_name_plural = _("family members")
+        ordering = ["child", "relation", "name"]
+        indexes = [
+            models.Index(fields=["status", "away_since"], name="member_status_away"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(relation__in=Relation.values), name="member_relation_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=MemberStatus.values), name="member_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_relation_display()} {self.name}"
+
+
+class AssessmentScore(models.IntegerChoices):
+    NONE = 0, _("No concern")
+    MINOR = 1, _("Minor concern")
+    SERIOUS = 2, _("Serious concern")
+    SEVERE = 3, _("Severe concern")
+
+
+class GuardianshipAssessment(models.Model):
+    """家庭监护能力评估: four scored areas give a colour (赋色); the latest sets the risk level."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="assessments"
+    )
+    assessed_on = models.DateField(_("assessed on"))
+    assessor = models.ForeignKey(
+        "accounts.User", verbose_name=_("assessor"), on_delete=models.PROTECT, related_name="+"
+    )
+    guardianship = models.PositiveSmallIntegerField(
+        _("guardianship"), choices=AssessmentScore.choices
+    )
+    safety = models.PositiveSmallIntegerField(_("safety"), choices=AssessmentScore.choices)
+    health = models.PositiveSmallIntegerField(_("health"), choices=AssessmentScore.choices)
+    behaviour = models.PositiveSmallIntegerField(_("behaviour"), choices=AssessmentScore.choices)
+    result = models.CharField(_("result"), max_length=10, choices=RiskLevel.choices)
+    note = models.TextField(_("note"), blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("guardianship assessment")
+        verbose_name_plural = _("guardianship assessments")
+        ordering = ["-assessed_on", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(result__in=RiskLevel.values), name="assessment_result_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.assessed_on}"

@@ -1,0 +1,189 @@
+"""Pure rules of the child file: age, left-behind status, focus flags, key children, risk colour.
+
+No ORM here: callers pass plain values, so every rule is tested directly at its boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+LEFT_BEHIND_MAX_AGE = 16  # under 16 (国发〔2016〕13号)
+DEFAULT_AWAY_DAYS = 90  # *default*: "working away for at least 90 days" (3 months)
+SCHOOL_AGE = (6, 15)  # compulsory schooling: out_of_school applies to ages 6–15
+REASSESS_AFTER_DAYS = 180  # *default*
+
+# A parent with one of these statuses lacks guardianship capacity whatever the checkbox says.
+INCAPABLE_STATUSES = frozenset({"deceased", "missing", "imprisoned", "in_rehab"})
+STATUS_ZH = {
+    "deceased": "已故",
+    "missing": "失踪",
+    "imprisoned": "服刑",
+    "in_rehab": "强制隔离戒毒",
+}
+RELATION_ZH = {"father": "父亲", "mother": "母亲"}
+
+
+@dataclass(frozen=True)
+class Parent:
+    relation: str  # "father" | "mother"
+    status: str
+    has_guardian_capacity: bool
+    away_since: date | None
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """Completed years; a child born on 29 February turns a year older on 1 March."""
+    years = today.year - birth_date.year
+    if (today.month, today.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def birthday_in_year(birth_date: date, year: int) -> date:
+    try:
+        return birth_date.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 3, 1)
+
+
+def _away_long_enough(parent: Parent, today: date, away_days: int) -> bool:
+    if parent.status != "working_away":
+        return False
+    # No departure date recorded: the director says the parent works away; take it as long-standing.
+    return parent.away_since is None or parent.away_since <= today - timedelta(days=away_days)
+
+
+def _incapable(parent: Parent) -> bool:
+    return parent.status in INCAPABLE_STATUSES or not parent.has_guardian_capacity
+
+
+def _incapacity_words(parent: Parent) -> str:
+    if parent.status in STATUS_ZH:
+        return f"{RELATION_ZH[parent.relation]}{STATUS_ZH[parent.status]}"
+    return f"{RELATION_ZH[parent.relation]}无监护能力"
+
+
+@dataclass(frozen=True)
+class LeftBehind:
+    left_behind: bool
+    one_parent_away_other_incapable: bool
+    reasons: tuple[str, ...]
+
+
+def left_behind(
+    *,
+    birth_date: date,
+    parents: Sequence[Parent],
+    today: date,
+    away_days: int = DEFAULT_AWAY_DAYS,
+) -> LeftBehind:
+    """留守儿童 (domain §2): under 16, and (a) both parents away ≥ away_days, or (b) one parent away
+    ≥ away_days and the other without guardianship capacity."""
+    fathers = [p for p in parents if p.relation == "father"]
+    mothers = [p for p in parents if p.relation == "mother"]
+    months = round(away_days / 30)
+    father_away = any(_away_long_enough(p, today, away_days) for p in fathers)
+    mother_away = any(_away_long_enough(p, today, away_days) for p in mothers)
+    reasons: list[str] = []
+    branch_b = False
+    if father_away and mother_away:
+        reasons.append(f"父母双方外出务工满{months}个月")
+    else:
+        for away_group, other_group in ((fathers, mothers), (mothers, fathers)):
+            away = [p for p in away_group if _away_long_enough(p, today, away_days)]
+            incapable = [p for p in other_group if _incapable(p)]
+            if away and incapable:
+                branch_b = True
+                reasons.append(
+                    f"{RELATION_ZH[away[0].relation]}外出务工满{months}个月，"
+                    f"{_incapacity_words(incapable[0])}"
+                )
+    under_age = age_on(birth_date, today) < LEFT_BEHIND_MAX_AGE
+    is_left_behind = under_age and bool(reasons)
+    return LeftBehind(
+        left_behind=is_left_behind,
+        one_parent_away_other_incapable=branch_b and age_on(birth_date, today) < 18,
+        reasons=tuple(reasons) if is_left_behind else (),
+    )
+
+
+def parent_at_home_with_capacity(parents: Iterable[Parent]) -> bool:
+    return any(
+        p.status == "at_home" and p.has_guardian_capacity and p.status not in INCAPABLE_STATUSES
+        for p in parents
+    )
+
+
+def focus_flags(
+    *,
+    birth_date: date,
+    today: date,
+    left_behind_result: LeftBehind,
+    parent_at_home: bool,
+    school_status: str,
+    hukou_registered: bool,
+    illness: str,
+    disability_type: str,
+    disability_grade: int | None,
+    categories: Iterable[str],
+) -> list[str]:
+    """重点对象 flags (domain §2), in a stable order."""
+    categories = set(categories)
+    age = age_on(birth_date, today)
+    flags = []
+    # 无人监护: a left-behind child with no parent at home able to care. (Care agreements, which
+    # also lift this flag, are recorded from issue 5 on.)
+    if left_behind_result.left_behind and not parent_at_home:
+        flags.append("unsupervised")
+    if left_behind_result.one_parent_away_other_incapable:
+        flags.append("one_parent_away_other_incapable")
+    if school_status in {"dropped_out", "not_enrolled"} and SCHOOL_AGE[0] <= age <= SCHOOL_AGE[1]:
+        flags.append("out_of_school")
+    if not hukou_registered:
+        flags.append("no_hukou")
+    if illness.strip() or "serious_illness" in categories:
+        flags.append("ill")
+    if disability_type or disability_grade or "severe_disability" in categories:
+        flags.append("disabled")
+    return flags
+
+
+def is_key_child(flags: Iterable[str], risk_level: str) -> bool:
+    return bool(list(flags)) or risk_level in {"medium", "high"}
+
+
+def assessment_result(*, guardianship: int, safety: int, health: int, behaviour: int) -> str:
+    """Scores 0 (no concern) … 3 (severe) → colour. Any severe item, or serious concern about both
+    guardianship and safety, is red; any serious item or a total of 3 or more is yellow; otherwise
+    green."""
+    scores = (guardianship, safety, health, behaviour)
+    if max(scores) >= 3 or (guardianship >= 2 and safety >= 2):
+        return "high"
+    if max(scores) >= 2 or sum(scores) >= 3:
+        return "medium"
+    return "low"
+
+
+def next_assessment_due(assessed_on: date, days: int = REASSESS_AFTER_DAYS) -> date:
+    return assessed_on + timedelta(days=days)
+
+
+def next_change(
+    *, birth_date: date, parents: Sequence[Parent], today: date, away_days: int = DEFAULT_AWAY_DAYS
+) -> date | None:
+    """The next date on which the derived state could change with no write to the file: a birthday
+    at a threshold age (6, 16, 18) or a parent reaching ``away_days`` away."""
+    age = age_on(birth_date, today)
+    candidates = [
+        birthday_in_year(birth_date, birth_date.year + threshold)
+        for threshold in (SCHOOL_AGE[0], SCHOOL_AGE[1] + 1, LEFT_BEHIND_MAX_AGE, 18)
+        if threshold > age
+    ]
+    for parent in parents:
+        if parent.status == "working_away" and parent.away_since is not None:
+            reached = parent.away_since + timedelta(days=away_days)
+            if reached > today:
+                candidates.append(reached)
+    return min(candidates) if candidates else None

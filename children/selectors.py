@@ -1,0 +1,288 @@
+"""Reads of the child file, always through the user's scope (accounts.selectors)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts import selectors as scope
+from accounts.models import Role, User
+
+from . import idcard
+from .models import (
+    Category,
+    Child,
+    ChildEvent,
+    ChildStatus,
+    FamilyMember,
+    FamilyMemberEvent,
+    FocusFlag,
+    GuardianshipAssessment,
+    RiskLevel,
+    SchoolStatus,
+)
+
+READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+CHILD_AREA_FIELD = "village__code"
+
+
+def children_in_scope(*, user: User) -> QuerySet[Child]:
+    """Every child file the user's area covers (no role check)."""
+    return scope.scope_queryset(Child.objects.all(), user=user, area_field=CHILD_AREA_FIELD)
+
+
+def child_for_user_or_404(*, user: User, child_id: Any, roles=READ_ROLES) -> Child:
+    """404 outside the user's area (or unknown), then 403 if the role may not do this."""
+    try:
+        child_uuid = uuid.UUID(str(child_id))
+    except ValueError:
+        from django.http import Http404
+
+        raise Http404 from None
+    child = scope.get_in_scope_or_404(
+        Child.objects.select_related("village", "village__parent"),
+        user=user,
+        area_field=CHILD_AREA_FIELD,
+        pk=child_uuid,
+    )
+    scope.require_role(user, roles)
+    return child
+
+
+@dataclass
+class ChildFilters:
+    q: str = ""
+    village: str = ""
+    category: str = ""
+    risk: str = ""
+    flag: str = ""
+    school_status: str = ""
+    status: str = ChildStatus.ACTIVE
+    key_only: bool = False
+
+    @classmethod
+    def from_params(cls, params) -> ChildFilters:
+        status = params.get("status", ChildStatus.ACTIVE)
+        return cls(
+            q=(params.get("q") or "").strip(),
+            village=params.get("village") or "",
+            category=params.get("category") or "",
+            risk=params.get("risk") or "",
+            flag=params.get("flag") or "",
+            school_status=params.get("school_status") or "",
+            status=status if status in (*ChildStatus.values, "all") else ChildStatus.ACTIVE,
+            key_only=params.get("key") in ("1", "true", "on"),
+        )
+
+
+def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]:
+    """The scoped, filtered list, with the village loaded: a constant number of queries."""
+    scope.require_role(user, READ_ROLES)
+    queryset = children_in_scope(user=user).select_related("village")
+    if filters.status in ChildStatus.values:
+        queryset = queryset.filter(status=filters.status)
+    if filters.village:
+        queryset = queryset.filter(village_id=filters.village)
+    if filters.category in Category.values:
+        queryset = queryset.filter(categories__contains=[filters.category])
+    if filters.risk in RiskLevel.values:
+        queryset = queryset.filter(risk_level=filters.risk)
+    if filters.flag in FocusFlag.values:
+        queryset = queryset.filter(focus_flags__contains=[filters.flag])
+    if filters.school_status in SchoolStatus.values:
+        queryset = queryset.filter(school_status=filters.school_status)
+    if filters.key_only:
+        queryset = queryset.filter(is_key_child=True)
+    if filters.q:
+        query = filters.q
+        condition = Q(name__icontains=query)
+        if len(query) == 4 and (query[:3].isdigit() and (query[3].isdigit() or query[3] in "xX")):
+            condition |= Q(id_number_last4=query.upper())
+        queryset = queryset.filter(condition)
+    return queryset.order_by("village_id", "name", "id")
+
+
+def can_see_full_id(user: User, child: Child) -> bool:
+    """Civil affairs see full ID numbers in their area; a director for their own village."""
+    if user.is_superuser:
+        return True
+    if user.role == Role.CIVIL_AFFAIRS:
+        return scope.code_in_scope(user, child.village_id)
+    return user.role == Role.DIRECTOR and user.area_id == child.village_id
+
+
+def id_number_for(user: User, child: Child) -> str:
+    """The ID number as this user may see it: full or masked."""
+    if can_see_full_id(user, child):
+        return idcard.decrypt(child.id_number_encrypted)
+    return child.id_number_masked
+
+
+def family_for(child: Child) -> list[FamilyMember]:
+    return list(child.family_members.order_by("relation", "created_at"))
+
+
+def assessments_for(child: Child) -> list[GuardianshipAssessment]:
+    return list(child.assessments.select_related("assessor"))
+
+
+# --- Timeline ---------------------------------------------------------------------------------
+
+# Fields shown on the timeline, in the words a director uses.
+_HIDDEN = {
+    "pgh_id",
+    "pgh_created_at",
+    "pgh_label",
+    "pgh_obj",
+    "pgh_context",
+    "id",
+    "child",
+    "created_at",
+    "created_by",
+    "id_number_hash",
+    "id_number_last4",
+    "is_key_child",
+    "next_assessment_due",
+}
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    who: str
+    title: str
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+    kind: str = "change"
+
+
+def _display(model, field_name: str, value: Any) -> str:
+    from django.db.models import BooleanField
+
+    try:
+        model_field = model._meta.get_field(field_name)
+    except Exception:
+        return str(value)
+    if value in (None, "", []):
+        return "—"
+    if isinstance(model_field, BooleanField):
+        return "是" if value else "否"
+    base = getattr(model_field, "base_field", None)
+    choices = dict((base or model_field).choices or [])
+    if isinstance(value, list):
+        return "、".join(str(choices.get(v, v)) for v in value) or "—"
+    if choices:
+        return str(choices.get(value, value))
+    if field_name == "village":
+        from accounts.models import Area
+
+        area = Area.objects.filter(pk=value).first()
+        return area.name if area else str(value)
+    return str(value)
+
+
+def _diff(model, event_model, previous: dict | None, current: dict) -> list[tuple[str, str, str]]:
+    changes = []
+    for event_field in event_model._meta.concrete_fields:
+        name = event_field.name
+        attname = event_field.attname
+        if name in _HIDDEN or attname in _HIDDEN:
+            continue
+        old = previous.get(attname) if previous else None
+        new = current.get(attname)
+        if previous is None and new in (None, "", [], False):
+            continue
+        if previous is not None and old == new:
+            continue
+        label = str(model._meta.get_field(name).verbose_name)
+        changes.append(
+            (label, _display(model, name, old) if previous else "", _display(model, name, new))
+        )
+    return changes
+
+
+def timeline_for(child: Child) -> list[TimelineEntry]:
+    """Every change to the file and its family members, newest first, plus assessments."""
+    from pghistory.models import Context
+
+    child_events = list(ChildEvent.objects.filter(pgh_obj_id=child.pk).order_by("pgh_id").values())
+    member_events = list(
+        FamilyMemberEvent.objects.filter(child_id=child.pk).order_by("pgh_id").values()
+    )
+    context_ids = {e["pgh_context_id"] for e in child_events + member_events if e["pgh_context_id"]}
+    user_ids = {
+        ctx.metadata.get("user")
+        for ctx in Context.objects.filter(id__in=context_ids)
+        if ctx.metadata.get("user")
+    }
+    contexts = {
+        ctx.id: ctx.metadata.get("user") for ctx in Context.objects.filter(id__in=context_ids)
+    }
+    names = {u.pk: u.display_name for u in User.objects.filter(pk__in=user_ids)}
+
+    def who(event: dict) -> str:
+        return names.get(contexts.get(event["pgh_context_id"]), "系统")
+
+    entries: list[TimelineEntry] = []
+    previous: dict | None = None
+    for event in child_events:
+        changes = _diff(Child, ChildEvent, previous, event)
+        if previous is None:
+            entries.append(
+                TimelineEntry(event["pgh_created_at"], who(event), "建立档案", changes, "create")
+            )
+        elif changes:
+            entries.append(TimelineEntry(event["pgh_created_at"], who(event), "修改档案", changes))
+        previous = event
+
+    last_by_member: dict = {}
+    for event in member_events:
+        member_id = event["pgh_obj_id"]
+        before = last_by_member.get(member_id)
+        relation = _display(FamilyMember, "relation", event["relation"])
+        label = f"{relation} {event['name']}"
+        if event["pgh_label"] == "insert":
+            entries.append(
+                TimelineEntry(
+                    event["pgh_created_at"],
+                    who(event),
+                    f"添加家庭成员：{label}",
+                    _diff(FamilyMember, FamilyMemberEvent, None, event),
+                    "family",
+                )
+            )
+        elif event["pgh_label"] == "delete":
+            entries.append(
+                TimelineEntry(
+                    event["pgh_created_at"], who(event), f"删除家庭成员：{label}", [], "family"
+                )
+            )
+        else:
+            changes = _diff(FamilyMember, FamilyMemberEvent, before, event)
+            if changes:
+                entries.append(
+                    TimelineEntry(
+                        event["pgh_created_at"],
+                        who(event),
+                        f"修改家庭成员：{label}",
+                        changes,
+                        "family",
+                    )
+                )
+        last_by_member[member_id] = event
+
+    for assessment in child.assessments.select_related("assessor"):
+        entries.append(
+            TimelineEntry(
+                assessment.created_at,
+                assessment.assessor.display_name,
+                f"监护评估：{assessment.get_result_display()}",
+                [],
+                f"assessment-{assessment.result}",
+            )
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries

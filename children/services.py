@@ -1,0 +1,583 @@
+"""Writes to the child file. Pages, the API, the import and the daily job all call these."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import pghistory
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import selectors as scope
+from accounts.models import Area, Role, User
+from accounts.services import policies_for
+
+from . import idcard, rules
+from .models import (
+    MANUAL_CATEGORIES,
+    Category,
+    Child,
+    ChildStatus,
+    CloseReason,
+    DisabilityType,
+    FamilyMember,
+    Gender,
+    GuardianshipAssessment,
+    MemberStatus,
+    Relation,
+    RiskLevel,
+    SchoolStatus,
+)
+
+WRITE_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
+DUPLICATE_ID_MESSAGE = "已在其他地区建档，请联系督导员"
+STALE_MESSAGE = "档案已被他人修改，请刷新后重试"
+MAX_AGE = 18
+
+# Fields a caller may set on a child (the rest are derived or bookkeeping).
+CHILD_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "id_number",
+    "ethnicity",
+    "hukou_registered",
+    "hukou_place",
+    "village_code",
+    "address",
+    "school_name",
+    "grade",
+    "school_status",
+    "illness",
+    "disability_type",
+    "disability_grade",
+    "psych_concern",
+    "psych_note",
+    "categories",
+    "risk_level",
+    "notes",
+)
+MEMBER_FIELDS = (
+    "relation",
+    "name",
+    "id_number",
+    "phone",
+    "status",
+    "has_guardian_capacity",
+    "work_place",
+    "employer",
+    "away_since",
+    "evidence_date",
+)
+
+
+class Conflict(Exception):
+    """409: a duplicate ID number, a stale version, or a transition that is not allowed."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def today() -> date:
+    """Today in Asia/Shanghai."""
+    return timezone.localdate()
+
+
+def _history(user: User | None):
+    return pghistory.context(user=user.pk if user is not None else None)
+
+
+def _require_writer(user: User) -> None:
+    scope.require_role(user, WRITE_ROLES)
+
+
+def _check_choice(errors: dict, field: str, value: Any, choices: Iterable[str]) -> None:
+    if value not in set(choices):
+        errors.setdefault(field, []).append(f"无效的选项：{value}")
+
+
+def _village_for(user: User, code: str | None, errors: dict) -> Area | None:
+    """The village to file a child under. Outside the user's area is 403 (api.md)."""
+    if not code:
+        errors.setdefault("village_code", []).append("请选择村（社区）")
+        return None
+    village = Area.objects.filter(code=code).first()
+    if village is None:
+        errors.setdefault("village_code", []).append(f"区划代码 {code} 不存在")
+        return None
+    if village.level != "village":
+        errors.setdefault("village_code", []).append("儿童档案必须建在村（社区）一级")
+        return None
+    if not scope.code_in_scope(user, village.code):
+        raise PermissionDenied("只能在本人负责的区域内建档")
+    return village
+
+
+def _validate_child(
+    user: User, values: dict, errors: dict, *, current: Child | None
+) -> Area | None:
+    """Check the merged values of a child; fills ``errors``; returns the village."""
+    if not (values.get("name") or "").strip():
+        errors.setdefault("name", []).append("请填写姓名")
+    elif len(values["name"]) > 50:
+        errors.setdefault("name", []).append("姓名不能超过50个字")
+    _check_choice(errors, "gender", values.get("gender"), Gender.values)
+    birth = values.get("birth_date")
+    if not isinstance(birth, date):
+        errors.setdefault("birth_date", []).append("请填写出生日期")
+    elif birth > today():
+        errors.setdefault("birth_date", []).append("出生日期不能晚于今天")
+    elif rules.age_on(birth, today()) >= MAX_AGE and (
+        current is None or current.birth_date != birth
+    ):
+        errors.setdefault("birth_date", []).append("已满18周岁，不属于儿童档案范围")
+    _check_choice(errors, "school_status", values.get("school_status"), SchoolStatus.values)
+    _check_choice(errors, "risk_level", values.get("risk_level"), RiskLevel.values)
+    if values.get("disability_type"):
+        _check_choice(errors, "disability_type", values["disability_type"], DisabilityType.values)
+    grade = values.get("disability_grade")
+    if grade is not None and grade not in (1, 2, 3, 4):
+        errors.setdefault("disability_grade", []).append("残疾等级应为1至4级")
+    for category in values.get("categories") or []:
+        if category not in Category.values:
+            errors.setdefault("categories", []).append(f"无效的类别：{category}")
+
+    id_number = (values.get("id_number") or "").strip()
+    if id_number:
+        try:
+            parsed = idcard.validate_against(
+                id_number,
+                birth_date=birth if isinstance(birth, date) else None,
+                gender=values.get("gender"),
+            )
+            values["id_number"] = parsed.value
+        except idcard.IdNumberError as exc:
+            errors.setdefault("id_number", []).append(str(exc))
+    elif values.get("hukou_registered", True):
+        errors.setdefault("id_number", []).append(
+            "有户籍的儿童必须填写身份证号；无户籍请取消勾选“已登记户籍”"
+        )
+
+    village = None
+    code = values.get("village_code")
+    if current is None or code != current.village_id:
+        village = _village_for(user, code, errors)
+    else:
+        village = current.village
+    return village
+
+
+def _apply_id_number(child_or_member, number: str, *, with_hash: bool) -> None:
+    child_or_member.id_number_encrypted = idcard.encrypt(number)
+    child_or_member.id_number_masked = idcard.mask(number)
+    if with_hash:
+        child_or_member.id_number_hash = idcard.lookup_hash(number) if number else None
+        child_or_member.id_number_last4 = number[-4:] if number else ""
+
+
+def _raise_if_errors(errors: dict) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _duplicate_exists(number: str, exclude_pk: uuid.UUID | None = None) -> bool:
+    queryset = Child.objects.filter(id_number_hash=idcard.lookup_hash(number))
+    if exclude_pk is not None:
+        queryset = queryset.exclude(pk=exclude_pk)
+    return queryset.exists()
+
+
+def _manual_categories(categories: Iterable[str]) -> list[str]:
+    # left_behind is derived: a caller cannot set or clear it.
+    return [c for c in dict.fromkeys(categories) if c in MANUAL_CATEGORIES]
+
+
+def child_create(*, user: User, **data: Any) -> Child:
+    """Register a child. Raises ValidationError (422), PermissionDenied (403) or Conflict (409)."""
+    _require_writer(user)
+    unknown = set(data) - set(CHILD_FIELDS)
+    if unknown:
+        raise ValidationError({field: ["未知字段"] for field in unknown})
+    values = {
+        "hukou_registered": True,
+        "school_status": SchoolStatus.IN_SCHOOL,
+        "risk_level": RiskLevel.LOW,
+        "categories": [],
+        **{k: v for k, v in data.items() if v is not None},
+    }
+    errors: dict[str, list[str]] = {}
+    village = _validate_child(user, values, errors, current=None)
+    _raise_if_errors(errors)
+    number = values.pop("id_number", "") or ""
+    if number and _duplicate_exists(number):
+        raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number")
+    values.pop("village_code", None)
+    values["categories"] = _manual_categories(values.get("categories") or [])
+    child = Child(village=village, created_by=user, **values)
+    _apply_id_number(child, number, with_hash=True)
+    try:
+        with transaction.atomic(), _history(user):
+            child.full_clean(exclude=["id_number_hash", "photo"])
+            child.save()
+            children_recompute_derived([child.pk])
+    except IntegrityError as exc:
+        if "child_unique_id_number" in str(exc):
+            raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number") from exc
+        raise
+    child.refresh_from_db()
+    return child
+
+
+def child_update(
+    *, user: User, child: Child, changes: dict[str, Any], version: int | None = None
+) -> Child:
+    """Change a child's file. ``version`` (when given) must match, else Conflict (stale)."""
+    _require_writer(user)
+    unknown = set(changes) - set(CHILD_FIELDS)
+    if unknown:
+        raise ValidationError({field: ["未知字段"] for field in unknown})
+    with transaction.atomic(), _history(user):
+        locked = Child.objects.select_for_update().select_related("village").get(pk=child.pk)
+        if version is not None and version != locked.version:
+            raise Conflict(STALE_MESSAGE, field="version")
+        if locked.status == ChildStatus.CLOSED:
+            raise Conflict("档案已结案，不能修改")
+        current_number = idcard.decrypt(locked.id_number_encrypted)
+        values = {
+            field: getattr(locked, field)
+            for field in CHILD_FIELDS
+            if field not in ("id_number", "village_code")
+        }
+        values["id_number"] = current_number
+        values["village_code"] = locked.village_id
+        values.update(changes)
+        if values.get("id_number") is None:
+            values["id_number"] = ""
+        errors: dict[str, list[str]] = {}
+        village = _validate_child(user, values, errors, current=locked)
+        _raise_if_errors(errors)
+        number = values.pop("id_number") or ""
+        values.pop("village_code")
+        if number != current_number:
+            if number and _duplicate_exists(number, exclude_pk=locked.pk):
+                raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number")
+            _apply_id_number(locked, number, with_hash=True)
+        values["categories"] = _manual_categories(values.get("categories") or []) + (
+            [Category.LEFT_BEHIND] if Category.LEFT_BEHIND in locked.categories else []
+        )
+        for field, value in values.items():
+            setattr(locked, field, value)
+        locked.village = village
+        locked.version += 1
+        try:
+            with transaction.atomic():
+                locked.full_clean(exclude=["id_number_hash", "photo"])
+                locked.save()
+        except IntegrityError as exc:
+            raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number") from exc
+        children_recompute_derived([locked.pk])
+    locked.refresh_from_db()
+    return locked
+
+
+def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Child:
+    _require_writer(user)
+    errors: dict[str, list[str]] = {}
+    _check_choice(errors, "reason", reason, CloseReason.values)
+    if reason == CloseReason.OTHER and not note.strip():
+        errors.setdefault("note", []).append("结案原因为“其他”时请说明")
+    _raise_if_errors(errors)
+    with transaction.atomic(), _history(user):
+        locked = Child.objects.select_for_update().get(pk=child.pk)
+        if locked.status == ChildStatus.CLOSED:
+            raise Conflict("档案已结案")
+        locked.status = ChildStatus.CLOSED
+        locked.closed_reason = reason
+        locked.closed_note = note.strip()
+        locked.closed_on = today()
+        locked.version += 1
+        locked.save()
+    return locked
+
+
+def child_reopen(*, user: User, child: Child) -> Child:
+    scope.require_role(user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+    with transaction.atomic(), _history(user):
+        locked = Child.objects.select_for_update().get(pk=child.pk)
+        if locked.status != ChildStatus.CLOSED:
+            raise Conflict("档案未结案")
+        locked.status = ChildStatus.ACTIVE
+        locked.closed_reason = ""
+        locked.closed_note = ""
+        locked.closed_on = None
+        locked.version += 1
+        locked.save()
+        children_recompute_derived([locked.pk])
+    return locked
+
+
+# --- Family members ---------------------------------------------------------------------------
+
+
+def _validate_member(values: dict, errors: dict) -> None:
+    _check_choice(errors, "relation", values.get("relation"), Relation.values)
+    _check_choice(errors, "status", values.get("status"), MemberStatus.values)
+    if not (values.get("name") or "").strip():
+        errors.setdefault("name", []).append("请填写姓名")
+    away = values.get("away_since")
+    if away is not None and away > today():
+        errors.setdefault("away_since", []).append("外出时间不能晚于今天")
+    phone = (values.get("phone") or "").strip()
+    if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
+        errors.setdefault("phone", []).append("电话号码应为7至12位数字")
+    number = (values.get("id_number") or "").strip()
+    if number:
+        try:
+            values["id_number"] = idcard.parse(number).value
+        except idcard.IdNumberError as exc:
+            errors.setdefault("id_number", []).append(str(exc))
+    if values.get("status") in (
+        MemberStatus.DECEASED,
+        MemberStatus.MISSING,
+        MemberStatus.IMPRISONED,
+        MemberStatus.IN_REHAB,
+    ):
+        # A parent in these situations cannot be the child's guardian now.
+        values["has_guardian_capacity"] = False
+
+
+def _require_active(child: Child) -> None:
+    if child.status == ChildStatus.CLOSED:
+        raise Conflict("档案已结案，不能修改")
+
+
+def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
+    _require_writer(user)
+    _require_active(child)
+    values = {"has_guardian_capacity": True, **{k: v for k, v in data.items() if v is not None}}
+    unknown = set(values) - set(MEMBER_FIELDS)
+    if unknown:
+        raise ValidationError({field: ["未知字段"] for field in unknown})
+    errors: dict[str, list[str]] = {}
+    _validate_member(values, errors)
+    _raise_if_errors(errors)
+    number = values.pop("id_number", "") or ""
+    member = FamilyMember(child=child, **values)
+    _apply_id_number(member, number, with_hash=False)
+    with transaction.atomic(), _history(user):
+        member.full_clean(exclude=["evidence"])
+        member.save()
+        children_recompute_derived([child.pk])
+    return member
+
+
+def family_member_update(
+    *, user: User, member: FamilyMember, changes: dict[str, Any]
+) -> FamilyMember:
+    _require_writer(user)
+    _require_active(member.child)
+    unknown = set(changes) - set(MEMBER_FIELDS)
+    if unknown:
+        raise ValidationError({field: ["未知字段"] for field in unknown})
+    values = {field: getattr(member, field) for field in MEMBER_FIELDS if field != "id_number"}
+    values["id_number"] = idcard.decrypt(member.id_number_encrypted)
+    values.update(changes)
+    errors: dict[str, list[str]] = {}
+    _validate_member(values, errors)
+    _raise_if_errors(errors)
+    number = values.pop("id_number", "") or ""
+    for field, value in values.items():
+        setattr(member, field, value)
+    _apply_id_number(member, number, with_hash=False)
+    with transaction.atomic(), _history(user):
+        member.full_clean(exclude=["evidence"])
+        member.save()
+        children_recompute_derived([member.child_id])
+    return member
+
+
+def family_member_delete(*, user: User, member: FamilyMember) -> None:
+    _require_writer(user)
+    _require_active(member.child)
+    child_id = member.child_id
+    with transaction.atomic(), _history(user):
+        member.delete()
+        children_recompute_derived([child_id])
+
+
+# --- Guardianship assessment (赋色) -----------------------------------------------------------
+
+ASSESSOR_ROLES = (Role.DIRECTOR, Role.SUPERVISOR)
+
+
+def assessment_record(
+    *,
+    user: User,
+    child: Child,
+    assessed_on: date,
+    guardianship: int,
+    safety: int,
+    health: int,
+    behaviour: int,
+    note: str = "",
+) -> GuardianshipAssessment:
+    """Record an assessment; the latest one sets the child's risk colour and the next due date."""
+    scope.require_role(user, ASSESSOR_ROLES)
+    _require_active(child)
+    errors: dict[str, list[str]] = {}
+    if assessed_on > today():
+        errors.setdefault("assessed_on", []).append("评估日期不能晚于今天")
+    if assessed_on < child.birth_date:
+        errors.setdefault("assessed_on", []).append("评估日期不能早于出生日期")
+    for field, value in (
+        ("guardianship", guardianship),
+        ("safety", safety),
+        ("health", health),
+        ("behaviour", behaviour),
+    ):
+        if value not in (0, 1, 2, 3):
+            errors.setdefault(field, []).append("评分应为0至3")
+    _raise_if_errors(errors)
+    result = rules.assessment_result(
+        guardianship=guardianship, safety=safety, health=health, behaviour=behaviour
+    )
+    with transaction.atomic(), _history(user):
+        assessment = GuardianshipAssessment.objects.create(
+            child=child,
+            assessed_on=assessed_on,
+            assessor=user,
+            guardianship=guardianship,
+            safety=safety,
+            health=health,
+            behaviour=behaviour,
+            result=result,
+            note=note.strip(),
+        )
+        latest = GuardianshipAssessment.objects.filter(child=child).order_by(
+            "-assessed_on", "-created_at"
+        )[0]
+        if latest.pk == assessment.pk:
+            policy = policies_for({child.village_id})[child.village_id]
+            locked = Child.objects.select_for_update().get(pk=child.pk)
+            locked.risk_level = result
+            locked.next_assessment_due = rules.next_assessment_due(
+                assessed_on, policy["reassess_days"]
+            )
+            locked.save(update_fields=["risk_level", "next_assessment_due", "updated_at"])
+            children_recompute_derived([child.pk])
+    return assessment
+
+
+# --- Derived data -----------------------------------------------------------------------------
+
+DERIVED_FIELDS = (
+    "categories",
+    "left_behind_reasons",
+    "focus_flags",
+    "is_key_child",
+    "derived_refresh_on",
+)
+
+
+def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | None = None) -> int:
+    """Recompute left-behind status, reasons, focus flags and key-child status.
+
+    The one place these are derived. Works on any number of children with three queries plus one
+    bulk UPDATE of the rows that changed. Returns how many changed.
+    """
+    ids = list(child_ids)
+    if not ids:
+        return 0
+    on = on or today()
+    children = list(
+        Child.objects.filter(pk__in=ids).only(
+            "id",
+            "birth_date",
+            "village_id",
+            "school_status",
+            "hukou_registered",
+            "illness",
+            "disability_type",
+            "disability_grade",
+            "categories",
+            "risk_level",
+            "status",
+            *DERIVED_FIELDS,
+        )
+    )
+    parents: dict[uuid.UUID, list[rules.Parent]] = defaultdict(list)
+    for row in FamilyMember.objects.filter(
+        child_id__in=ids, relation__in=(Relation.FATHER, Relation.MOTHER)
+    ).values("child_id", "relation", "status", "has_guardian_capacity", "away_since"):
+        child_id = row.pop("child_id")
+        parents[child_id].append(rules.Parent(**row))
+    policies = policies_for({c.village_id for c in children})
+    changed = []
+    for child in children:
+        away_days = policies[child.village_id]["left_behind_away_days"]
+        family = parents.get(child.pk, [])
+        result = rules.left_behind(
+            birth_date=child.birth_date, parents=family, today=on, away_days=away_days
+        )
+        categories = _manual_categories(child.categories)
+        if result.left_behind:
+            categories = [Category.LEFT_BEHIND, *categories]
+        flags = rules.focus_flags(
+            birth_date=child.birth_date,
+            today=on,
+            left_behind_result=result,
+            parent_at_home=rules.parent_at_home_with_capacity(family),
+            school_status=child.school_status,
+            hukou_registered=child.hukou_registered,
+            illness=child.illness,
+            disability_type=child.disability_type,
+            disability_grade=child.disability_grade,
+            categories=categories,
+        )
+        new = {
+            "categories": categories,
+            "left_behind_reasons": list(result.reasons),
+            "focus_flags": flags,
+            "is_key_child": child.status == ChildStatus.ACTIVE
+            and rules.is_key_child(flags, child.risk_level),
+            "derived_refresh_on": rules.next_change(
+                birth_date=child.birth_date, parents=family, today=on, away_days=away_days
+            ),
+        }
+        if any(getattr(child, field) != value for field, value in new.items()):
+            for field, value in new.items():
+                setattr(child, field, value)
+            changed.append(child)
+    if changed:
+        Child.objects.bulk_update(changed, DERIVED_FIELDS, batch_size=1000)
+    return len(changed)
+
+
+def children_refresh_due(*, on: date | None = None, batch_size: int = 5000) -> int:
+    """Daily: recompute every file whose derived data may have changed by the calendar alone.
+
+    Selection is one indexed query (``derived_refresh_on <= today``), so a missed day is caught up.
+    """
+    on = on or today()
+    total = 0
+    while True:
+        ids = list(
+            Child.objects.filter(derived_refresh_on__lte=on)
+            .order_by("derived_refresh_on")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return total
+        with transaction.atomic():
+            total += children_recompute_derived(ids, on=on)
+            # Anything unchanged still moves its refresh date forward, so the loop ends.
+            Child.objects.filter(pk__in=ids, derived_refresh_on__lte=on).update(
+                derived_refresh_on=None
+            )
