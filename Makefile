@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # them exported, and stops what it started when the command ends (Ctrl-C included).
 WITH_SERVICES := $(BIN)/python config/embedded.py run --
 
-.PHONY: install run test lint format messages stop clean-data
+.PHONY: install run test bench lint format messages stop clean-data
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ test: install
 	$(WITH_SERVICES) sh -c '\
 	  DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run && \
 	  $(BIN)/pytest'
+
+# Benchmarks on a fresh test database; each prints a line starting with BENCH.
+bench: install
+	$(WITH_SERVICES) $(BIN)/pytest -p no:cacheprovider -s -q benchmarks
 
 lint: install
 	$(BIN)/ruff check .

@@ -32,8 +32,12 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    current = request.resolver_match.url_name if request.resolver_match else None
+    match = request.resolver_match
+    current = match.view_name if match else None
+    namespace = f"{match.namespace}:" if match and match.namespace else None
     items = nav_items_for(user)
     for item in items:
-        item["active"] = item["url_name"] == current
+        item["active"] = item["url_name"] == current or bool(
+            namespace and item["url_name"].startswith(namespace)
+        )
     return {"nav_items": items}

@@ -39,7 +39,10 @@ def scope_q(user: User, area_field: str) -> Q | None:
         return None
     if prefix == "":
         return Q()
-    return Q(**{f"{area_field}__startswith": prefix})
+    # Codes are 12 digits, so a subtree is a contiguous range: a plain B-tree index serves it
+    # (a LIKE on a cast foreign key would not).
+    pad = 12 - len(prefix)
+    return Q(**{f"{area_field}__range": (prefix + "0" * pad, prefix + "9" * pad)})
 
 
 def scope_queryset(queryset: QuerySet[M], *, user: User, area_field: str) -> QuerySet[M]:
@@ -96,3 +99,12 @@ def staff_for_user(*, user: User) -> QuerySet[User]:
         user=user,
         area_field="area__code",
     ).order_by("area__code", "role", "username")
+
+
+def audit_records_for(*, user: User) -> QuerySet:
+    """Audit records about records in the user's area, newest first."""
+    from .models import AuditRecord
+
+    return scope_queryset(
+        AuditRecord.objects.select_related("user"), user=user, area_field="area_code"
+    ).order_by("-at", "-id")

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from . import rules, selectors
-from .models import Role
+from .models import AuditAction, Role
 
 STAFF_DIRECTORY_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
 AREA_BROWSER_ROLES = (Role.DIRECTOR, *STAFF_DIRECTORY_ROLES)
@@ -67,4 +67,35 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/staff_list.html",
         {"page": page, "roles": Role.choices, "role": role, "q": query},
+    )
+
+
+AUDIT_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)
+
+
+@login_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """Audit records of the user's area (civil affairs: their county)."""
+    selectors.require_role(request.user, AUDIT_ROLES)
+    records = selectors.audit_records_for(user=request.user)
+    action = request.GET.get("action", "")
+    if action in AuditAction.values:
+        records = records.filter(action=action)
+    username = request.GET.get("user", "").strip()
+    if username:
+        records = records.filter(user__username=username)
+    object_id = request.GET.get("object", "").strip()
+    if object_id:
+        records = records.filter(object_id=object_id)
+    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/audit_list.html",
+        {
+            "page": page,
+            "actions": AuditAction.choices,
+            "action": action,
+            "username": username,
+            "object_id": object_id,
+        },
     )

@@ -90,11 +90,11 @@ def today() -> date:
     return timezone.localdate()
 
 
-def _history(user: User | None):
+def history_context(user: User | None):
     return pghistory.context(user=user.pk if user is not None else None)
 
 
-def _require_writer(user: User) -> None:
+def require_writer(user: User) -> None:
     scope.require_role(user, WRITE_ROLES)
 
 
@@ -103,12 +103,14 @@ def _check_choice(errors: dict, field: str, value: Any, choices: Iterable[str]) 
         errors.setdefault(field, []).append(f"无效的选项：{value}")
 
 
-def _village_for(user: User, code: str | None, errors: dict) -> Area | None:
+def _village_for(
+    user: User, code: str | None, errors: dict, villages: dict[str, Area] | None = None
+) -> Area | None:
     """The village to file a child under. Outside the user's area is 403 (api.md)."""
     if not code:
         errors.setdefault("village_code", []).append("请选择村（社区）")
         return None
-    village = Area.objects.filter(code=code).first()
+    village = villages.get(code) if villages is not None else Area.objects.filter(code=code).first()
     if village is None:
         errors.setdefault("village_code", []).append(f"区划代码 {code} 不存在")
         return None
@@ -120,10 +122,19 @@ def _village_for(user: User, code: str | None, errors: dict) -> Area | None:
     return village
 
 
-def _validate_child(
-    user: User, values: dict, errors: dict, *, current: Child | None
+def validate_child(
+    user: User,
+    values: dict,
+    errors: dict,
+    *,
+    current: Child | None,
+    villages: dict[str, Area] | None = None,
 ) -> Area | None:
-    """Check the merged values of a child; fills ``errors``; returns the village."""
+    """Check the merged values of a child; fills ``errors``; returns the village.
+
+    Normalises ``values["id_number"]``. Raises PermissionDenied for a village outside the user's
+    area. ``villages`` is an optional preloaded {code: Area} (the census import).
+    """
     if not (values.get("name") or "").strip():
         errors.setdefault("name", []).append("请填写姓名")
     elif len(values["name"]) > 50:
@@ -168,13 +179,13 @@ def _validate_child(
     village = None
     code = values.get("village_code")
     if current is None or code != current.village_id:
-        village = _village_for(user, code, errors)
+        village = _village_for(user, code, errors, villages)
     else:
         village = current.village
     return village
 
 
-def _apply_id_number(child_or_member, number: str, *, with_hash: bool) -> None:
+def apply_id_number(child_or_member, number: str, *, with_hash: bool) -> None:
     child_or_member.id_number_encrypted = idcard.encrypt(number)
     child_or_member.id_number_masked = idcard.mask(number)
     if with_hash:
@@ -194,14 +205,14 @@ def _duplicate_exists(number: str, exclude_pk: uuid.UUID | None = None) -> bool:
     return queryset.exists()
 
 
-def _manual_categories(categories: Iterable[str]) -> list[str]:
+def manual_categories(categories: Iterable[str]) -> list[str]:
     # left_behind is derived: a caller cannot set or clear it.
     return [c for c in dict.fromkeys(categories) if c in MANUAL_CATEGORIES]
 
 
 def child_create(*, user: User, **data: Any) -> Child:
     """Register a child. Raises ValidationError (422), PermissionDenied (403) or Conflict (409)."""
-    _require_writer(user)
+    require_writer(user)
     unknown = set(data) - set(CHILD_FIELDS)
     if unknown:
         raise ValidationError({field: ["未知字段"] for field in unknown})
@@ -213,17 +224,17 @@ def child_create(*, user: User, **data: Any) -> Child:
         **{k: v for k, v in data.items() if v is not None},
     }
     errors: dict[str, list[str]] = {}
-    village = _validate_child(user, values, errors, current=None)
+    village = validate_child(user, values, errors, current=None)
     _raise_if_errors(errors)
     number = values.pop("id_number", "") or ""
     if number and _duplicate_exists(number):
         raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number")
     values.pop("village_code", None)
-    values["categories"] = _manual_categories(values.get("categories") or [])
+    values["categories"] = manual_categories(values.get("categories") or [])
     child = Child(village=village, created_by=user, **values)
-    _apply_id_number(child, number, with_hash=True)
+    apply_id_number(child, number, with_hash=True)
     try:
-        with transaction.atomic(), _history(user):
+        with transaction.atomic(), history_context(user):
             child.full_clean(exclude=["id_number_hash", "photo"])
             child.save()
             children_recompute_derived([child.pk])
@@ -235,15 +246,61 @@ def child_create(*, user: User, **data: Any) -> Child:
     return child
 
 
+def children_bulk_create(
+    *, user: User, rows: list[tuple[dict, list[dict]]], villages: dict[str, Area]
+) -> list[Child]:
+    """Create many checked children with their family members in one transaction (census import,
+    demo data). Each row is (child values as checked by validate_child, family member values)."""
+    with transaction.atomic(), history_context(user):
+        children = []
+        family = []
+        for values, members in rows:
+            values = dict(values)
+            number = values.pop("id_number", "") or ""
+            village = villages[values.pop("village_code")]
+            values["categories"] = manual_categories(values.get("categories") or [])
+            child = Child(village=village, created_by=user, **values)
+            apply_id_number(child, number, with_hash=True)
+            children.append(child)
+            for member in members:
+                member = dict(member)
+                member_number = member.pop("id_number", "") or ""
+                family_member = FamilyMember(child=child, **member)
+                apply_id_number(family_member, member_number, with_hash=False)
+                family.append(family_member)
+        # Derived fields are worked out before the insert: one INSERT per row, no UPDATE after.
+        policies = policies_for({c.village_id for c in children})
+        parents: dict[uuid.UUID, list[rules.Parent]] = defaultdict(list)
+        for member in family:
+            if member.relation in (Relation.FATHER, Relation.MOTHER):
+                parents[member.child.pk].append(
+                    rules.Parent(
+                        member.relation,
+                        member.status,
+                        member.has_guardian_capacity,
+                        member.away_since,
+                    )
+                )
+        on = today()
+        for child in children:
+            for field, value in derive(
+                child, parents[child.pk], policies[child.village_id], on
+            ).items():
+                setattr(child, field, value)
+        Child.objects.bulk_create(children, batch_size=1000)
+        FamilyMember.objects.bulk_create(family, batch_size=1000)
+    return children
+
+
 def child_update(
     *, user: User, child: Child, changes: dict[str, Any], version: int | None = None
 ) -> Child:
     """Change a child's file. ``version`` (when given) must match, else Conflict (stale)."""
-    _require_writer(user)
+    require_writer(user)
     unknown = set(changes) - set(CHILD_FIELDS)
     if unknown:
         raise ValidationError({field: ["未知字段"] for field in unknown})
-    with transaction.atomic(), _history(user):
+    with transaction.atomic(), history_context(user):
         locked = Child.objects.select_for_update().select_related("village").get(pk=child.pk)
         if version is not None and version != locked.version:
             raise Conflict(STALE_MESSAGE, field="version")
@@ -261,15 +318,15 @@ def child_update(
         if values.get("id_number") is None:
             values["id_number"] = ""
         errors: dict[str, list[str]] = {}
-        village = _validate_child(user, values, errors, current=locked)
+        village = validate_child(user, values, errors, current=locked)
         _raise_if_errors(errors)
         number = values.pop("id_number") or ""
         values.pop("village_code")
         if number != current_number:
             if number and _duplicate_exists(number, exclude_pk=locked.pk):
                 raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number")
-            _apply_id_number(locked, number, with_hash=True)
-        values["categories"] = _manual_categories(values.get("categories") or []) + (
+            apply_id_number(locked, number, with_hash=True)
+        values["categories"] = manual_categories(values.get("categories") or []) + (
             [Category.LEFT_BEHIND] if Category.LEFT_BEHIND in locked.categories else []
         )
         for field, value in values.items():
@@ -288,13 +345,13 @@ def child_update(
 
 
 def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Child:
-    _require_writer(user)
+    require_writer(user)
     errors: dict[str, list[str]] = {}
     _check_choice(errors, "reason", reason, CloseReason.values)
     if reason == CloseReason.OTHER and not note.strip():
         errors.setdefault("note", []).append("结案原因为“其他”时请说明")
     _raise_if_errors(errors)
-    with transaction.atomic(), _history(user):
+    with transaction.atomic(), history_context(user):
         locked = Child.objects.select_for_update().get(pk=child.pk)
         if locked.status == ChildStatus.CLOSED:
             raise Conflict("档案已结案")
@@ -309,7 +366,7 @@ def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Chi
 
 def child_reopen(*, user: User, child: Child) -> Child:
     scope.require_role(user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
-    with transaction.atomic(), _history(user):
+    with transaction.atomic(), history_context(user):
         locked = Child.objects.select_for_update().get(pk=child.pk)
         if locked.status != ChildStatus.CLOSED:
             raise Conflict("档案未结案")
@@ -326,7 +383,7 @@ def child_reopen(*, user: User, child: Child) -> Child:
 # --- Family members ---------------------------------------------------------------------------
 
 
-def _validate_member(values: dict, errors: dict) -> None:
+def validate_member(values: dict, errors: dict) -> None:
     _check_choice(errors, "relation", values.get("relation"), Relation.values)
     _check_choice(errors, "status", values.get("status"), MemberStatus.values)
     if not (values.get("name") or "").strip():
@@ -359,19 +416,19 @@ def _require_active(child: Child) -> None:
 
 
 def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
-    _require_writer(user)
+    require_writer(user)
     _require_active(child)
     values = {"has_guardian_capacity": True, **{k: v for k, v in data.items() if v is not None}}
     unknown = set(values) - set(MEMBER_FIELDS)
     if unknown:
         raise ValidationError({field: ["未知字段"] for field in unknown})
     errors: dict[str, list[str]] = {}
-    _validate_member(values, errors)
+    validate_member(values, errors)
     _raise_if_errors(errors)
     number = values.pop("id_number", "") or ""
     member = FamilyMember(child=child, **values)
-    _apply_id_number(member, number, with_hash=False)
-    with transaction.atomic(), _history(user):
+    apply_id_number(member, number, with_hash=False)
+    with transaction.atomic(), history_context(user):
         member.full_clean(exclude=["evidence"])
         member.save()
         children_recompute_derived([child.pk])
@@ -381,7 +438,7 @@ def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
 def family_member_update(
     *, user: User, member: FamilyMember, changes: dict[str, Any]
 ) -> FamilyMember:
-    _require_writer(user)
+    require_writer(user)
     _require_active(member.child)
     unknown = set(changes) - set(MEMBER_FIELDS)
     if unknown:
@@ -390,13 +447,13 @@ def family_member_update(
     values["id_number"] = idcard.decrypt(member.id_number_encrypted)
     values.update(changes)
     errors: dict[str, list[str]] = {}
-    _validate_member(values, errors)
+    validate_member(values, errors)
     _raise_if_errors(errors)
     number = values.pop("id_number", "") or ""
     for field, value in values.items():
         setattr(member, field, value)
-    _apply_id_number(member, number, with_hash=False)
-    with transaction.atomic(), _history(user):
+    apply_id_number(member, number, with_hash=False)
+    with transaction.atomic(), history_context(user):
         member.full_clean(exclude=["evidence"])
         member.save()
         children_recompute_derived([member.child_id])
@@ -404,10 +461,10 @@ def family_member_update(
 
 
 def family_member_delete(*, user: User, member: FamilyMember) -> None:
-    _require_writer(user)
+    require_writer(user)
     _require_active(member.child)
     child_id = member.child_id
-    with transaction.atomic(), _history(user):
+    with transaction.atomic(), history_context(user):
         member.delete()
         children_recompute_derived([child_id])
 
@@ -448,7 +505,7 @@ def assessment_record(
     result = rules.assessment_result(
         guardianship=guardianship, safety=safety, health=health, behaviour=behaviour
     )
-    with transaction.atomic(), _history(user):
+    with transaction.atomic(), history_context(user):
         assessment = GuardianshipAssessment.objects.create(
             child=child,
             assessed_on=assessed_on,
@@ -486,6 +543,39 @@ DERIVED_FIELDS = (
 )
 
 
+def derive(child: Child, family: list[rules.Parent], policy: dict[str, int], on: date) -> dict:
+    """The derived fields of one child (left-behind, reasons, flags, key child, refresh date)."""
+    away_days = policy["left_behind_away_days"]
+    result = rules.left_behind(
+        birth_date=child.birth_date, parents=family, today=on, away_days=away_days
+    )
+    categories = manual_categories(child.categories)
+    if result.left_behind:
+        categories = [Category.LEFT_BEHIND, *categories]
+    flags = rules.focus_flags(
+        birth_date=child.birth_date,
+        today=on,
+        left_behind_result=result,
+        parent_at_home=rules.parent_at_home_with_capacity(family),
+        school_status=child.school_status,
+        hukou_registered=child.hukou_registered,
+        illness=child.illness,
+        disability_type=child.disability_type,
+        disability_grade=child.disability_grade,
+        categories=categories,
+    )
+    return {
+        "categories": categories,
+        "left_behind_reasons": list(result.reasons),
+        "focus_flags": flags,
+        "is_key_child": child.status == ChildStatus.ACTIVE
+        and rules.is_key_child(flags, child.risk_level),
+        "derived_refresh_on": rules.next_change(
+            birth_date=child.birth_date, parents=family, today=on, away_days=away_days
+        ),
+    }
+
+
 def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | None = None) -> int:
     """Recompute left-behind status, reasons, focus flags and key-child status.
 
@@ -521,36 +611,7 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
     policies = policies_for({c.village_id for c in children})
     changed = []
     for child in children:
-        away_days = policies[child.village_id]["left_behind_away_days"]
-        family = parents.get(child.pk, [])
-        result = rules.left_behind(
-            birth_date=child.birth_date, parents=family, today=on, away_days=away_days
-        )
-        categories = _manual_categories(child.categories)
-        if result.left_behind:
-            categories = [Category.LEFT_BEHIND, *categories]
-        flags = rules.focus_flags(
-            birth_date=child.birth_date,
-            today=on,
-            left_behind_result=result,
-            parent_at_home=rules.parent_at_home_with_capacity(family),
-            school_status=child.school_status,
-            hukou_registered=child.hukou_registered,
-            illness=child.illness,
-            disability_type=child.disability_type,
-            disability_grade=child.disability_grade,
-            categories=categories,
-        )
-        new = {
-            "categories": categories,
-            "left_behind_reasons": list(result.reasons),
-            "focus_flags": flags,
-            "is_key_child": child.status == ChildStatus.ACTIVE
-            and rules.is_key_child(flags, child.risk_level),
-            "derived_refresh_on": rules.next_change(
-                birth_date=child.birth_date, parents=family, today=on, away_days=away_days
-            ),
-        }
+        new = derive(child, parents.get(child.pk, []), policies[child.village_id], on)
         if any(getattr(child, field) != value for field, value in new.items()):
             for field, value in new.items():
                 setattr(child, field, value)

@@ -1,12 +1,20 @@
 """Celery application. Periodic tasks are declared here, in BEAT_SCHEDULE, and nowhere else."""
 
 from celery import Celery
+from celery.schedules import crontab
 
 # DJANGO_SETTINGS_MODULE is set by whoever starts Celery (Procfile, docker-compose.yml, pytest).
 app = Celery("shouwang")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Later issues add the daily reminder sweep (08:00 Asia/Shanghai) and other periodic jobs here.
-BEAT_SCHEDULE: dict[str, dict] = {}
+# Times are Asia/Shanghai (CELERY_TIMEZONE).
+BEAT_SCHEDULE: dict[str, dict] = {
+    # Before the working day: left-behind status and flags that change with birthdays and with
+    # parents reaching 90 days away.
+    "children-refresh-derived": {
+        "task": "children.refresh_derived",
+        "schedule": crontab(hour=1, minute=30),
+    },
+}
 app.conf.beat_schedule = BEAT_SCHEDULE

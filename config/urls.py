@@ -16,6 +16,8 @@ urlpatterns = [
     path("areas/", account_views.area_list, name="areas"),
     path("areas/<str:code>/", account_views.area_list, name="area_detail"),
     path("staff/", account_views.staff_list, name="staff"),
+    path("audit/", account_views.audit_list, name="audit"),
+    path("children/", include("children.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

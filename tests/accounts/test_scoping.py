@@ -100,11 +100,6 @@ def test_require_role(director_a, civil_affairs, admin_user):
         selectors.require_role(director_a, ["civil_affairs", "supervisor"])
 
 
-def test_scope_query_uses_the_prefix_index(civil_affairs):
-    from django.db import connection
-
+def test_scope_query_is_an_indexable_range(civil_affairs):
     sql = str(selectors.areas_for_user(user=civil_affairs).query)
-    assert "LIKE" in sql and "341823" in sql
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'area_code_prefix_idx'")
-        assert "varchar_pattern_ops" in cursor.fetchone()[0]
+    assert "BETWEEN 341823000000 AND 341823999999" in sql

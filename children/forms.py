@@ -1,0 +1,194 @@
+"""Forms of the child file pages. They check shapes; the services check the rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Area
+
+from .models import (
+    MANUAL_CATEGORIES,
+    AssessmentScore,
+    Category,
+    CloseReason,
+    DisabilityType,
+    Gender,
+    MemberStatus,
+    Relation,
+    SchoolStatus,
+)
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "basic": (
+        _("Basic information"),
+        (
+            "name",
+            "gender",
+            "birth_date",
+            "id_number",
+            "hukou_registered",
+            "hukou_place",
+            "ethnicity",
+            "village",
+            "address",
+        ),
+    ),
+    "school": (_("School"), ("school_name", "grade", "school_status")),
+    "health": (
+        _("Health"),
+        ("illness", "disability_type", "disability_grade", "psych_concern", "psych_note"),
+    ),
+    "categories": (_("Categories and notes"), ("categories", "notes")),
+}
+
+
+class ChildForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50)
+    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=forms.RadioSelect)
+    birth_date = forms.DateField(label=_("Birth date"), widget=DATE_WIDGET)
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=18,
+        required=False,
+        help_text=_("18 digits; may be empty only for a child with no hukou."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+    )
+    hukou_registered = forms.BooleanField(label=_("Hukou registered"), required=False, initial=True)
+    hukou_place = forms.CharField(label=_("Hukou place"), max_length=200, required=False)
+    ethnicity = forms.CharField(label=_("Ethnicity"), max_length=20, required=False, initial="汉族")
+    village = forms.ModelChoiceField(label=_("Village"), queryset=Area.objects.none())
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    school_name = forms.CharField(label=_("School"), max_length=100, required=False)
+    grade = forms.CharField(label=_("Grade"), max_length=30, required=False)
+    school_status = forms.ChoiceField(
+        label=_("School status"), choices=SchoolStatus.choices, initial=SchoolStatus.IN_SCHOOL
+    )
+    illness = forms.CharField(label=_("Illness"), max_length=200, required=False)
+    disability_type = forms.ChoiceField(
+        label=_("Disability type"), choices=[("", "—"), *DisabilityType.choices], required=False
+    )
+    disability_grade = forms.TypedChoiceField(
+        label=_("Disability grade"),
+        choices=[("", "—"), ("1", "一级"), ("2", "二级"), ("3", "三级"), ("4", "四级")],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    psych_concern = forms.BooleanField(
+        label=_("Psychological or behavioural concern"), required=False
+    )
+    psych_note = forms.CharField(label=_("Concern note"), max_length=500, required=False)
+    categories = forms.MultipleChoiceField(
+        label=_("Categories"),
+        choices=[(c, Category(c).label) for c in MANUAL_CATEGORIES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Left-behind status is worked out from the family members, never ticked."),
+    )
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+    def __init__(self, *args, villages, section: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = villages
+        if villages.count() == 1:
+            self.fields["village"].initial = villages.first()
+        if section is not None:
+            keep = set(SECTIONS[section][1])
+            for name in list(self.fields):
+                if name not in keep:
+                    del self.fields[name]
+
+    def service_values(self) -> dict:
+        data = dict(self.cleaned_data)
+        if "village" in data:
+            data["village_code"] = data.pop("village").code
+        if "disability_type" in data and data["disability_type"] is None:
+            data["disability_type"] = ""
+        return data
+
+
+class FamilyMemberForm(forms.Form):
+    relation = forms.ChoiceField(label=_("Relation"), choices=Relation.choices)
+    name = forms.CharField(label=_("Name"), max_length=50)
+    status = forms.ChoiceField(label=_("Status"), choices=MemberStatus.choices)
+    has_guardian_capacity = forms.BooleanField(
+        label=_("Able to act as guardian"), required=False, initial=True
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    id_number = forms.CharField(label=_("ID number"), max_length=18, required=False)
+    work_place = forms.CharField(
+        label=_("Work place"),
+        max_length=100,
+        required=False,
+        help_text=_("Province and city, e.g. 浙江省杭州市"),
+    )
+    employer = forms.CharField(label=_("Employer"), max_length=100, required=False)
+    away_since = forms.DateField(label=_("Away since"), required=False, widget=DATE_WIDGET)
+    evidence_date = forms.DateField(label=_("Evidence date"), required=False, widget=DATE_WIDGET)
+
+
+class CloseForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=CloseReason.choices)
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+SCORE_CHOICES = [(s.value, s.label) for s in AssessmentScore]
+
+
+class AssessmentForm(forms.Form):
+    assessed_on = forms.DateField(label=_("Assessment date"), widget=DATE_WIDGET)
+    guardianship = forms.TypedChoiceField(
+        label=_("Guardianship"), choices=SCORE_CHOICES, coerce=int, widget=forms.RadioSelect
+    )
+    safety = forms.TypedChoiceField(
+        label=_("Safety"), choices=SCORE_CHOICES, coerce=int, widget=forms.RadioSelect
+    )
+    health = forms.TypedChoiceField(
+        label=_("Health"), choices=SCORE_CHOICES, coerce=int, widget=forms.RadioSelect
+    )
+    behaviour = forms.TypedChoiceField(
+        label=_("Behaviour"), choices=SCORE_CHOICES, coerce=int, widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Census spreadsheet (.xlsx)"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(".xlsx"):
+            raise ValidationError(_("Please upload the .xlsx template."))
+        if upload.size > 20 * 1024 * 1024:
+            raise ValidationError(_("The file is larger than 20 MB."))
+        return upload
+
+
+def add_service_errors(
+    form: forms.Form, exc: ValidationError, field_map: dict | None = None
+) -> None:
+    """Show a service's ValidationError next to the fields it names."""
+    field_map = field_map or {}
+    if hasattr(exc, "error_dict"):
+        for field, messages in exc.message_dict.items():
+            target = field_map.get(field, field)
+            for message in messages:
+                form.add_error(target if target in form.fields else None, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)

@@ -1,0 +1,362 @@
+"""Census import (摸底排查) from the .xlsx template: every row checked first, all or nothing."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO
+
+from django.core.exceptions import PermissionDenied
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from accounts.models import Area, User
+
+from . import idcard, services
+from .models import Child
+
+# (header, key, required, help) — the sheet is Chinese whatever the UI language.
+COLUMNS: list[tuple[str, str, bool, str]] = [
+    ("姓名", "name", True, ""),
+    ("性别", "gender", True, "男 / 女"),
+    ("出生日期", "birth_date", True, "2015-06-01"),
+    ("身份证号", "id_number", False, "无户籍可空"),
+    ("是否登记户籍", "hukou_registered", False, "是 / 否，默认是"),
+    ("民族", "ethnicity", False, "默认汉族"),
+    ("村（社区）代码", "village_code", True, "12位区划代码"),
+    ("家庭住址", "address", False, ""),
+    ("就读学校", "school_name", False, ""),
+    ("年级", "grade", False, ""),
+    ("就学状态", "school_status", False, "在校/学前/未入学/辍学/休学/毕业"),
+    ("疾病情况", "illness", False, ""),
+    ("残疾类别", "disability_type", False, "视力/听力/言语/肢体/智力/精神/多重"),
+    ("残疾等级", "disability_grade", False, "1-4"),
+    ("困境类别", "categories", False, "多个用、分隔"),
+    ("父亲姓名", "father_name", False, ""),
+    ("父亲状况", "father_status", False, "在家/外出务工/服刑/强制戒毒/已故/失踪/其他"),
+    ("父亲外出时间", "father_away_since", False, "2025-02-10"),
+    ("父亲务工地", "father_work_place", False, "浙江省杭州市"),
+    ("父亲电话", "father_phone", False, ""),
+    ("母亲姓名", "mother_name", False, ""),
+    ("母亲状况", "mother_status", False, "在家/外出务工/服刑/强制戒毒/已故/失踪/其他"),
+    ("母亲外出时间", "mother_away_since", False, ""),
+    ("母亲务工地", "mother_work_place", False, ""),
+    ("母亲电话", "mother_phone", False, ""),
+    ("备注", "notes", False, ""),
+]
+HEADERS = [c[0] for c in COLUMNS]
+
+GENDERS = {"男": "male", "女": "female", "male": "male", "female": "female"}
+YES_NO = {"是": True, "否": False, "有": True, "无": False, "": True}
+SCHOOL = {
+    "在校": "in_school",
+    "学前": "preschool",
+    "未入学": "not_enrolled",
+    "辍学": "dropped_out",
+    "休学": "suspended",
+    "毕业": "graduated",
+}
+DISABILITY = {
+    "视力": "visual",
+    "听力": "hearing",
+    "言语": "speech",
+    "肢体": "physical",
+    "智力": "intellectual",
+    "精神": "mental",
+    "多重": "multiple",
+}
+CATEGORIES = {
+    "孤儿": "orphan",
+    "事实无人抚养儿童": "de_facto_unsupported",
+    "事实无人抚养": "de_facto_unsupported",
+    "艾滋病病毒感染儿童": "hiv_affected",
+    "艾滋病病毒感染": "hiv_affected",
+    "重残儿童": "severe_disability",
+    "重残": "severe_disability",
+    "重病儿童": "serious_illness",
+    "重病": "serious_illness",
+    "低保/特困/低收入家庭": "low_income_family",
+    "低收入家庭": "low_income_family",
+    "低保": "low_income_family",
+    "特困": "low_income_family",
+    "受监护人侵害": "guardian_abuse",
+    "流浪儿童": "street_child",
+    "流浪": "street_child",
+    "遭遇突发事件": "emergency_affected",
+    "单亲家庭儿童": "single_parent",
+    "单亲家庭": "single_parent",
+}
+MEMBER_STATUS = {
+    "在家": "at_home",
+    "外出务工": "working_away",
+    "服刑": "imprisoned",
+    "强制戒毒": "in_rehab",
+    "强制隔离戒毒": "in_rehab",
+    "已故": "deceased",
+    "失踪": "missing",
+    "其他": "other",
+}
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"第{self.row}行 [{self.column}] {self.message}"
+
+
+@dataclass
+class ImportReport:
+    errors: list[RowError] = field(default_factory=list)
+    created: int = 0
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def template_bytes(villages: list[Area] | None = None) -> bytes:
+    """The downloadable template: Chinese headers, a hint row, drop-downs, a village sheet."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "摸底排查"
+    sheet.append(HEADERS)
+    bold = Font(bold=True)
+    required_fill = PatternFill("solid", fgColor="FFF2CC")
+    for index, (_header, _key, required, _hint) in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font = bold
+        if required:
+            cell.fill = required_fill
+        sheet.column_dimensions[cell.column_letter].width = max(10, len(HEADERS[index - 1]) * 2 + 4)
+    for column, options in (
+        ("性别", "男,女"),
+        ("是否登记户籍", "是,否"),
+        ("就学状态", ",".join(SCHOOL)),
+        ("父亲状况", "在家,外出务工,服刑,强制戒毒,已故,失踪,其他"),
+        ("母亲状况", "在家,外出务工,服刑,强制戒毒,已故,失踪,其他"),
+    ):
+        letter = sheet.cell(row=1, column=HEADERS.index(column) + 1).column_letter
+        validation = DataValidation(type="list", formula1=f'"{options}"', allow_blank=True)
+        validation.add(f"{letter}2:{letter}20000")
+        sheet.add_data_validation(validation)
+    guide = workbook.create_sheet("填写说明")
+    guide.append(["列", "必填", "说明"])
+    for header, _key, required, hint in COLUMNS:
+        guide.append([header, "是" if required else "", hint])
+    guide.append([])
+    guide.append(["“留守儿童”不在此填写：系统根据父母外出情况自动认定。"])
+    if villages:
+        codes = workbook.create_sheet("村（社区）代码")
+        codes.append(["代码", "名称"])
+        for village in villages:
+            codes.append([village.code, village.name])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _date(value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value).replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-")
+    text = text.rstrip("日")
+    return date.fromisoformat("-".join(part.zfill(2) for part in text.split("-")))
+
+
+class _Row:
+    def __init__(self, number: int, cells: dict[str, object], report: ImportReport) -> None:
+        self.number = number
+        self.cells = cells
+        self.report = report
+
+    def error(self, key: str, message: str) -> None:
+        header = next((c[0] for c in COLUMNS if c[1] == key), key)
+        self.report.errors.append(RowError(self.number, header, message))
+
+    def text(self, key: str) -> str:
+        return _text(self.cells.get(key))
+
+    def choice(self, key: str, mapping: dict, default=None):
+        value = self.text(key)
+        if not value:
+            return default
+        if value not in mapping:
+            self.error(key, f"无法识别“{value}”，可填：{'/'.join(k for k in mapping if k)}")
+            return default
+        return mapping[value]
+
+    def date(self, key: str) -> date | None:
+        try:
+            return _date(self.cells.get(key))
+        except ValueError:
+            self.error(key, f"日期格式应为YYYY-MM-DD，实际为“{self.text(key)}”")
+            return None
+
+
+# Which service field an error of validate_child belongs to, as a template column.
+_FIELD_TO_KEY = {"village_code": "village_code", "id_number": "id_number"}
+
+
+def _parse_row(row: _Row, user: User, villages: dict[str, Area]) -> tuple[dict, list[dict]] | None:
+    before = len(row.report.errors)
+    values = {
+        "name": row.text("name"),
+        "gender": row.choice("gender", GENDERS),
+        "birth_date": row.date("birth_date"),
+        "id_number": row.text("id_number"),
+        "hukou_registered": row.choice("hukou_registered", YES_NO, True),
+        "ethnicity": row.text("ethnicity") or "汉族",
+        "village_code": row.text("village_code"),
+        "address": row.text("address"),
+        "school_name": row.text("school_name"),
+        "grade": row.text("grade"),
+        "school_status": row.choice("school_status", SCHOOL, "in_school"),
+        "illness": row.text("illness"),
+        "disability_type": row.choice("disability_type", DISABILITY, ""),
+        "disability_grade": None,
+        "categories": [],
+        "risk_level": "low",
+        "notes": row.text("notes"),
+    }
+    grade = row.text("disability_grade").replace("级", "")
+    if grade:
+        if grade in {"1", "2", "3", "4"}:
+            values["disability_grade"] = int(grade)
+        else:
+            row.error("disability_grade", "残疾等级应为1至4")
+    for part in row.text("categories").replace("，", "、").replace(",", "、").split("、"):
+        part = part.strip()
+        if not part:
+            continue
+        if part == "留守儿童":
+            continue  # derived from the parents, never typed in
+        if part in CATEGORIES:
+            values["categories"].append(CATEGORIES[part])
+        else:
+            row.error("categories", f"无法识别的类别“{part}”")
+
+    errors: dict[str, list[str]] = {}
+    try:
+        services.validate_child(user, values, errors, current=None, villages=villages)
+    except PermissionDenied:
+        errors.setdefault("village_code", []).append("不在您负责的区域内")
+    for service_field, messages in errors.items():
+        for message in messages:
+            row.error(_FIELD_TO_KEY.get(service_field, service_field), message)
+
+    members = []
+    for relation, prefix in (("father", "father"), ("mother", "mother")):
+        name = row.text(f"{prefix}_name")
+        status = row.choice(f"{prefix}_status", MEMBER_STATUS)
+        if not name and not status:
+            continue
+        member = {
+            "relation": relation,
+            "name": name or ("父亲" if relation == "father" else "母亲"),
+            "status": status or "at_home",
+            "has_guardian_capacity": True,
+            "away_since": row.date(f"{prefix}_away_since"),
+            "work_place": row.text(f"{prefix}_work_place"),
+            "phone": row.text(f"{prefix}_phone"),
+        }
+        member_errors: dict[str, list[str]] = {}
+        services.validate_member(member, member_errors)
+        for member_field, messages in member_errors.items():
+            key = {"away_since": "away_since", "phone": "phone"}.get(member_field, "status")
+            for message in messages:
+                row.error(f"{prefix}_{key}", message)
+        members.append(member)
+    if len(row.report.errors) > before:
+        return None
+    return values, members
+
+
+def import_children(*, source: str | IO[bytes], user: User) -> ImportReport:
+    """Check every row; if all are valid, create every child and family member in one transaction.
+
+    Any bad row: nothing is saved and the report lists every error with row number and column.
+    """
+    report = ImportReport()
+    try:
+        workbook = load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not .xlsx
+        report.errors.append(RowError(0, "文件", f"无法读取 .xlsx 文件：{exc.__class__.__name__}"))
+        return report
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [_text(h) for h in next(rows, [])]
+    missing = [h for h, _k, required, _ in COLUMNS if required and h not in header]
+    if missing:
+        report.errors.append(
+            RowError(1, "表头", f"缺少必填列：{'、'.join(missing)}；请使用下载的模板")
+        )
+        return report
+    positions = {key: header.index(h) for h, key, _r, _ in COLUMNS if h in header}
+
+    try:
+        services.require_writer(user)
+    except PermissionDenied:
+        report.errors.append(RowError(0, "账号", "您的角色不能导入儿童档案"))
+        return report
+    villages = {a.code: a for a in Area.objects.filter(level="village")}
+    existing_hashes = set()
+    parsed: list[tuple[int, dict, list[dict]]] = []
+    seen_numbers: dict[str, int] = {}
+    for number, raw in enumerate(rows, start=2):
+        if raw is None or all(v in (None, "") for v in raw):
+            continue
+        report.rows += 1
+        cells = {key: raw[index] if index < len(raw) else None for key, index in positions.items()}
+        row = _Row(number, cells, report)
+        result = _parse_row(row, user, villages)
+        if result is None:
+            continue
+        values, members = result
+        id_number = values.get("id_number") or ""
+        if id_number:
+            if id_number in seen_numbers:
+                row.error("id_number", f"与第{seen_numbers[id_number]}行身份证号重复")
+                continue
+            seen_numbers[id_number] = number
+        parsed.append((number, values, members))
+    workbook.close()
+
+    if seen_numbers:
+        hashes = {idcard.lookup_hash(n): n for n in seen_numbers}
+        existing_hashes = set(
+            Child.objects.filter(id_number_hash__in=hashes).values_list("id_number_hash", flat=True)
+        )
+        for digest in existing_hashes:
+            report.errors.append(
+                RowError(seen_numbers[hashes[digest]], "身份证号", services.DUPLICATE_ID_MESSAGE)
+            )
+    if report.rows == 0:
+        report.errors.append(RowError(2, "文件", "没有数据行"))
+    report.errors.sort(key=lambda e: e.row)
+    if report.errors:
+        return report
+
+    children = services.children_bulk_create(
+        user=user, rows=[(values, members) for _n, values, members in parsed], villages=villages
+    )
+    report.created = len(children)
+    return report

@@ -1,0 +1,11 @@
+"""Celery tasks of the child file: thin wrappers around services."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="children.refresh_derived")
+def refresh_derived() -> int:
+    """Daily: recompute left-behind status and flags that change with the calendar alone."""
+    return services.children_refresh_due()

@@ -1,0 +1,313 @@
+"""Pages of the child file. Thin: forms check shapes, services and selectors do the work."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts import selectors as scope
+from accounts.models import AuditAction
+from accounts.services import audit_log
+
+from . import exports, imports, rules, selectors, services
+from .forms import (
+    SECTIONS,
+    AssessmentForm,
+    ChildForm,
+    CloseForm,
+    FamilyMemberForm,
+    ImportForm,
+    add_service_errors,
+)
+from .models import (
+    Category,
+    ChildStatus,
+    FamilyMember,
+    FocusFlag,
+    RiskLevel,
+    SchoolStatus,
+)
+
+PAGE_SIZE = 30
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _villages_for(user) -> object:
+    return scope.areas_for_user(user=user).filter(level="village").order_by("code")
+
+
+@login_required
+def child_list(request: HttpRequest) -> HttpResponse:
+    filters = selectors.ChildFilters.from_params(request.GET)
+    queryset = selectors.child_list_for_user(user=request.user, filters=filters)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = services.today()
+    for child in page:
+        child.age = rules.age_on(child.birth_date, today)
+    return render(
+        request,
+        "children/child_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "villages": list(_villages_for(request.user)),
+            "categories": Category.choices,
+            "risks": RiskLevel.choices,
+            "flags": FocusFlag.choices,
+            "school_statuses": SchoolStatus.choices,
+            "statuses": ChildStatus.choices,
+            "can_write": request.user.role in services.WRITE_ROLES or request.user.is_superuser,
+            "query_string": request.GET.urlencode(),
+        },
+    )
+
+
+@login_required
+def child_export(request: HttpRequest) -> HttpResponse:
+    filters = selectors.ChildFilters.from_params(request.GET)
+    queryset = selectors.child_list_for_user(user=request.user, filters=filters)
+    content, _count = exports.children_xlsx(user=request.user, queryset=queryset, request=request)
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{exports.export_filename()}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def child_create(request: HttpRequest) -> HttpResponse:
+    scope.require_role(request.user, services.WRITE_ROLES)
+    villages = _villages_for(request.user)
+    form = ChildForm(request.POST or None, villages=villages)
+    if request.method == "POST" and form.is_valid():
+        try:
+            child = services.child_create(user=request.user, **form.service_values())
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"village_code": "village"})
+        except services.Conflict as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("The file of %(name)s was created.") % {"name": child.name})
+            return redirect("children:detail", child_id=child.pk)
+    return render(
+        request, "children/child_form.html", {"form": form, "sections": SECTIONS, "creating": True}
+    )
+
+
+@login_required
+def child_detail(request: HttpRequest, child_id) -> HttpResponse:
+    child = selectors.child_for_user_or_404(user=request.user, child_id=child_id)
+    audit_log(
+        user=request.user,
+        action=AuditAction.VIEW,
+        object_type="child",
+        records=[(str(child.pk), child.village_id)],
+        request=request,
+    )
+    today = services.today()
+    family = selectors.family_for(child)
+    assessments = selectors.assessments_for(child)
+    can_write = (
+        request.user.role in services.WRITE_ROLES or request.user.is_superuser
+    ) and child.status == ChildStatus.ACTIVE
+    response = render(
+        request,
+        "children/child_detail.html",
+        {
+            "child": child,
+            "age": rules.age_on(child.birth_date, today),
+            "id_number": selectors.id_number_for(request.user, child),
+            "full_id": selectors.can_see_full_id(request.user, child),
+            "family": family,
+            "assessments": assessments,
+            "timeline": selectors.timeline_for(child),
+            "can_write": can_write,
+            "can_assess": can_write
+            and (request.user.role in services.ASSESSOR_ROLES or request.user.is_superuser),
+            "assessment_due": child.next_assessment_due is not None
+            and child.next_assessment_due <= today,
+            "sections": SECTIONS,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
+    if section not in SECTIONS:
+        from django.http import Http404
+
+        raise Http404
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    initial = {
+        field: getattr(child, field)
+        for field in SECTIONS[section][1]
+        if field not in ("id_number", "village") and hasattr(child, field)
+    }
+    initial["village"] = child.village
+    initial["id_number"] = selectors.id_number_for(request.user, child)
+    initial["categories"] = [c for c in child.categories if c != Category.LEFT_BEHIND]
+    form = ChildForm(
+        request.POST or None, villages=_villages_for(request.user), section=section, initial=initial
+    )
+    if section == "basic" and not selectors.can_see_full_id(request.user, child):
+        # Someone who sees only the masked number keeps it unless they type a new one.
+        form.fields["id_number"].help_text = _("Leave as it is to keep the recorded number.")
+    if request.method == "POST" and form.is_valid():
+        changes = form.service_values()
+        if changes.get("id_number") == child.id_number_masked:
+            changes.pop("id_number")
+        try:
+            services.child_update(
+                user=request.user,
+                child=child,
+                changes=changes,
+                version=int(request.POST.get("version", child.version)),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"village_code": "village"})
+        except services.Conflict as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("children:detail", child_id=child.pk)
+    return render(
+        request,
+        "children/child_form.html",
+        {"form": form, "child": child, "section": section, "section_title": SECTIONS[section][0]},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def child_close(request: HttpRequest, child_id) -> HttpResponse:
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    form = CloseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.child_close(user=request.user, child=child, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except services.Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The file was closed."))
+            return redirect("children:detail", child_id=child.pk)
+    return render(request, "children/child_close.html", {"form": form, "child": child})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpResponse:
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    member = get_object_or_404(FamilyMember, pk=member_id, child=child) if member_id else None
+    initial = {}
+    if member is not None:
+        initial = {f: getattr(member, f) for f in services.MEMBER_FIELDS if f != "id_number"}
+        initial["id_number"] = member.id_number_masked
+    form = FamilyMemberForm(request.POST or None, initial=initial)
+    if request.method == "POST" and "delete" in request.POST and member is not None:
+        try:
+            services.family_member_delete(user=request.user, member=member)
+        except services.Conflict as exc:
+            messages.error(request, exc.message)
+        return redirect("children:detail", child_id=child.pk)
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        if member is not None and values.get("id_number") == member.id_number_masked:
+            values.pop("id_number")
+        try:
+            if member is None:
+                services.family_member_add(user=request.user, child=child, **values)
+            else:
+                services.family_member_update(user=request.user, member=member, changes=values)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except services.Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("children:detail", child_id=child.pk)
+    return render(
+        request, "children/family_form.html", {"form": form, "child": child, "member": member}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assessment_create(request: HttpRequest, child_id) -> HttpResponse:
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, roles=services.ASSESSOR_ROLES
+    )
+    form = AssessmentForm(request.POST or None, initial={"assessed_on": services.today()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment = services.assessment_record(
+                user=request.user, child=child, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except services.Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            if assessment.result == RiskLevel.HIGH:
+                messages.warning(
+                    request,
+                    _(
+                        "The result is red (high risk). If the child is in danger, call the "
+                        "police (110) and file a mandatory report now."
+                    ),
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Assessment saved: %(colour)s.")
+                    % {"colour": assessment.get_result_display()},
+                )
+            return redirect("children:detail", child_id=child.pk)
+    return render(request, "children/assessment_form.html", {"form": form, "child": child})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def child_import(request: HttpRequest) -> HttpResponse:
+    scope.require_role(request.user, services.WRITE_ROLES)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = imports.import_children(source=form.cleaned_data["file"], user=request.user)
+        if report.ok:
+            audit_log(
+                user=request.user,
+                action=AuditAction.IMPORT,
+                object_type="child_import",
+                records=[("", request.user.area_id or "")],
+                request=request,
+                detail={"created": report.created},
+            )
+            messages.success(request, _("%(n)s children were imported.") % {"n": report.created})
+            return redirect("children:list")
+    return render(request, "children/import.html", {"form": form, "report": report})
+
+
+@login_required
+def import_template(request: HttpRequest) -> HttpResponse:
+    scope.require_role(request.user, services.WRITE_ROLES)
+    content = imports.template_bytes(villages=list(_villages_for(request.user)))
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="census-template.xlsx"'
+    return response
