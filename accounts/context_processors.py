@@ -9,14 +9,17 @@ from django.utils.translation import gettext_lazy as _
 from .models import Role
 
 # (url name, label, roles that see it; None = every signed-in user)
+CASE_ROLES = {Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}
 NAV_ITEMS = [
     ("home", _("Home"), None),
+    ("children:list", _("Children"), CASE_ROLES),
     (
         "areas",
         _("Areas"),
         {Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN},
     ),
     ("staff", _("Staff"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}),
+    ("audit", _("Audit"), {Role.CIVIL_AFFAIRS, Role.ADMIN}),
 ]
 
 

@@ -94,7 +94,7 @@ class Child(models.Model):
     """One file per child across the whole system (一人一档)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=6, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
     # The ID number is stored encrypted; the hash finds duplicates, the masked form is for display.
@@ -268,7 +268,7 @@ class FamilyMember(models.Model):
         Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="family_members"
     )
     relation = models.CharField(_("relation"), max_length=20, choices=Relation.choices)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     id_number_encrypted = models.TextField(blank=True, default="", editable=False)
     id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True, default="")
     phone = models.CharField(_("phone"), max_length=20, blank=True, default="")

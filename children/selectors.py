@@ -184,6 +184,13 @@ def _display(model, field_name: str, value: Any) -> str:
     return str(value)
 
 
+def _default(model, field_name: str) -> Any:
+    try:
+        return model._meta.get_field(field_name).get_default()
+    except Exception:
+        return None
+
+
 def _diff(model, event_model, previous: dict | None, current: dict) -> list[tuple[str, str, str]]:
     changes = []
     for event_field in event_model._meta.concrete_fields:
@@ -193,7 +200,7 @@ def _diff(model, event_model, previous: dict | None, current: dict) -> list[tupl
             continue
         old = previous.get(attname) if previous else None
         new = current.get(attname)
-        if previous is None and new in (None, "", [], False):
+        if previous is None and (new in (None, "", []) or new == _default(model, name)):
             continue
         if previous is not None and old == new:
             continue
@@ -284,5 +291,8 @@ def timeline_for(child: Child) -> list[TimelineEntry]:
                 f"assessment-{assessment.result}",
             )
         )
-    entries.sort(key=lambda e: e.at, reverse=True)
+    # Newest first; within one save (one transaction time) the file's creation reads last and the
+    # recomputed categories, which follow from the family change, read first.
+    rank = {"create": 0, "family": 1, "change": 2}
+    entries.sort(key=lambda e: (e.at, rank.get(e.kind, 3)), reverse=True)
     return entries

@@ -33,10 +33,12 @@ def nav_links(html: str) -> set[str]:
 def test_navigation_fits_the_role(client_for, director_a, supervisor, reporter, admin_user):
     director_nav = nav_links(client_for(director_a).get("/").content.decode())
     assert "/areas/" in director_nav and "/staff/" not in director_nav
+    assert "/children/" in director_nav and "/audit/" not in director_nav
     supervisor_nav = nav_links(client_for(supervisor).get("/").content.decode())
     assert {"/areas/", "/staff/"} <= supervisor_nav and "/manage/" not in supervisor_nav
     reporter_nav = nav_links(client_for(reporter).get("/").content.decode())
     assert "/areas/" not in reporter_nav and "/staff/" not in reporter_nav
+    assert "/children/" not in reporter_nav
     assert "/manage/" in nav_links(client_for(admin_user).get("/").content.decode())
 
 

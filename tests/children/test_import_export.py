@@ -70,6 +70,11 @@ def test_valid_file_imports_children_and_parents(director_a):
     ]
     assert FamilyMember.objects.filter(child=rain).count() == 2
     assert Child.objects.get(name="王大山").categories == ["low_income_family", "single_parent"]
+    # Derived before the insert: one history event per child, already left-behind.
+    from children.models import ChildEvent
+
+    events = list(ChildEvent.objects.filter(pgh_obj_id=rain.pk))
+    assert [(e.pgh_label, e.categories) for e in events] == [("insert", ["left_behind"])]
 
 
 def test_one_bad_row_saves_nothing_and_every_error_is_listed(director_a):
