@@ -361,22 +361,8 @@ def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Chi
         locked.closed_on = today()
         locked.version += 1
         locked.save()
-    return locked
-
-
-def child_reopen(*, user: User, child: Child) -> Child:
-    scope.require_role(user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
-    with transaction.atomic(), history_context(user):
-        locked = Child.objects.select_for_update().get(pk=child.pk)
-        if locked.status != ChildStatus.CLOSED:
-            raise Conflict("档案未结案")
-        locked.status = ChildStatus.ACTIVE
-        locked.closed_reason = ""
-        locked.closed_note = ""
-        locked.closed_on = None
-        locked.version += 1
-        locked.save()
-        children_recompute_derived([locked.pk])
+        children_recompute_derived([locked.pk])  # a closed file is no longer a key child
+    locked.refresh_from_db()
     return locked
 
 

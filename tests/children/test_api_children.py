@@ -384,3 +384,23 @@ def test_family_member_scope(api_client, child_id, outsider, viewer, director_a)
     )
     assert api_client(outsider).delete(f"/api/v1/family-members/{member['id']}").status_code == 404
     assert api_client(director_a).get(url).json()["count"] == 1
+
+
+def test_closing_a_file_ends_key_child_status(api_client, director_a):
+    client = api_client(director_a)
+    child = client.post(
+        "/api/v1/children", body(risk_level="high"), content_type="application/json"
+    ).json()
+    assert child["is_key_child"] is True
+    closed = client.post(
+        f"/api/v1/children/{child['id']}/close",
+        {"reason": "turned_18"},
+        content_type="application/json",
+    ).json()
+    assert closed["status"] == "closed" and closed["is_key_child"] is False
+    assert (
+        client.patch(
+            f"/api/v1/children/{child['id']}", {"name": "x"}, content_type="application/json"
+        ).status_code
+        == 409
+    )
