@@ -36,13 +36,10 @@ SchoolCode = Literal[
 RiskCode = Literal["low", "medium", "high"]
 
 
-class ChildIn(Schema):
-    name: str = Field(..., min_length=1, max_length=50)
-    gender: Literal["male", "female"]
-    birth_date: date
+class _ChildOptional(Schema):
+    """Fields that are optional both when registering and when changing a child."""
+
     id_number: str | None = None
-    hukou_registered: bool = True
-    village_code: str
     address: str | None = None
     categories: list[CategoryCode] | None = None
     school_status: SchoolCode | None = None
@@ -56,25 +53,21 @@ class ChildIn(Schema):
     grade: str | None = None
 
 
-class ChildPatch(Schema):
+class ChildIn(_ChildOptional):
+    name: str = Field(..., min_length=1, max_length=50)
+    gender: Literal["male", "female"]
+    birth_date: date
+    hukou_registered: bool = True
+    village_code: str
+
+
+class ChildPatch(_ChildOptional):
     version: int | None = None
     name: str | None = Field(None, min_length=1, max_length=50)
     gender: Literal["male", "female"] | None = None
     birth_date: date | None = None
-    id_number: str | None = None
     hukou_registered: bool | None = None
     village_code: str | None = None
-    address: str | None = None
-    categories: list[CategoryCode] | None = None
-    school_status: SchoolCode | None = None
-    risk_level: RiskCode | None = None
-    disability: str | None = None
-    illness: str | None = None
-    notes: str | None = None
-    ethnicity: str | None = None
-    hukou_place: str | None = None
-    school_name: str | None = None
-    grade: str | None = None
 
 
 class ChildOut(Schema):

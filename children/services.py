@@ -193,6 +193,12 @@ def apply_id_number(child_or_member, number: str, *, with_hash: bool) -> None:
         child_or_member.id_number_last4 = number[-4:] if number else ""
 
 
+def _reject_unknown(values: dict, allowed: Iterable[str]) -> None:
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise ValidationError({field: ["未知字段"] for field in unknown})
+
+
 def _raise_if_errors(errors: dict) -> None:
     if errors:
         raise ValidationError(errors)
@@ -213,9 +219,7 @@ def manual_categories(categories: Iterable[str]) -> list[str]:
 def child_create(*, user: User, **data: Any) -> Child:
     """Register a child. Raises ValidationError (422), PermissionDenied (403) or Conflict (409)."""
     require_writer(user)
-    unknown = set(data) - set(CHILD_FIELDS)
-    if unknown:
-        raise ValidationError({field: ["未知字段"] for field in unknown})
+    _reject_unknown(data, CHILD_FIELDS)
     values = {
         "hukou_registered": True,
         "school_status": SchoolStatus.IN_SCHOOL,
@@ -297,9 +301,7 @@ def child_update(
 ) -> Child:
     """Change a child's file. ``version`` (when given) must match, else Conflict (stale)."""
     require_writer(user)
-    unknown = set(changes) - set(CHILD_FIELDS)
-    if unknown:
-        raise ValidationError({field: ["未知字段"] for field in unknown})
+    _reject_unknown(changes, CHILD_FIELDS)
     with transaction.atomic(), history_context(user):
         locked = Child.objects.select_for_update().select_related("village").get(pk=child.pk)
         if version is not None and version != locked.version:
@@ -405,9 +407,7 @@ def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
     require_writer(user)
     _require_active(child)
     values = {"has_guardian_capacity": True, **{k: v for k, v in data.items() if v is not None}}
-    unknown = set(values) - set(MEMBER_FIELDS)
-    if unknown:
-        raise ValidationError({field: ["未知字段"] for field in unknown})
+    _reject_unknown(values, MEMBER_FIELDS)
     errors: dict[str, list[str]] = {}
     validate_member(values, errors)
     _raise_if_errors(errors)
@@ -426,9 +426,7 @@ def family_member_update(
 ) -> FamilyMember:
     require_writer(user)
     _require_active(member.child)
-    unknown = set(changes) - set(MEMBER_FIELDS)
-    if unknown:
-        raise ValidationError({field: ["未知字段"] for field in unknown})
+    _reject_unknown(changes, MEMBER_FIELDS)
     values = {field: getattr(member, field) for field in MEMBER_FIELDS if field != "id_number"}
     values["id_number"] = idcard.decrypt(member.id_number_encrypted)
     values.update(changes)
