@@ -187,6 +187,34 @@ class AreaPolicy(models.Model):
     reassess_days = models.PositiveSmallIntegerField(
         _("days between guardianship assessments"), null=True, blank=True
     )
+    # Visit cadence (domain §3): any contact / home visit at least every N days.
+    contact_days_low = models.PositiveSmallIntegerField(
+        _("contact every (days), low risk"), null=True, blank=True
+    )
+    home_days_low = models.PositiveSmallIntegerField(
+        _("home visit every (days), low risk"), null=True, blank=True
+    )
+    contact_days_medium = models.PositiveSmallIntegerField(
+        _("contact every (days), medium risk or special condition"), null=True, blank=True
+    )
+    home_days_medium = models.PositiveSmallIntegerField(
+        _("home visit every (days), medium risk or special condition"), null=True, blank=True
+    )
+    contact_days_high = models.PositiveSmallIntegerField(
+        _("contact every (days), high risk"), null=True, blank=True
+    )
+    home_days_high = models.PositiveSmallIntegerField(
+        _("home visit every (days), high risk"), null=True, blank=True
+    )
+    never_visited_days = models.PositiveSmallIntegerField(
+        _("first home visit due (days after registration)"), null=True, blank=True
+    )
+    escalate_supervisor_days = models.PositiveSmallIntegerField(
+        _("tell the township supervisor when overdue by more than (days)"), null=True, blank=True
+    )
+    escalate_county_days = models.PositiveSmallIntegerField(
+        _("tell county civil affairs when overdue by more than (days)"), null=True, blank=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

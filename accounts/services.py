@@ -226,6 +226,15 @@ def api_token_create(*, user: User) -> str:
 POLICY_DEFAULTS: dict[str, int] = {
     "left_behind_away_days": 90,
     "reassess_days": 180,
+    "contact_days_low": 30,
+    "home_days_low": 90,
+    "contact_days_medium": 30,
+    "home_days_medium": 30,
+    "contact_days_high": 7,
+    "home_days_high": 7,
+    "never_visited_days": 14,
+    "escalate_supervisor_days": 14,
+    "escalate_county_days": 30,
 }
 
 

@@ -87,7 +87,19 @@ class DisabilityType(models.TextChoices):
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
-    exclude=["updated_at", "version", "id_number_encrypted", "derived_refresh_on"],
+    exclude=[
+        "updated_at",
+        "version",
+        "id_number_encrypted",
+        "derived_refresh_on",
+        "last_contact_on",
+        "last_home_visit_on",
+        "contact_interval_days",
+        "home_visit_interval_days",
+        "schedule_reason",
+        "next_contact_due",
+        "next_home_visit_due",
+    ],
     model_name="ChildEvent",
 )
 class Child(models.Model):
@@ -160,6 +172,23 @@ class Child(models.Model):
     # When derived data (left-behind, flags) may next change by the calendar alone; the daily job
     # recomputes files with derived_refresh_on <= today.
     derived_refresh_on = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    # Visit schedule (domain §3), recomputed with the other derived data whenever a visit is
+    # recorded or the risk or a condition changes. Reminder sweeps query these columns.
+    last_contact_on = models.DateField(_("last contact"), null=True, blank=True, editable=False)
+    last_home_visit_on = models.DateField(
+        _("last home visit"), null=True, blank=True, editable=False
+    )
+    contact_interval_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    home_visit_interval_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False
+    )
+    schedule_reason = models.CharField(max_length=100, blank=True, default="", editable=False)
+    next_contact_due = models.DateField(
+        _("next contact due"), null=True, blank=True, editable=False
+    )
+    next_home_visit_due = models.DateField(
+        _("next home visit due"), null=True, blank=True, editable=False
+    )
     notes = models.TextField(_("notes"), blank=True, default="")
     status = models.CharField(
         _("status"), max_length=10, choices=ChildStatus.choices, default=ChildStatus.ACTIVE
@@ -189,6 +218,17 @@ class Child(models.Model):
             models.Index(fields=["village", "status", "name"], name="child_village_status_name"),
             models.Index(fields=["id_number_last4"], name="child_id_last4"),
             models.Index(fields=["risk_level"], name="child_risk"),
+            # The reminder sweep and worklists: active children by home-visit due date.
+            models.Index(
+                fields=["next_home_visit_due"],
+                name="child_home_due_active",
+                condition=models.Q(status="active"),
+            ),
+            models.Index(
+                fields=["village", "next_home_visit_due"],
+                name="child_village_home_due",
+                condition=models.Q(status="active"),
+            ),
             GinIndex(fields=["categories"], name="child_categories_gin"),
             GinIndex(fields=["focus_flags"], name="child_flags_gin"),
         ]
@@ -274,6 +314,9 @@ class FamilyMember(models.Model):
     phone = models.CharField(_("phone"), max_length=20, blank=True, default="")
     status = models.CharField(_("status"), max_length=20, choices=MemberStatus.choices)
     has_guardian_capacity = models.BooleanField(_("able to act as guardian"), default=True)
+    # A parent with a serious disability shortens the visit interval (domain §3) and counts
+    # towards 事实无人抚养 (domain §7).
+    has_serious_disability = models.BooleanField(_("serious disability"), default=False)
     work_place = models.CharField(_("work place"), max_length=100, blank=True, default="")
     employer = models.CharField(_("employer"), max_length=100, blank=True, default="")
     away_since = models.DateField(_("away since"), null=True, blank=True)

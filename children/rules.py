@@ -31,6 +31,7 @@ class Parent:
     status: str
     has_guardian_capacity: bool
     away_since: date | None
+    serious_disability: bool = False
 
 
 def age_on(birth_date: date, today: date) -> int:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import selectors as scope
 from accounts.models import Area, Role, User
 from accounts.services import policies_for
+from visits import rules as visit_rules
 
 from . import idcard, rules
 from .models import (
@@ -69,6 +70,7 @@ MEMBER_FIELDS = (
     "phone",
     "status",
     "has_guardian_capacity",
+    "has_serious_disability",
     "work_place",
     "employer",
     "away_since",
@@ -524,11 +526,17 @@ DERIVED_FIELDS = (
     "focus_flags",
     "is_key_child",
     "derived_refresh_on",
+    "contact_interval_days",
+    "home_visit_interval_days",
+    "schedule_reason",
+    "next_contact_due",
+    "next_home_visit_due",
 )
 
 
 def derive(child: Child, family: list[rules.Parent], policy: dict[str, int], on: date) -> dict:
-    """The derived fields of one child (left-behind, reasons, flags, key child, refresh date)."""
+    """The derived fields of one child: left-behind status and reasons, focus flags, key child,
+    the date they may next change by the calendar, and the visit schedule."""
     away_days = policy["left_behind_away_days"]
     result = rules.left_behind(
         birth_date=child.birth_date, parents=family, today=on, away_days=away_days
@@ -548,7 +556,27 @@ def derive(child: Child, family: list[rules.Parent], policy: dict[str, int], on:
         disability_grade=child.disability_grade,
         categories=categories,
     )
+    plan = visit_rules.intervals(
+        risk_level=child.risk_level,
+        child_disabled="disabled" in flags,
+        psych_concern=child.psych_concern,
+        parent_serious_disability=any(p.serious_disability for p in family),
+        policy=policy,
+    )
+    registered_on = timezone.localdate(child.created_at) if child.created_at else on
+    next_contact_due, next_home_visit_due = visit_rules.due_dates(
+        registered_on=registered_on,
+        last_contact_on=child.last_contact_on,
+        last_home_visit_on=child.last_home_visit_on,
+        intervals=plan,
+        never_visited_days=policy["never_visited_days"],
+    )
     return {
+        "contact_interval_days": plan.contact_days,
+        "home_visit_interval_days": plan.home_days,
+        "schedule_reason": plan.reason,
+        "next_contact_due": next_contact_due,
+        "next_home_visit_due": next_home_visit_due,
         "categories": categories,
         "left_behind_reasons": list(result.reasons),
         "focus_flags": flags,
@@ -583,14 +611,26 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
             "categories",
             "risk_level",
             "status",
+            "psych_concern",
+            "created_at",
+            "last_contact_on",
+            "last_home_visit_on",
             *DERIVED_FIELDS,
         )
     )
     parents: dict[uuid.UUID, list[rules.Parent]] = defaultdict(list)
     for row in FamilyMember.objects.filter(
         child_id__in=ids, relation__in=(Relation.FATHER, Relation.MOTHER)
-    ).values("child_id", "relation", "status", "has_guardian_capacity", "away_since"):
+    ).values(
+        "child_id",
+        "relation",
+        "status",
+        "has_guardian_capacity",
+        "away_since",
+        "has_serious_disability",
+    ):
         child_id = row.pop("child_id")
+        row["serious_disability"] = row.pop("has_serious_disability")
         parents[child_id].append(rules.Parent(**row))
     policies = policies_for({c.village_id for c in children})
     changed = []

@@ -16,5 +16,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "children.refresh_derived",
         "schedule": crontab(hour=1, minute=30),
     },
+    # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
+    # selects everything due up to its day.
+    "visits-send-reminders": {
+        "task": "visits.send_reminders",
+        "schedule": crontab(hour=8, minute=0),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

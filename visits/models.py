@@ -1,0 +1,203 @@
+"""Visits (走访), their photos, and reminders (Notification) with their delivery state."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class VisitKind(models.TextChoices):
+    HOME = "home", _("Home visit")
+    PHONE = "phone", _("Phone call")
+    VIDEO = "video", _("Video call")
+    SCHOOL = "school", _("School visit")
+    OTHER = "other", _("Other")
+
+
+class PersonSeen(models.TextChoices):
+    CHILD = "child", _("The child")
+    PARENT = "parent", _("A parent")
+    CAREGIVER = "caregiver", _("Caregiver")
+    TEACHER = "teacher", _("Teacher")
+    OTHER = "other", _("Someone else")
+
+
+class SafetyHazard(models.TextChoices):
+    DROWNING = "drowning", _("Drowning")
+    ELECTRICITY = "electricity", _("Electricity")
+    TRAFFIC = "traffic", _("Traffic")
+    BULLYING = "bullying", _("Bullying")
+    ONLINE = "online", _("Online harm")
+    OTHER = "other", _("Other hazard")
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting review")
+    REVIEWED = "reviewed", _("Reviewed")
+    RETURNED = "returned", _("Returned to the director")
+
+
+class Visit(models.Model):
+    """A home visit or a contact by phone, video, at school …; any visit counts as a contact."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        "children.Child", verbose_name=_("child"), on_delete=models.CASCADE, related_name="visits"
+    )
+    visited_on = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=10, choices=VisitKind.choices)
+    visitor = models.ForeignKey(
+        "accounts.User", verbose_name=_("visited by"), on_delete=models.PROTECT, related_name="+"
+    )
+    visitor_role = models.CharField(max_length=20, editable=False)  # at the time: patrols count
+    seen = ArrayField(
+        models.CharField(max_length=20, choices=PersonSeen.choices),
+        verbose_name=_("who was seen"),
+        default=list,
+        blank=True,
+    )
+    # Structured findings (api.md "findings"); None means "not recorded".
+    guardian_present = models.BooleanField(_("guardian present"), null=True, blank=True)
+    caregiver_capable = models.BooleanField(_("caregiver able to care"), null=True, blank=True)
+    in_school = models.BooleanField(_("attending school"), null=True, blank=True)
+    safety_concern = models.BooleanField(_("safety concern"), null=True, blank=True)
+    safety_hazards = ArrayField(
+        models.CharField(max_length=20, choices=SafetyHazard.choices),
+        verbose_name=_("safety hazards"),
+        default=list,
+        blank=True,
+    )
+    family_situation = models.TextField(_("family situation"), blank=True, default="")
+    health = models.TextField(_("physical and mental health"), blank=True, default="")
+    needs = models.TextField(_("needs"), blank=True, default="")
+    actions_taken = models.TextField(_("actions taken"), blank=True, default="")
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    follow_up_note = models.CharField(_("follow-up"), max_length=500, blank=True, default="")
+    notes = models.TextField(_("notes"), blank=True, default="")
+    review_status = models.CharField(
+        _("review"), max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    reviewed_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_comment = models.CharField(_("review comment"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-visited_on", "-created_at"]
+        indexes = [
+            models.Index(fields=["child", "-visited_on"], name="visit_child_date"),
+            models.Index(fields=["visitor", "-visited_on"], name="visit_visitor_date"),
+            models.Index(fields=["review_status", "visited_on"], name="visit_review"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=VisitKind.values), name="visit_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(review_status__in=ReviewStatus.values),
+                name="visit_review_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.visited_on} {self.get_kind_display()}"
+
+
+MAX_PHOTOS = 5
+
+
+def _photo_path(instance: VisitPhoto, filename: str) -> str:
+    return f"visits/{instance.visit_id}/{uuid.uuid4().hex}.jpg"
+
+
+class VisitPhoto(models.Model):
+    """A photo from a visit: re-encoded as JPEG at most 1600 px, stored outside the web root."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to=_photo_path)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("visit photo")
+        verbose_name_plural = _("visit photos")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id} photo"
+
+
+class NotificationKind(models.TextChoices):
+    VISIT_OVERDUE = "visit_overdue", _("Visit overdue")
+    VISIT_DUE_SOON = "visit_due_soon", _("Visit due soon")
+    ESCALATION = "escalation", _("Escalation")
+    REPORT_DEADLINE = "report_deadline", _("Report deadline")
+    AGREEMENT_EXPIRING = "agreement_expiring", _("Care agreement expiring")
+    SUBSIDY_REVIEW = "subsidy_review", _("Subsidy review due")
+
+
+class Notification(models.Model):
+    """One reminder to one person. Unique per (recipient, child or report, kind, due date), so a
+    re-run, a retry or a second worker can never create it twice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    child = models.ForeignKey(
+        "children.Child", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    report_id = models.UUIDField(null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    created_on = models.DateField(_("created on"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    detail = models.CharField(max_length=200, blank=True, default="")
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Delivery: the daily digest claims unsent rows; a failed send leaves them unsent for the retry.
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-created_on", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "child", "report_id", "due_date"],
+                name="notification_once",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=NotificationKind.values), name="notification_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created_on"],
+                name="notification_unread",
+                condition=models.Q(read_at__isnull=True),
+            ),
+            models.Index(
+                fields=["recipient"],
+                name="notification_undigested",
+                condition=models.Q(digest_sent_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.kind} {self.due_date}"

@@ -1,0 +1,405 @@
+"""Writes for visits, reviews, photos and reminders. Views, API, tasks and commands call these."""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts import selectors as scope
+from accounts.models import Role, User
+from accounts.services import POLICY_DEFAULTS
+from children.models import Child, ChildStatus
+from children.services import Conflict, children_recompute_derived, today
+
+from . import rules
+from .models import (
+    MAX_PHOTOS,
+    NotificationKind,
+    PersonSeen,
+    ReviewStatus,
+    SafetyHazard,
+    Visit,
+    VisitKind,
+    VisitPhoto,
+)
+
+logger = logging.getLogger(__name__)
+
+VISITOR_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
+REVIEWER_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
+VISIT_FIELDS = (
+    "visited_on",
+    "kind",
+    "seen",
+    "guardian_present",
+    "caregiver_capable",
+    "in_school",
+    "safety_concern",
+    "safety_hazards",
+    "family_situation",
+    "health",
+    "needs",
+    "actions_taken",
+    "follow_up_on",
+    "follow_up_note",
+    "notes",
+)
+
+
+def _validate(child: Child, values: dict) -> None:
+    errors: dict[str, list[str]] = {}
+    visited_on = values.get("visited_on")
+    if not isinstance(visited_on, date):
+        errors.setdefault("date", []).append("请填写走访日期")
+    elif visited_on > today():
+        errors.setdefault("date", []).append("走访日期不能晚于今天")
+    elif visited_on < child.birth_date:
+        errors.setdefault("date", []).append("走访日期不能早于儿童出生日期")
+    if values.get("kind") not in VisitKind.values:
+        errors.setdefault("kind", []).append("请选择走访方式")
+    for item in values.get("seen") or []:
+        if item not in PersonSeen.values:
+            errors.setdefault("seen", []).append(f"无效的选项：{item}")
+    for item in values.get("safety_hazards") or []:
+        if item not in SafetyHazard.values:
+            errors.setdefault("safety_hazards", []).append(f"无效的选项：{item}")
+    follow_up = values.get("follow_up_on")
+    if follow_up is not None and isinstance(visited_on, date) and follow_up < visited_on:
+        errors.setdefault("follow_up_on", []).append("跟进日期不能早于走访日期")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _refresh_last_visits(child_ids: list[uuid.UUID]) -> None:
+    """Set last contact and last home visit from the visits themselves (a back-dated visit cannot
+    move them backwards), then recompute due dates with the rest of the derived data."""
+    rows = (
+        Visit.objects.filter(child_id__in=child_ids)
+        .values("child_id")
+        .annotate(
+            last_contact=Max("visited_on"),
+            last_home=Max("visited_on", filter=Q(kind=VisitKind.HOME)),
+        )
+    )
+    found = {row["child_id"]: row for row in rows}
+    for child_id in child_ids:
+        row = found.get(child_id, {})
+        Child.objects.filter(pk=child_id).update(
+            last_contact_on=row.get("last_contact"), last_home_visit_on=row.get("last_home")
+        )
+    children_recompute_derived(child_ids)
+
+
+def visit_record(*, user: User, child: Child, **data: Any) -> Visit:
+    """Record a visit; the child's due dates move and a new reminder cycle starts."""
+    scope.require_role(user, VISITOR_ROLES)
+    if child.status != ChildStatus.ACTIVE:
+        raise Conflict("档案已结案，不能记录走访")
+    unknown = set(data) - set(VISIT_FIELDS)
+    if unknown:
+        raise ValidationError({field: ["未知字段"] for field in unknown})
+    values = {k: v for k, v in data.items() if v is not None}
+    values.setdefault("seen", [])
+    values.setdefault("safety_hazards", [])
+    _validate(child, values)
+    with transaction.atomic():
+        visit = Visit(child=child, visitor=user, visitor_role=user.role, **values)
+        visit.full_clean(exclude=["child", "visitor"])
+        visit.save()
+        _refresh_last_visits([child.pk])
+    return visit
+
+
+def visit_update(*, user: User, visit: Visit, changes: dict[str, Any]) -> Visit:
+    """The visitor corrects their own visit (e.g. after it was returned); back to review."""
+    if visit.visitor_id != user.pk:
+        raise PermissionDenied("只能修改本人记录的走访")
+    unknown = set(changes) - set(VISIT_FIELDS)
+    if unknown:
+        raise ValidationError({field: ["未知字段"] for field in unknown})
+    values = {field: getattr(visit, field) for field in VISIT_FIELDS}
+    values.update(changes)
+    _validate(visit.child, values)
+    with transaction.atomic():
+        for field, value in values.items():
+            setattr(visit, field, value)
+        if visit.review_status == ReviewStatus.RETURNED:
+            visit.review_status = ReviewStatus.PENDING
+        visit.full_clean(exclude=["child", "visitor"])
+        visit.save()
+        _refresh_last_visits([visit.child_id])
+    return visit
+
+
+def visit_review(*, user: User, visit: Visit, decision: str, comment: str = "") -> Visit:
+    """A supervisor marks a visit reviewed, or returns it to the director with a comment."""
+    scope.require_role(user, REVIEWER_ROLES)
+    if visit.visitor_id == user.pk:
+        raise PermissionDenied("不能审核本人记录的走访")
+    if decision not in ("reviewed", "returned"):
+        raise ValidationError({"decision": ["无效的审核结果"]})
+    if decision == "returned" and not comment.strip():
+        raise ValidationError({"comment": ["退回时请写明原因"]})
+    updated = Visit.objects.filter(pk=visit.pk, review_status=ReviewStatus.PENDING).update(
+        review_status=decision,
+        reviewed_by=user,
+        reviewed_at=timezone.now(),
+        review_comment=comment.strip(),
+    )
+    if not updated:
+        raise Conflict("该走访已审核")
+    visit.refresh_from_db()
+    return visit
+
+
+# --- Photos -----------------------------------------------------------------------------------
+
+MAX_PHOTO_BYTES = 15 * 1024 * 1024
+MAX_EDGE = 1600
+
+
+def visit_photo_add(*, user: User, visit: Visit, upload) -> VisitPhoto:
+    """Accept an image only (checked by decoding it), re-encode as JPEG at most 1600 px, no EXIF."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if visit.visitor_id != user.pk:
+        raise PermissionDenied("只能为本人记录的走访上传照片")
+    if visit.photos.count() >= MAX_PHOTOS:
+        raise ValidationError({"photo": [f"每次走访最多上传{MAX_PHOTOS}张照片"]})
+    if upload.size > MAX_PHOTO_BYTES:
+        raise ValidationError({"photo": ["照片不能超过15MB"]})
+    try:
+        image = Image.open(upload)
+        image.verify()
+        upload.seek(0)
+        image = Image.open(upload)
+        if image.format not in ("JPEG", "PNG", "WEBP", "HEIF", "GIF", "BMP"):
+            raise UnidentifiedImageError(image.format)
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValidationError({"photo": ["只能上传图片文件（JPG、PNG）"]}) from exc
+    image.thumbnail((MAX_EDGE, MAX_EDGE))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=82, optimize=True)
+    photo = VisitPhoto(visit=visit, width=image.width, height=image.height)
+    photo.image.save("photo.jpg", ContentFile(buffer.getvalue()), save=False)
+    photo.save()
+    return photo
+
+
+# --- Reminder sweep ---------------------------------------------------------------------------
+
+# Each area's policy value is the one set nearest to the village (village → province), else the
+# default: five LEFT JOINs on the codes derived from the village code.
+_POLICY_JOINS = """
+    LEFT JOIN accounts_areapolicy p5 ON p5.area_id = c.village_id
+    LEFT JOIN accounts_areapolicy p4 ON p4.area_id = left(c.village_id, 9) || '000'
+    LEFT JOIN accounts_areapolicy p3 ON p3.area_id = left(c.village_id, 6) || '000000'
+    LEFT JOIN accounts_areapolicy p2 ON p2.area_id = left(c.village_id, 4) || '00000000'
+    LEFT JOIN accounts_areapolicy p1 ON p1.area_id = left(c.village_id, 2) || '0000000000'
+"""
+
+
+def _policy(column: str) -> str:
+    default = int(POLICY_DEFAULTS[column])
+    return f"COALESCE(p5.{column}, p4.{column}, p3.{column}, p2.{column}, p1.{column}, {default})"
+
+
+# (kind, recipients' role, how the recipient's area derives from the village, condition)
+_VISIT_RULES = [
+    (
+        NotificationKind.VISIT_DUE_SOON,
+        Role.DIRECTOR,
+        "c.village_id",
+        "c.next_home_visit_due BETWEEN %(today)s AND %(today)s + %(soon)s",
+    ),
+    (
+        NotificationKind.VISIT_OVERDUE,
+        Role.DIRECTOR,
+        "c.village_id",
+        "c.next_home_visit_due < %(today)s",
+    ),
+    (
+        NotificationKind.ESCALATION,
+        Role.SUPERVISOR,
+        "left(c.village_id, 9) || '000'",
+        f"c.next_home_visit_due < %(today)s - {_policy('escalate_supervisor_days')}",
+    ),
+    (
+        NotificationKind.ESCALATION,
+        Role.CIVIL_AFFAIRS,
+        "left(c.village_id, 6) || '000000'",
+        f"c.next_home_visit_due < %(today)s - {_policy('escalate_county_days')}",
+    ),
+]
+
+
+def _visit_rule_sql(role: str, recipient_area: str, condition: str) -> str:
+    """The SELECT of one rule: (recipient, child, due date) for every active child it matches."""
+    return f"""
+        SELECT u.id, c.id, c.next_home_visit_due
+        FROM children_child c
+        {_POLICY_JOINS}
+        JOIN accounts_user u
+          ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
+        WHERE c.status = 'active' AND c.next_home_visit_due IS NOT NULL AND {condition}
+    """
+
+
+@dataclass
+class SweepResult:
+    created: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.created.values())
+
+
+def reminders_sweep(*, on: date | None = None) -> SweepResult:
+    """The daily sweep (domain §4), one INSERT … SELECT … ON CONFLICT DO NOTHING per rule.
+
+    Selection is set-based over the whole database; ``due <= today`` (never ``== today``) so a
+    missed day is caught up; the unique constraint makes re-runs and concurrent runs harmless.
+    """
+    on = on or today()
+    params = {"today": on, "soon": rules.DUE_SOON_DAYS}
+    created: dict[str, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for kind, role, recipient_area, condition in _VISIT_RULES:
+            select = _visit_rule_sql(role, recipient_area, condition)
+            cursor.execute(
+                f"""
+                INSERT INTO visits_notification
+                    (id, recipient_id, kind, child_id, report_id, due_date, created_on,
+                     created_at, detail)
+                SELECT gen_random_uuid(), s.uid, %(kind)s, s.cid, NULL, s.due, %(today)s,
+                       now(), ''
+                FROM ({select}) AS s(uid, cid, due)
+                ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
+                """,
+                {**params, "kind": kind},
+            )
+            created[f"{kind}:{role}"] = cursor.rowcount
+        transaction.on_commit(lambda: _queue_digests(on))
+    logger.info("reminder sweep for %s: %s", on, created)
+    return SweepResult(created)
+
+
+def _queue_digests(on: date) -> None:
+    from .tasks import send_digests
+
+    try:
+        send_digests.delay(on.isoformat())
+    except Exception:  # the broker may be down; the next sweep's digest picks these up
+        logger.exception("could not queue the reminder digest")
+
+
+# --- Delivery ---------------------------------------------------------------------------------
+
+
+class SmsBackend:
+    """Interface of an SMS channel. Configure with SMS_BACKEND (dotted path)."""
+
+    def send(self, phone: str, text: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class LoggingSmsBackend(SmsBackend):
+    """Writes the message to the log; for development and for areas without an SMS contract."""
+
+    sent: list[tuple[str, str]] = []
+
+    def send(self, phone: str, text: str) -> None:
+        logger.info("SMS to %s: %s", phone, text)
+        LoggingSmsBackend.sent.append((phone, text))
+
+
+def sms_backend() -> SmsBackend:
+    return import_string(getattr(settings, "SMS_BACKEND", "visits.services.LoggingSmsBackend"))()
+
+
+KIND_ZH = {
+    NotificationKind.VISIT_OVERDUE: "走访逾期",
+    NotificationKind.VISIT_DUE_SOON: "即将到期走访",
+    NotificationKind.ESCALATION: "逾期升级提醒",
+    NotificationKind.REPORT_DEADLINE: "强制报告办理超时",
+    NotificationKind.AGREEMENT_EXPIRING: "委托照护协议即将到期",
+    NotificationKind.SUBSIDY_REVIEW: "补贴待复核",
+}
+
+
+def digest_send_for(*, recipient_id: int) -> int:
+    """Send one recipient's digest of reminders not yet sent. Rows are claimed with
+    SELECT … FOR UPDATE SKIP LOCKED and marked sent in the same transaction as the send, so a
+    failed send leaves them for the retry and two workers never send the same rows."""
+    from .models import Notification
+
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(recipient_id=recipient_id, digest_sent_at__isnull=True)
+            .select_related("child", "recipient")
+            .order_by("kind", "due_date")
+        )
+        if not rows:
+            return 0
+        recipient = rows[0].recipient
+        lines = []
+        for row in rows:
+            subject = row.child.name if row.child_id else (row.detail or "")
+            due = f"（应于 {row.due_date:%Y-%m-%d}）" if row.due_date else ""
+            lines.append(f"· {KIND_ZH.get(row.kind, row.kind)}：{subject}{due}")
+        body = (
+            f"{recipient.display_name}，您好：\n\n守望今日有 {len(rows)} 条新提醒：\n"
+            + "\n".join(lines)
+            + "\n\n请登录守望查看并处理。"
+        )
+        if recipient.email:
+            send_mail(
+                f"守望提醒：{len(rows)} 条新提醒",
+                body,
+                settings.DEFAULT_FROM_EMAIL,
+                [recipient.email],
+            )
+        if recipient.phone and recipient.phone.startswith("1") and len(recipient.phone) == 11:
+            sms_backend().send(recipient.phone, f"【守望】您有{len(rows)}条新提醒，请登录查看。")
+        Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+            digest_sent_at=timezone.now()
+        )
+    return len(rows)
+
+
+def recipients_with_unsent() -> list[int]:
+    from .models import Notification
+
+    return list(
+        Notification.objects.filter(digest_sent_at__isnull=True)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+
+
+def notification_mark_read(*, user: User, notification_ids: list[uuid.UUID] | None = None) -> int:
+    from .models import Notification
+
+    queryset = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        queryset = queryset.filter(pk__in=notification_ids)
+    return queryset.update(read_at=timezone.now())
+
+
+def due_window(on: date) -> tuple[date, date]:
+    return on, on + timedelta(days=rules.DUE_SOON_DAYS)

@@ -1,0 +1,36 @@
+"""Celery tasks for reminders: thin wrappers that load by id and call a service."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="visits.send_reminders", acks_late=True)
+def send_reminders(on: str | None = None) -> int:
+    """The daily sweep (beat, 08:00 Asia/Shanghai). Idempotent: safe to retry or run twice."""
+    return services.reminders_sweep(on=date.fromisoformat(on) if on else None).total
+
+
+@shared_task(name="visits.send_digests")
+def send_digests(on: str | None = None) -> int:
+    """Fan out one digest task per recipient with reminders not yet sent."""
+    recipients = services.recipients_with_unsent()
+    for recipient_id in recipients:
+        send_digest.delay(recipient_id)
+    return len(recipients)
+
+
+@shared_task(
+    name="visits.send_digest",
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def send_digest(recipient_id: int) -> int:
+    """Send one recipient's digest; a failure is retried and creates no second notification."""
+    return services.digest_send_for(recipient_id=recipient_id)
