@@ -10,9 +10,18 @@ from .models import Role
 
 # (url name, label, roles that see it; None = every signed-in user)
 CASE_ROLES = {Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}
+SUPERVISION = {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.ADMIN}
 NAV_ITEMS = [
-    ("home", _("Home"), None),
+    (
+        "home",
+        _("Home"),
+        {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.REPORTER, Role.ADMIN},
+    ),
+    ("visits:worklist", _("Worklist"), {Role.DIRECTOR}),
     ("children:list", _("Children"), CASE_ROLES),
+    ("visits:township", _("Visits"), SUPERVISION),
+    ("visits:review", _("Review"), SUPERVISION),
+    ("visits:patrol", _("Patrol"), {Role.SUPERVISOR}),
     (
         "areas",
         _("Areas"),
@@ -34,7 +43,7 @@ def nav_items_for(user) -> list[dict]:
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "unread_reminders": 0}
     match = request.resolver_match
     current = match.view_name if match else None
     namespace = f"{match.namespace}:" if match and match.namespace else None
@@ -43,4 +52,6 @@ def navigation(request: HttpRequest) -> dict:
         item["active"] = item["url_name"] == current or bool(
             namespace and item["url_name"].startswith(namespace)
         )
-    return {"nav_items": items}
+    from visits.selectors import unread_count
+
+    return {"nav_items": items, "unread_reminders": unread_count(user)}

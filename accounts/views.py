@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from . import rules, selectors
 from .models import AuditAction, Role
@@ -18,6 +18,9 @@ AREA_BROWSER_ROLES = (Role.DIRECTOR, *STAFF_DIRECTORY_ROLES)
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if user.role == Role.DIRECTOR:
+        # A director's first page is the worklist of children to visit.
+        return redirect("visits:worklist")
     area = user.area
     sub_areas = (
         selectors.child_areas_with_staff_counts(user=user, area=area) if area is not None else []

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts import selectors as scope
 from accounts.models import Role, User
+from visits import rules as visit_rules
 
 from . import idcard
 from .models import (
@@ -26,6 +28,12 @@ from .models import (
     SchoolStatus,
 )
 
+VISIT_STATUSES = (
+    visit_rules.OK,
+    visit_rules.DUE_SOON,
+    visit_rules.OVERDUE,
+    visit_rules.NEVER_VISITED,
+)
 READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
 CHILD_AREA_FIELD = "village__code"
 
@@ -53,6 +61,21 @@ def child_for_user_or_404(*, user: User, child_id: Any, roles=READ_ROLES) -> Chi
     return child
 
 
+def visit_status_q(status: str, today: date) -> Q:
+    """The SQL form of visit_rules.schedule_status, for filtering lists by visit status."""
+    soon = today + timedelta(days=visit_rules.DUE_SOON_DAYS)
+    overdue = Q(next_home_visit_due__lt=today)
+    if status == visit_rules.OVERDUE:
+        return overdue
+    if status == visit_rules.NEVER_VISITED:
+        return Q(last_home_visit_on__isnull=True) & ~overdue
+    if status == visit_rules.DUE_SOON:
+        return Q(last_home_visit_on__isnull=False, next_home_visit_due__range=(today, soon))
+    if status == visit_rules.OK:
+        return Q(last_home_visit_on__isnull=False, next_home_visit_due__gt=soon)
+    return Q()
+
+
 @dataclass
 class ChildFilters:
     q: str = ""
@@ -63,6 +86,7 @@ class ChildFilters:
     school_status: str = ""
     status: str = ChildStatus.ACTIVE
     key_only: bool = False
+    visit_status: str = ""
 
     @classmethod
     def from_params(cls, params) -> ChildFilters:
@@ -76,6 +100,7 @@ class ChildFilters:
             school_status=params.get("school_status") or "",
             status=status if status in (*ChildStatus.values, "all") else ChildStatus.ACTIVE,
             key_only=params.get("key") in ("1", "true", "on"),
+            visit_status=params.get("visit_status") or "",
         )
 
 
@@ -97,6 +122,10 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
         queryset = queryset.filter(school_status=filters.school_status)
     if filters.key_only:
         queryset = queryset.filter(is_key_child=True)
+    if filters.visit_status in VISIT_STATUSES:
+        queryset = queryset.filter(status=ChildStatus.ACTIVE).filter(
+            visit_status_q(filters.visit_status, timezone.localdate())
+        )
     if filters.q:
         query = filters.q
         condition = Q(name__icontains=query)

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_http_methods
 from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.services import audit_log
+from visits import selectors as visit_selectors
+from visits import services as visit_services
 
 from . import exports, imports, rules, selectors, services
 from .forms import (
@@ -132,6 +134,10 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             and (request.user.role in services.ASSESSOR_ROLES or request.user.is_superuser),
             "assessment_due": child.next_assessment_due is not None
             and child.next_assessment_due <= today,
+            "visits": list(visit_selectors.visits_for_child(child=child)[:20]),
+            "visit_status": visit_selectors.status_of(child, today),
+            "can_visit": child.status == ChildStatus.ACTIVE
+            and (request.user.role in visit_services.VISITOR_ROLES or request.user.is_superuser),
             "sections": SECTIONS,
         },
     )

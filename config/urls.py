@@ -18,6 +18,7 @@ urlpatterns = [
     path("staff/", account_views.staff_list, name="staff"),
     path("audit/", account_views.audit_list, name="audit"),
     path("children/", include("children.urls")),
+    path("visits/", include("visits.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -75,8 +75,9 @@ def make_child(user, **overrides):
     }
     values.update(overrides)
     if "id_number" not in values:
+        # A distinct (made-up) area prefix per child keeps every generated number unique.
         values["id_number"] = make_id_number(
-            values["birth_date"].isoformat(), values["gender"], seq=make_child.counter
+            values["birth_date"].isoformat(), values["gender"], area=f"34{make_child.counter:04d}"
         )
         make_child.counter += 1
     return child_create(user=user, **values)

@@ -115,6 +115,14 @@ class Visit(models.Model):
     def __str__(self) -> str:
         return f"{self.child} {self.visited_on} {self.get_kind_display()}"
 
+    def get_seen_display_list(self) -> list[str]:
+        labels = dict(PersonSeen.choices)
+        return [str(labels.get(item, item)) for item in self.seen]
+
+    def get_hazards_display_list(self) -> list[str]:
+        labels = dict(SafetyHazard.choices)
+        return [str(labels.get(item, item)) for item in self.safety_hazards]
+
 
 MAX_PHOTOS = 5
 

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -83,28 +82,30 @@ def _validate(child: Child, values: dict) -> None:
         raise ValidationError(errors)
 
 
-def _refresh_last_visits(child_ids: list[uuid.UUID]) -> None:
+def children_refresh_last_visits(child_ids: list[uuid.UUID]) -> None:
     """Set last contact and last home visit from the visits themselves (a back-dated visit cannot
-    move them backwards), then recompute due dates with the rest of the derived data."""
-    rows = (
-        Visit.objects.filter(child_id__in=child_ids)
-        .values("child_id")
-        .annotate(
-            last_contact=Max("visited_on"),
-            last_home=Max("visited_on", filter=Q(kind=VisitKind.HOME)),
+    move them backwards) in one UPDATE, then recompute due dates with the other derived data."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE children_child c
+            SET last_contact_on = v.last_contact, last_home_visit_on = v.last_home
+            FROM (
+                SELECT child_id, max(visited_on) AS last_contact,
+                       max(visited_on) FILTER (WHERE kind = 'home') AS last_home
+                FROM visits_visit WHERE child_id = ANY(%s) GROUP BY child_id
+            ) v
+            WHERE c.id = v.child_id
+            """,
+            [list(child_ids)],
         )
-    )
-    found = {row["child_id"]: row for row in rows}
-    for child_id in child_ids:
-        row = found.get(child_id, {})
-        Child.objects.filter(pk=child_id).update(
-            last_contact_on=row.get("last_contact"), last_home_visit_on=row.get("last_home")
-        )
-    children_recompute_derived(child_ids)
+    for start in range(0, len(child_ids), 2000):
+        children_recompute_derived(child_ids[start : start + 2000])
 
 
-def visit_record(*, user: User, child: Child, **data: Any) -> Visit:
-    """Record a visit; the child's due dates move and a new reminder cycle starts."""
+def visit_record(*, user: User, child: Child, photos: list | None = None, **data: Any) -> Visit:
+    """Record a visit (and its photos, all or nothing); the child's due dates move and a new
+    reminder cycle starts."""
     scope.require_role(user, VISITOR_ROLES)
     if child.status != ChildStatus.ACTIVE:
         raise Conflict("档案已结案，不能记录走访")
@@ -115,15 +116,19 @@ def visit_record(*, user: User, child: Child, **data: Any) -> Visit:
     values.setdefault("seen", [])
     values.setdefault("safety_hazards", [])
     _validate(child, values)
+    prepared = [photo_prepare(upload) for upload in photos or []]
     with transaction.atomic():
         visit = Visit(child=child, visitor=user, visitor_role=user.role, **values)
         visit.full_clean(exclude=["child", "visitor"])
         visit.save()
-        _refresh_last_visits([child.pk])
+        _save_photos(visit, prepared)
+        children_refresh_last_visits([child.pk])
     return visit
 
 
-def visit_update(*, user: User, visit: Visit, changes: dict[str, Any]) -> Visit:
+def visit_update(
+    *, user: User, visit: Visit, changes: dict[str, Any], photos: list | None = None
+) -> Visit:
     """The visitor corrects their own visit (e.g. after it was returned); back to review."""
     if visit.visitor_id != user.pk:
         raise PermissionDenied("只能修改本人记录的走访")
@@ -133,14 +138,16 @@ def visit_update(*, user: User, visit: Visit, changes: dict[str, Any]) -> Visit:
     values = {field: getattr(visit, field) for field in VISIT_FIELDS}
     values.update(changes)
     _validate(visit.child, values)
+    prepared = [photo_prepare(upload) for upload in photos or []]
     with transaction.atomic():
+        _save_photos(visit, prepared)
         for field, value in values.items():
             setattr(visit, field, value)
         if visit.review_status == ReviewStatus.RETURNED:
             visit.review_status = ReviewStatus.PENDING
         visit.full_clean(exclude=["child", "visitor"])
         visit.save()
-        _refresh_last_visits([visit.child_id])
+        children_refresh_last_visits([visit.child_id])
     return visit
 
 
@@ -171,14 +178,18 @@ MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_EDGE = 1600
 
 
-def visit_photo_add(*, user: User, visit: Visit, upload) -> VisitPhoto:
-    """Accept an image only (checked by decoding it), re-encode as JPEG at most 1600 px, no EXIF."""
+@dataclass
+class PreparedPhoto:
+    content: bytes
+    width: int
+    height: int
+
+
+def photo_prepare(upload) -> PreparedPhoto:
+    """Accept an image only (checked by decoding it, whatever its name or declared type),
+    re-encoded as JPEG of at most 1600 px with no EXIF (no location leaks)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    if visit.visitor_id != user.pk:
-        raise PermissionDenied("只能为本人记录的走访上传照片")
-    if visit.photos.count() >= MAX_PHOTOS:
-        raise ValidationError({"photo": [f"每次走访最多上传{MAX_PHOTOS}张照片"]})
     if upload.size > MAX_PHOTO_BYTES:
         raise ValidationError({"photo": ["照片不能超过15MB"]})
     try:
@@ -186,7 +197,7 @@ def visit_photo_add(*, user: User, visit: Visit, upload) -> VisitPhoto:
         image.verify()
         upload.seek(0)
         image = Image.open(upload)
-        if image.format not in ("JPEG", "PNG", "WEBP", "HEIF", "GIF", "BMP"):
+        if image.format not in ("JPEG", "PNG", "WEBP", "GIF", "BMP"):
             raise UnidentifiedImageError(image.format)
         image = ImageOps.exif_transpose(image).convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -194,10 +205,16 @@ def visit_photo_add(*, user: User, visit: Visit, upload) -> VisitPhoto:
     image.thumbnail((MAX_EDGE, MAX_EDGE))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=82, optimize=True)
-    photo = VisitPhoto(visit=visit, width=image.width, height=image.height)
-    photo.image.save("photo.jpg", ContentFile(buffer.getvalue()), save=False)
-    photo.save()
-    return photo
+    return PreparedPhoto(buffer.getvalue(), image.width, image.height)
+
+
+def _save_photos(visit: Visit, photos: list[PreparedPhoto]) -> None:
+    if visit.photos.count() + len(photos) > MAX_PHOTOS:
+        raise ValidationError({"photo": [f"每次走访最多上传{MAX_PHOTOS}张照片"]})
+    for prepared in photos:
+        photo = VisitPhoto(visit=visit, width=prepared.width, height=prepared.height)
+        photo.image.save("photo.jpg", ContentFile(prepared.content), save=False)
+        photo.save()
 
 
 # --- Reminder sweep ---------------------------------------------------------------------------
@@ -349,7 +366,7 @@ def digest_send_for(*, recipient_id: int) -> int:
 
     with transaction.atomic():
         rows = list(
-            Notification.objects.select_for_update(skip_locked=True)
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(recipient_id=recipient_id, digest_sent_at__isnull=True)
             .select_related("child", "recipient")
             .order_by("kind", "due_date")

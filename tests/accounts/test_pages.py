@@ -20,7 +20,7 @@ ALL_ROLES = [
 @pytest.mark.parametrize("user_fixture", ALL_ROLES)
 def test_home_page_for_every_role(request, client_for, user_fixture):
     user = request.getfixturevalue(user_fixture)
-    response = client_for(user).get("/")
+    response = client_for(user).get("/", follow=True)
     assert response.status_code == 200
     assert user.display_name in response.content.decode()
 
@@ -31,9 +31,10 @@ def nav_links(html: str) -> set[str]:
 
 
 def test_navigation_fits_the_role(client_for, director_a, supervisor, reporter, admin_user):
-    director_nav = nav_links(client_for(director_a).get("/").content.decode())
+    director_nav = nav_links(client_for(director_a).get("/", follow=True).content.decode())
     assert "/areas/" in director_nav and "/staff/" not in director_nav
     assert "/children/" in director_nav and "/audit/" not in director_nav
+    assert "/visits/" in director_nav and "/visits/review/" not in director_nav
     supervisor_nav = nav_links(client_for(supervisor).get("/").content.decode())
     assert {"/areas/", "/staff/"} <= supervisor_nav and "/manage/" not in supervisor_nav
     reporter_nav = nav_links(client_for(reporter).get("/").content.decode())
@@ -43,7 +44,8 @@ def test_navigation_fits_the_role(client_for, director_a, supervisor, reporter, 
 
 
 def test_role_home_content(client_for, director_a, supervisor, reporter):
-    assert "我的村（社区）" in client_for(director_a).get("/").content.decode()
+    response = client_for(director_a).get("/")
+    assert response.status_code == 302 and response.url == "/visits/"  # the worklist
     supervisor_home = client_for(supervisor).get("/").content.decode()
     assert (
         "查济村" in supervisor_home
@@ -117,20 +119,20 @@ def test_staff_directory_constant_queries(
     from ..factories import UserFactory
 
     client = client_for(civil_affairs)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         client.get("/staff/")
     for i in range(30):
         UserFactory(username=f"d{i}", role=Role.DIRECTOR, area=areas[VILLAGE_3])
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert client.get("/staff/").status_code == 200
 
 
 def test_english_switch(client_for, director_a):
     client = client_for(director_a)
-    assert "退出登录" in client.get("/").content.decode()
+    assert "退出登录" in client.get("/children/").content.decode()
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert response.status_code == 302
-    body = client.get("/").content.decode()
+    body = client.get("/children/").content.decode()
     assert "Log out" in body and '<html lang="en">' in body
 
 
@@ -151,5 +153,5 @@ def test_unknown_page_is_a_chinese_404(client_for, director_a):
 
 def test_chinese_even_when_the_browser_asks_for_english(client_for, director_a):
     client = client_for(director_a)
-    body = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).content.decode()
+    body = client.get("/children/", headers={"Accept-Language": "en-US,en;q=0.9"}).content.decode()
     assert "退出登录" in body and '<html lang="zh-hans">' in body

@@ -5,7 +5,7 @@ from importlib import import_module
 from django.core.management.base import BaseCommand
 
 # Order matters: areas and staff first, then what hangs off them.
-DEMO_MODULES = ["accounts.demo", "children.demo"]
+DEMO_MODULES = ["accounts.demo", "children.demo", "visits.demo"]
 
 
 class Command(BaseCommand):

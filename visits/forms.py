@@ -1,0 +1,117 @@
+"""Forms of the visit pages: a short first screen, details folded away."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import PersonSeen, SafetyHazard, VisitKind
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+YES_NO = [("", _("Not noted")), ("true", _("Yes")), ("false", _("No"))]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+def _yes_no(label) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=YES_NO,
+        coerce=lambda v: v == "true",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
+class VisitForm(forms.Form):
+    # First screen: what a routine visit needs.
+    visited_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
+    kind = forms.ChoiceField(label=_("Kind"), choices=VisitKind.choices, widget=forms.RadioSelect)
+    seen = forms.MultipleChoiceField(
+        label=_("Who was seen"),
+        choices=PersonSeen.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    guardian_present = _yes_no(_("Guardian present"))
+    caregiver_capable = _yes_no(_("Caregiver able to care"))
+    in_school = _yes_no(_("Attending school"))
+    safety_concern = _yes_no(_("Safety concern"))
+    notes = forms.CharField(
+        label=_("What you found"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    # Folded details.
+    safety_hazards = forms.MultipleChoiceField(
+        label=_("Safety hazards"),
+        choices=SafetyHazard.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    family_situation = forms.CharField(
+        label=_("Family situation"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    health = forms.CharField(
+        label=_("Physical and mental health"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    needs = forms.CharField(
+        label=_("Needs"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    actions_taken = forms.CharField(
+        label=_("Actions taken"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    follow_up_on = forms.DateField(label=_("Follow up on"), widget=DATE_WIDGET, required=False)
+    follow_up_note = forms.CharField(label=_("Follow-up"), max_length=500, required=False)
+    photos = MultipleImageField(
+        label=_("Photos (at most 5)"), required=False, help_text=_("Images only.")
+    )
+
+    FIRST_SCREEN = (
+        "visited_on",
+        "kind",
+        "seen",
+        "guardian_present",
+        "caregiver_capable",
+        "in_school",
+        "safety_concern",
+        "notes",
+    )
+
+    def first_screen(self):
+        return [self[name] for name in self.FIRST_SCREEN]
+
+    def details(self):
+        return [self[name] for name in self.fields if name not in self.FIRST_SCREEN]
+
+    def visit_values(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("photos", None)
+        return data
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("reviewed", _("Mark reviewed")), ("returned", _("Return to the director"))]
+    )
+    comment = forms.CharField(
+        label=_("Comment for the director"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

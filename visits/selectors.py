@@ -1,0 +1,183 @@
+"""Reads for visits, worklists, supervisor overviews and reminders — always scoped."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
+
+from accounts import selectors as scope
+from accounts.models import Role, User
+from children.models import Child, ChildStatus
+from children.selectors import children_in_scope, visit_status_q
+
+from . import rules
+from .models import Notification, ReviewStatus, Visit
+
+VISIT_READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+
+
+def status_of(child: Child, today: date) -> str:
+    if child.next_home_visit_due is None:
+        return rules.OK
+    return rules.schedule_status(
+        next_home_visit_due=child.next_home_visit_due,
+        last_home_visit_on=child.last_home_visit_on,
+        today=today,
+    )
+
+
+def visits_for_child(*, child: Child) -> QuerySet[Visit]:
+    return child.visits.select_related("visitor", "reviewed_by").prefetch_related("photos")
+
+
+def visit_for_user_or_404(*, user: User, visit_id, roles=VISIT_READ_ROLES) -> Visit:
+    visit = scope.get_in_scope_or_404(
+        Visit.objects.select_related("child", "child__village", "visitor"),
+        user=user,
+        area_field="child__village__code",
+        pk=visit_id,
+    )
+    scope.require_role(user, roles)
+    return visit
+
+
+WORKLIST_LIMIT = 200
+
+
+def worklist_for(*, user: User, today: date, village: str | None = None) -> dict[str, list[Child]]:
+    """Active children in scope that need attention: overdue, due soon, never visited.
+
+    Three indexed queries on next_home_visit_due, whatever the number of children.
+    """
+    base = (
+        children_in_scope(user=user)
+        .filter(status=ChildStatus.ACTIVE)
+        .select_related("village")
+        .only(
+            "id",
+            "name",
+            "gender",
+            "birth_date",
+            "village__name",
+            "village__code",
+            "risk_level",
+            "categories",
+            "focus_flags",
+            "schedule_reason",
+            "next_home_visit_due",
+            "next_contact_due",
+            "last_home_visit_on",
+            "last_contact_on",
+            "status",
+        )
+    )
+    if village:
+        base = base.filter(village_id=village)
+    return {
+        rules.OVERDUE: list(
+            base.filter(visit_status_q(rules.OVERDUE, today)).order_by(
+                "next_home_visit_due", "name"
+            )[:WORKLIST_LIMIT]
+        ),
+        rules.DUE_SOON: list(
+            base.filter(visit_status_q(rules.DUE_SOON, today)).order_by(
+                "next_home_visit_due", "name"
+            )[:WORKLIST_LIMIT]
+        ),
+        rules.NEVER_VISITED: list(
+            base.filter(visit_status_q(rules.NEVER_VISITED, today)).order_by(
+                "next_home_visit_due", "name"
+            )[:WORKLIST_LIMIT]
+        ),
+    }
+
+
+def worklist_counts(*, user: User, today: date) -> dict[str, int]:
+    base = children_in_scope(user=user).filter(status=ChildStatus.ACTIVE)
+    return base.aggregate(
+        overdue=Count("id", filter=visit_status_q(rules.OVERDUE, today)),
+        due_soon=Count("id", filter=visit_status_q(rules.DUE_SOON, today)),
+        never_visited=Count("id", filter=visit_status_q(rules.NEVER_VISITED, today)),
+    )
+
+
+def returned_visits_for(*, user: User) -> QuerySet[Visit]:
+    """Visits a supervisor returned to this director, awaiting correction."""
+    return (
+        Visit.objects.filter(visitor=user, review_status=ReviewStatus.RETURNED)
+        .select_related("child", "reviewed_by")
+        .order_by("-reviewed_at")
+    )
+
+
+def township_overview(*, user: User, today: date) -> list[dict]:
+    """Per village: its directors, overdue / due-soon / never-visited counts (one grouped query)."""
+    villages = list(scope.areas_for_user(user=user).filter(level="village").order_by("code"))
+    counts = {
+        row["village_id"]: row
+        for row in children_in_scope(user=user)
+        .filter(status=ChildStatus.ACTIVE)
+        .values("village_id")
+        .annotate(
+            total=Count("id"),
+            overdue=Count("id", filter=visit_status_q(rules.OVERDUE, today)),
+            due_soon=Count("id", filter=visit_status_q(rules.DUE_SOON, today)),
+            never_visited=Count("id", filter=visit_status_q(rules.NEVER_VISITED, today)),
+        )
+    }
+    directors: dict[str, list[str]] = {}
+    for director in scope.staff_for_user(user=user).filter(role=Role.DIRECTOR):
+        directors.setdefault(director.area_id, []).append(director.display_name)
+    empty = {"total": 0, "overdue": 0, "due_soon": 0, "never_visited": 0}
+    return [
+        {"village": v, "directors": directors.get(v.code, []), **counts.get(v.code, empty)}
+        for v in villages
+    ]
+
+
+def visits_to_review(*, user: User) -> QuerySet[Visit]:
+    return (
+        scope.scope_queryset(Visit.objects.all(), user=user, area_field="child__village__code")
+        .filter(review_status=ReviewStatus.PENDING)
+        .exclude(visitor=user)
+        .select_related("child", "child__village", "visitor")
+        .order_by("visited_on", "created_at")
+    )
+
+
+def patrol_for_quarter(*, user: User, year: int, quarter: int) -> dict:
+    """Key children in scope and whether a supervisor visited each this quarter (督导巡查)."""
+    start, end = rules.quarter_bounds(year, quarter)
+    patrolled = Visit.objects.filter(
+        child=OuterRef("pk"),
+        visitor_role=Role.SUPERVISOR,
+        visited_on__range=(start, end),
+    )
+    children = (
+        children_in_scope(user=user)
+        .filter(status=ChildStatus.ACTIVE, is_key_child=True)
+        .select_related("village")
+        .annotate(patrolled=Exists(patrolled))
+        .order_by("patrolled", "village_id", "name")
+    )
+    rows = list(children)
+    return {
+        "start": start,
+        "end": end,
+        "children": rows,
+        "total": len(rows),
+        "patrolled": sum(1 for c in rows if c.patrolled),
+    }
+
+
+def reminders_for(*, user: User) -> QuerySet[Notification]:
+    return (
+        Notification.objects.filter(recipient=user)
+        .select_related("child")
+        .order_by("read_at", "-created_on", "kind")
+    )
+
+
+def unread_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

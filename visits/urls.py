@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "visits"
+
+urlpatterns = [
+    path("", views.worklist, name="worklist"),
+    path("new/<uuid:child_id>/", views.visit_create, name="create"),
+    path("<uuid:visit_id>/", views.visit_detail, name="detail"),
+    path("<uuid:visit_id>/edit/", views.visit_edit, name="edit"),
+    path("photos/<uuid:photo_id>/", views.photo, name="photo"),
+    path("township/", views.township, name="township"),
+    path("review/", views.review_queue, name="review"),
+    path("patrol/", views.patrol, name="patrol"),
+    path("reminders/", views.reminders, name="reminders"),
+    path("reminders/read/", views.reminders_mark_read, name="reminders_read"),
+]

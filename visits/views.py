@@ -1,0 +1,264 @@
+"""Pages: the director's worklist, the visit form, review, township overview, patrol, reminders."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors as scope
+from accounts.models import Role
+from children import selectors as child_selectors
+from children.forms import add_service_errors
+from children.services import Conflict
+
+from . import rules, selectors, services
+from .forms import ReviewForm, VisitForm
+from .models import VisitKind, VisitPhoto
+
+SUPERVISION_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.ADMIN)
+
+
+@login_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    """The director's first page: overdue, then due soon, then never visited."""
+    scope.require_role(request.user, (Role.DIRECTOR, *SUPERVISION_ROLES))
+    today = services.today()
+    lists = selectors.worklist_for(user=request.user, today=today)
+    sections = [
+        (rules.OVERDUE, _("Overdue"), "danger", lists[rules.OVERDUE]),
+        (rules.DUE_SOON, _("Due within 7 days"), "warning", lists[rules.DUE_SOON]),
+        (rules.NEVER_VISITED, _("Never visited at home"), "secondary", lists[rules.NEVER_VISITED]),
+    ]
+    for _key, _title, _colour, children in sections:
+        for child in children:
+            child.days = (today - child.next_home_visit_due).days
+    return render(
+        request,
+        "visits/worklist.html",
+        {
+            "sections": sections,
+            "returned": list(selectors.returned_visits_for(user=request.user)[:20]),
+            "today": today,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_create(request: HttpRequest, child_id) -> HttpResponse:
+    child = child_selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, roles=services.VISITOR_ROLES
+    )
+    form = VisitForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"visited_on": services.today(), "kind": request.GET.get("kind", VisitKind.HOME)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = services.visit_record(
+                user=request.user,
+                child=child,
+                photos=form.cleaned_data["photos"],
+                **form.visit_values(),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"date": "visited_on", "photo": "photos"})
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Visit recorded. Next home visit due %(due)s.") % {"due": _next_due(child)},
+            )
+            if visit.safety_concern:
+                messages.warning(
+                    request,
+                    _(
+                        "You noted a safety concern. If the child lives alone or is in danger, "
+                        "call the police (110) and file a mandatory report now."
+                    ),
+                )
+            return redirect(request.POST.get("next") or "visits:worklist")
+    return render(
+        request,
+        "visits/visit_form.html",
+        {"form": form, "child": child, "next": request.GET.get("next", "")},
+    )
+
+
+def _next_due(child) -> str:
+    child.refresh_from_db(fields=["next_home_visit_due"])
+    return f"{child.next_home_visit_due:%Y-%m-%d}" if child.next_home_visit_due else "—"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
+    visit = selectors.visit_for_user_or_404(user=request.user, visit_id=visit_id)
+    can_review = (
+        request.user.role in services.REVIEWER_ROLES or request.user.is_superuser
+    ) and visit.visitor_id != request.user.pk
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST":
+        if not can_review:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.visit_review(user=request.user, visit=visit, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Review saved."))
+                return redirect("visits:review")
+    return render(
+        request,
+        "visits/visit_detail.html",
+        {
+            "visit": visit,
+            "form": form,
+            "can_review": can_review and visit.review_status == "pending",
+            "can_edit": visit.visitor_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
+    visit = selectors.visit_for_user_or_404(
+        user=request.user, visit_id=visit_id, roles=services.VISITOR_ROLES
+    )
+    if visit.visitor_id != request.user.pk:
+        raise PermissionDenied
+    initial = {field: getattr(visit, field) for field in services.VISIT_FIELDS}
+    form = VisitForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_update(
+                user=request.user,
+                visit=visit,
+                changes=form.visit_values(),
+                photos=form.cleaned_data["photos"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"date": "visited_on", "photo": "photos"})
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("visits:detail", visit_id=visit.pk)
+    return render(
+        request, "visits/visit_form.html", {"form": form, "child": visit.child, "visit": visit}
+    )
+
+
+@login_required
+def photo(request: HttpRequest, photo_id) -> HttpResponse:
+    """Photos are served only to users whose area covers the child."""
+    item = scope.get_in_scope_or_404(
+        VisitPhoto.objects.select_related("visit"),
+        user=request.user,
+        area_field="visit__child__village__code",
+        pk=photo_id,
+    )
+    scope.require_role(request.user, selectors.VISIT_READ_ROLES)
+    response = FileResponse(item.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def township(request: HttpRequest) -> HttpResponse:
+    """Supervisor: overdue and due-soon children grouped by village, with their directors."""
+    scope.require_role(request.user, SUPERVISION_ROLES)
+    today = services.today()
+    village = request.GET.get("village") or None
+    lists = selectors.worklist_for(user=request.user, today=today, village=village)
+    attention = lists[rules.OVERDUE] + lists[rules.DUE_SOON]
+    for child in attention:
+        child.days = (today - child.next_home_visit_due).days
+    grouped: dict[str, list] = {}
+    for child in sorted(attention, key=lambda c: (c.village_id, c.next_home_visit_due)):
+        grouped.setdefault(child.village.name, []).append(child)
+    return render(
+        request,
+        "visits/township.html",
+        {
+            "overview": selectors.township_overview(user=request.user, today=today),
+            "grouped": grouped,
+            "village": village,
+        },
+    )
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    scope.require_role(request.user, SUPERVISION_ROLES)
+    page = Paginator(selectors.visits_to_review(user=request.user), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "visits/review_queue.html", {"page": page})
+
+
+@login_required
+def patrol(request: HttpRequest) -> HttpResponse:
+    """督导巡查: key children visited by a supervisor this quarter."""
+    scope.require_role(request.user, SUPERVISION_ROLES)
+    today = services.today()
+    year, quarter = rules.quarter_of(today)
+    try:
+        year = int(request.GET.get("year", year))
+        quarter = int(request.GET.get("quarter", quarter))
+        if quarter not in (1, 2, 3, 4) or not 2000 <= year <= 2100:
+            raise ValueError
+    except ValueError:
+        raise Http404 from None
+    data = selectors.patrol_for_quarter(user=request.user, year=year, quarter=quarter)
+    previous = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    following = (year, quarter + 1) if quarter < 4 else (year + 1, 1)
+    return render(
+        request,
+        "visits/patrol.html",
+        {
+            "data": data,
+            "year": year,
+            "quarter": quarter,
+            "previous": previous,
+            "following": following,
+        },
+    )
+
+
+@login_required
+def reminders(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.reminders_for(user=request.user), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "visits/reminders.html", {"page": page})
+
+
+@login_required
+@require_POST
+def reminders_mark_read(request: HttpRequest) -> HttpResponse:
+    ids = []
+    for value in request.POST.getlist("id"):
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    services.notification_mark_read(
+        user=request.user, notification_ids=ids if request.POST.getlist("id") else None
+    )
+    return redirect("visits:reminders")
