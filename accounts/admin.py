@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiToken, Area, User
+from .models import ApiToken, Area, AreaPolicy, AuditRecord, User
 
 
 @admin.register(Area)
@@ -52,4 +52,39 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         # Tokens are created with `create_api_token`, which shows the secret once.
+        return False
+
+
+@admin.register(AreaPolicy)
+class AreaPolicyAdmin(admin.ModelAdmin):
+    list_display = ("area", "updated_at")
+    search_fields = ("area__code", "area__name")
+    autocomplete_fields = ("area",)
+
+    def save_model(self, request, obj, form, change):
+        # The same service as the settings page, so due dates below are recomputed.
+        from visits.services import area_policy_update
+
+        from .services import POLICY_DEFAULTS
+
+        values = {name: getattr(obj, name) for name in POLICY_DEFAULTS}
+        area_policy_update(user=request.user, area_code=obj.area_id, values=values)
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    """Read-only: audit records are never changed through the application."""
+
+    list_display = ("at", "user", "action", "object_type", "object_id", "area_code", "ip")
+    list_filter = ("action", "object_type")
+    search_fields = ("object_id", "user__username", "area_code")
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -29,6 +29,7 @@ NAV_ITEMS = [
     ),
     ("staff", _("Staff"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}),
     ("audit", _("Audit"), {Role.CIVIL_AFFAIRS, Role.ADMIN}),
+    ("visits:policy", _("Settings"), {Role.CIVIL_AFFAIRS}),
 ]
 
 

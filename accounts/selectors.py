@@ -37,12 +37,21 @@ def scope_q(user: User, area_field: str) -> Q | None:
     prefix = scope_prefix(user)
     if prefix is None:
         return None
+    return prefix_q(prefix, area_field)
+
+
+def prefix_q(prefix: str, area_field: str) -> Q:
+    """Codes starting with ``prefix``. Codes are 12 digits, so that is a contiguous range: a plain
+    B-tree index serves it (a LIKE on a cast foreign key would not)."""
     if prefix == "":
         return Q()
-    # Codes are 12 digits, so a subtree is a contiguous range: a plain B-tree index serves it
-    # (a LIKE on a cast foreign key would not).
     pad = 12 - len(prefix)
     return Q(**{f"{area_field}__range": (prefix + "0" * pad, prefix + "9" * pad)})
+
+
+def subtree_q(area_code: str, area_field: str) -> Q:
+    """Everything in the subtree of ``area_code``, through ``area_field``."""
+    return prefix_q(rules.prefix(area_code, rules.parse_level(area_code)), area_field)
 
 
 def scope_queryset(queryset: QuerySet[M], *, user: User, area_field: str) -> QuerySet[M]:

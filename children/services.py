@@ -666,3 +666,17 @@ def children_refresh_due(*, on: date | None = None, batch_size: int = 5000) -> i
             Child.objects.filter(pk__in=ids, derived_refresh_on__lte=on).update(
                 derived_refresh_on=None
             )
+
+
+def children_recompute_area(*, area_code: str, batch_size: int = 2000) -> int:
+    """Recompute the derived data (schedule included) of every active file in an area's subtree."""
+    ids = list(
+        Child.objects.filter(
+            scope.subtree_q(area_code, "village__code"), status=ChildStatus.ACTIVE
+        ).values_list("pk", flat=True)
+    )
+    changed = 0
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            changed += children_recompute_derived(ids[start : start + batch_size])
+    return changed

@@ -9,3 +9,9 @@ from . import services
 def refresh_derived() -> int:
     """Daily: recompute left-behind status and flags that change with the calendar alone."""
     return services.children_refresh_due()
+
+
+@shared_task(name="children.recompute_area")
+def recompute_area(area_code: str) -> int:
+    """After an area's policy changes: recompute every active file below it, in batches."""
+    return services.children_recompute_area(area_code=area_code)

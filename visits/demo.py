@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.demo import COUNTY_CODE
 from accounts.models import Role, User
@@ -86,7 +87,7 @@ def seed(stdout=None) -> None:
                 )
         visits = [v for v in visits if v.visited_on <= on]
         Visit.objects.bulk_create(visits, batch_size=1000)
-        Child.objects.filter(pk__in=recent).update(created_at=on - timedelta(days=3))
+        Child.objects.filter(pk__in=recent).update(created_at=timezone.now() - timedelta(days=3))
         # Recompute with the back-dated registrations, then set the last visits.
         children_recompute_derived([c.pk for c in children])
         children_refresh_last_visits([c.pk for c in children])

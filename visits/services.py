@@ -420,3 +420,39 @@ def notification_mark_read(*, user: User, notification_ids: list[uuid.UUID] | No
 
 def due_window(on: date) -> tuple[date, date]:
     return on, on + timedelta(days=rules.DUE_SOON_DAYS)
+
+
+# --- Area policy (the *default* numbers, per area) ---------------------------------------------
+
+POLICY_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)
+
+
+def area_policy_update(*, user: User, area_code: str, values: dict[str, int | None]) -> None:
+    """Civil affairs set their area's numbers (empty = inherit). Every file below is recomputed
+    after commit, in the background when the broker is up, else at once."""
+    from accounts.models import AreaPolicy
+    from children.services import children_recompute_area
+
+    scope.require_role(user, POLICY_ROLES)
+    if not scope.code_in_scope(user, area_code):
+        raise PermissionDenied
+    errors = {
+        name: ["应为1至3650之间的整数"]
+        for name, value in values.items()
+        if name not in POLICY_DEFAULTS or (value is not None and not 1 <= value <= 3650)
+    }
+    if errors:
+        raise ValidationError(errors)
+
+    def recompute() -> None:
+        from children.tasks import recompute_area
+
+        try:
+            recompute_area.delay(area_code)
+        except Exception:  # broker down: do it now rather than leave stale due dates
+            logger.warning("broker unavailable; recomputing %s inline", area_code)
+            children_recompute_area(area_code=area_code)
+
+    with transaction.atomic():
+        AreaPolicy.objects.update_or_create(area_id=area_code, defaults=values)
+        transaction.on_commit(recompute)

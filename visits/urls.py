@@ -15,4 +15,5 @@ urlpatterns = [
     path("patrol/", views.patrol, name="patrol"),
     path("reminders/", views.reminders, name="reminders"),
     path("reminders/read/", views.reminders_mark_read, name="reminders_read"),
+    path("settings/", views.area_policy, name="policy"),
 ]

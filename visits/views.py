@@ -262,3 +262,37 @@ def reminders_mark_read(request: HttpRequest) -> HttpResponse:
         user=request.user, notification_ids=ids if request.POST.getlist("id") else None
     )
     return redirect("visits:reminders")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def area_policy(request: HttpRequest) -> HttpResponse:
+    """Civil affairs: the visit cadence, escalation and left-behind numbers of their area."""
+    from accounts import rules as area_rules
+    from accounts.models import AreaPolicy
+    from accounts.services import POLICY_DEFAULTS, policies_for
+
+    from .forms import AreaPolicyForm
+
+    scope.require_role(request.user, services.POLICY_ROLES)
+    area = request.user.area
+    if area is None:
+        raise Http404
+    parent = area_rules.parent_code(area.code)
+    inherited = policies_for({parent})[parent] if parent else dict(POLICY_DEFAULTS)
+    own = AreaPolicy.objects.filter(area=area).values(*POLICY_DEFAULTS).first() or {}
+    form = AreaPolicyForm(request.POST or None, initial=own, inherited=inherited)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.area_policy_update(
+                user=request.user, area_code=area.code, values=form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Saved. Due dates in %(area)s are being recalculated.") % {"area": area.name},
+            )
+            return redirect("visits:policy")
+    return render(request, "visits/area_policy.html", {"form": form, "area": area})

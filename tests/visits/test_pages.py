@@ -229,3 +229,30 @@ def test_inbox_badge_and_mark_read(client_for, child, director_a, frozen):
 def test_child_page_shows_schedule_and_visits(client_for, visit, child, director_a):
     body = client_for(director_a).get(f"/children/{child.pk}/").content.decode()
     assert "2027-02-18" in body and "2026-11-20" in body and f"/visits/{visit.pk}/" in body
+
+
+def test_civil_affairs_changes_the_cadence_and_due_dates_follow(
+    client_for,
+    civil_affairs,
+    supervisor,
+    director_a,
+    child,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    from config.celery_app import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    visit_record(user=director_a, child=child, visited_on=date(2026, 11, 20), kind="home")
+    client = client_for(civil_affairs)
+    page = client.get("/visits/settings/").content.decode()
+    assert 'placeholder="90"' in page
+    response = client.post("/visits/settings/", {"home_days_low": "60", "never_visited_days": "0"})
+    assert response.status_code == 200 and "1" in response.content.decode()  # 0 is refused
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/visits/settings/", {"home_days_low": "60"})
+    assert response.status_code == 302
+    child.refresh_from_db()
+    assert child.home_visit_interval_days == 60 and child.next_home_visit_due == date(2027, 1, 19)
+    assert client_for(supervisor).get("/visits/settings/").status_code == 403
+    assert client_for(director_a).get("/visits/settings/").status_code == 403
