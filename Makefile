@@ -32,7 +32,7 @@ test: install
 
 # Benchmarks on a fresh test database; each prints a line starting with BENCH.
 bench: install
-	$(WITH_SERVICES) $(BIN)/pytest -p no:cacheprovider -s -q benchmarks
+	TEST_DATABASE_NAME=test_shouwang_bench $(WITH_SERVICES) $(BIN)/pytest -p no:cacheprovider -s -q benchmarks
 
 lint: install
 	$(BIN)/ruff check .

@@ -95,7 +95,9 @@ def seed(stdout=None) -> None:
         stdout.write(f"演示走访 {len(visits)} 次 / {len(visits)} demo visits\n")
 
 
-def _visit(rng: random.Random, child: Child, user: User, day, kind: str) -> Visit:
+def _visit(
+    rng: random.Random, child: Child, user: User, day, kind: str, reviewer: User | None = None
+) -> Visit:
     review = rng.choices(
         [ReviewStatus.REVIEWED, ReviewStatus.PENDING, ReviewStatus.RETURNED], [0.6, 0.35, 0.05]
     )[0]
@@ -112,5 +114,7 @@ def _visit(rng: random.Random, child: Child, user: User, day, kind: str) -> Visi
         safety_concern=rng.random() < 0.05,
         notes=rng.choice(NOTES),
         review_status=review if user.role == Role.DIRECTOR else ReviewStatus.REVIEWED,
+        reviewed_by=reviewer if review != ReviewStatus.PENDING else None,
+        reviewed_at=timezone.now() if review != ReviewStatus.PENDING else None,
         review_comment="请补充孩子在校情况。" if review == ReviewStatus.RETURNED else "",
     )

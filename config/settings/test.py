@@ -1,6 +1,7 @@
 """Settings for the pytest suite: real PostgreSQL and Redis, fast password hashing."""
 
 from .base import *  # noqa: F403
+from .base import env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -13,3 +14,8 @@ STORAGES = {
 # WhiteNoise warns when STATIC_ROOT is missing; tests serve static files through the finders.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# A separate test database name lets `make bench` run beside the test suite.
+_TEST_DATABASE_NAME = env("TEST_DATABASE_NAME", default="")
+if _TEST_DATABASE_NAME:
+    DATABASES["default"]["TEST"] = {"NAME": _TEST_DATABASE_NAME}  # noqa: F405

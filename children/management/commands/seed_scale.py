@@ -81,7 +81,7 @@ INSERT INTO children_child (
     created_at, updated_at, version)
 SELECT gen_random_uuid(), '规模儿童' || r.i,
        CASE WHEN r.i %% 2 = 0 THEN 'male' ELSE 'female' END,
-       current_date - (365 + (r.i * 7919) %% (16 * 365)),
+       current_date - (365 + (r.i::bigint * 7919) %% (16 * 365))::int,
        '', encode(sha256(('scale-' || r.i)::text::bytea), 'hex'),
        '9900**********' || lpad((r.i %% 10000)::text, 4, '0'), lpad((r.i %% 10000)::text, 4, '0'),
        '汉族', true, '', v.code, '', '', '', 'in_school', '', '', NULL, false, '', '',
