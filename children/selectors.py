@@ -240,8 +240,9 @@ def _diff(model, event_model, previous: dict | None, current: dict) -> list[tupl
     return changes
 
 
-def timeline_for(child: Child) -> list[TimelineEntry]:
-    """Every change to the file and its family members, newest first, plus assessments."""
+def timeline_for(child: Child, extra: list[TimelineEntry] | None = None) -> list[TimelineEntry]:
+    """Every change to the file and its family members, newest first, plus assessments and the
+    ``extra`` entries other apps contribute (visits, agreements, reports, benefits)."""
     from pghistory.models import Context
 
     child_events = list(ChildEvent.objects.filter(pgh_obj_id=child.pk).order_by("pgh_id").values())
@@ -320,6 +321,7 @@ def timeline_for(child: Child) -> list[TimelineEntry]:
                 f"assessment-{assessment.result}",
             )
         )
+    entries.extend(extra or [])
     # Newest first; within one save (one transaction time) the file's creation reads last and the
     # recomputed categories, which follow from the family change, read first.
     rank = {"create": 0, "family": 1, "change": 2}

@@ -128,7 +128,9 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "full_id": selectors.can_see_full_id(request.user, child),
             "family": family,
             "assessments": assessments,
-            "timeline": selectors.timeline_for(child),
+            "timeline": selectors.timeline_for(
+                child, extra=visit_selectors.timeline_entries(child=child)
+            ),
             "can_write": can_write,
             "can_assess": can_write
             and (request.user.role in services.ASSESSOR_ROLES or request.user.is_superuser),

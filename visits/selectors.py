@@ -181,3 +181,26 @@ def reminders_for(*, user: User) -> QuerySet[Notification]:
 
 def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def timeline_entries(*, child: Child) -> list:
+    """The child's visits as entries of the file's timeline."""
+    from children.selectors import TimelineEntry
+
+    entries = []
+    for visit in child.visits.select_related("visitor").order_by("-visited_on")[:200]:
+        changes = []
+        if visit.notes:
+            changes.append(("走访情况", "", visit.notes[:120]))
+        if visit.safety_concern:
+            changes.append(("安全隐患", "", "是"))
+        entries.append(
+            TimelineEntry(
+                visit.created_at,
+                visit.visitor.display_name,
+                f"{visit.get_kind_display()}（{visit.visited_on:%Y-%m-%d}）",
+                changes,
+                "visit",
+            )
+        )
+    return entries
