@@ -195,7 +195,7 @@ def apply_id_number(child_or_member, number: str, *, with_hash: bool) -> None:
         child_or_member.id_number_last4 = number[-4:] if number else ""
 
 
-def _reject_unknown(values: dict, allowed: Iterable[str]) -> None:
+def reject_unknown(values: dict, allowed: Iterable[str]) -> None:
     unknown = set(values) - set(allowed)
     if unknown:
         raise ValidationError({field: ["未知字段"] for field in unknown})
@@ -221,7 +221,7 @@ def manual_categories(categories: Iterable[str]) -> list[str]:
 def child_create(*, user: User, **data: Any) -> Child:
     """Register a child. Raises ValidationError (422), PermissionDenied (403) or Conflict (409)."""
     require_writer(user)
-    _reject_unknown(data, CHILD_FIELDS)
+    reject_unknown(data, CHILD_FIELDS)
     values = {
         "hukou_registered": True,
         "school_status": SchoolStatus.IN_SCHOOL,
@@ -303,7 +303,7 @@ def child_update(
 ) -> Child:
     """Change a child's file. ``version`` (when given) must match, else Conflict (stale)."""
     require_writer(user)
-    _reject_unknown(changes, CHILD_FIELDS)
+    reject_unknown(changes, CHILD_FIELDS)
     with transaction.atomic(), history_context(user):
         locked = Child.objects.select_for_update().select_related("village").get(pk=child.pk)
         if version is not None and version != locked.version:
@@ -409,7 +409,7 @@ def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
     require_writer(user)
     _require_active(child)
     values = {"has_guardian_capacity": True, **{k: v for k, v in data.items() if v is not None}}
-    _reject_unknown(values, MEMBER_FIELDS)
+    reject_unknown(values, MEMBER_FIELDS)
     errors: dict[str, list[str]] = {}
     validate_member(values, errors)
     _raise_if_errors(errors)
@@ -428,7 +428,7 @@ def family_member_update(
 ) -> FamilyMember:
     require_writer(user)
     _require_active(member.child)
-    _reject_unknown(changes, MEMBER_FIELDS)
+    reject_unknown(changes, MEMBER_FIELDS)
     values = {field: getattr(member, field) for field in MEMBER_FIELDS if field != "id_number"}
     values["id_number"] = idcard.decrypt(member.id_number_encrypted)
     values.update(changes)

@@ -21,7 +21,7 @@ from accounts import selectors as scope
 from accounts.models import Role, User
 from accounts.services import POLICY_DEFAULTS
 from children.models import Child, ChildStatus
-from children.services import Conflict, children_recompute_derived, today
+from children.services import Conflict, children_recompute_derived, reject_unknown, today
 
 from . import rules
 from .models import (
@@ -109,9 +109,7 @@ def visit_record(*, user: User, child: Child, photos: list | None = None, **data
     scope.require_role(user, VISITOR_ROLES)
     if child.status != ChildStatus.ACTIVE:
         raise Conflict("档案已结案，不能记录走访")
-    unknown = set(data) - set(VISIT_FIELDS)
-    if unknown:
-        raise ValidationError({field: ["未知字段"] for field in unknown})
+    reject_unknown(data, VISIT_FIELDS)
     values = {k: v for k, v in data.items() if v is not None}
     values.setdefault("seen", [])
     values.setdefault("safety_hazards", [])
@@ -132,9 +130,7 @@ def visit_update(
     """The visitor corrects their own visit (e.g. after it was returned); back to review."""
     if visit.visitor_id != user.pk:
         raise PermissionDenied("只能修改本人记录的走访")
-    unknown = set(changes) - set(VISIT_FIELDS)
-    if unknown:
-        raise ValidationError({field: ["未知字段"] for field in unknown})
+    reject_unknown(changes, VISIT_FIELDS)
     values = {field: getattr(visit, field) for field in VISIT_FIELDS}
     values.update(changes)
     _validate(visit.child, values)
