@@ -45,8 +45,8 @@ def scale_data(django_db_setup, django_db_blocker):
 
 def bare_select_sql() -> str:
     return " UNION ALL ".join(
-        services._visit_rule_sql(role, area, condition)
-        for _kind, role, area, condition in services._VISIT_RULES
+        services._rule_sql(role, area, source, due, condition)
+        for _kind, role, area, source, due, condition in services._RULES
     )
 
 

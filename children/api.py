@@ -338,3 +338,108 @@ def family_member_delete(request: HttpRequest, member_id: str):
     member = _member_or_404(request, member_id)
     services.family_member_delete(user=request.auth, member=member)
     return Status(204, None)
+
+
+# --- Care agreements (委托照护) -------------------------------------------------------------------
+
+
+class CareAgreementIn(Schema):
+    caregiver_name: str = Field(..., min_length=1, max_length=50)
+    caregiver_relation: Literal["grandparent", "other_relative", "other_adult"]
+    caregiver_phone: str
+    caregiver_id_number: str | None = None
+    caregiver_birth_date: date | None = None
+    start_date: date
+    end_date: date
+    parent_work_place: str
+    parent_phone: str
+    caregiver_health: str | None = None
+    caregiver_address: str | None = None
+    caregiver_declares_record: bool | None = None
+    parent_employer: str | None = None
+    parent_departure_date: date | None = None
+    duties: str | None = None
+    weekly_contact: bool | None = None
+    signed_on: date | None = None
+    filed_on: date | None = None
+
+
+class CareAgreementOut(Schema):
+    id: str
+    child_id: str
+    status: str
+    caregiver_name: str
+    caregiver_relation: str
+    caregiver_phone: str
+    caregiver_id_number_masked: str
+    caregiver_birth_date: date | None
+    start_date: date
+    end_date: date
+    parent_work_place: str
+    parent_phone: str
+    status_reason: str
+    replacement_due: date | None
+    created_at: datetime
+
+
+class CareAgreementList(Schema):
+    items: list[CareAgreementOut]
+    count: int
+
+
+class TerminateIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+def agreement_out(agreement) -> dict:
+    return {
+        "id": str(agreement.pk),
+        "child_id": str(agreement.child_id),
+        "status": agreement.status,
+        "caregiver_name": agreement.caregiver_name,
+        "caregiver_relation": agreement.caregiver_relation,
+        "caregiver_phone": agreement.caregiver_phone,
+        "caregiver_id_number_masked": agreement.caregiver_id_number_masked,
+        "caregiver_birth_date": agreement.caregiver_birth_date,
+        "start_date": agreement.start_date,
+        "end_date": agreement.end_date,
+        "parent_work_place": agreement.parent_work_place,
+        "parent_phone": agreement.parent_phone,
+        "status_reason": agreement.status_reason,
+        "replacement_due": agreement.replacement_due,
+        "created_at": agreement.created_at,
+    }
+
+
+@router.post("/children/{child_id}/care-agreements", response={201: CareAgreementOut})
+def care_agreement_create(request: HttpRequest, child_id: str, payload: CareAgreementIn):
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    agreement = services.care_agreement_create(user=request.auth, child=child, **payload.dict())
+    return Status(201, agreement_out(agreement))
+
+
+@router.get("/children/{child_id}/care-agreements", response=CareAgreementList)
+def care_agreement_list(request: HttpRequest, child_id: str):
+    child = selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
+    agreements = list(child.care_agreements.all())
+    _audit_read(request, [child])
+    return {"items": [agreement_out(a) for a in agreements], "count": len(agreements)}
+
+
+@router.post("/care-agreements/{agreement_id}/terminate", response=CareAgreementOut)
+def care_agreement_terminate(request: HttpRequest, agreement_id: str, payload: TerminateIn):
+    from .models import CareAgreement
+
+    agreement = scope.get_in_scope_or_404(
+        CareAgreement.objects.select_related("child"),
+        user=request.auth,
+        area_field="child__village__code",
+        pk=agreement_id,
+    )
+    scope.require_role(request.auth, services.WRITE_ROLES)
+    agreement = services.care_agreement_terminate(
+        user=request.auth, agreement=agreement, reason=payload.reason
+    )
+    return agreement_out(agreement)

@@ -385,3 +385,97 @@ class GuardianshipAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child} {self.assessed_on}"
+
+
+class CaregiverRelation(models.TextChoices):
+    GRANDPARENT = "grandparent", _("Grandparent")
+    OTHER_RELATIVE = "other_relative", _("Other relative")
+    OTHER_ADULT = "other_adult", _("Other adult")
+
+
+class AgreementStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    NEEDS_REPLACEMENT = "needs_replacement", _("Needs a new caregiver")
+    EXPIRED = "expired", _("Expired")
+    TERMINATED = "terminated", _("Terminated")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    exclude=["updated_at", "caregiver_id_number_encrypted"],
+    model_name="CareAgreementEvent",
+)
+class CareAgreement(models.Model):
+    """委托照护协议 (MPL art. 22–23): a parent working away entrusts the child to an adult."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="care_agreements"
+    )
+    parents = models.ManyToManyField(
+        FamilyMember, verbose_name=_("entrusting parents"), blank=True, related_name="+"
+    )
+    parent_work_place = models.CharField(_("parent's work place"), max_length=100, blank=True)
+    parent_employer = models.CharField(_("parent's employer"), max_length=100, blank=True)
+    parent_phone = models.CharField(_("parent's phone"), max_length=20, blank=True)
+    parent_departure_date = models.DateField(_("departure date"), null=True, blank=True)
+    caregiver_name = models.CharField(_("caregiver"), max_length=50)
+    caregiver_relation = models.CharField(
+        _("caregiver's relation"), max_length=20, choices=CaregiverRelation.choices
+    )
+    caregiver_id_number_encrypted = models.TextField(blank=True, default="", editable=False)
+    caregiver_id_number_masked = models.CharField(
+        _("caregiver's ID number"), max_length=18, blank=True, default=""
+    )
+    caregiver_birth_date = models.DateField(_("caregiver's birth date"), null=True, blank=True)
+    caregiver_health = models.CharField(_("caregiver's health"), max_length=200, blank=True)
+    caregiver_address = models.CharField(_("caregiver's address"), max_length=200, blank=True)
+    caregiver_phone = models.CharField(_("caregiver's phone"), max_length=20)
+    duties = models.TextField(_("duties"), blank=True, default="")
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    weekly_contact = models.BooleanField(_("parents contact the child every week"), default=True)
+    signed_on = models.DateField(_("signed on"), null=True, blank=True)
+    filed_on = models.DateField(_("filed with the village committee on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.ACTIVE
+    )
+    status_reason = models.CharField(_("reason"), max_length=500, blank=True, default="")
+    status_changed_on = models.DateField(_("status changed on"), null=True, blank=True)
+    # When the caregiver can no longer care: a new agreement is due by this date.
+    replacement_due = models.DateField(_("new agreement due"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("care agreement")
+        verbose_name_plural = _("care agreements")
+        ordering = ["-start_date", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child"],
+                condition=models.Q(status="active"),
+                name="agreement_one_active_per_child",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gt=models.F("start_date")),
+                name="agreement_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=AgreementStatus.values), name="agreement_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["end_date"],
+                name="agreement_active_end",
+                condition=models.Q(status__in=["active", "needs_replacement"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} → {self.caregiver_name}"

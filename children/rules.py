@@ -5,6 +5,7 @@ No ORM here: callers pass plain values, so every rule is tested directly at its 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -123,6 +124,7 @@ def focus_flags(
     today: date,
     left_behind_result: LeftBehind,
     parent_at_home: bool,
+    has_active_care_agreement: bool,
     school_status: str,
     hukou_registered: bool,
     illness: str,
@@ -134,9 +136,9 @@ def focus_flags(
     categories = set(categories)
     age = age_on(birth_date, today)
     flags = []
-    # 无人监护: a left-behind child with no parent at home able to care. (Care agreements, which
-    # also lift this flag, are recorded from issue 5 on.)
-    if left_behind_result.left_behind and not parent_at_home:
+    # 无人监护: a left-behind child with no parent at home able to care and no active care
+    # agreement (domain §5).
+    if left_behind_result.left_behind and not parent_at_home and not has_active_care_agreement:
         flags.append("unsupervised")
     if left_behind_result.one_parent_away_other_incapable:
         flags.append("one_parent_away_other_incapable")
@@ -188,3 +190,18 @@ def next_change(
             if reached > today:
                 candidates.append(reached)
     return min(candidates) if candidates else None
+
+
+ADULT_AGE = 18
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+
+def valid_phone(phone: str) -> bool:
+    """A mainland mobile (11 digits from 13…19) or a landline with its area code (0563-5021001)."""
+    phone = phone.strip().replace(" ", "")
+    return bool(_MOBILE.match(phone) or _LANDLINE.match(phone))
+
+
+def caregiver_is_adult(birth_date: date, on: date) -> bool:
+    return age_on(birth_date, on) >= ADULT_AGE

@@ -21,6 +21,9 @@ from visits import rules as visit_rules
 from . import idcard, rules
 from .models import (
     MANUAL_CATEGORIES,
+    AgreementStatus,
+    CareAgreement,
+    CaregiverRelation,
     Category,
     Child,
     ChildStatus,
@@ -534,7 +537,13 @@ DERIVED_FIELDS = (
 )
 
 
-def derive(child: Child, family: list[rules.Parent], policy: dict[str, int], on: date) -> dict:
+def derive(
+    child: Child,
+    family: list[rules.Parent],
+    policy: dict[str, int],
+    on: date,
+    has_active_care_agreement: bool = False,
+) -> dict:
     """The derived fields of one child: left-behind status and reasons, focus flags, key child,
     the date they may next change by the calendar, and the visit schedule."""
     away_days = policy["left_behind_away_days"]
@@ -549,6 +558,7 @@ def derive(child: Child, family: list[rules.Parent], policy: dict[str, int], on:
         today=on,
         left_behind_result=result,
         parent_at_home=rules.parent_at_home_with_capacity(family),
+        has_active_care_agreement=has_active_care_agreement,
         school_status=child.school_status,
         hukou_registered=child.hukou_registered,
         illness=child.illness,
@@ -633,9 +643,19 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
         row["serious_disability"] = row.pop("has_serious_disability")
         parents[child_id].append(rules.Parent(**row))
     policies = policies_for({c.village_id for c in children})
+    covered = set(
+        CareAgreement.objects.filter(
+            child_id__in=ids,
+            status=AgreementStatus.ACTIVE,
+            start_date__lte=on,
+            end_date__gte=on,
+        ).values_list("child_id", flat=True)
+    )
     changed = []
     for child in children:
-        new = derive(child, parents.get(child.pk, []), policies[child.village_id], on)
+        new = derive(
+            child, parents.get(child.pk, []), policies[child.village_id], on, child.pk in covered
+        )
         if any(getattr(child, field) != value for field, value in new.items()):
             for field, value in new.items():
                 setattr(child, field, value)
@@ -680,3 +700,168 @@ def children_recompute_area(*, area_code: str, batch_size: int = 2000) -> int:
         with transaction.atomic():
             changed += children_recompute_derived(ids[start : start + batch_size])
     return changed
+
+
+# --- Care agreements (委托照护, domain §5) ------------------------------------------------------
+
+AGREEMENT_FIELDS = (
+    "caregiver_name",
+    "caregiver_relation",
+    "caregiver_phone",
+    "caregiver_id_number",
+    "caregiver_birth_date",
+    "caregiver_health",
+    "caregiver_address",
+    "caregiver_declares_record",
+    "start_date",
+    "end_date",
+    "parent_work_place",
+    "parent_employer",
+    "parent_phone",
+    "parent_departure_date",
+    "duties",
+    "weekly_contact",
+    "signed_on",
+    "filed_on",
+    "parent_ids",
+)
+ACTIVE_AGREEMENT_MESSAGE = "该儿童已有有效的委托照护协议，请先终止原协议"
+
+
+def _validate_agreement(values: dict, errors: dict) -> None:
+    if not (values.get("caregiver_name") or "").strip():
+        errors.setdefault("caregiver_name", []).append("请填写受托照护人姓名")
+    _check_choice(
+        errors, "caregiver_relation", values.get("caregiver_relation"), CaregiverRelation.values
+    )
+    phone = (values.get("caregiver_phone") or "").strip()
+    if not phone:
+        errors.setdefault("caregiver_phone", []).append("请填写照护人电话")
+    elif not rules.valid_phone(phone):
+        errors.setdefault("caregiver_phone", []).append(
+            "电话号码格式不正确（手机11位，或带区号的固定电话）"
+        )
+    parent_phone = (values.get("parent_phone") or "").strip()
+    if parent_phone and not rules.valid_phone(parent_phone):
+        errors.setdefault("parent_phone", []).append(
+            "电话号码格式不正确（手机11位，或带区号的固定电话）"
+        )
+    start, end = values.get("start_date"), values.get("end_date")
+    if not isinstance(start, date):
+        errors.setdefault("start_date", []).append("请填写开始日期")
+    if not isinstance(end, date):
+        errors.setdefault("end_date", []).append("请填写结束日期")
+    elif isinstance(start, date) and end <= start:
+        errors.setdefault("end_date", []).append("结束日期必须晚于开始日期")
+    birth = values.get("caregiver_birth_date")
+    age_field = "caregiver_birth_date" if birth is not None else "caregiver_id_number"
+    number = (values.get("caregiver_id_number") or "").strip()
+    if number:
+        try:
+            parsed = idcard.parse(number)
+        except idcard.IdNumberError as exc:
+            errors.setdefault("caregiver_id_number", []).append(str(exc))
+        else:
+            values["caregiver_id_number"] = parsed.value
+            if birth is not None and birth != parsed.birth_date:
+                errors.setdefault("caregiver_birth_date", []).append(
+                    "出生日期与照护人身份证号不一致"
+                )
+            birth = birth or parsed.birth_date
+            values["caregiver_birth_date"] = birth
+    if isinstance(birth, date):
+        # Adult for as long as the agreement is in force from now on.
+        check_on = max(today(), start) if isinstance(start, date) else today()
+        if not rules.caregiver_is_adult(birth, check_on):
+            errors.setdefault(age_field, []).append("受托照护人必须年满18周岁")
+    if values.get("caregiver_declares_record"):
+        errors.setdefault("caregiver_declares_record", []).append(
+            "有虐待、暴力、吸毒、赌博或酗酒等记录的人不能作为受托照护人"
+        )
+
+
+def care_agreement_create(*, user: User, child: Child, **data: Any) -> CareAgreement:
+    """Record an agreement. Refused (422) for a minor or disqualified caregiver or bad dates;
+    409 while another agreement is active. A needs-replacement agreement is closed by it."""
+    require_writer(user)
+    _require_active(child)
+    reject_unknown(data, AGREEMENT_FIELDS)
+    values = {k: v for k, v in data.items() if v is not None}
+    errors: dict[str, list[str]] = {}
+    _validate_agreement(values, errors)
+    _raise_if_errors(errors)
+    values.pop("caregiver_declares_record", None)
+    parent_ids = values.pop("parent_ids", None)
+    number = values.pop("caregiver_id_number", "") or ""
+    on = today()
+    status = AgreementStatus.EXPIRED if values["end_date"] < on else AgreementStatus.ACTIVE
+    with transaction.atomic(), history_context(user):
+        Child.objects.select_for_update().filter(pk=child.pk).first()  # serialise per child
+        if (
+            status == AgreementStatus.ACTIVE
+            and CareAgreement.objects.filter(child=child, status=AgreementStatus.ACTIVE).exists()
+        ):
+            raise Conflict(ACTIVE_AGREEMENT_MESSAGE)
+        agreement = CareAgreement(child=child, created_by=user, status=status, **values)
+        agreement.caregiver_id_number_encrypted = idcard.encrypt(number)
+        agreement.caregiver_id_number_masked = idcard.mask(number)
+        if status == AgreementStatus.EXPIRED:
+            agreement.status_changed_on = on
+        agreement.full_clean(exclude=["child"])
+        agreement.save()
+        parents = FamilyMember.objects.filter(child=child, relation__in=("father", "mother"))
+        if parent_ids is not None:
+            parents = parents.filter(pk__in=parent_ids)
+        else:
+            parents = parents.filter(status=MemberStatus.WORKING_AWAY)
+        agreement.parents.set(parents)
+        if status == AgreementStatus.ACTIVE:
+            CareAgreement.objects.filter(
+                child=child, status=AgreementStatus.NEEDS_REPLACEMENT
+            ).update(
+                status=AgreementStatus.TERMINATED,
+                status_reason="已由新的委托照护协议替代",
+                status_changed_on=on,
+            )
+        children_recompute_derived([child.pk])
+    return agreement
+
+
+def care_agreement_terminate(*, user: User, agreement: CareAgreement, reason: str) -> CareAgreement:
+    require_writer(user)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["请填写终止原因"]})
+    with transaction.atomic(), history_context(user):
+        updated = CareAgreement.objects.filter(
+            pk=agreement.pk,
+            status__in=(AgreementStatus.ACTIVE, AgreementStatus.NEEDS_REPLACEMENT),
+        ).update(
+            status=AgreementStatus.TERMINATED,
+            status_reason=reason.strip(),
+            status_changed_on=today(),
+        )
+        if not updated:
+            raise Conflict("该协议已终止或已到期")
+        children_recompute_derived([agreement.child_id])
+    agreement.refresh_from_db()
+    return agreement
+
+
+def care_agreements_expire(*, on: date | None = None) -> int:
+    """Daily: agreements past their end date become expired (one UPDATE), and the children they
+    covered are recomputed (an expired agreement no longer lifts the unsupervised flag)."""
+    on = on or today()
+    with transaction.atomic():
+        child_ids = list(
+            CareAgreement.objects.filter(
+                end_date__lt=on,
+                status__in=(AgreementStatus.ACTIVE, AgreementStatus.NEEDS_REPLACEMENT),
+            ).values_list("child_id", flat=True)
+        )
+        expired = CareAgreement.objects.filter(
+            end_date__lt=on,
+            status__in=(AgreementStatus.ACTIVE, AgreementStatus.NEEDS_REPLACEMENT),
+        ).update(status=AgreementStatus.EXPIRED, status_changed_on=on)
+        for start in range(0, len(child_ids), 2000):
+            children_recompute_derived(child_ids[start : start + 2000], on=on)
+    return expired

@@ -7,7 +7,9 @@ from . import services
 
 @shared_task(name="children.refresh_derived")
 def refresh_derived() -> int:
-    """Daily: recompute left-behind status and flags that change with the calendar alone."""
+    """Daily: expire care agreements past their end, then recompute left-behind status and flags
+    that change with the calendar alone."""
+    services.care_agreements_expire()
     return services.children_refresh_due()
 
 

@@ -231,44 +231,65 @@ def _policy(column: str) -> str:
     return f"COALESCE(p5.{column}, p4.{column}, p3.{column}, p2.{column}, p1.{column}, {default})"
 
 
-# (kind, recipients' role, how the recipient's area derives from the village, condition)
-_VISIT_RULES = [
+# The sweep's rules: (kind, recipients' role, the recipient's area as derived from the village,
+# the rows it is about, the due date, the condition). Each is one INSERT … SELECT.
+_CHILDREN = "children_child c"
+_AGREEMENTS = "children_careagreement a JOIN children_child c ON c.id = a.child_id"
+AGREEMENT_EXPIRING_DAYS = 30
+_RULES = [
     (
         NotificationKind.VISIT_DUE_SOON,
         Role.DIRECTOR,
         "c.village_id",
+        _CHILDREN,
+        "c.next_home_visit_due",
         "c.next_home_visit_due BETWEEN %(today)s AND %(today)s + %(soon)s",
     ),
     (
         NotificationKind.VISIT_OVERDUE,
         Role.DIRECTOR,
         "c.village_id",
+        _CHILDREN,
+        "c.next_home_visit_due",
         "c.next_home_visit_due < %(today)s",
     ),
     (
         NotificationKind.ESCALATION,
         Role.SUPERVISOR,
         "left(c.village_id, 9) || '000'",
+        _CHILDREN,
+        "c.next_home_visit_due",
         f"c.next_home_visit_due < %(today)s - {_policy('escalate_supervisor_days')}",
     ),
     (
         NotificationKind.ESCALATION,
         Role.CIVIL_AFFAIRS,
         "left(c.village_id, 6) || '000000'",
+        _CHILDREN,
+        "c.next_home_visit_due",
         f"c.next_home_visit_due < %(today)s - {_policy('escalate_county_days')}",
+    ),
+    (
+        NotificationKind.AGREEMENT_EXPIRING,
+        Role.DIRECTOR,
+        "c.village_id",
+        _AGREEMENTS,
+        "a.end_date",
+        f"a.status = 'active' AND a.end_date BETWEEN %(today)s "
+        f"AND %(today)s + {AGREEMENT_EXPIRING_DAYS}",
     ),
 ]
 
 
-def _visit_rule_sql(role: str, recipient_area: str, condition: str) -> str:
+def _rule_sql(role: str, recipient_area: str, source: str, due: str, condition: str) -> str:
     """The SELECT of one rule: (recipient, child, due date) for every active child it matches."""
     return f"""
-        SELECT u.id, c.id, c.next_home_visit_due
-        FROM children_child c
+        SELECT u.id, c.id, {due}
+        FROM {source}
         {_POLICY_JOINS}
         JOIN accounts_user u
           ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
-        WHERE c.status = 'active' AND c.next_home_visit_due IS NOT NULL AND {condition}
+        WHERE c.status = 'active' AND {due} IS NOT NULL AND {condition}
     """
 
 
@@ -291,8 +312,8 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
     params = {"today": on, "soon": rules.DUE_SOON_DAYS}
     created: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        for kind, role, recipient_area, condition in _VISIT_RULES:
-            select = _visit_rule_sql(role, recipient_area, condition)
+        for kind, role, recipient_area, source, due, condition in _RULES:
+            select = _rule_sql(role, recipient_area, source, due, condition)
             cursor.execute(
                 f"""
                 INSERT INTO visits_notification
