@@ -215,6 +215,16 @@ class AreaPolicy(models.Model):
     escalate_county_days = models.PositiveSmallIntegerField(
         _("tell county civil affairs when overdue by more than (days)"), null=True, blank=True
     )
+    agreement_replacement_days = models.PositiveSmallIntegerField(
+        _("days to sign a new care agreement when the caregiver cannot care"),
+        null=True,
+        blank=True,
+    )
+    parent_contact_days = models.PositiveSmallIntegerField(
+        _("flag a left-behind child with no parent contact logged for (days)"),
+        null=True,
+        blank=True,
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -235,6 +235,8 @@ POLICY_DEFAULTS: dict[str, int] = {
     "never_visited_days": 14,
     "escalate_supervisor_days": 14,
     "escalate_county_days": 30,
+    "agreement_replacement_days": 14,
+    "parent_contact_days": 14,
 }
 
 

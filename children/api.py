@@ -87,6 +87,7 @@ class ChildOut(Schema):
     risk_level: str
     status: str
     left_behind_reasons: list[str]
+    parent_contact_overdue: bool
     hukou_registered: bool
     disability: str | None
     illness: str | None
@@ -174,6 +175,7 @@ def child_out(user, child: Child) -> dict:
         "risk_level": child.risk_level,
         "status": child.status,
         "left_behind_reasons": child.left_behind_reasons,
+        "parent_contact_overdue": selectors.parent_contact_overdue(child, services.today()),
         "hukou_registered": child.hukou_registered,
         "disability": child.disability_type or None,
         "illness": child.illness or None,
@@ -430,16 +432,80 @@ def care_agreement_list(request: HttpRequest, child_id: str):
 
 @router.post("/care-agreements/{agreement_id}/terminate", response=CareAgreementOut)
 def care_agreement_terminate(request: HttpRequest, agreement_id: str, payload: TerminateIn):
-    from .models import CareAgreement
-
-    agreement = scope.get_in_scope_or_404(
-        CareAgreement.objects.select_related("child"),
-        user=request.auth,
-        area_field="child__village__code",
-        pk=agreement_id,
-    )
+    agreement = _agreement_or_404(request, agreement_id)
     scope.require_role(request.auth, services.WRITE_ROLES)
     agreement = services.care_agreement_terminate(
         user=request.auth, agreement=agreement, reason=payload.reason
     )
     return agreement_out(agreement)
+
+
+class CaregiverUnableIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+@router.post("/care-agreements/{agreement_id}/caregiver-unable", response=CareAgreementOut)
+def care_agreement_caregiver_unable(
+    request: HttpRequest, agreement_id: str, payload: CaregiverUnableIn
+):
+    """The caregiver can no longer care: the agreement needs replacing and the parents are told."""
+    agreement = _agreement_or_404(request, agreement_id)
+    scope.require_role(request.auth, services.WRITE_ROLES)
+    agreement = services.care_agreement_caregiver_unable(
+        user=request.auth, agreement=agreement, reason=payload.reason
+    )
+    return agreement_out(agreement)
+
+
+def _agreement_or_404(request: HttpRequest, agreement_id: str):
+    from .models import CareAgreement
+
+    return scope.get_in_scope_or_404(
+        CareAgreement.objects.select_related("child"),
+        user=request.auth,
+        area_field="child__village__code",
+        pk=agreement_id,
+    )
+
+
+class ParentContactIn(Schema):
+    date: date
+    channel: Literal["phone", "video", "sms", "wechat", "in_person", "letter"]
+    note: str | None = None
+    parent_id: str | None = None
+
+
+class ParentContactOut(Schema):
+    id: str
+    child_id: str
+    date: date
+    channel: str
+    note: str
+
+
+@router.post("/children/{child_id}/parent-contacts", response={201: ParentContactOut})
+def parent_contact_create(request: HttpRequest, child_id: str, payload: ParentContactIn):
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    parent = None
+    if payload.parent_id:
+        parent = child.family_members.filter(pk=payload.parent_id).first()
+    contact = services.parent_contact_record(
+        user=request.auth,
+        child=child,
+        contacted_on=payload.date,
+        channel=payload.channel,
+        note=payload.note or "",
+        parent=parent,
+    )
+    return Status(
+        201,
+        {
+            "id": str(contact.pk),
+            "child_id": str(child.pk),
+            "date": contact.contacted_on,
+            "channel": contact.channel,
+            "note": contact.note,
+        },
+    )

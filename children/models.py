@@ -99,6 +99,8 @@ class DisabilityType(models.TextChoices):
         "schedule_reason",
         "next_contact_due",
         "next_home_visit_due",
+        "last_parent_contact_on",
+        "parent_contact_due",
     ],
     model_name="ChildEvent",
 )
@@ -188,6 +190,14 @@ class Child(models.Model):
     )
     next_home_visit_due = models.DateField(
         _("next home visit due"), null=True, blank=True, editable=False
+    )
+    # Parent–child contact (domain §3): a left-behind child's parents must call at least weekly;
+    # no logged contact for 14 days (*default*) shows a flag.
+    last_parent_contact_on = models.DateField(
+        _("last parent contact"), null=True, blank=True, editable=False
+    )
+    parent_contact_due = models.DateField(
+        _("parent contact due"), null=True, blank=True, editable=False
     )
     notes = models.TextField(_("notes"), blank=True, default="")
     status = models.CharField(
@@ -479,3 +489,77 @@ class CareAgreement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child} → {self.caregiver_name}"
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    VIDEO = "video", _("Video call")
+    SMS = "sms", _("Text message")
+    WECHAT = "wechat", _("WeChat message")
+    IN_PERSON = "in_person", _("In person")
+    LETTER = "letter", _("Letter")
+
+
+class ParentNotice(models.Model):
+    """That the entrusting parents were told their child's caregiver can no longer care (who,
+    when, how). The system's own text message is recorded with no user."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agreement = models.ForeignKey(
+        CareAgreement,
+        verbose_name=_("care agreement"),
+        on_delete=models.CASCADE,
+        related_name="parent_notices",
+    )
+    notified_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("notified by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    notified_at = models.DateTimeField(_("notified at"))
+    channel = models.CharField(_("how"), max_length=20, choices=ContactChannel.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("parent notice")
+        verbose_name_plural = _("parent notices")
+        ordering = ["-notified_at"]
+
+    def __str__(self) -> str:
+        return f"{self.agreement} {self.notified_at:%Y-%m-%d}"
+
+
+class ParentContact(models.Model):
+    """A parent–child contact logged by the director (MPL art. 23: at least weekly)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="parent_contacts"
+    )
+    parent = models.ForeignKey(
+        FamilyMember,
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    contacted_on = models.DateField(_("date"))
+    channel = models.CharField(_("how"), max_length=20, choices=ContactChannel.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    recorded_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("parent contact")
+        verbose_name_plural = _("parent contacts")
+        ordering = ["-contacted_on", "-created_at"]
+        indexes = [models.Index(fields=["child", "-contacted_on"], name="parent_contact_child")]
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.contacted_on}"

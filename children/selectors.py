@@ -34,6 +34,7 @@ VISIT_STATUSES = (
     visit_rules.OVERDUE,
     visit_rules.NEVER_VISITED,
 )
+PARENT_CONTACT_OVERDUE = "parent_contact_overdue"  # a list filter beside the focus flags
 READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
 CHILD_AREA_FIELD = "village__code"
 
@@ -118,6 +119,8 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
         queryset = queryset.filter(risk_level=filters.risk)
     if filters.flag in FocusFlag.values:
         queryset = queryset.filter(focus_flags__contains=[filters.flag])
+    elif filters.flag == PARENT_CONTACT_OVERDUE:
+        queryset = queryset.filter(parent_contact_due__lt=timezone.localdate())
     if filters.school_status in SchoolStatus.values:
         queryset = queryset.filter(school_status=filters.school_status)
     if filters.key_only:
@@ -133,6 +136,11 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
             condition |= Q(id_number_last4=query.upper())
         queryset = queryset.filter(condition)
     return queryset.order_by("village_id", "name", "id")
+
+
+def parent_contact_overdue(child: Child, today: date) -> bool:
+    """A left-behind child with no parent contact logged within the area's number of days."""
+    return child.parent_contact_due is not None and child.parent_contact_due < today
 
 
 def can_see_full_id(user: User, child: Child) -> bool:

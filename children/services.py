@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pghistory
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts import selectors as scope
@@ -28,11 +28,14 @@ from .models import (
     Child,
     ChildStatus,
     CloseReason,
+    ContactChannel,
     DisabilityType,
     FamilyMember,
     Gender,
     GuardianshipAssessment,
     MemberStatus,
+    ParentContact,
+    ParentNotice,
     Relation,
     RiskLevel,
     SchoolStatus,
@@ -534,6 +537,7 @@ DERIVED_FIELDS = (
     "schedule_reason",
     "next_contact_due",
     "next_home_visit_due",
+    "parent_contact_due",
 )
 
 
@@ -581,7 +585,12 @@ def derive(
         intervals=plan,
         never_visited_days=policy["never_visited_days"],
     )
+    parent_contact_due = None
+    if result.left_behind:
+        since = child.last_parent_contact_on or registered_on
+        parent_contact_due = since + timedelta(days=policy["parent_contact_days"])
     return {
+        "parent_contact_due": parent_contact_due,
         "contact_interval_days": plan.contact_days,
         "home_visit_interval_days": plan.home_days,
         "schedule_reason": plan.reason,
@@ -625,6 +634,7 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
             "created_at",
             "last_contact_on",
             "last_home_visit_on",
+            "last_parent_contact_on",
             *DERIVED_FIELDS,
         )
     )
@@ -865,3 +875,110 @@ def care_agreements_expire(*, on: date | None = None) -> int:
         for start in range(0, len(child_ids), 2000):
             children_recompute_derived(child_ids[start : start + 2000], on=on)
     return expired
+
+
+def care_agreement_caregiver_unable(
+    *, user: User | None, agreement: CareAgreement, reason: str
+) -> CareAgreement:
+    """The caregiver cannot or will not care (a visit found it, or a direct action): the agreement
+    needs replacing by a set date, and the entrusting parents are told by text message after
+    commit, which is recorded as a parent notice. Idempotent for an agreement already flagged."""
+    if user is not None:
+        require_writer(user)
+    village = agreement.child.village_id
+    days = policies_for({village})[village]["agreement_replacement_days"]
+    on = today()
+    with transaction.atomic(), history_context(user):
+        updated = CareAgreement.objects.filter(
+            pk=agreement.pk, status=AgreementStatus.ACTIVE
+        ).update(
+            status=AgreementStatus.NEEDS_REPLACEMENT,
+            status_reason=(reason or "照护人无法或不愿继续照护").strip(),
+            status_changed_on=on,
+            replacement_due=on + timedelta(days=days),
+        )
+        if not updated:
+            if agreement.status == AgreementStatus.NEEDS_REPLACEMENT:
+                return agreement
+            raise Conflict("该协议已终止或已到期")
+        children_recompute_derived([agreement.child_id])
+        agreement.refresh_from_db()
+        transaction.on_commit(lambda: _text_parents(agreement.pk))
+    return agreement
+
+
+def _text_parents(agreement_id: uuid.UUID) -> None:
+    from visits.services import sms_backend
+
+    agreement = CareAgreement.objects.select_related("child").get(pk=agreement_id)
+    phones = {agreement.parent_phone} | set(agreement.parents.values_list("phone", flat=True))
+    phones = {p for p in phones if p and rules.valid_phone(p)}
+    if not phones:
+        return
+    text = (
+        f"【守望】{agreement.child.name}的受托照护人{agreement.caregiver_name}已无法继续照护，"
+        f"请于{agreement.replacement_due:%Y-%m-%d}前重新委托照护人并与村儿童主任联系。"
+    )
+    for phone in sorted(phones):
+        sms_backend().send(phone, text)
+    ParentNotice.objects.create(
+        agreement=agreement,
+        notified_by=None,
+        notified_at=timezone.now(),
+        channel="sms",
+        note=f"系统短信：{'、'.join(sorted(phones))}",
+    )
+
+
+def parent_notice_record(
+    *, user: User, agreement: CareAgreement, channel: str, note: str = "", notified_at=None
+) -> ParentNotice:
+    """The director records telling the parents (by phone, in person …)."""
+    require_writer(user)
+    errors: dict[str, list[str]] = {}
+    _check_choice(errors, "channel", channel, ContactChannel.values)
+    when = notified_at or timezone.now()
+    if when > timezone.now():
+        errors.setdefault("notified_at", []).append("通知时间不能晚于现在")
+    _raise_if_errors(errors)
+    return ParentNotice.objects.create(
+        agreement=agreement, notified_by=user, notified_at=when, channel=channel, note=note.strip()
+    )
+
+
+def parent_contact_record(
+    *,
+    user: User,
+    child: Child,
+    contacted_on: date,
+    channel: str,
+    note: str = "",
+    parent: FamilyMember | None = None,
+) -> ParentContact:
+    """Log a parent–child contact; the child's parent-contact flag moves with it."""
+    require_writer(user)
+    _require_active(child)
+    errors: dict[str, list[str]] = {}
+    _check_choice(errors, "channel", channel, ContactChannel.values)
+    if not isinstance(contacted_on, date):
+        errors.setdefault("contacted_on", []).append("请填写联系日期")
+    elif contacted_on > today():
+        errors.setdefault("contacted_on", []).append("联系日期不能晚于今天")
+    elif contacted_on < child.birth_date:
+        errors.setdefault("contacted_on", []).append("联系日期不能早于儿童出生日期")
+    if parent is not None and parent.child_id != child.pk:
+        errors.setdefault("parent", []).append("不是该儿童的家庭成员")
+    _raise_if_errors(errors)
+    with transaction.atomic():
+        contact = ParentContact.objects.create(
+            child=child,
+            parent=parent,
+            contacted_on=contacted_on,
+            channel=channel,
+            note=note.strip(),
+            recorded_by=user,
+        )
+        latest = ParentContact.objects.filter(child=child).aggregate(m=models.Max("contacted_on"))
+        Child.objects.filter(pk=child.pk).update(last_parent_contact_on=latest["m"])
+        children_recompute_derived([child.pk])
+    return contact

@@ -52,6 +52,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
     today = services.today()
     for child in page:
         child.age = rules.age_on(child.birth_date, today)
+        child.parent_contact_overdue = selectors.parent_contact_overdue(child, today)
     return render(
         request,
         "children/child_list.html",
@@ -61,7 +62,10 @@ def child_list(request: HttpRequest) -> HttpResponse:
             "villages": list(_villages_for(request.user)),
             "categories": Category.choices,
             "risks": RiskLevel.choices,
-            "flags": FocusFlag.choices,
+            "flags": [
+                *FocusFlag.choices,
+                (selectors.PARENT_CONTACT_OVERDUE, _("No parent contact for 14 days")),
+            ],
             "school_statuses": SchoolStatus.choices,
             "statuses": ChildStatus.choices,
             "can_write": request.user.role in services.WRITE_ROLES or request.user.is_superuser,
@@ -113,6 +117,7 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
         request=request,
     )
     today = services.today()
+    child.parent_contact_overdue = selectors.parent_contact_overdue(child, today)
     family = selectors.family_for(child)
     assessments = selectors.assessments_for(child)
     can_write = (

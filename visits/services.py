@@ -121,7 +121,23 @@ def visit_record(*, user: User, child: Child, photos: list | None = None, **data
         visit.save()
         _save_photos(visit, prepared)
         children_refresh_last_visits([child.pk])
+        if visit.caregiver_capable is False:
+            _caregiver_found_unable(user, child, visit)
     return visit
+
+
+def _caregiver_found_unable(user: User, child: Child, visit: Visit) -> None:
+    """A visit found the caregiver unable or unwilling: the active agreement needs replacing."""
+    from children.models import AgreementStatus, CareAgreement
+    from children.services import care_agreement_caregiver_unable
+
+    agreement = CareAgreement.objects.filter(child=child, status=AgreementStatus.ACTIVE).first()
+    if agreement is not None:
+        care_agreement_caregiver_unable(
+            user=user,
+            agreement=agreement,
+            reason=f"{visit.visited_on:%Y-%m-%d}走访发现照护人无法或不愿继续照护",
+        )
 
 
 def visit_update(
@@ -270,6 +286,17 @@ _RULES = [
         f"c.next_home_visit_due < %(today)s - {_policy('escalate_county_days')}",
     ),
     (
+        # A caregiver found unable, and no new agreement by the date set: the supervisor is told.
+        NotificationKind.ESCALATION,
+        Role.SUPERVISOR,
+        "left(c.village_id, 9) || '000'",
+        _AGREEMENTS,
+        "a.replacement_due",
+        "a.status = 'needs_replacement' AND a.replacement_due < %(today)s AND NOT EXISTS ("
+        "SELECT 1 FROM children_careagreement b WHERE b.child_id = a.child_id "
+        "AND b.status = 'active')",
+    ),
+    (
         NotificationKind.AGREEMENT_EXPIRING,
         Role.DIRECTOR,
         "c.village_id",
@@ -326,7 +353,8 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
                 """,
                 {**params, "kind": kind},
             )
-            created[f"{kind}:{role}"] = cursor.rowcount
+            key = f"{kind}:{role}"
+            created[key] = created.get(key, 0) + cursor.rowcount
         transaction.on_commit(lambda: _queue_digests(on))
     logger.info("reminder sweep for %s: %s", on, created)
     return SweepResult(created)

@@ -178,3 +178,108 @@ def test_agreement_expiring_reminder_30_days_before(api_client, director_a, left
     reminders_sweep()
     reminder = Notification.objects.get(kind="agreement_expiring")
     assert reminder.recipient == director_a and reminder.due_date == date(2027, 1, 31)
+
+
+def test_visit_finding_caregiver_unable_flags_the_agreement_and_texts_the_parents(
+    api_client, director_a, supervisor, left_behind, frozen, django_capture_on_commit_callbacks
+):
+    from children.models import ParentNotice
+    from visits.services import LoggingSmsBackend
+
+    client = api_client(director_a)
+    agreement = post(client, left_behind).json()
+    LoggingSmsBackend.sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/v1/children/{left_behind.pk}/visits",
+            {"date": "2026-11-23", "kind": "home", "findings": {"caregiver_capable": False}},
+            content_type="application/json",
+        )
+    assert response.status_code == 201
+    flagged = CareAgreement.objects.get(pk=agreement["id"])
+    assert flagged.status == "needs_replacement" and flagged.replacement_due == date(2026, 12, 7)
+    assert "unsupervised" in client.get(f"/api/v1/children/{left_behind.pk}").json()["focus_flags"]
+    notice = ParentNotice.objects.get()
+    assert notice.channel == "sms" and "13812345678" in notice.note
+    assert LoggingSmsBackend.sent and "查小雨" in LoggingSmsBackend.sent[0][1]
+    # 14 days later with no new agreement, the supervisor is told (once).
+    frozen.move_to("2026-12-07 08:00 +0800")
+    reminders_sweep()
+    assert not Notification.objects.filter(
+        recipient=supervisor, due_date=date(2026, 12, 7)
+    ).exists()
+    frozen.move_to("2026-12-08 08:00 +0800")
+    reminders_sweep()
+    reminders_sweep()
+    assert (
+        Notification.objects.filter(
+            recipient=supervisor, kind="escalation", due_date=date(2026, 12, 7)
+        ).count()
+        == 1
+    )
+
+
+def test_a_new_agreement_replaces_the_flagged_one(
+    api_client, director_a, supervisor, left_behind, frozen
+):
+    client = api_client(director_a)
+    old = post(client, left_behind).json()
+    response = client.post(
+        f"/api/v1/care-agreements/{old['id']}/caregiver-unable",
+        {"reason": "祖父住院"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200 and response.json()["status"] == "needs_replacement"
+    new = post(
+        client,
+        left_behind,
+        caregiver_name="王秀兰",
+        caregiver_birth_date="1970-01-01",
+        caregiver_relation="other_relative",
+    )
+    assert new.status_code == 201
+    assert CareAgreement.objects.get(pk=old["id"]).status == "terminated"
+    assert (
+        "unsupervised" not in client.get(f"/api/v1/children/{left_behind.pk}").json()["focus_flags"]
+    )
+    frozen.move_to("2026-12-20 08:00 +0800")
+    reminders_sweep()
+    assert not Notification.objects.filter(recipient=supervisor).exists()
+
+
+def test_parent_contact_flag_after_14_days(api_client, director_a, left_behind, frozen, client_for):
+    client = api_client(director_a)
+    child = client.get(f"/api/v1/children/{left_behind.pk}").json()
+    assert child["parent_contact_overdue"] is False
+    frozen.move_to("2026-12-07 10:00 +0800")  # 14 days after registration: not yet
+    assert (
+        client.get(f"/api/v1/children/{left_behind.pk}").json()["parent_contact_overdue"] is False
+    )
+    frozen.move_to("2026-12-08 10:00 +0800")
+    assert client.get(f"/api/v1/children/{left_behind.pk}").json()["parent_contact_overdue"] is True
+    page = client_for(director_a).get("/children/?flag=parent_contact_overdue").content.decode()
+    assert "查小雨" in page and "父母未联系" in page
+    response = client.post(
+        f"/api/v1/children/{left_behind.pk}/parent-contacts",
+        {"date": "2026-12-06", "channel": "video", "note": "妈妈视频通话"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    assert (
+        client.get(f"/api/v1/children/{left_behind.pk}").json()["parent_contact_overdue"] is False
+    )
+    bad = client.post(
+        f"/api/v1/children/{left_behind.pk}/parent-contacts",
+        {"date": "2026-12-09", "channel": "phone"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 422
+
+
+def test_parent_contacts_scope(api_client, left_behind, outsider, viewer):
+    url = f"/api/v1/children/{left_behind.pk}/parent-contacts"
+    payload = {"date": "2026-11-20", "channel": "phone"}
+    assert (
+        api_client(outsider).post(url, payload, content_type="application/json").status_code == 404
+    )
+    assert api_client(viewer).post(url, payload, content_type="application/json").status_code == 403
