@@ -223,5 +223,53 @@ def seed(stdout=None) -> None:
                         behaviour=b,
                     )
             created += len(children)
+            _agreements_and_contacts(rng, director, children, today)
     if stdout is not None:
         stdout.write(f"演示儿童档案 {created} 份 / {created} demo child files\n")
+
+
+CAREGIVER_GIVEN = ["德明", "桂英", "秀珍", "国华", "玉梅", "长林"]
+
+
+def _agreements_and_contacts(
+    rng: random.Random, director: User, children: list, today: date
+) -> None:
+    """Most left-behind children have an agreement; some expired, some needing a new caregiver,
+    some none. Most have a recent parent contact logged."""
+    for child in Child.objects.filter(
+        pk__in=[c.pk for c in children], categories__contains=["left_behind"]
+    ):
+        roll = rng.random()
+        if roll < 0.85:
+            expired = roll < 0.10
+            start = today - timedelta(
+                days=rng.randint(400, 700) if expired else rng.randint(10, 300)
+            )
+            end = start + timedelta(days=365)
+            agreement = services.care_agreement_create(
+                user=director,
+                child=child,
+                caregiver_name=rng.choice(SURNAMES) + rng.choice(CAREGIVER_GIVEN),
+                caregiver_relation=rng.choice(["grandparent", "grandparent", "other_relative"]),
+                caregiver_phone=f"139{rng.randint(10000000, 99999999)}",
+                caregiver_birth_date=date(
+                    rng.randint(1950, 1975), rng.randint(1, 12), rng.randint(1, 28)
+                ),
+                start_date=start,
+                end_date=end,
+                parent_work_place=rng.choice(WORK_PLACES),
+                parent_phone=f"138{rng.randint(10000000, 99999999)}",
+                signed_on=start,
+                filed_on=start + timedelta(days=3),
+            )
+            if not expired and roll > 0.77:
+                services.care_agreement_caregiver_unable(
+                    user=director, agreement=agreement, reason="照护人年老体弱，无法继续照护"
+                )
+        if rng.random() < 0.8:
+            services.parent_contact_record(
+                user=director,
+                child=child,
+                contacted_on=today - timedelta(days=rng.randint(0, 20)),
+                channel=rng.choice(["phone", "video", "wechat"]),
+            )

@@ -11,8 +11,10 @@ from accounts.models import Area
 from .models import (
     MANUAL_CATEGORIES,
     AssessmentScore,
+    CaregiverRelation,
     Category,
     CloseReason,
+    ContactChannel,
     DisabilityType,
     Gender,
     MemberStatus,
@@ -192,3 +194,74 @@ def add_service_errors(
     else:
         for message in exc.messages:
             form.add_error(None, message)
+
+
+class CareAgreementForm(forms.Form):
+    caregiver_name = forms.CharField(label=_("Caregiver"), max_length=50)
+    caregiver_relation = forms.ChoiceField(
+        label=_("Caregiver's relation"), choices=CaregiverRelation.choices
+    )
+    caregiver_phone = forms.CharField(
+        label=_("Caregiver's phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    caregiver_id_number = forms.CharField(
+        label=_("Caregiver's ID number"), max_length=18, required=False
+    )
+    caregiver_birth_date = forms.DateField(
+        label=_("Caregiver's birth date"), required=False, widget=DATE_WIDGET
+    )
+    caregiver_health = forms.CharField(
+        label=_("Caregiver's health"), max_length=200, required=False
+    )
+    caregiver_address = forms.CharField(
+        label=_("Caregiver's address"), max_length=200, required=False
+    )
+    caregiver_declares_record = forms.BooleanField(
+        label=_("The caregiver has a record of abuse, violence, drugs, gambling or heavy drinking"),
+        required=False,
+    )
+    start_date = forms.DateField(label=_("Start date"), widget=DATE_WIDGET)
+    end_date = forms.DateField(label=_("End date"), widget=DATE_WIDGET)
+    parent_work_place = forms.CharField(label=_("Parent's work place"), max_length=100)
+    parent_employer = forms.CharField(label=_("Parent's employer"), max_length=100, required=False)
+    parent_phone = forms.CharField(
+        label=_("Parent's phone"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
+    parent_departure_date = forms.DateField(
+        label=_("Departure date"), required=False, widget=DATE_WIDGET
+    )
+    duties = forms.CharField(
+        label=_("Duties"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    weekly_contact = forms.BooleanField(
+        label=_("The parents will contact the child every week"), required=False, initial=True
+    )
+    signed_on = forms.DateField(label=_("Signed on"), required=False, widget=DATE_WIDGET)
+    filed_on = forms.DateField(
+        label=_("Filed with the village committee on"), required=False, widget=DATE_WIDGET
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ParentNoticeForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("How the parents were told"), choices=ContactChannel.choices
+    )
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class ScanForm(forms.Form):
+    scan = forms.FileField(label=_("Signed copy"), help_text=_("JPG, PNG or PDF, at most 10 MB."))
+
+
+class ParentContactForm(forms.Form):
+    contacted_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
+    channel = forms.ChoiceField(label=_("How"), choices=ContactChannel.choices)
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)

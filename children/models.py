@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Gender(models.TextChoices):
@@ -404,7 +405,7 @@ class CaregiverRelation(models.TextChoices):
 
 
 class AgreementStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("care agreement", "Active")
     NEEDS_REPLACEMENT = "needs_replacement", _("Needs a new caregiver")
     EXPIRED = "expired", _("Expired")
     TERMINATED = "terminated", _("Terminated")
@@ -453,6 +454,9 @@ class CareAgreement(models.Model):
     )
     status_reason = models.CharField(_("reason"), max_length=500, blank=True, default="")
     status_changed_on = models.DateField(_("status changed on"), null=True, blank=True)
+    # The signed copy: JPEG, PNG or PDF (checked from the bytes), outside the web root.
+    scan = models.FileField(_("signed copy"), upload_to="agreements/%Y/%m/", blank=True)
+    scan_content_type = models.CharField(max_length=30, blank=True, default="", editable=False)
     # When the caregiver can no longer care: a new agreement is due by this date.
     replacement_due = models.DateField(_("new agreement due"), null=True, blank=True)
     created_by = models.ForeignKey(

@@ -982,3 +982,20 @@ def parent_contact_record(
         Child.objects.filter(pk=child.pk).update(last_parent_contact_on=latest["m"])
         children_recompute_derived([child.pk])
     return contact
+
+
+def care_agreement_attach_scan(*, user: User, agreement: CareAgreement, upload) -> CareAgreement:
+    """Store the signed copy (JPEG/PNG/PDF by content, ≤ 10 MB) under a random name."""
+    from django.core.files.base import ContentFile
+
+    from .uploads import document_type
+
+    require_writer(user)
+    content_type, extension = document_type(upload)
+    with transaction.atomic(), history_context(user):
+        agreement.scan.save(
+            f"{uuid.uuid4().hex}{extension}", ContentFile(upload.read()), save=False
+        )
+        agreement.scan_content_type = content_type
+        agreement.save(update_fields=["scan", "scan_content_type", "updated_at"])
+    return agreement

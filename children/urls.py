@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import agreement_views, views
 
 app_name = "children"
 
@@ -16,4 +16,39 @@ urlpatterns = [
     path("<uuid:child_id>/family/new/", views.family_member_edit, name="family_add"),
     path("<uuid:child_id>/family/<uuid:member_id>/", views.family_member_edit, name="family_edit"),
     path("<uuid:child_id>/assess/", views.assessment_create, name="assess"),
+    path("<uuid:child_id>/agreements/new/", agreement_views.agreement_create, name="agreement_add"),
+    path(
+        "<uuid:child_id>/parent-contacts/new/",
+        agreement_views.parent_contact_create,
+        name="parent_contact_add",
+    ),
+    path("agreements/<uuid:agreement_id>/", agreement_views.agreement_detail, name="agreement"),
+    path(
+        "agreements/<uuid:agreement_id>/terminate/",
+        agreement_views.agreement_terminate,
+        name="agreement_terminate",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/caregiver-unable/",
+        agreement_views.agreement_caregiver_unable,
+        name="agreement_unable",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/notice/",
+        agreement_views.agreement_notice,
+        name="agreement_notice",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/scan/upload/",
+        agreement_views.agreement_scan_upload,
+        name="agreement_scan_upload",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/scan/",
+        agreement_views.agreement_scan,
+        name="agreement_scan",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/pdf/", agreement_views.agreement_pdf, name="agreement_pdf"
+    ),
 ]

@@ -142,6 +142,8 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "assessment_due": child.next_assessment_due is not None
             and child.next_assessment_due <= today,
             "visits": list(visit_selectors.visits_for_child(child=child)[:20]),
+            "agreements": list(child.care_agreements.all()[:10]),
+            "parent_contacts": list(child.parent_contacts.all()[:5]),
             "visit_status": visit_selectors.status_of(child, today),
             "can_visit": child.status == ChildStatus.ACTIVE
             and (request.user.role in visit_services.VISITOR_ROLES or request.user.is_superuser),

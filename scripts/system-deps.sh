@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs, if missing: GNU gettext (translation checks).
+# Installs the Debian packages the test suite needs, if missing: GNU gettext (translation checks),
+# Pango (WeasyPrint PDFs) and the Noto CJK fonts (Chinese in PDFs).
 # Runs apt-get only as root; otherwise it says what to install and continues.
 set -euo pipefail
 needed=()
 command -v xgettext >/dev/null 2>&1 || needed+=(gettext)
+for package in libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk; do
+  dpkg -s "$package" >/dev/null 2>&1 || needed+=("$package")
+done
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,0 +1,260 @@
+"""Pages for care agreements (委托照护) and the parent contact log. Thin: services do the work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors as scope
+from accounts.models import AuditAction
+from accounts.services import audit_log
+
+from . import selectors, services
+from .forms import (
+    CareAgreementForm,
+    ParentContactForm,
+    ParentNoticeForm,
+    ReasonForm,
+    ScanForm,
+    add_service_errors,
+)
+from .models import CareAgreement, MemberStatus, Relation
+
+DEFAULT_DUTIES = (
+    "负责儿童的日常生活照料、安全看护和学习督促；发现儿童生病、受伤或处于危险时及时送医、报警，"
+    "并告知委托方和村（居）儿童主任；不得让儿童脱离监护单独居住生活。"
+)
+
+
+def _agreement_or_404(request: HttpRequest, agreement_id, roles=selectors.READ_ROLES):
+    agreement = scope.get_in_scope_or_404(
+        CareAgreement.objects.select_related("child", "child__village", "created_by"),
+        user=request.user,
+        area_field="child__village__code",
+        pk=agreement_id,
+    )
+    scope.require_role(request.user, roles)
+    return agreement
+
+
+def _initial(child) -> dict:
+    """Pre-fill from the family: a grandparent as caregiver, the parent working away."""
+    today = services.today()
+    initial = {
+        "start_date": today,
+        "end_date": today + timedelta(days=365),
+        "duties": DEFAULT_DUTIES,
+    }
+    members = list(child.family_members.all())
+    grandparent = next((m for m in members if m.relation == Relation.GRANDPARENT), None)
+    if grandparent is not None:
+        initial.update(
+            caregiver_name=grandparent.name,
+            caregiver_relation="grandparent",
+            caregiver_phone=grandparent.phone,
+        )
+    away = next(
+        (
+            m
+            for m in members
+            if m.relation in (Relation.FATHER, Relation.MOTHER)
+            and m.status == MemberStatus.WORKING_AWAY
+        ),
+        None,
+    )
+    if away is not None:
+        initial.update(
+            parent_work_place=away.work_place,
+            parent_phone=away.phone,
+            parent_employer=away.employer,
+            parent_departure_date=away.away_since,
+        )
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agreement_create(request: HttpRequest, child_id) -> HttpResponse:
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    form = CareAgreementForm(request.POST or None, initial=_initial(child))
+    if request.method == "POST" and form.is_valid():
+        try:
+            agreement = services.care_agreement_create(
+                user=request.user, child=child, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except services.Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The care agreement was recorded."))
+            return redirect("children:agreement", agreement_id=agreement.pk)
+    return render(request, "children/agreement_form.html", {"form": form, "child": child})
+
+
+@login_required
+def agreement_detail(request: HttpRequest, agreement_id) -> HttpResponse:
+    agreement = _agreement_or_404(request, agreement_id)
+    can_write = request.user.role in services.WRITE_ROLES or request.user.is_superuser
+    open_statuses = ("active", "needs_replacement")
+    return render(
+        request,
+        "children/agreement_detail.html",
+        {
+            "agreement": agreement,
+            "child": agreement.child,
+            "parents": agreement.parents.all(),
+            "notices": agreement.parent_notices.select_related("notified_by"),
+            "can_write": can_write,
+            "is_open": agreement.status in open_statuses,
+            "reason_form": ReasonForm(),
+            "notice_form": ParentNoticeForm(),
+            "scan_form": ScanForm(),
+        },
+    )
+
+
+def _post_action(request: HttpRequest, agreement_id, form_class, action) -> HttpResponse:
+    agreement = _agreement_or_404(request, agreement_id, roles=services.WRITE_ROLES)
+    form = form_class(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            action(agreement, form.cleaned_data)
+        except ValidationError as exc:
+            for problems in exc.message_dict.values():
+                for problem in problems:
+                    messages.error(request, problem)
+        except services.Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+    else:
+        for problems in form.errors.values():
+            for problem in problems:
+                messages.error(request, problem)
+    return redirect("children:agreement", agreement_id=agreement.pk)
+
+
+@login_required
+@require_POST
+def agreement_terminate(request: HttpRequest, agreement_id) -> HttpResponse:
+    return _post_action(
+        request,
+        agreement_id,
+        ReasonForm,
+        lambda a, data: services.care_agreement_terminate(
+            user=request.user, agreement=a, reason=data["reason"]
+        ),
+    )
+
+
+@login_required
+@require_POST
+def agreement_caregiver_unable(request: HttpRequest, agreement_id) -> HttpResponse:
+    return _post_action(
+        request,
+        agreement_id,
+        ReasonForm,
+        lambda a, data: services.care_agreement_caregiver_unable(
+            user=request.user, agreement=a, reason=data["reason"]
+        ),
+    )
+
+
+@login_required
+@require_POST
+def agreement_notice(request: HttpRequest, agreement_id) -> HttpResponse:
+    return _post_action(
+        request,
+        agreement_id,
+        ParentNoticeForm,
+        lambda a, data: services.parent_notice_record(user=request.user, agreement=a, **data),
+    )
+
+
+@login_required
+@require_POST
+def agreement_scan_upload(request: HttpRequest, agreement_id) -> HttpResponse:
+    return _post_action(
+        request,
+        agreement_id,
+        ScanForm,
+        lambda a, data: services.care_agreement_attach_scan(
+            user=request.user, agreement=a, upload=data["scan"]
+        ),
+    )
+
+
+@login_required
+def agreement_scan(request: HttpRequest, agreement_id) -> HttpResponse:
+    """The signed copy, only to users whose area covers the child; audited."""
+    agreement = _agreement_or_404(request, agreement_id)
+    if not agreement.scan:
+        raise Http404
+    audit_log(
+        user=request.user,
+        action=AuditAction.VIEW,
+        object_type="care_agreement_scan",
+        records=[(str(agreement.pk), agreement.child.village_id)],
+        request=request,
+    )
+    response = FileResponse(agreement.scan.open("rb"), content_type=agreement.scan_content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@login_required
+def agreement_pdf(request: HttpRequest, agreement_id) -> HttpResponse:
+    """The printable 委托照护协议书, ready for signatures (WeasyPrint, Noto CJK fonts)."""
+    from weasyprint import HTML
+
+    agreement = _agreement_or_404(request, agreement_id)
+    html = render_to_string(
+        "children/agreement_pdf.html",
+        {"agreement": agreement, "child": agreement.child, "parents": agreement.parents.all()},
+        request=request,
+    )
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    audit_log(
+        user=request.user,
+        action=AuditAction.EXPORT,
+        object_type="care_agreement_pdf",
+        records=[(str(agreement.pk), agreement.child.village_id)],
+        request=request,
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="agreement-{agreement.pk}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def parent_contact_create(request: HttpRequest, child_id) -> HttpResponse:
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    form = ParentContactForm(
+        request.POST or None, initial={"contacted_on": services.today(), "channel": "phone"}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.parent_contact_record(user=request.user, child=child, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("children:detail", child_id=child.pk)
+    return render(request, "children/parent_contact_form.html", {"form": form, "child": child})

@@ -1,0 +1,25 @@
+"""Checks for uploaded documents: the type is read from the bytes, never from the name."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+_SIGNATURES = [
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"%PDF-", "application/pdf", ".pdf"),
+]
+
+
+def document_type(upload, field: str = "scan") -> tuple[str, str]:
+    """(content type, extension) of a JPEG, PNG or PDF upload of at most 10 MB, else 422."""
+    if upload.size > MAX_DOCUMENT_BYTES:
+        raise ValidationError({field: ["文件不能超过10MB"]})
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    for signature, content_type, extension in _SIGNATURES:
+        if head.startswith(signature):
+            return content_type, extension
+    raise ValidationError({field: ["只能上传JPG、PNG图片或PDF文件"]})
