@@ -117,7 +117,9 @@ def agreement_detail(request: HttpRequest, agreement_id) -> HttpResponse:
             "notices": agreement.parent_notices.select_related("notified_by"),
             "can_write": can_write,
             "is_open": agreement.status in open_statuses,
-            "reason_form": ReasonForm(),
+            # Two reason forms on one page: distinct ids for their labels.
+            "unable_form": ReasonForm(auto_id="unable_%s"),
+            "end_form": ReasonForm(auto_id="end_%s"),
             "notice_form": ParentNoticeForm(),
             "scan_form": ScanForm(),
         },

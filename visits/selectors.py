@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts import selectors as scope
 from accounts.models import Role, User
@@ -124,12 +124,14 @@ def township_overview(*, user: User, today: date) -> list[dict]:
             overdue=Count("id", filter=visit_status_q(rules.OVERDUE, today)),
             due_soon=Count("id", filter=visit_status_q(rules.DUE_SOON, today)),
             never_visited=Count("id", filter=visit_status_q(rules.NEVER_VISITED, today)),
+            # Left-behind children with no active care agreement and no capable parent at home.
+            unsupervised=Count("id", filter=Q(focus_flags__contains=["unsupervised"])),
         )
     }
     directors: dict[str, list[str]] = {}
     for director in scope.staff_for_user(user=user).filter(role=Role.DIRECTOR):
         directors.setdefault(director.area_id, []).append(director.display_name)
-    empty = {"total": 0, "overdue": 0, "due_soon": 0, "never_visited": 0}
+    empty = {"total": 0, "overdue": 0, "due_soon": 0, "never_visited": 0, "unsupervised": 0}
     return [
         {"village": v, "directors": directors.get(v.code, []), **counts.get(v.code, empty)}
         for v in villages

@@ -283,3 +283,13 @@ def test_parent_contacts_scope(api_client, left_behind, outsider, viewer):
         api_client(outsider).post(url, payload, content_type="application/json").status_code == 404
     )
     assert api_client(viewer).post(url, payload, content_type="application/json").status_code == 403
+
+
+def test_township_overview_counts_unsupervised_children(
+    api_client, client_for, director_a, supervisor, left_behind
+):
+    page = client_for(supervisor).get("/visits/township/").content.decode()
+    assert "?village=341823103201&flag=unsupervised" in page
+    post(api_client(director_a), left_behind)
+    page = client_for(supervisor).get("/visits/township/").content.decode()
+    assert "flag=unsupervised" not in page
