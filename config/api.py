@@ -9,6 +9,7 @@ from accounts.api import router as accounts_router
 from accounts.auth import ActiveSessionAuth, BearerTokenAuth
 from children.api import router as children_router
 from children.services import Conflict
+from reporting.api import router as reporting_router
 from visits.api import router as visits_router
 
 
@@ -59,3 +60,4 @@ def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 api.add_router("/", accounts_router)
 api.add_router("/", children_router)
 api.add_router("/", visits_router)
+api.add_router("/", reporting_router)

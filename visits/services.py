@@ -6,7 +6,7 @@ import io
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from accounts.models import Role, User
 from accounts.services import POLICY_DEFAULTS
 from children.models import Child, ChildStatus
 from children.services import Conflict, children_recompute_derived, reject_unknown, today
+from reporting import rules as report_rules
 
 from . import rules
 from .models import (
@@ -308,10 +309,64 @@ _RULES = [
 ]
 
 
-def _rule_sql(role: str, recipient_area: str, source: str, due: str, condition: str) -> str:
-    """The SELECT of one rule: (recipient, child, due date) for every active child it matches."""
+def _local_date(timestamp_sql: str) -> str:
+    return f"(({timestamp_sql}) AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+# Mandatory reports (domain §6), all report_deadline to the township supervisor, and to county
+# civil affairs when a stage is still open a week after its limit: (role, recipient's area, due
+# date, condition).
+_STAGE_LIMIT = (
+    "CASE r.stage "
+    + " ".join(
+        f"WHEN '{stage}' THEN interval '{days} days'"
+        for stage, days in report_rules.STAGE_LIMIT_DAYS.items()
+    )
+    + " END"
+)
+_SUPERVISOR_OF = "left(r.area_id, 9) || '000'"
+_COUNTY_OF = "left(r.area_id, 6) || '000000'"
+_POLICE_DUE = f"r.filed_at + interval '{report_rules.POLICE_NOTICE_HOURS} hours'"
+_ASSESSMENT_DUE = f"r.police_received_at + interval '{report_rules.ASSESSMENT_DAYS} days'"
+_STAGE_DUE = f"r.stage_changed_at + {_STAGE_LIMIT}"
+_COUNTY_DUE = (
+    f"r.stage_changed_at + {_STAGE_LIMIT} + interval '{report_rules.COUNTY_AFTER_DAYS} days'"
+)
+_REPORT_RULES = [
+    # No police notification a day after filing.
+    (
+        Role.SUPERVISOR,
+        _SUPERVISOR_OF,
+        _local_date(_POLICE_DUE),
+        f"r.police_notified_at IS NULL AND {_POLICE_DUE} < %(now)s",
+    ),
+    # Not assessed within 7 days of the police receiving it.
+    (
+        Role.SUPERVISOR,
+        _SUPERVISOR_OF,
+        _local_date(_ASSESSMENT_DUE),
+        f"r.stage IN ('police_received', 'emergency_handled') AND {_ASSESSMENT_DUE} < %(now)s",
+    ),
+    # Any stage open longer than its limit; and a week after that, the county too.
+    (Role.SUPERVISOR, _SUPERVISOR_OF, _local_date(_STAGE_DUE), f"{_STAGE_DUE} < %(now)s"),
+    (Role.CIVIL_AFFAIRS, _COUNTY_OF, _local_date(_COUNTY_DUE), f"{_COUNTY_DUE} < %(now)s"),
+]
+
+
+def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -> str:
     return f"""
-        SELECT u.id, c.id, {due}
+        SELECT u.id, r.child_id, r.id, {due}
+        FROM reporting_mandatoryreport r
+        JOIN accounts_user u
+          ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
+        WHERE r.stage <> 'closed' AND {condition}
+    """
+
+
+def _rule_sql(role: str, recipient_area: str, source: str, due: str, condition: str) -> str:
+    """The SELECT of one rule: (recipient, child, report, due date) for every active child."""
+    return f"""
+        SELECT u.id, c.id, NULL::uuid, {due}
         FROM {source}
         {_POLICY_JOINS}
         JOIN accounts_user u
@@ -335,20 +390,30 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
     Selection is set-based over the whole database; ``due <= today`` (never ``== today``) so a
     missed day is caught up; the unique constraint makes re-runs and concurrent runs harmless.
     """
+    now = timezone.now()
+    if on is not None and on != timezone.localdate(now):
+        # As if the sweep ran at 08:00 that day (send_reminders --date).
+        now = timezone.make_aware(datetime.combine(on, time(8, 0)))
     on = on or today()
-    params = {"today": on, "soon": rules.DUE_SOON_DAYS}
+    params = {"today": on, "soon": rules.DUE_SOON_DAYS, "now": now}
+    statements = [
+        (kind, role, _rule_sql(role, recipient_area, source, due, condition))
+        for kind, role, recipient_area, source, due, condition in _RULES
+    ] + [
+        (NotificationKind.REPORT_DEADLINE, role, _report_rule_sql(role, area, due, condition))
+        for role, area, due, condition in _REPORT_RULES
+    ]
     created: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        for kind, role, recipient_area, source, due, condition in _RULES:
-            select = _rule_sql(role, recipient_area, source, due, condition)
+        for kind, role, select in statements:
             cursor.execute(
                 f"""
                 INSERT INTO visits_notification
                     (id, recipient_id, kind, child_id, report_id, due_date, created_on,
                      created_at, detail)
-                SELECT gen_random_uuid(), s.uid, %(kind)s, s.cid, NULL, s.due, %(today)s,
+                SELECT gen_random_uuid(), s.uid, %(kind)s, s.cid, s.rid, s.due, %(today)s,
                        now(), ''
-                FROM ({select}) AS s(uid, cid, due)
+                FROM ({select}) AS s(uid, cid, rid, due)
                 ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
                 """,
                 {**params, "kind": kind},

@@ -1,0 +1,213 @@
+"""API: mandatory reports (强制报告), exactly as api.md "Mandatory reports"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from children import selectors as child_selectors
+
+from . import selectors, services
+from .models import MandatoryReport
+
+router = Router(tags=["reports"])
+
+SituationCode = Literal[
+    "living_alone",
+    "missing",
+    "guardian_incapable",
+    "abandonment",
+    "sexual_abuse",
+    "domestic_violence",
+    "serious_harm",
+    "organised_begging",
+    "accidental_injury",
+    "other_harm",
+]
+StageCode = Literal[
+    "reported", "police_received", "emergency_handled", "assessed", "intervention", "closed"
+]
+
+
+class ReportIn(Schema):
+    situation: SituationCode
+    discovered_at: datetime
+    description: str = Field(..., min_length=1)
+    location: str | None = None
+    child_id: str | None = None
+    child_name: str | None = None
+    reporter_org_type: (
+        Literal[
+            "school",
+            "kindergarten",
+            "medical",
+            "village_committee",
+            "social_work",
+            "rescue_institution",
+            "welfare_institution",
+            "other",
+        ]
+        | None
+    ) = None
+    police_notified_at: datetime | None = None
+    police_receipt: str | None = None
+
+
+class TransitionIn(Schema):
+    to: StageCode
+    note: str = ""
+    actions: list[str] | None = None
+    service_plan: list[str] | None = None
+    intervention_type: str | None = None
+    outcome: str | None = None
+    police_notified_at: datetime | None = None
+    police_receipt: str | None = None
+
+
+class TransitionOut(Schema):
+    from_stage: str
+    to_stage: str
+    at: datetime
+    by: str | None
+    note: str
+
+
+class ReportOut(Schema):
+    id: str
+    stage: str
+    situation: str
+    discovered_at: datetime
+    description: str
+    location: str
+    child_id: str | None
+    child_name: str
+    area_code: str
+    reporter_org_type: str
+    reporter: str | None = Field(None, description="Only for supervisors and civil affairs")
+    filed_at: datetime
+    police_notified_at: datetime | None
+    police_receipt: str
+    emergency_actions: list[str]
+    service_plan: list[str]
+    intervention_type: str
+    outcome: str
+    stage_changed_at: datetime
+    transitions: list[TransitionOut]
+
+
+class ReportList(Schema):
+    items: list[ReportOut]
+    count: int
+
+
+class ReportParams(Schema):
+    stage: StageCode | None = None
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+def report_out(user, report: MandatoryReport, *, with_transitions: bool = True) -> dict:
+    identity = selectors.can_see_reporter(user)
+    transitions = []
+    if with_transitions:
+        transitions = [
+            {
+                "from_stage": t.from_stage,
+                "to_stage": t.to_stage,
+                "at": t.at,
+                "by": t.by.display_name if identity else None,
+                "note": t.note,
+            }
+            for t in report.transitions.select_related("by")
+        ]
+    return {
+        "id": str(report.pk),
+        "stage": report.stage,
+        "situation": report.situation,
+        "discovered_at": report.discovered_at,
+        "description": report.description,
+        "location": report.location,
+        "child_id": str(report.child_id) if report.child_id else None,
+        "child_name": report.child_name,
+        "area_code": report.area_id,
+        "reporter_org_type": report.reporter_org_type,
+        "reporter": report.reporter.display_name if identity else None,
+        "filed_at": report.filed_at,
+        "police_notified_at": report.police_notified_at,
+        "police_receipt": report.police_receipt,
+        "emergency_actions": report.emergency_actions,
+        "service_plan": report.service_plan,
+        "intervention_type": report.intervention_type,
+        "outcome": report.outcome,
+        "stage_changed_at": report.stage_changed_at,
+        "transitions": transitions,
+    }
+
+
+@router.post("/reports", response={201: ReportOut})
+def report_create(request: HttpRequest, payload: ReportIn):
+    from accounts import selectors as scope
+
+    scope.require_role(request.auth, services.FILER_ROLES)
+    child = None
+    if payload.child_id:
+        # The child must be in the filer's area (a reporter cannot read the file, but may name it).
+        child = scope.get_in_scope_or_404(
+            child_selectors.Child.objects.select_related("village"),
+            user=request.auth,
+            area_field=child_selectors.CHILD_AREA_FIELD,
+            pk=payload.child_id,
+        )
+    report = services.report_file(
+        user=request.auth,
+        situation=payload.situation,
+        discovered_at=payload.discovered_at,
+        description=payload.description,
+        location=payload.location or "",
+        child=child,
+        child_name=payload.child_name or "",
+        reporter_org_type=payload.reporter_org_type or "",
+        police_notified_at=payload.police_notified_at,
+        police_receipt=payload.police_receipt or "",
+    )
+    return Status(201, report_out(request.auth, report))
+
+
+@router.get("/reports", response=ReportList)
+def report_list(request: HttpRequest, params: Query[ReportParams]):
+    from accounts import selectors as scope
+
+    scope.require_role(request.auth, selectors.READ_ROLES)
+    queryset = selectors.reports_for(user=request.auth)
+    if params.stage:
+        queryset = queryset.filter(stage=params.stage)
+    count = queryset.count()
+    start = (params.page - 1) * params.page_size
+    items = [
+        report_out(request.auth, r, with_transitions=False)
+        for r in queryset[start : start + params.page_size]
+    ]
+    return {"items": items, "count": count}
+
+
+@router.get("/reports/{report_id}", response=ReportOut)
+def report_detail(request: HttpRequest, report_id: str):
+    report = selectors.report_for_user_or_404(user=request.auth, report_id=report_id)
+    return report_out(request.auth, report)
+
+
+@router.post("/reports/{report_id}/transitions", response=ReportOut)
+def report_transition(request: HttpRequest, report_id: str, payload: TransitionIn):
+    report = selectors.report_for_user_or_404(user=request.auth, report_id=report_id)
+    data = payload.dict(exclude={"to", "note"})
+    report = services.report_transition(
+        user=request.auth,
+        report=report,
+        to=payload.to,
+        note=payload.note,
+        **{k: v for k, v in data.items() if v is not None},
+    )
+    return report_out(request.auth, report)

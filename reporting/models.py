@@ -1,0 +1,136 @@
+"""Mandatory reports (强制报告) and their stage history."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import rules
+
+
+class Situation(models.TextChoices):
+    LIVING_ALONE = "living_alone", _("Living alone without a guardian")
+    MISSING = "missing", _("Missing, abducted or of unknown origin")
+    GUARDIAN_INCAPABLE = "guardian_incapable", _("Guardian unable or failing to care")
+    ABANDONMENT = "abandonment", _("Abandoned or long without care")
+    SEXUAL_ABUSE = "sexual_abuse", _("Suspected sexual abuse or unusual pregnancy")
+    DOMESTIC_VIOLENCE = "domestic_violence", _("Suspected domestic violence, abuse or bullying")
+    SERIOUS_HARM = "serious_harm", _("Suicide, self-harm, injury, poisoning or death")
+    ORGANISED_BEGGING = "organised_begging", _("Organised begging")
+    ACCIDENTAL_INJURY = "accidental_injury", _("Accidental injury")
+    OTHER_HARM = "other_harm", _("Other serious harm or danger")
+
+
+class Stage(models.TextChoices):
+    REPORTED = rules.REPORTED, _("Reported")
+    POLICE_RECEIVED = rules.POLICE_RECEIVED, _("Police received")
+    EMERGENCY_HANDLED = rules.EMERGENCY_HANDLED, _("Emergency handled")
+    ASSESSED = rules.ASSESSED, _("Assessed")
+    INTERVENTION = rules.INTERVENTION, _("Intervention")
+    CLOSED = rules.CLOSED, _("Closed")
+
+
+class OrgType(models.TextChoices):
+    SCHOOL = "school", _("School")
+    KINDERGARTEN = "kindergarten", _("Kindergarten")
+    MEDICAL = "medical", _("Clinic or hospital")
+    VILLAGE_COMMITTEE = "village_committee", _("Village committee")
+    SOCIAL_WORK = "social_work", _("Social-work agency")
+    RESCUE_INSTITUTION = "rescue_institution", _("Relief institution")
+    WELFARE_INSTITUTION = "welfare_institution", _("Welfare institution")
+    OTHER = "other", _("Other")
+
+
+class MandatoryReport(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    situation = models.CharField(_("situation"), max_length=30, choices=Situation.choices)
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.REPORTED
+    )
+    discovered_at = models.DateTimeField(_("discovered at"))
+    description = models.TextField(_("description"))
+    location = models.CharField(_("place"), max_length=200, blank=True, default="")
+    child = models.ForeignKey(
+        "children.Child",
+        verbose_name=_("child"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
+    )
+    child_name = models.CharField(_("child's name"), max_length=50, blank=True, default="")
+    # The area the report belongs to (the child's village, else the reporter's area): scoping.
+    area = models.ForeignKey(
+        "accounts.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
+    )
+    reporter = models.ForeignKey(
+        "accounts.User", verbose_name=_("reporter"), on_delete=models.PROTECT, related_name="+"
+    )
+    reporter_org_type = models.CharField(
+        _("reporting body"), max_length=30, choices=OrgType.choices, blank=True, default=""
+    )
+    filed_at = models.DateTimeField(_("filed at"), auto_now_add=True)
+    police_notified_at = models.DateTimeField(_("police notified at"), null=True, blank=True)
+    police_receipt = models.CharField(_("police receipt"), max_length=100, blank=True, default="")
+    emergency_actions = ArrayField(
+        models.CharField(max_length=30),
+        verbose_name=_("emergency actions"),
+        default=list,
+        blank=True,
+    )
+    service_plan = ArrayField(
+        models.CharField(max_length=30), verbose_name=_("service plan"), default=list, blank=True
+    )
+    intervention_type = models.CharField(_("intervention"), max_length=30, blank=True, default="")
+    outcome = models.CharField(_("outcome"), max_length=30, blank=True, default="")
+    stage_changed_at = models.DateTimeField(_("stage since"))
+    police_received_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("mandatory report")
+        verbose_name_plural = _("mandatory reports")
+        ordering = ["-filed_at"]
+        indexes = [
+            models.Index(fields=["area", "stage"], name="report_area_stage"),
+            models.Index(
+                fields=["stage_changed_at"],
+                name="report_open_since",
+                condition=~models.Q(stage="closed"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stage__in=rules.STAGES), name="report_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(situation__in=Situation.values), name="report_situation_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_situation_display()} {self.filed_at:%Y-%m-%d}"
+
+
+class ReportTransition(models.Model):
+    """Every move of a report: who, when, from, to, note and what it recorded."""
+
+    id = models.BigAutoField(primary_key=True)
+    report = models.ForeignKey(
+        MandatoryReport, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_stage = models.CharField(max_length=20, blank=True, default="")
+    to_stage = models.CharField(max_length=20)
+    by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.from_stage}→{self.to_stage}"

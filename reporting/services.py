@@ -1,0 +1,154 @@
+"""Writes for mandatory reports: filing and stage transitions (one place for pages and API)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import selectors as scope
+from accounts.models import Role, User
+from children.models import Child
+from children.services import Conflict
+
+from . import rules
+from .models import MandatoryReport, OrgType, ReportTransition, Situation, Stage
+
+FILER_ROLES = (Role.REPORTER, Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
+
+
+def report_file(
+    *,
+    user: User,
+    situation: str,
+    discovered_at: datetime,
+    description: str,
+    location: str = "",
+    child: Child | None = None,
+    child_name: str = "",
+    reporter_org_type: str = "",
+    police_notified_at: datetime | None = None,
+    police_receipt: str = "",
+) -> MandatoryReport:
+    """File a report. The police must be told at once; if they already were, say when."""
+    scope.require_role(user, FILER_ROLES)
+    errors: dict[str, list[str]] = {}
+    if situation not in Situation.values:
+        errors.setdefault("situation", []).append("请选择情形")
+    now = timezone.now()
+    if discovered_at is None:
+        errors.setdefault("discovered_at", []).append("请填写发现时间")
+    elif discovered_at > now:
+        errors.setdefault("discovered_at", []).append("发现时间不能晚于现在")
+    if not (description or "").strip():
+        errors.setdefault("description", []).append("请简要描述情况")
+    if reporter_org_type and reporter_org_type not in OrgType.values:
+        errors.setdefault("reporter_org_type", []).append("无效的报告单位类型")
+    if police_notified_at is not None and police_notified_at > now:
+        errors.setdefault("police_notified_at", []).append("报警时间不能晚于现在")
+    if child is None and not (child_name or "").strip():
+        errors.setdefault("child_name", []).append("请填写儿童姓名或选择儿童档案")
+    if errors:
+        raise ValidationError(errors)
+    area = child.village if child is not None else user.area
+    if area is None:
+        raise PermissionDenied("账号未设置区划")
+    with transaction.atomic():
+        report = MandatoryReport.objects.create(
+            situation=situation,
+            discovered_at=discovered_at,
+            description=description.strip(),
+            location=(location or "").strip(),
+            child=child,
+            child_name=child.name if child is not None else child_name.strip(),
+            area=area,
+            reporter=user,
+            reporter_org_type=reporter_org_type or "",
+            police_notified_at=police_notified_at,
+            police_receipt=(police_receipt or "").strip(),
+            stage_changed_at=now,
+        )
+        ReportTransition.objects.create(
+            report=report, from_stage="", to_stage=Stage.REPORTED, by=user
+        )
+        if child is not None:
+            # A report re-opens the child's guardianship assessment: due at once (domain §2).
+            Child.objects.filter(pk=child.pk).update(next_assessment_due=timezone.localdate())
+    return report
+
+
+def report_transition(
+    *, user: User, report: MandatoryReport, to: str, note: str = "", **data: Any
+) -> MandatoryReport:
+    """Move a report to its next stage. 409 when the move is not allowed from here, 403 for a
+    role that may not make it, 422 when what the stage needs is missing."""
+    if to not in rules.STAGES:
+        raise ValidationError({"to": ["无效的阶段"]})
+    role = Role.CIVIL_AFFAIRS if user.is_superuser else user.role
+    outcome = data.get("outcome")
+    with transaction.atomic():
+        locked = MandatoryReport.objects.select_for_update().get(pk=report.pk)
+        try:
+            transition = rules.find_transition(
+                source=locked.stage, target=to, role=role, outcome=outcome
+            )
+        except rules.TransitionError as exc:
+            raise Conflict(str(exc), field="to") from exc
+        except rules.TransitionForbidden as exc:
+            raise PermissionDenied(str(exc)) from exc
+        values = {"note": note, **data}
+        missing = rules.missing_requirement(transition, values)
+        if missing:
+            raise ValidationError({missing: ["此阶段需要填写该项"]})
+        _check_codes(data)
+        now = timezone.now()
+        if to == Stage.POLICE_RECEIVED:
+            locked.police_received_at = now
+            locked.police_notified_at = (
+                locked.police_notified_at or data.get("police_notified_at") or now
+            )
+            locked.police_receipt = data.get("police_receipt") or locked.police_receipt
+        if to == Stage.EMERGENCY_HANDLED:
+            locked.emergency_actions = list(data["actions"])
+        if to == Stage.ASSESSED:
+            locked.service_plan = list(data["service_plan"])
+        if to == Stage.INTERVENTION:
+            locked.intervention_type = data["intervention_type"]
+        if to == Stage.CLOSED:
+            locked.outcome = outcome or ""
+        previous = locked.stage
+        locked.stage = to
+        locked.stage_changed_at = now
+        locked.version += 1
+        locked.save()
+        ReportTransition.objects.create(
+            report=locked,
+            from_stage=previous,
+            to_stage=to,
+            by=user,
+            note=(note or "").strip(),
+            data={k: v for k, v in data.items() if v not in (None, "", [])},
+        )
+    return locked
+
+
+def _check_codes(data: dict) -> None:
+    errors: dict[str, list[str]] = {}
+    for field, allowed in (
+        ("actions", rules.EMERGENCY_ACTIONS),
+        ("service_plan", rules.SERVICE_PLAN_ITEMS),
+    ):
+        for item in data.get(field) or []:
+            if item not in allowed:
+                errors.setdefault(field, []).append(f"无效的选项：{item}")
+    intervention = data.get("intervention_type")
+    if intervention and intervention not in rules.INTERVENTION_TYPES:
+        errors.setdefault("intervention_type", []).append(f"无效的选项：{intervention}")
+    outcome = data.get("outcome")
+    if outcome and outcome not in rules.OUTCOMES:
+        errors.setdefault("outcome", []).append(f"无效的选项：{outcome}")
+    if errors:
+        raise ValidationError(errors)
