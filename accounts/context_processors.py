@@ -23,6 +23,18 @@ NAV_ITEMS = [
     ("visits:review", _("Review"), SUPERVISION),
     ("visits:patrol", _("Patrol"), {Role.SUPERVISOR}),
     (
+        "reporting:queue",
+        _("Reports"),
+        {
+            Role.REPORTER,
+            Role.DIRECTOR,
+            Role.SUPERVISOR,
+            Role.CIVIL_AFFAIRS,
+            Role.VIEWER,
+            Role.ADMIN,
+        },
+    ),
+    (
         "areas",
         _("Areas"),
         {Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN},

@@ -19,6 +19,7 @@ urlpatterns = [
     path("audit/", account_views.audit_list, name="audit"),
     path("children/", include("children.urls")),
     path("visits/", include("visits.urls")),
+    path("reports/", include("reporting.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

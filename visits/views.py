@@ -87,6 +87,8 @@ def visit_create(request: HttpRequest, child_id) -> HttpResponse:
                         "call the police (110) and file a mandatory report now."
                     ),
                 )
+                # Offer the report with the child filled in (the director may go back).
+                return redirect("reporting:create_for_child", child_id=child.pk)
             return redirect(request.POST.get("next") or "visits:worklist")
     return render(
         request,

@@ -5,7 +5,7 @@ from importlib import import_module
 from django.core.management.base import BaseCommand
 
 # Order matters: areas and staff first, then what hangs off them.
-DEMO_MODULES = ["accounts.demo", "children.demo", "visits.demo"]
+DEMO_MODULES = ["accounts.demo", "children.demo", "visits.demo", "reporting.demo"]
 
 
 class Command(BaseCommand):

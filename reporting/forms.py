@@ -1,0 +1,90 @@
+"""Forms of the report pages: the filing form's first screen asks only what the law requires."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import rules
+from .models import OrgType, Situation
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+ACTION_LABELS = {
+    "parents_ordered_home": _("Parents ordered home"),
+    "placed_with_relatives": _("Placed with relatives"),
+    "placed_in_institution": _("Placed in an institution"),
+    "medical_care": _("Medical care"),
+    "missing_child_search": _("Search for a missing child"),
+    "shelter": _("Temporary shelter"),
+}
+PLAN_LABELS = {
+    "guardianship_guidance": _("Guardianship guidance"),
+    "medical_care": _("Medical care"),
+    "counselling": _("Counselling"),
+    "behaviour_correction": _("Behaviour correction"),
+    "legal_aid": _("Legal aid"),
+    "social_assistance": _("Social assistance"),
+}
+INTERVENTION_LABELS = {
+    "warning_letter": _("Warning letter"),
+    "protection_order": _("Personal safety protection order"),
+    "family_education_order": _("Family education order"),
+    "guardianship_revocation": _("Revocation of guardianship"),
+    "temporary_guardianship": _("Temporary guardianship by civil affairs"),
+    "long_term_guardianship": _("Long-term guardianship"),
+}
+OUTCOME_LABELS = {
+    "resolved": _("Resolved"),
+    "no_intervention_needed": _("No intervention needed"),
+    "transferred": _("Transferred"),
+    "unfounded": _("Unfounded"),
+}
+
+
+class ReportForm(forms.Form):
+    child_name = forms.CharField(label=_("Child's name"), max_length=50)
+    situation = forms.ChoiceField(label=_("What is happening"), choices=Situation.choices)
+    discovered_at = forms.DateTimeField(label=_("Discovered at"), widget=DATETIME_WIDGET)
+    description = forms.CharField(label=_("What you saw"), widget=forms.Textarea(attrs={"rows": 3}))
+    location = forms.CharField(label=_("Place"), max_length=200, required=False)
+    reporter_org_type = forms.ChoiceField(
+        label=_("Your organisation"), choices=[("", "—"), *OrgType.choices], required=False
+    )
+    police_notified_at = forms.DateTimeField(
+        label=_("Police called at"),
+        required=False,
+        widget=DATETIME_WIDGET,
+        help_text=_("Call 110 at once if you have not."),
+    )
+    police_receipt = forms.CharField(
+        label=_("Police receipt number"), max_length=100, required=False
+    )
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(choices=[(s, s) for s in rules.STAGES])
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    actions = forms.MultipleChoiceField(
+        label=_("Emergency actions"),
+        choices=list(ACTION_LABELS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    service_plan = forms.MultipleChoiceField(
+        label=_("Service plan"),
+        choices=list(PLAN_LABELS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    intervention_type = forms.ChoiceField(
+        label=_("Intervention"), choices=[("", "—"), *INTERVENTION_LABELS.items()], required=False
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=[("", "—"), *OUTCOME_LABELS.items()], required=False
+    )
+    police_receipt = forms.CharField(
+        label=_("Police receipt number"), max_length=100, required=False
+    )

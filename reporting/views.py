@@ -1,0 +1,142 @@
+"""Pages: file a report, the report with its timeline and next actions, the open-report queue."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors as scope
+from accounts.models import Role
+from children import selectors as child_selectors
+from children.forms import add_service_errors
+from children.services import Conflict
+
+from . import rules, selectors, services
+from .forms import (
+    ACTION_LABELS,
+    INTERVENTION_LABELS,
+    OUTCOME_LABELS,
+    PLAN_LABELS,
+    ReportForm,
+    TransitionForm,
+)
+from .models import Stage
+
+# Most urgent first: dangers to life and body, then the rest.
+URGENT_SITUATIONS = ("sexual_abuse", "serious_harm", "missing", "domestic_violence", "living_alone")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_create(request, child_id=None):
+    scope.require_role(request.user, services.FILER_ROLES)
+    child = None
+    if child_id is not None:
+        child = scope.get_in_scope_or_404(
+            child_selectors.Child.objects.select_related("village"),
+            user=request.user,
+            area_field=child_selectors.CHILD_AREA_FIELD,
+            pk=child_id,
+        )
+    initial = {"discovered_at": timezone.localtime().replace(second=0, microsecond=0)}
+    if child is not None:
+        initial["child_name"] = child.name
+        initial["situation"] = request.GET.get("situation", "")
+    form = ReportForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            report = services.report_file(user=request.user, child=child, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, _("The report was filed. The township supervisor will follow it up.")
+            )
+            return redirect("reporting:detail", report_id=report.pk)
+    return render(request, "reporting/report_form.html", {"form": form, "child": child})
+
+
+@login_required
+def report_detail(request, report_id):
+    report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
+    role = Role.CIVIL_AFFAIRS if request.user.is_superuser else request.user.role
+    targets = rules.next_targets(report.stage, role)
+    return render(
+        request,
+        "reporting/report_detail.html",
+        {
+            "report": report,
+            "transitions": report.transitions.select_related("by"),
+            "targets": targets,
+            "stage_labels": dict(Stage.choices),
+            "form": TransitionForm(),
+            "identity": selectors.can_see_reporter(request.user),
+            "action_labels": ACTION_LABELS,
+            "plan_labels": PLAN_LABELS,
+            "intervention_labels": INTERVENTION_LABELS,
+            "outcome_labels": OUTCOME_LABELS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def report_move(request, report_id):
+    report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k not in ("to", "note") and v}
+        try:
+            services.report_transition(
+                user=request.user,
+                report=report,
+                to=form.cleaned_data["to"],
+                note=form.cleaned_data["note"],
+                **data,
+            )
+        except ValidationError as exc:
+            for problems in exc.message_dict.values():
+                for problem in problems:
+                    messages.error(request, problem)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+    return redirect("reporting:detail", report_id=report.pk)
+
+
+@login_required
+def report_queue(request):
+    """Open reports, most urgent first, with how long each has been in its stage."""
+    scope.require_role(request.user, selectors.READ_ROLES)
+    reports = selectors.reports_for(user=request.user)
+    show = request.GET.get("show", "open")
+    if show == "open":
+        reports = reports.exclude(stage=Stage.CLOSED)
+    reports = reports.annotate(
+        urgent=Case(
+            When(situation__in=URGENT_SITUATIONS, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("urgent", "stage_changed_at")[:200]
+    now = timezone.now()
+    rows = []
+    for report in reports:
+        limit = rules.STAGE_LIMIT_DAYS.get(report.stage)
+        days_open = (now - report.stage_changed_at).days
+        rows.append(
+            {
+                "report": report,
+                "days_open": days_open,
+                "late": limit is not None and days_open >= limit,
+            }
+        )
+    return render(request, "reporting/report_queue.html", {"rows": rows, "show": show})
