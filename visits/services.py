@@ -353,6 +353,24 @@ _REPORT_RULES = [
 ]
 
 
+# A visit found danger (safety concern) and no report followed within 24 hours: the township
+# supervisor is told (domain §6).
+_VISIT_DANGER_SQL = f"""
+    SELECT u.id, c.id, NULL::uuid, {_local_date("v.created_at + interval '24 hours'")}
+    FROM visits_visit v
+    JOIN children_child c ON c.id = v.child_id
+    JOIN accounts_user u
+      ON u.area_id = left(c.village_id, 9) || '000' AND u.role = 'supervisor' AND u.is_active
+    WHERE v.safety_concern AND c.status = 'active'
+      AND v.created_at + interval '24 hours' < %(now)s
+      AND v.created_at > %(now)s - interval '30 days'
+      AND NOT EXISTS (
+          SELECT 1 FROM reporting_mandatoryreport r
+          WHERE r.child_id = v.child_id AND r.filed_at >= v.created_at - interval '1 day'
+      )
+"""
+
+
 def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -> str:
     return f"""
         SELECT u.id, r.child_id, r.id, {due}
@@ -396,13 +414,17 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
         now = timezone.make_aware(datetime.combine(on, time(8, 0)))
     on = on or today()
     params = {"today": on, "soon": rules.DUE_SOON_DAYS, "now": now}
-    statements = [
-        (kind, role, _rule_sql(role, recipient_area, source, due, condition))
-        for kind, role, recipient_area, source, due, condition in _RULES
-    ] + [
-        (NotificationKind.REPORT_DEADLINE, role, _report_rule_sql(role, area, due, condition))
-        for role, area, due, condition in _REPORT_RULES
-    ]
+    statements = (
+        [
+            (kind, role, _rule_sql(role, recipient_area, source, due, condition))
+            for kind, role, recipient_area, source, due, condition in _RULES
+        ]
+        + [
+            (NotificationKind.REPORT_DEADLINE, role, _report_rule_sql(role, area, due, condition))
+            for role, area, due, condition in _REPORT_RULES
+        ]
+        + [(NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _VISIT_DANGER_SQL)]
+    )
     created: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
         for kind, role, select in statements:

@@ -222,3 +222,39 @@ def test_a_report_makes_the_assessment_due_at_once(api_client, child, director_a
     file(api_client(director_a), child_id=str(child.pk))
     child.refresh_from_db()
     assert child.next_assessment_due == date(2026, 11, 23)
+
+
+def test_danger_found_on_a_visit_without_a_report_tells_the_supervisor(
+    api_client, child, director_a, supervisor, frozen
+):
+    visit = {"date": "2026-11-23", "kind": "home", "findings": {"safety_concern": True}}
+    api_client(director_a).post(
+        f"/api/v1/children/{child.pk}/visits", visit, content_type="application/json"
+    )
+    frozen.move_to("2026-11-24 09:59 +0800")
+    reminders_sweep()
+    assert not Notification.objects.filter(recipient=supervisor, kind="report_deadline").exists()
+    frozen.move_to("2026-11-24 10:01 +0800")
+    reminders_sweep()
+    reminders_sweep()
+    told = Notification.objects.filter(recipient=supervisor, kind="report_deadline", child=child)
+    assert told.count() == 1 and told.get().due_date == date(2026, 11, 24)
+
+
+def test_a_report_after_the_visit_means_no_warning(
+    api_client, child, director_a, supervisor, frozen
+):
+    visit = {"date": "2026-11-23", "kind": "home", "findings": {"safety_concern": True}}
+    api_client(director_a).post(
+        f"/api/v1/children/{child.pk}/visits", visit, content_type="application/json"
+    )
+    file(
+        api_client(director_a),
+        child_id=str(child.pk),
+        police_notified_at="2026-11-23T09:00:00+08:00",
+    )
+    frozen.move_to("2026-11-25 10:00 +0800")
+    reminders_sweep()
+    assert not Notification.objects.filter(
+        recipient=supervisor, child=child, report_id=None
+    ).exists()
