@@ -7,6 +7,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import rules
 
@@ -34,7 +35,7 @@ class Stage(models.TextChoices):
 
 
 class OrgType(models.TextChoices):
-    SCHOOL = "school", _("School")
+    SCHOOL = "school", pgettext_lazy("organisation", "School")
     KINDERGARTEN = "kindergarten", _("Kindergarten")
     MEDICAL = "medical", _("Clinic or hospital")
     VILLAGE_COMMITTEE = "village_committee", _("Village committee")
