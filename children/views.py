@@ -90,10 +90,16 @@ def child_export(request: HttpRequest) -> HttpResponse:
 def child_create(request: HttpRequest) -> HttpResponse:
     scope.require_role(request.user, services.WRITE_ROLES)
     villages = _villages_for(request.user)
-    form = ChildForm(request.POST or None, villages=villages)
+    report = _report_from(request)
+    initial = {"name": report.child_name} if report is not None else None
+    form = ChildForm(request.POST or None, villages=villages, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             child = services.child_create(user=request.user, **form.service_values())
+            if report is not None:
+                from reporting.services import report_link_child
+
+                report_link_child(user=request.user, report=report, child=child)
         except ValidationError as exc:
             add_service_errors(form, exc, {"village_code": "village"})
         except services.Conflict as exc:
@@ -102,8 +108,20 @@ def child_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The file of %(name)s was created.") % {"name": child.name})
             return redirect("children:detail", child_id=child.pk)
     return render(
-        request, "children/child_form.html", {"form": form, "sections": SECTIONS, "creating": True}
+        request,
+        "children/child_form.html",
+        {"form": form, "sections": SECTIONS, "creating": True, "report": report},
     )
+
+
+def _report_from(request: HttpRequest):
+    """The mandatory report a new file is created from (?report=ID), if the user may see it."""
+    report_id = request.GET.get("report") or request.POST.get("report")
+    if not report_id:
+        return None
+    from reporting.selectors import report_for_user_or_404
+
+    return report_for_user_or_404(user=request.user, report_id=report_id)
 
 
 @login_required

@@ -88,3 +88,23 @@ class TransitionForm(forms.Form):
     police_receipt = forms.CharField(
         label=_("Police receipt number"), max_length=100, required=False
     )
+
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class InterventionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Intervention"), choices=list(INTERVENTION_LABELS.items()))
+    applied_on = forms.DateField(label=_("Applied on"), required=False, widget=DATE_WIDGET)
+    decided_on = forms.DateField(label=_("Decided on"), required=False, widget=DATE_WIDGET)
+    expires_on = forms.DateField(label=_("Expires on"), required=False, widget=DATE_WIDGET)
+    placement = forms.CharField(label=_("Placement"), max_length=200, required=False)
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(
+        label=_("Photo or document"), help_text=_("JPG, PNG or PDF, at most 10 MB.")
+    )

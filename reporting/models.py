@@ -135,3 +135,53 @@ class ReportTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.from_stage}→{self.to_stage}"
+
+
+class ReportAttachment(models.Model):
+    """A photo or document attached to a report (JPEG/PNG/PDF checked from the bytes, ≤ 10 MB),
+    stored outside the web root and served only to users who may see the report."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.ForeignKey(
+        MandatoryReport, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to="reports/%Y/%m/")
+    content_type = models.CharField(max_length=30)
+    uploaded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.file.name}"
+
+
+class Intervention(models.Model):
+    """A guardianship intervention (监护干预) and its dates: a protection order's application,
+    court decision and expiry (up to 6 months); a guardianship's placement."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.ForeignKey(
+        MandatoryReport, on_delete=models.CASCADE, related_name="interventions"
+    )
+    kind = models.CharField(_("intervention"), max_length=30)
+    applied_on = models.DateField(_("applied on"), null=True, blank=True)
+    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    placement = models.CharField(_("placement"), max_length=200, blank=True, default="")
+    note = models.TextField(_("note"), blank=True, default="")
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=rules.INTERVENTION_TYPES),
+                name="intervention_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.kind}"

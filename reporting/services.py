@@ -15,7 +15,15 @@ from children.models import Child
 from children.services import Conflict
 
 from . import rules
-from .models import MandatoryReport, OrgType, ReportTransition, Situation, Stage
+from .models import (
+    Intervention,
+    MandatoryReport,
+    OrgType,
+    ReportAttachment,
+    ReportTransition,
+    Situation,
+    Stage,
+)
 
 FILER_ROLES = (Role.REPORTER, Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
 
@@ -152,3 +160,78 @@ def _check_codes(data: dict) -> None:
         errors.setdefault("outcome", []).append(f"无效的选项：{outcome}")
     if errors:
         raise ValidationError(errors)
+
+
+PROTECTION_ORDER_MAX_DAYS = 183  # a personal safety protection order lasts up to 6 months
+
+
+def report_attach(*, user: User, report: MandatoryReport, upload) -> ReportAttachment:
+    """Attach a photo or document (JPEG/PNG/PDF by content, ≤ 10 MB) under a random name."""
+    import uuid
+
+    from django.core.files.base import ContentFile
+
+    from children.uploads import document_type
+
+    scope.require_role(user, FILER_ROLES)
+    content_type, extension = document_type(upload, field="file")
+    attachment = ReportAttachment(report=report, content_type=content_type, uploaded_by=user)
+    attachment.file.save(f"{uuid.uuid4().hex}{extension}", ContentFile(upload.read()), save=False)
+    attachment.save()
+    return attachment
+
+
+def intervention_record(
+    *,
+    user: User,
+    report: MandatoryReport,
+    kind: str,
+    applied_on=None,
+    decided_on=None,
+    expires_on=None,
+    placement: str = "",
+    note: str = "",
+) -> Intervention:
+    """Record an intervention and its dates. Only supervisors and civil affairs; the report must be
+    at the intervention stage."""
+    scope.require_role(user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+    if report.stage != Stage.INTERVENTION:
+        raise Conflict("报告尚未进入监护干预阶段")
+    errors: dict[str, list[str]] = {}
+    if kind not in rules.INTERVENTION_TYPES:
+        errors.setdefault("kind", []).append("请选择干预措施")
+    if kind == "protection_order":
+        if expires_on is None:
+            errors.setdefault("expires_on", []).append("请填写保护令有效期")
+        elif decided_on is not None and (expires_on - decided_on).days > PROTECTION_ORDER_MAX_DAYS:
+            errors.setdefault("expires_on", []).append("人身安全保护令有效期不超过6个月")
+        if applied_on and decided_on and decided_on < applied_on:
+            errors.setdefault("decided_on", []).append("裁定日期不能早于申请日期")
+    if kind in ("temporary_guardianship", "long_term_guardianship") and not placement.strip():
+        errors.setdefault("placement", []).append("请填写安置情况")
+    if errors:
+        raise ValidationError(errors)
+    return Intervention.objects.create(
+        report=report,
+        kind=kind,
+        applied_on=applied_on,
+        decided_on=decided_on,
+        expires_on=expires_on,
+        placement=placement.strip(),
+        note=note.strip(),
+        recorded_by=user,
+    )
+
+
+def report_link_child(*, user: User, report: MandatoryReport, child: Child) -> MandatoryReport:
+    """Link a report to the child's file (an existing one, or one just created from the report)."""
+    scope.require_role(user, (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+    if not scope.code_in_scope(user, child.village_id):
+        raise PermissionDenied
+    with transaction.atomic():
+        MandatoryReport.objects.filter(pk=report.pk).update(
+            child=child, child_name=child.name, area=child.village
+        )
+        Child.objects.filter(pk=child.pk).update(next_assessment_due=timezone.localdate())
+    report.refresh_from_db()
+    return report

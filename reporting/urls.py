@@ -10,4 +10,11 @@ urlpatterns = [
     path("new/<uuid:child_id>/", views.report_create, name="create_for_child"),
     path("<uuid:report_id>/", views.report_detail, name="detail"),
     path("<uuid:report_id>/move/", views.report_move, name="move"),
+    path("<uuid:report_id>/attach/", views.report_attach, name="attach"),
+    path(
+        "<uuid:report_id>/attachments/<uuid:attachment_id>/",
+        views.report_attachment,
+        name="attachment",
+    ),
+    path("<uuid:report_id>/interventions/", views.report_intervene, name="intervene"),
 ]

@@ -23,6 +23,8 @@ from .forms import (
     INTERVENTION_LABELS,
     OUTCOME_LABELS,
     PLAN_LABELS,
+    AttachmentForm,
+    InterventionForm,
     ReportForm,
     TransitionForm,
 )
@@ -82,8 +84,71 @@ def report_detail(request, report_id):
             "plan_labels": PLAN_LABELS,
             "intervention_labels": INTERVENTION_LABELS,
             "outcome_labels": OUTCOME_LABELS,
+            "attachments": report.attachments.all(),
+            "interventions": report.interventions.select_related("recorded_by"),
+            "attachment_form": AttachmentForm(),
+            "intervention_form": InterventionForm(initial={"kind": report.intervention_type}),
+            "can_attach": role in services.FILER_ROLES,
+            "can_intervene": report.stage == Stage.INTERVENTION
+            and role in (Role.SUPERVISOR, Role.CIVIL_AFFAIRS),
         },
     )
+
+
+def _messages_from(request, exc: ValidationError) -> None:
+    for problems in exc.message_dict.values():
+        for problem in problems:
+            messages.error(request, problem)
+
+
+@login_required
+@require_POST
+def report_attach(request, report_id):
+    report = selectors.report_for_user_or_404(
+        user=request.user, report_id=report_id, roles=services.FILER_ROLES
+    )
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.report_attach(
+                user=request.user, report=report, upload=form.cleaned_data["file"]
+            )
+        except ValidationError as exc:
+            _messages_from(request, exc)
+        else:
+            messages.success(request, _("Saved."))
+    return redirect("reporting:detail", report_id=report.pk)
+
+
+@login_required
+def report_attachment(request, report_id, attachment_id):
+    from django.http import FileResponse, Http404
+
+    report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
+    attachment = report.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def report_intervene(request, report_id):
+    report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
+    form = InterventionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.intervention_record(user=request.user, report=report, **form.cleaned_data)
+        except ValidationError as exc:
+            _messages_from(request, exc)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+    return redirect("reporting:detail", report_id=report.pk)
 
 
 @login_required
@@ -102,9 +167,7 @@ def report_move(request, report_id):
                 **data,
             )
         except ValidationError as exc:
-            for problems in exc.message_dict.values():
-                for problem in problems:
-                    messages.error(request, problem)
+            _messages_from(request, exc)
         except Conflict as exc:
             messages.error(request, exc.message)
         else:

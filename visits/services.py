@@ -371,6 +371,19 @@ _VISIT_DANGER_SQL = f"""
 """
 
 
+# A personal safety protection order nearing its expiry: the supervisor is reminded 14 days before.
+PROTECTION_ORDER_NOTICE_DAYS = 14
+_PROTECTION_ORDER_SQL = f"""
+    SELECT u.id, r.child_id, r.id, i.expires_on
+    FROM reporting_intervention i
+    JOIN reporting_mandatoryreport r ON r.id = i.report_id
+    JOIN accounts_user u
+      ON u.area_id = left(r.area_id, 9) || '000' AND u.role = 'supervisor' AND u.is_active
+    WHERE i.kind = 'protection_order' AND r.stage <> 'closed'
+      AND i.expires_on BETWEEN %(today)s AND %(today)s + {PROTECTION_ORDER_NOTICE_DAYS}
+"""
+
+
 def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -> str:
     return f"""
         SELECT u.id, r.child_id, r.id, {due}
@@ -423,7 +436,10 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
             (NotificationKind.REPORT_DEADLINE, role, _report_rule_sql(role, area, due, condition))
             for role, area, due, condition in _REPORT_RULES
         ]
-        + [(NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _VISIT_DANGER_SQL)]
+        + [
+            (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _VISIT_DANGER_SQL),
+            (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _PROTECTION_ORDER_SQL),
+        ]
     )
     created: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:

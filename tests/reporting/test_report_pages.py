@@ -105,3 +105,124 @@ def test_visit_with_a_safety_concern_offers_the_report(client_for, child, direct
             {"visited_on": "2026-11-23", "kind": "home", "safety_concern": "true"},
         )
     assert response.status_code == 302 and response.url == f"/reports/new/{child.pk}/"
+
+
+def _to_intervention(report, director_a, supervisor):
+    from reporting.services import report_transition
+
+    report_transition(user=director_a, report=report, to="police_received")
+    report_transition(user=director_a, report=report, to="emergency_handled", actions=["shelter"])
+    report_transition(user=supervisor, report=report, to="assessed", service_plan=["legal_aid"])
+    return report_transition(
+        user=supervisor, report=report, to="intervention", intervention_type="protection_order"
+    )
+
+
+def test_attachments_checked_from_bytes_and_scoped(
+    client_for, report, reporter, outsider, supervisor
+):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    client = client_for(reporter)
+    exe = SimpleUploadedFile("photo.jpg", b"MZ\x90\x00" + b"\x00" * 64, content_type="image/jpeg")
+    response = client.post(f"/reports/{report.pk}/attach/", {"file": exe}, follow=True)
+    assert "只能上传JPG、PNG图片或PDF文件" in response.content.decode()
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 30)).save(buffer, format="JPEG")
+    client.post(
+        f"/reports/{report.pk}/attach/", {"file": SimpleUploadedFile("x.jpg", buffer.getvalue())}
+    )
+    attachment = report.attachments.get()
+    url = f"/reports/{report.pk}/attachments/{attachment.pk}/"
+    assert client_for(supervisor).get(url)["Content-Type"] == "image/jpeg"
+    assert client_for(outsider).get(url).status_code == 404
+
+
+def test_protection_order_recorded_and_reminded_14_days_before_expiry(
+    client_for, report, director_a, supervisor
+):
+    from reporting.models import Intervention
+    from visits.models import Notification
+    from visits.services import reminders_sweep
+
+    _to_intervention(report, director_a, supervisor)
+    client = client_for(supervisor)
+    response = client.post(
+        f"/reports/{report.pk}/interventions/",
+        {
+            "kind": "protection_order",
+            "applied_on": "2026-11-24",
+            "decided_on": "2026-11-25",
+            "expires_on": "2027-07-25",
+        },
+        follow=True,
+    )
+    assert "有效期不超过6个月" in response.content.decode()
+    client.post(
+        f"/reports/{report.pk}/interventions/",
+        {
+            "kind": "protection_order",
+            "applied_on": "2026-11-24",
+            "decided_on": "2026-11-25",
+            "expires_on": "2027-05-25",
+        },
+    )
+    assert Intervention.objects.get().expires_on == date(2027, 5, 25)
+    assert (
+        client_for(director_a)
+        .post(f"/reports/{report.pk}/interventions/", {"kind": "warning_letter"})
+        .status_code
+        == 403
+    )
+    with time_machine.travel("2027-05-10 08:00 +0800", tick=False):
+        reminders_sweep()
+    assert not Notification.objects.filter(due_date=date(2027, 5, 25)).exists()
+    with time_machine.travel("2027-05-11 08:00 +0800", tick=False):
+        reminders_sweep()
+    assert Notification.objects.filter(
+        recipient=supervisor,
+        kind="report_deadline",
+        due_date=date(2027, 5, 25),
+        report_id=report.pk,
+    ).exists()
+
+
+def test_a_new_file_created_from_a_report_is_linked(client_for, director_a, reporter):
+    from django.utils import timezone
+
+    from children.models import Child
+
+    from ..factories import make_id_number
+
+    report = report_file(
+        user=director_a,
+        situation="living_alone",
+        discovered_at=timezone.now(),
+        description="独自居住",
+        child_name="李小花",
+    )
+    client = client_for(director_a)
+    assert "?report=" in client.get(f"/reports/{report.pk}/").content.decode()
+    form = client.get(f"/children/new/?report={report.pk}").content.decode()
+    assert 'value="李小花"' in form
+    response = client.post(
+        f"/children/new/?report={report.pk}",
+        {
+            "name": "李小花",
+            "gender": "female",
+            "birth_date": "2015-02-02",
+            "id_number": make_id_number("2015-02-02", "female", seq=41),
+            "hukou_registered": "on",
+            "village": director_a.area_id,
+            "school_status": "in_school",
+            "report": str(report.pk),
+        },
+    )
+    assert response.status_code == 302
+    report.refresh_from_db()
+    child = Child.objects.get(name="李小花")
+    assert report.child == child and report.area_id == child.village_id
+    assert child.next_assessment_due is not None
