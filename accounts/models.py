@@ -220,6 +220,11 @@ class AreaPolicy(models.Model):
         null=True,
         blank=True,
     )
+    report_assessment_days = models.PositiveSmallIntegerField(
+        _("days to assess a mandatory report after the police receive it"),
+        null=True,
+        blank=True,
+    )
     parent_contact_days = models.PositiveSmallIntegerField(
         _("flag a left-behind child with no parent contact logged for (days)"),
         null=True,

@@ -237,6 +237,7 @@ POLICY_DEFAULTS: dict[str, int] = {
     "escalate_county_days": 30,
     "agreement_replacement_days": 14,
     "parent_contact_days": 14,
+    "report_assessment_days": 7,
 }
 
 

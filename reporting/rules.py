@@ -68,17 +68,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(INTERVENTION, CLOSED, CASE_OWNERS, "outcome"),
 )
 
-# Deadlines (*defaults*): police told within a day of filing; assessment within 7 days of the
-# police receiving it; each stage open no longer than this many days; county told 7 days later.
+# Deadlines: police told within a day of filing; the county told when a stage is still open 7 days
+# after its limit. The stage limits are settings (REPORT_STAGE_LIMIT_DAYS) and the assessment
+# deadline an area policy (report_assessment_days, 7 days by default).
 POLICE_NOTICE_HOURS = 24
-ASSESSMENT_DAYS = 7
-STAGE_LIMIT_DAYS = {
-    REPORTED: 1,
-    POLICE_RECEIVED: 3,
-    EMERGENCY_HANDLED: 7,
-    ASSESSED: 14,
-    INTERVENTION: 180,
-}
 COUNTY_AFTER_DAYS = 7
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -193,7 +194,7 @@ def report_queue(request):
     now = timezone.now()
     rows = []
     for report in reports:
-        limit = rules.STAGE_LIMIT_DAYS.get(report.stage)
+        limit = settings.REPORT_STAGE_LIMIT_DAYS.get(report.stage)
         days_open = (now - report.stage_changed_at).days
         rows.append(
             {

@@ -232,15 +232,20 @@ def _save_photos(visit: Visit, photos: list[PreparedPhoto]) -> None:
 
 # --- Reminder sweep ---------------------------------------------------------------------------
 
+
 # Each area's policy value is the one set nearest to the village (village → province), else the
 # default: five LEFT JOINs on the codes derived from the village code.
-_POLICY_JOINS = """
-    LEFT JOIN accounts_areapolicy p5 ON p5.area_id = c.village_id
-    LEFT JOIN accounts_areapolicy p4 ON p4.area_id = left(c.village_id, 9) || '000'
-    LEFT JOIN accounts_areapolicy p3 ON p3.area_id = left(c.village_id, 6) || '000000'
-    LEFT JOIN accounts_areapolicy p2 ON p2.area_id = left(c.village_id, 4) || '00000000'
-    LEFT JOIN accounts_areapolicy p1 ON p1.area_id = left(c.village_id, 2) || '0000000000'
+def _policy_joins(area: str) -> str:
+    return f"""
+    LEFT JOIN accounts_areapolicy p5 ON p5.area_id = {area}
+    LEFT JOIN accounts_areapolicy p4 ON p4.area_id = left({area}, 9) || '000'
+    LEFT JOIN accounts_areapolicy p3 ON p3.area_id = left({area}, 6) || '000000'
+    LEFT JOIN accounts_areapolicy p2 ON p2.area_id = left({area}, 4) || '00000000'
+    LEFT JOIN accounts_areapolicy p1 ON p1.area_id = left({area}, 2) || '0000000000'
 """
+
+
+_POLICY_JOINS = _policy_joins("c.village_id")
 
 
 def _policy(column: str) -> str:
@@ -319,15 +324,15 @@ def _local_date(timestamp_sql: str) -> str:
 _STAGE_LIMIT = (
     "CASE r.stage "
     + " ".join(
-        f"WHEN '{stage}' THEN interval '{days} days'"
-        for stage, days in report_rules.STAGE_LIMIT_DAYS.items()
+        f"WHEN '{stage}' THEN interval '{int(days)} days'"
+        for stage, days in settings.REPORT_STAGE_LIMIT_DAYS.items()
     )
     + " END"
 )
 _SUPERVISOR_OF = "left(r.area_id, 9) || '000'"
 _COUNTY_OF = "left(r.area_id, 6) || '000000'"
 _POLICE_DUE = f"r.filed_at + interval '{report_rules.POLICE_NOTICE_HOURS} hours'"
-_ASSESSMENT_DUE = f"r.police_received_at + interval '{report_rules.ASSESSMENT_DAYS} days'"
+_ASSESSMENT_DUE = f"r.police_received_at + {_policy('report_assessment_days')} * interval '1 day'"
 _STAGE_DUE = f"r.stage_changed_at + {_STAGE_LIMIT}"
 _COUNTY_DUE = (
     f"r.stage_changed_at + {_STAGE_LIMIT} + interval '{report_rules.COUNTY_AFTER_DAYS} days'"
@@ -388,6 +393,7 @@ def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -
     return f"""
         SELECT u.id, r.child_id, r.id, {due}
         FROM reporting_mandatoryreport r
+        {_policy_joins("r.area_id")}
         JOIN accounts_user u
           ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
         WHERE r.stage <> 'closed' AND {condition}

@@ -200,6 +200,16 @@ if not FIELD_ENCRYPTION_KEYS or not ID_HASH_KEY:
     FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [derive_key(SECRET_KEY, "fields")]
     ID_HASH_KEY = ID_HASH_KEY or derive_key(SECRET_KEY, "id-hash")
 
+# --- Mandatory reports ----------------------------------------------------------------------
+# How long each stage may stay open before report_deadline reminders (days; domain §6 defaults).
+REPORT_STAGE_LIMIT_DAYS = {
+    "reported": env.int("REPORT_LIMIT_REPORTED_DAYS", default=1),
+    "police_received": env.int("REPORT_LIMIT_POLICE_RECEIVED_DAYS", default=3),
+    "emergency_handled": env.int("REPORT_LIMIT_EMERGENCY_HANDLED_DAYS", default=7),
+    "assessed": env.int("REPORT_LIMIT_ASSESSED_DAYS", default=14),
+    "intervention": env.int("REPORT_LIMIT_INTERVENTION_DAYS", default=180),
+}
+
 # --- Health check --------------------------------------------------------------------------
 HEALTHCHECK_TIMEOUT_SECONDS = 2
 

@@ -258,3 +258,21 @@ def test_a_report_after_the_visit_means_no_warning(
     assert not Notification.objects.filter(
         recipient=supervisor, child=child, report_id=None
     ).exists()
+
+
+def test_area_policy_sets_the_assessment_deadline(api_client, director_a, supervisor, frozen):
+    from accounts.models import AreaPolicy
+
+    from ..conftest import COUNTY_A
+
+    AreaPolicy.objects.create(area_id=COUNTY_A, report_assessment_days=3)
+    report_id = file(api_client(director_a), police_notified_at="2026-11-23T09:00:00+08:00").json()[
+        "id"
+    ]
+    move(api_client(director_a), report_id, "police_received")
+    move(api_client(director_a), report_id, "emergency_handled", actions=["medical_care"])
+    frozen.move_to("2026-11-26 10:01 +0800")
+    reminders_sweep()
+    assert Notification.objects.filter(
+        kind="report_deadline", recipient=supervisor, due_date=date(2026, 11, 26)
+    ).exists()
