@@ -305,6 +305,8 @@ def assessment_create(request: HttpRequest, child_id) -> HttpResponse:
                         "police (110) and file a mandatory report now."
                     ),
                 )
+                # Ask the question at once: the report form, with the child filled in.
+                return redirect("reporting:create_for_child", child_id=child.pk)
             else:
                 messages.success(
                     request,

@@ -271,6 +271,7 @@ def test_assessment_sets_colour_and_warns_on_red(client_for, child, director_a):
     )
     body = response.content.decode()
     assert "110" in body and "强制报告" in body
+    assert response.redirect_chain[-1][0] == f"/reports/new/{child.pk}/"
     child.refresh_from_db()
     assert child.risk_level == "high" and child.is_key_child
     assert str(child.next_assessment_due) == "2026-07-09"

@@ -226,3 +226,34 @@ def test_a_new_file_created_from_a_report_is_linked(client_for, director_a, repo
     child = Child.objects.get(name="李小花")
     assert report.child == child and report.area_id == child.village_id
     assert child.next_assessment_due is not None
+
+
+def test_full_path_through_the_pages(
+    client_for, reporter, director_a, supervisor, civil_affairs, child
+):
+    response = client_for(reporter).post(
+        f"/reports/new/{child.pk}/",
+        {
+            "child_name": "查小雨",
+            "situation": "living_alone",
+            "discovered_at": "2026-11-23T08:00",
+            "description": "孩子独自在家",
+        },
+    )
+    report = MandatoryReport.objects.get()
+    assert response.url == f"/reports/{report.pk}/" and report.child == child
+    steps = [
+        (director_a, {"to": "police_received", "police_receipt": "泾公受字120"}),
+        (director_a, {"to": "emergency_handled", "actions": ["placed_with_relatives"]}),
+        (supervisor, {"to": "assessed", "service_plan": ["guardianship_guidance"]}),
+        (supervisor, {"to": "intervention", "intervention_type": "family_education_order"}),
+        (civil_affairs, {"to": "closed", "outcome": "resolved", "note": "父母返乡照料"}),
+    ]
+    for user, data in steps:
+        page = client_for(user).get(f"/reports/{report.pk}/").content.decode()
+        assert f'name="to" value="{data["to"]}"' in page
+        assert client_for(user).post(f"/reports/{report.pk}/move/", data).status_code == 302
+        report.refresh_from_db()
+        assert report.stage == data["to"]
+    page = client_for(supervisor).get(f"/reports/{report.pk}/").content.decode()
+    assert "已结案" in page and "父母返乡照料" in page and 'name="to"' not in page

@@ -276,3 +276,30 @@ def test_area_policy_sets_the_assessment_deadline(api_client, director_a, superv
     assert Notification.objects.filter(
         kind="report_deadline", recipient=supervisor, due_date=date(2026, 11, 26)
     ).exists()
+
+
+# The table of domain §6, written out: (from, to) → roles allowed.
+ALLOWED = {
+    ("reported", "police_received"): {"director", "supervisor", "civil_affairs"},
+    ("police_received", "emergency_handled"): {"director", "supervisor", "civil_affairs"},
+    ("emergency_handled", "assessed"): {"supervisor", "civil_affairs"},
+    ("assessed", "intervention"): {"supervisor", "civil_affairs"},
+    ("assessed", "closed"): {"supervisor", "civil_affairs"},
+    ("intervention", "closed"): {"supervisor", "civil_affairs"},
+}
+ROLES = ["reporter", "viewer", "director", "supervisor", "civil_affairs"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("source", rules.STAGES)
+@pytest.mark.parametrize("target", rules.STAGES)
+def test_every_transition_for_every_role(source, target, role):
+    allowed_roles = ALLOWED.get((source, target))
+    if source == "closed" or allowed_roles is None:
+        with pytest.raises(rules.TransitionError):
+            rules.find_transition(source=source, target=target, role=role, outcome="resolved")
+    elif role in allowed_roles:
+        assert rules.find_transition(source=source, target=target, role=role, outcome="resolved")
+    else:
+        with pytest.raises(rules.TransitionForbidden):
+            rules.find_transition(source=source, target=target, role=role, outcome="resolved")
