@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -25,8 +25,10 @@ from .forms import (
     ReasonForm,
     ScanForm,
     add_service_errors,
+    add_service_messages,
 )
 from .models import CareAgreement, MemberStatus, Relation
+from .uploads import private_file_response
 
 DEFAULT_DUTIES = (
     "负责儿童的日常生活照料、安全看护和学习督促；发现儿童生病、受伤或处于危险时及时送医、报警，"
@@ -133,9 +135,7 @@ def _post_action(request: HttpRequest, agreement_id, form_class, action) -> Http
         try:
             action(agreement, form.cleaned_data)
         except ValidationError as exc:
-            for problems in exc.message_dict.values():
-                for problem in problems:
-                    messages.error(request, problem)
+            add_service_messages(request, exc)
         except services.Conflict as exc:
             messages.error(request, exc.message)
         else:
@@ -210,11 +210,7 @@ def agreement_scan(request: HttpRequest, agreement_id) -> HttpResponse:
         records=[(str(agreement.pk), agreement.child.village_id)],
         request=request,
     )
-    response = FileResponse(agreement.scan.open("rb"), content_type=agreement.scan_content_type)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = "inline"
-    return response
+    return private_file_response(agreement.scan, agreement.scan_content_type)
 
 
 @login_required

@@ -265,3 +265,13 @@ class ParentContactForm(forms.Form):
     contacted_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
     channel = forms.ChoiceField(label=_("How"), choices=ContactChannel.choices)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+def add_service_messages(request, exc: ValidationError) -> None:
+    """Show a service's ValidationError as page messages (for small action forms)."""
+    from django.contrib import messages
+
+    problems = exc.message_dict.values() if hasattr(exc, "error_dict") else [exc.messages]
+    for group in problems:
+        for problem in group:
+            messages.error(request, problem)

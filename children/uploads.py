@@ -23,3 +23,13 @@ def document_type(upload, field: str = "scan") -> tuple[str, str]:
         if head.startswith(signature):
             return content_type, extension
     raise ValidationError({field: ["只能上传JPG、PNG图片或PDF文件"]})
+
+
+def private_file_response(file, content_type: str):
+    """Serve a stored upload to a user already checked for scope: never cached, never sniffed."""
+    from django.http import FileResponse
+
+    response = FileResponse(file.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

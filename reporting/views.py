@@ -15,8 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import selectors as scope
 from accounts.models import Role
 from children import selectors as child_selectors
-from children.forms import add_service_errors
+from children.forms import add_service_errors, add_service_messages
 from children.services import Conflict
+from children.uploads import private_file_response
 
 from . import rules, selectors, services
 from .forms import (
@@ -96,12 +97,6 @@ def report_detail(request, report_id):
     )
 
 
-def _messages_from(request, exc: ValidationError) -> None:
-    for problems in exc.message_dict.values():
-        for problem in problems:
-            messages.error(request, problem)
-
-
 @login_required
 @require_POST
 def report_attach(request, report_id):
@@ -115,7 +110,7 @@ def report_attach(request, report_id):
                 user=request.user, report=report, upload=form.cleaned_data["file"]
             )
         except ValidationError as exc:
-            _messages_from(request, exc)
+            add_service_messages(request, exc)
         else:
             messages.success(request, _("Saved."))
     return redirect("reporting:detail", report_id=report.pk)
@@ -123,16 +118,13 @@ def report_attach(request, report_id):
 
 @login_required
 def report_attachment(request, report_id, attachment_id):
-    from django.http import FileResponse, Http404
+    from django.http import Http404
 
     report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
     attachment = report.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404
-    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file_response(attachment.file, attachment.content_type)
 
 
 @login_required
@@ -144,7 +136,7 @@ def report_intervene(request, report_id):
         try:
             services.intervention_record(user=request.user, report=report, **form.cleaned_data)
         except ValidationError as exc:
-            _messages_from(request, exc)
+            add_service_messages(request, exc)
         except Conflict as exc:
             messages.error(request, exc.message)
         else:
@@ -168,7 +160,7 @@ def report_move(request, report_id):
                 **data,
             )
         except ValidationError as exc:
-            _messages_from(request, exc)
+            add_service_messages(request, exc)
         except Conflict as exc:
             messages.error(request, exc.message)
         else:

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +18,7 @@ from accounts.models import Role
 from children import selectors as child_selectors
 from children.forms import add_service_errors
 from children.services import Conflict
+from children.uploads import private_file_response
 
 from . import rules, selectors, services
 from .forms import ReviewForm, VisitForm
@@ -175,10 +176,7 @@ def photo(request: HttpRequest, photo_id) -> HttpResponse:
         pk=photo_id,
     )
     scope.require_role(request.user, selectors.VISIT_READ_ROLES)
-    response = FileResponse(item.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file_response(item.image, "image/jpeg")
 
 
 @login_required
