@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -481,11 +482,12 @@ def _queue_digests(on: date) -> None:
 # --- Delivery ---------------------------------------------------------------------------------
 
 
-class SmsBackend:
+class SmsBackend(ABC):
     """Interface of an SMS channel. Configure with SMS_BACKEND (dotted path)."""
 
-    def send(self, phone: str, text: str) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, phone: str, text: str) -> None:
+        """Send ``text`` to ``phone``; raise to have the digest retried."""
 
 
 class LoggingSmsBackend(SmsBackend):
