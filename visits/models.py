@@ -101,6 +101,12 @@ class Visit(models.Model):
             models.Index(fields=["child", "-visited_on"], name="visit_child_date"),
             models.Index(fields=["visitor", "-visited_on"], name="visit_visitor_date"),
             models.Index(fields=["review_status", "visited_on"], name="visit_review"),
+            # The sweep's "danger found, no report within 24 hours" rule.
+            models.Index(
+                fields=["created_at"],
+                name="visit_danger_recent",
+                condition=models.Q(safety_concern=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
