@@ -509,3 +509,85 @@ def parent_contact_create(request: HttpRequest, child_id: str, payload: ParentCo
             "note": contact.note,
         },
     )
+
+
+# --- Subsidies (补贴纳入) ---------------------------------------------------------------------
+
+ProgrammeCode = Literal[
+    "orphan_allowance",
+    "de_facto_unsupported_allowance",
+    "hiv_affected_allowance",
+    "minimum_living",
+    "extreme_poverty_support",
+    "temporary_assistance",
+    "medical_assistance",
+    "disability_rehabilitation",
+    "education_aid",
+]
+
+
+class SubsidyApplicationIn(Schema):
+    programme: ProgrammeCode
+    note: str | None = None
+
+
+class SubsidyDecisionIn(Schema):
+    decision: Literal["approve", "return", "reject"]
+    note: str = ""
+
+
+class SubsidyApplicationOut(Schema):
+    id: str
+    child_id: str
+    programme: str
+    status: str
+    note: str
+    submitted_at: datetime
+    township_approved_on: date | None
+    decided_on: date | None
+
+
+def application_out(application) -> dict:
+    return {
+        "id": str(application.pk),
+        "child_id": str(application.child_id),
+        "programme": application.programme,
+        "status": application.status,
+        "note": application.note,
+        "submitted_at": application.submitted_at,
+        "township_approved_on": application.township_approved_on,
+        "decided_on": application.decided_on,
+    }
+
+
+@router.post("/children/{child_id}/subsidy-applications", response={201: SubsidyApplicationOut})
+def subsidy_application_create(request: HttpRequest, child_id: str, payload: SubsidyApplicationIn):
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, roles=services.SUBMITTER_ROLES
+    )
+    application = services.subsidy_apply(
+        user=request.auth, child=child, programme=payload.programme, note=payload.note or ""
+    )
+    return Status(201, application_out(application))
+
+
+@router.get("/children/{child_id}/subsidy-applications", response=list[SubsidyApplicationOut])
+def subsidy_application_list(request: HttpRequest, child_id: str):
+    child = selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
+    return [application_out(a) for a in child.subsidy_applications.all()]
+
+
+@router.post("/subsidy-applications/{application_id}/decisions", response=SubsidyApplicationOut)
+def subsidy_decision(request: HttpRequest, application_id: str, payload: SubsidyDecisionIn):
+    from .models import SubsidyApplication
+
+    application = scope.get_in_scope_or_404(
+        SubsidyApplication.objects.select_related("child"),
+        user=request.auth,
+        area_field="child__village__code",
+        pk=application_id,
+    )
+    application = services.subsidy_decide(
+        user=request.auth, application=application, decision=payload.decision, note=payload.note
+    )
+    return application_out(application)

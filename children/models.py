@@ -567,3 +567,74 @@ class ParentContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child} {self.contacted_on}"
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    TOWNSHIP_APPROVED = "township_approved", _("Approved by the township")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RETURNED = "returned", _("Returned for more evidence")
+
+
+class SubsidyApplication(models.Model):
+    """补贴纳入: an application for a benefit programme, reviewed by township then county."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        Child,
+        verbose_name=_("child"),
+        on_delete=models.CASCADE,
+        related_name="subsidy_applications",
+    )
+    programme = models.CharField(_("programme"), max_length=40)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ApplicationStatus.choices,
+        default=ApplicationStatus.SUBMITTED,
+    )
+    note = models.TextField(_("note"), blank=True, default="")
+    submitted_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("submitted by"), on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    township_approved_on = models.DateField(_("approved by the township on"), null=True, blank=True)
+    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("subsidy application")
+        verbose_name_plural = _("subsidy applications")
+        ordering = ["submitted_at"]
+        indexes = [models.Index(fields=["status", "submitted_at"], name="subsidy_app_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ApplicationStatus.values),
+                name="subsidy_app_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.programme}"
+
+
+class SubsidyDecision(models.Model):
+    """Every decision on an application: who, when, what and the written reason."""
+
+    id = models.BigAutoField(primary_key=True)
+    application = models.ForeignKey(
+        SubsidyApplication, on_delete=models.CASCADE, related_name="decisions"
+    )
+    decision = models.CharField(max_length=10)
+    from_status = models.CharField(max_length=20)
+    to_status = models.CharField(max_length=20)
+    by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.decision}"

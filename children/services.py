@@ -22,6 +22,7 @@ from . import idcard, rules
 from .models import (
     MANUAL_CATEGORIES,
     AgreementStatus,
+    ApplicationStatus,
     CareAgreement,
     CaregiverRelation,
     Category,
@@ -39,6 +40,8 @@ from .models import (
     Relation,
     RiskLevel,
     SchoolStatus,
+    SubsidyApplication,
+    SubsidyDecision,
 )
 
 WRITE_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
@@ -999,3 +1002,116 @@ def care_agreement_attach_scan(*, user: User, agreement: CareAgreement, upload) 
         agreement.scan_content_type = content_type
         agreement.save(update_fields=["scan", "scan_content_type", "updated_at"])
     return agreement
+
+
+# --- Benefit applications (补贴纳入, domain §7) -------------------------------------------------
+
+SUBMITTER_ROLES = (Role.DIRECTOR, Role.SUPERVISOR)
+
+
+def subsidy_eligibility(*, child: Child, programme: str) -> list[str]:
+    """Every reason the child is not eligible for ``programme`` (empty: eligible)."""
+    from . import subsidy_rules
+
+    parents = [
+        rules.Parent(
+            m.relation, m.status, m.has_guardian_capacity, m.away_since, m.has_serious_disability
+        )
+        for m in child.family_members.filter(relation__in=(Relation.FATHER, Relation.MOTHER))
+    ]
+    return subsidy_rules.eligibility(
+        programme=programme,
+        age=rules.age_on(child.birth_date, today()),
+        categories=child.categories,
+        flags=child.focus_flags,
+        school_status=child.school_status,
+        parents=parents,
+    )
+
+
+def subsidy_apply(
+    *, user: User, child: Child, programme: str, note: str = ""
+) -> SubsidyApplication:
+    """Submit (受理) an application; refused (422) with every reason when the rule fails."""
+    from . import subsidy_rules
+
+    scope.require_role(user, SUBMITTER_ROLES)
+    _require_active(child)
+    if programme not in subsidy_rules.PROGRAMMES:
+        raise ValidationError({"programme": [f"未知的补贴项目：{programme}"]})
+    reasons = subsidy_eligibility(child=child, programme=programme)
+    if reasons:
+        raise ValidationError({"programme": reasons})
+    if SubsidyApplication.objects.filter(
+        child=child,
+        programme=programme,
+        status__in=(ApplicationStatus.SUBMITTED, ApplicationStatus.TOWNSHIP_APPROVED),
+    ).exists():
+        raise Conflict("该儿童已有同一项目的申请在审核中")
+    with transaction.atomic():
+        application = SubsidyApplication.objects.create(
+            child=child, programme=programme, note=note.strip(), submitted_by=user
+        )
+        SubsidyDecision.objects.create(
+            application=application,
+            decision="submit",
+            from_status="",
+            to_status=ApplicationStatus.SUBMITTED,
+            by=user,
+            note=note.strip(),
+        )
+    return application
+
+
+def subsidy_decide(
+    *, user: User, application: SubsidyApplication, decision: str, note: str
+) -> SubsidyApplication:
+    """Township (supervisor) decides first, county (civil affairs) second. 403 for a wrong role or
+    one's own application; 409 for the wrong status or before the public notice ends."""
+    from . import subsidy_rules
+
+    if decision not in ("approve", "return", "reject"):
+        raise ValidationError({"decision": ["应为 approve、return 或 reject"]})
+    scope.require_role(user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+    if application.submitted_by_id == user.pk:
+        raise PermissionDenied("不能审核本人提交的申请")
+    if decision in ("return", "reject") and not (note or "").strip():
+        raise ValidationError({"note": ["退回或不予批准时须写明理由"]})
+    with transaction.atomic():
+        locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
+        decider = subsidy_rules.DECIDER.get(locked.status)
+        role = Role.CIVIL_AFFAIRS if user.is_superuser else user.role
+        if decider is None or decider != role:
+            raise Conflict("该申请当前不在您的审核环节", field="status")
+        on = today()
+        programme = subsidy_rules.PROGRAMMES[locked.programme]
+        if (
+            decision == "approve"
+            and locked.status == ApplicationStatus.TOWNSHIP_APPROVED
+            and programme.public_notice
+        ):
+            first_day = subsidy_rules.notice_ends(locked.township_approved_on)
+            if on < first_day:
+                raise Conflict(f"公示期未满，{first_day:%Y-%m-%d}起方可审批", field="status")
+        previous = locked.status
+        if decision == "approve":
+            locked.status = subsidy_rules.NEXT_ON_APPROVE[previous]
+            if locked.status == ApplicationStatus.TOWNSHIP_APPROVED:
+                locked.township_approved_on = on
+        elif decision == "return":
+            locked.status = ApplicationStatus.RETURNED
+        else:
+            locked.status = ApplicationStatus.REJECTED
+        if locked.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
+            locked.decided_on = on
+        locked.version += 1
+        locked.save()
+        SubsidyDecision.objects.create(
+            application=locked,
+            decision=decision,
+            from_status=previous,
+            to_status=locked.status,
+            by=user,
+            note=(note or "").strip(),
+        )
+    return locked

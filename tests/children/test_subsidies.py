@@ -1,0 +1,136 @@
+"""api.md "Subsidies": eligibility with reasons, the two-level review, the 7-day public notice."""
+
+from datetime import date
+
+import pytest
+import time_machine
+
+from children.services import family_member_add
+
+from ..factories import make_child
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel("2026-11-23 10:00 +0800", tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def orphan(frozen, director_a):
+    child = make_child(director_a, name="孤儿甲", birth_date=date(2014, 5, 1))
+    for relation in ("father", "mother"):
+        family_member_add(
+            user=director_a,
+            child=child,
+            relation=relation,
+            name=relation,
+            status="deceased",
+            has_guardian_capacity=False,
+        )
+    return child
+
+
+def apply(client, child, programme="orphan_allowance", note="申请孤儿基本生活费"):
+    return client.post(
+        f"/api/v1/children/{child.pk}/subsidy-applications",
+        {"programme": programme, "note": note},
+        content_type="application/json",
+    )
+
+
+def decide(client, application_id, decision="approve", note="材料齐全"):
+    return client.post(
+        f"/api/v1/subsidy-applications/{application_id}/decisions",
+        {"decision": decision, "note": note},
+        content_type="application/json",
+    )
+
+
+def test_two_level_review(api_client, orphan, director_a, supervisor, civil_affairs):
+    response = apply(api_client(director_a), orphan)
+    assert response.status_code == 201 and response.json()["status"] == "submitted"
+    application_id = response.json()["id"]
+    assert decide(api_client(civil_affairs), application_id).status_code == 409  # township first
+    assert decide(api_client(director_a), application_id).status_code == 403
+    township = decide(api_client(supervisor), application_id)
+    assert township.status_code == 200 and township.json()["status"] == "township_approved"
+    assert decide(api_client(supervisor), application_id).status_code == 409
+    county = decide(api_client(civil_affairs), application_id)
+    assert county.status_code == 200 and county.json()["status"] == "approved"
+
+
+def test_ineligible_is_422_with_every_reason(api_client, frozen, director_a):
+    child = make_child(director_a, name="普通", birth_date=date(2015, 1, 1))
+    family_member_add(
+        user=director_a,
+        child=child,
+        relation="father",
+        name="父",
+        status="at_home",
+        has_guardian_capacity=True,
+    )
+    response = apply(api_client(director_a), child)
+    assert response.status_code == 422
+    messages = [d["msg"] for d in response.json()["detail"]]
+    assert "未登记父母双方情况" in messages
+    response = apply(api_client(director_a), child, programme="disability_rehabilitation")
+    messages = [d["msg"] for d in response.json()["detail"]]
+    assert "康复救助限0至6岁残疾儿童" in messages and "档案中未登记残疾情况" in messages
+
+
+def test_de_facto_unsupported(api_client, frozen, director_a):
+    child = make_child(director_a, name="事实无人抚养", birth_date=date(2013, 1, 1))
+    family_member_add(
+        user=director_a,
+        child=child,
+        relation="father",
+        name="父",
+        status="imprisoned",
+        has_guardian_capacity=False,
+    )
+    family_member_add(
+        user=director_a,
+        child=child,
+        relation="mother",
+        name="母",
+        status="missing",
+        has_guardian_capacity=False,
+    )
+    assert (
+        apply(api_client(director_a), child, programme="de_facto_unsupported_allowance").status_code
+        == 201
+    )
+    assert apply(api_client(director_a), child, programme="orphan_allowance").status_code == 422
+
+
+def test_own_application_cannot_be_decided(api_client, orphan, supervisor):
+    application_id = apply(api_client(supervisor), orphan).json()["id"]
+    assert decide(api_client(supervisor), application_id).status_code == 403
+
+
+def test_return_and_reject_need_a_reason(api_client, orphan, director_a, supervisor):
+    application_id = apply(api_client(director_a), orphan).json()["id"]
+    assert decide(api_client(supervisor), application_id, "return", note="").status_code == 422
+    response = decide(api_client(supervisor), application_id, "return", note="请补充死亡证明")
+    assert response.json()["status"] == "returned"
+
+
+def test_public_notice_of_7_days(api_client, frozen, director_a, supervisor, civil_affairs):
+    child = make_child(director_a, name="低保", birth_date=date(2012, 1, 1))
+    application_id = apply(api_client(director_a), child, programme="minimum_living").json()["id"]
+    decide(api_client(supervisor), application_id)
+    frozen.move_to("2026-11-29 10:00 +0800")  # day 6 of the notice
+    early = decide(api_client(civil_affairs), application_id)
+    assert early.status_code == 409 and "2026-11-30" in early.json()["detail"]
+    frozen.move_to("2026-11-30 09:00 +0800")
+    assert decide(api_client(civil_affairs), application_id).json()["status"] == "approved"
+
+
+def test_scope(api_client, orphan, director_a, outsider, viewer):
+    assert apply(api_client(outsider), orphan).status_code == 404
+    assert apply(api_client(viewer), orphan).status_code == 403
+    application_id = apply(api_client(director_a), orphan).json()["id"]
+    assert decide(api_client(outsider), application_id).status_code == 404
