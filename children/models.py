@@ -638,3 +638,76 @@ class SubsidyDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.decision}"
+
+
+class SubsidyStandard(models.Model):
+    """The monthly amount (yuan) of a programme in an area from a month on (or the one-off sum of
+    temporary assistance). The one in force for a village is the nearest ancestor's latest."""
+
+    id = models.BigAutoField(primary_key=True)
+    area = models.ForeignKey("accounts.Area", on_delete=models.PROTECT, related_name="+")
+    programme = models.CharField(_("programme"), max_length=40)
+    effective_month = models.DateField(_("from month"))  # the first day of the month
+    amount = models.DecimalField(_("yuan per month"), max_digits=9, decimal_places=2)
+    set_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subsidy standard")
+        verbose_name_plural = _("subsidy standards")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "programme", "effective_month"], name="standard_once_per_month"
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="standard_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(effective_month__day=1), name="standard_first_of_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.programme} {self.effective_month:%Y-%m} {self.amount}"
+
+
+class Enrolment(models.Model):
+    """A child enrolled in a programme after county approval; paid from the next month on."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.OneToOneField(
+        SubsidyApplication, on_delete=models.PROTECT, related_name="enrolment"
+    )
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="enrolments")
+    programme = models.CharField(_("programme"), max_length=40)
+    start_month = models.DateField(_("paid from"))
+    end_month = models.DateField(_("last month paid"), null=True, blank=True)
+    end_reason = models.CharField(_("exit reason"), max_length=200, blank=True, default="")
+    next_review_on = models.DateField(_("next review"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        indexes = [models.Index(fields=["programme", "start_month"], name="enrolment_programme")]
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.programme}"
+
+
+class Entitlement(models.Model):
+    """One month's entitlement of one enrolment (the payment ledger)."""
+
+    id = models.BigAutoField(primary_key=True)
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="entitlements")
+    month = models.DateField()
+    amount = models.DecimalField(max_digits=9, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["month"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "month"], name="entitlement_once_a_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment_id} {self.month:%Y-%m} {self.amount}"

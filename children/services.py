@@ -31,6 +31,7 @@ from .models import (
     CloseReason,
     ContactChannel,
     DisabilityType,
+    Enrolment,
     FamilyMember,
     Gender,
     GuardianshipAssessment,
@@ -42,6 +43,7 @@ from .models import (
     SchoolStatus,
     SubsidyApplication,
     SubsidyDecision,
+    SubsidyStandard,
 )
 
 WRITE_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
@@ -1104,6 +1106,9 @@ def subsidy_decide(
             locked.status = ApplicationStatus.REJECTED
         if locked.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
             locked.decided_on = on
+        if locked.status == ApplicationStatus.APPROVED:
+            # Approval enrols the child; payment starts the month after (domain §7).
+            _enrol(locked, on)
         locked.version += 1
         locked.save()
         SubsidyDecision.objects.create(
@@ -1115,3 +1120,80 @@ def subsidy_decide(
             note=(note or "").strip(),
         )
     return locked
+
+
+def _first_of_next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+REVIEW_AFTER_DAYS = 183  # *default*: benefits are reviewed every 6 months
+
+
+def _enrol(application: SubsidyApplication, on: date) -> Enrolment:
+    return Enrolment.objects.create(
+        application=application,
+        child=application.child,
+        programme=application.programme,
+        start_month=_first_of_next_month(on),
+        next_review_on=on + timedelta(days=REVIEW_AFTER_DAYS),
+    )
+
+
+def subsidy_standard_set(
+    *, user: User, area_code: str, programme: str, month: date, amount
+) -> SubsidyStandard:
+    """Civil affairs set a programme's monthly standard for their area from a month on."""
+    from . import subsidy_rules
+
+    scope.require_role(user, (Role.CIVIL_AFFAIRS,))
+    if not scope.code_in_scope(user, area_code):
+        raise PermissionDenied
+    errors: dict[str, list[str]] = {}
+    if programme not in subsidy_rules.PROGRAMMES:
+        errors.setdefault("programme", []).append(f"未知的补贴项目：{programme}")
+    if amount is None or amount < 0:
+        errors.setdefault("amount", []).append("标准不能为负数")
+    _raise_if_errors(errors)
+    standard, _created = SubsidyStandard.objects.update_or_create(
+        area_id=area_code,
+        programme=programme,
+        effective_month=month.replace(day=1),
+        defaults={"amount": amount, "set_by": user},
+    )
+    return standard
+
+
+ENTITLEMENTS_SQL = """
+INSERT INTO children_entitlement (enrolment_id, month, amount, created_at)
+SELECT e.id, %(month)s, s.amount, now()
+FROM children_enrolment e
+JOIN children_child c ON c.id = e.child_id
+JOIN LATERAL (
+    -- the standard in force: county over city over province, then the latest month
+    SELECT st.amount FROM children_subsidystandard st
+    WHERE st.programme = e.programme AND st.effective_month <= %(month)s
+      AND st.area_id IN (left(c.village_id, 6) || '000000', left(c.village_id, 4) || '00000000',
+                         left(c.village_id, 2) || '0000000000')
+    ORDER BY CASE st.area_id WHEN left(c.village_id, 6) || '000000' THEN 3
+                             WHEN left(c.village_id, 4) || '00000000' THEN 2 ELSE 1 END DESC,
+             st.effective_month DESC
+    LIMIT 1
+) s ON true
+WHERE e.programme <> 'temporary_assistance'
+  AND e.start_month <= %(month)s
+  AND (e.end_month IS NULL OR e.end_month >= %(month)s)
+  AND c.status = 'active'
+  -- paid up to the month of the 18th birthday, stopped from the month after
+  AND date_trunc('month', c.birth_date + interval '18 years') >= %(month)s
+ON CONFLICT ON CONSTRAINT entitlement_once_a_month DO NOTHING
+"""
+
+
+def entitlements_generate(*, month: date) -> int:
+    """The monthly ledger: one entitlement per enrolment in force, at the standard in force, in one
+    set-based INSERT. Idempotent by the (enrolment, month) constraint."""
+    from django.db import connection
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(ENTITLEMENTS_SQL, {"month": month.replace(day=1)})
+        return cursor.rowcount

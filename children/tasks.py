@@ -17,3 +17,9 @@ def refresh_derived() -> int:
 def recompute_area(area_code: str) -> int:
     """After an area's policy changes: recompute every active file below it, in batches."""
     return services.children_recompute_area(area_code=area_code)
+
+
+@shared_task(name="children.monthly_entitlements")
+def monthly_entitlements() -> int:
+    """On the 1st: this month's entitlement for every enrolment in force (idempotent)."""
+    return services.entitlements_generate(month=services.today())

@@ -18,6 +18,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
     # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
     # selects everything due up to its day.
+    "children-monthly-entitlements": {
+        "task": "children.monthly_entitlements",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
     "visits-send-reminders": {
         "task": "visits.send_reminders",
         "schedule": crontab(hour=8, minute=0),

@@ -134,3 +134,87 @@ def test_scope(api_client, orphan, director_a, outsider, viewer):
     assert apply(api_client(viewer), orphan).status_code == 403
     application_id = apply(api_client(director_a), orphan).json()["id"]
     assert decide(api_client(outsider), application_id).status_code == 404
+
+
+def test_approval_enrols_and_the_ledger_follows_the_standard_in_force(
+    api_client, orphan, director_a, supervisor, civil_affairs, frozen
+):
+    from decimal import Decimal
+
+    from children.models import Enrolment, Entitlement
+    from children.services import entitlements_generate, subsidy_standard_set
+
+    from ..conftest import COUNTY_A, PROVINCE
+
+    application_id = apply(api_client(director_a), orphan).json()["id"]
+    decide(api_client(supervisor), application_id)
+    decide(api_client(civil_affairs), application_id)
+    enrolment = Enrolment.objects.get()
+    assert enrolment.start_month == date(2026, 12, 1)
+    admin_like = civil_affairs
+    # A province-wide standard, then the county's own higher one from January (mid-year change).
+    from accounts.models import Role
+
+    from ..factories import UserFactory
+
+    provincial = UserFactory(username="prov", role=Role.CIVIL_AFFAIRS, area_id=PROVINCE)
+    subsidy_standard_set(
+        user=provincial,
+        area_code=PROVINCE,
+        programme="orphan_allowance",
+        month=date(2026, 1, 1),
+        amount=Decimal("1000"),
+    )
+    subsidy_standard_set(
+        user=admin_like,
+        area_code=COUNTY_A,
+        programme="orphan_allowance",
+        month=date(2027, 1, 1),
+        amount=Decimal("1200"),
+    )
+    assert entitlements_generate(month=date(2026, 11, 1)) == 0  # before the start month
+    assert entitlements_generate(month=date(2026, 12, 1)) == 1
+    assert entitlements_generate(month=date(2026, 12, 1)) == 0  # idempotent
+    assert entitlements_generate(month=date(2027, 1, 1)) == 1
+    assert list(Entitlement.objects.values_list("month", "amount")) == [
+        (date(2026, 12, 1), Decimal("1000.00")),
+        (date(2027, 1, 1), Decimal("1200.00")),
+    ]
+
+
+def test_payment_stops_the_month_after_the_18th_birthday(
+    api_client, frozen, director_a, supervisor, civil_affairs
+):
+    from decimal import Decimal
+
+    from children.models import Entitlement
+    from children.services import entitlements_generate, subsidy_standard_set
+
+    from ..conftest import COUNTY_A
+
+    child = make_child(director_a, name="将满18岁", birth_date=date(2009, 1, 15))
+    for relation in ("father", "mother"):
+        family_member_add(
+            user=director_a,
+            child=child,
+            relation=relation,
+            name=relation,
+            status="deceased",
+            has_guardian_capacity=False,
+        )
+    application_id = apply(api_client(director_a), child).json()["id"]
+    decide(api_client(supervisor), application_id)
+    decide(api_client(civil_affairs), application_id)
+    subsidy_standard_set(
+        user=civil_affairs,
+        area_code=COUNTY_A,
+        programme="orphan_allowance",
+        month=date(2026, 1, 1),
+        amount=Decimal("1100"),
+    )
+    for month in (date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)):
+        entitlements_generate(month=month)
+    assert list(Entitlement.objects.values_list("month", flat=True)) == [
+        date(2026, 12, 1),
+        date(2027, 1, 1),
+    ]
