@@ -377,6 +377,11 @@ def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Chi
         locked.version += 1
         locked.save()
         children_recompute_derived([locked.pk])  # a closed file is no longer a key child
+        # Benefits stop with the file: this month is the last one paid.
+        Enrolment.objects.filter(child=locked, end_month__isnull=True).update(
+            end_month=locked.closed_on.replace(day=1),
+            end_reason=f"档案结案：{locked.get_closed_reason_display()}",
+        )
     locked.refresh_from_db()
     return locked
 
@@ -414,6 +419,35 @@ def validate_member(values: dict, errors: dict) -> None:
 def _require_active(child: Child) -> None:
     if child.status == ChildStatus.CLOSED:
         raise Conflict("档案已结案，不能修改")
+
+
+def _recheck_enrolments(child_id: uuid.UUID) -> None:
+    """A family change that breaks a benefit's rule (a parent regains capacity …) raises a
+    subsidy_review reminder to the director instead of stopping payment silently."""
+    from visits.models import Notification, NotificationKind
+
+    enrolments = list(Enrolment.objects.filter(child_id=child_id, end_month__isnull=True))
+    if not enrolments:
+        return
+    child = Child.objects.get(pk=child_id)
+    broken = [e for e in enrolments if subsidy_eligibility(child=child, programme=e.programme)]
+    if not broken:
+        return
+    on = today()
+    directors = User.objects.filter(role=Role.DIRECTOR, area_id=child.village_id, is_active=True)
+    for enrolment in broken:
+        for director in directors:
+            Notification.objects.get_or_create(
+                recipient=director,
+                kind=NotificationKind.SUBSIDY_REVIEW,
+                child=child,
+                report_id=None,
+                due_date=on,
+                defaults={
+                    "created_on": on,
+                    "detail": f"家庭情况变化，需复核：{enrolment.programme}",
+                },
+            )
 
 
 def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
@@ -454,6 +488,7 @@ def family_member_update(
         member.full_clean(exclude=["evidence"])
         member.save()
         children_recompute_derived([member.child_id])
+        _recheck_enrolments(member.child_id)
     return member
 
 
@@ -464,6 +499,7 @@ def family_member_delete(*, user: User, member: FamilyMember) -> None:
     with transaction.atomic(), history_context(user):
         member.delete()
         children_recompute_derived([child_id])
+        _recheck_enrolments(child_id)
 
 
 # --- Guardianship assessment (赋色) -----------------------------------------------------------

@@ -304,6 +304,15 @@ _RULES = [
         "AND b.status = 'active')",
     ),
     (
+        # A benefit's periodic review (every 6 months) falls due within a week.
+        NotificationKind.SUBSIDY_REVIEW,
+        Role.DIRECTOR,
+        "c.village_id",
+        "children_enrolment e JOIN children_child c ON c.id = e.child_id",
+        "e.next_review_on",
+        "e.end_month IS NULL AND e.next_review_on <= %(today)s + %(soon)s",
+    ),
+    (
         NotificationKind.AGREEMENT_EXPIRING,
         Role.DIRECTOR,
         "c.village_id",

@@ -218,3 +218,56 @@ def test_payment_stops_the_month_after_the_18th_birthday(
         date(2026, 12, 1),
         date(2027, 1, 1),
     ]
+
+
+def _enrolled(api_client, orphan, director_a, supervisor, civil_affairs):
+    application_id = apply(api_client(director_a), orphan).json()["id"]
+    decide(api_client(supervisor), application_id)
+    decide(api_client(civil_affairs), application_id)
+
+
+def test_a_parent_regaining_capacity_raises_a_review_not_a_silent_stop(
+    api_client, orphan, director_a, supervisor, civil_affairs
+):
+    from children.models import Enrolment
+    from children.services import family_member_update
+    from visits.models import Notification
+
+    _enrolled(api_client, orphan, director_a, supervisor, civil_affairs)
+    mother = orphan.family_members.get(relation="mother")
+    family_member_update(
+        user=director_a, member=mother, changes={"status": "at_home", "has_guardian_capacity": True}
+    )
+    review = Notification.objects.get(kind="subsidy_review")
+    assert review.recipient == director_a and review.child == orphan
+    assert Enrolment.objects.get().end_month is None  # still paid until the review decides
+
+
+def test_closing_the_file_ends_the_benefit(
+    api_client, orphan, director_a, supervisor, civil_affairs
+):
+    from children.models import Enrolment
+
+    _enrolled(api_client, orphan, director_a, supervisor, civil_affairs)
+    api_client(director_a).post(
+        f"/api/v1/children/{orphan.pk}/close",
+        {"reason": "moved_away"},
+        content_type="application/json",
+    )
+    enrolment = Enrolment.objects.get()
+    assert enrolment.end_month == date(2026, 11, 1) and "迁出" in enrolment.end_reason
+
+
+def test_six_monthly_review_reminder(
+    api_client, orphan, director_a, supervisor, civil_affairs, frozen
+):
+    from visits.models import Notification
+    from visits.services import reminders_sweep
+
+    _enrolled(api_client, orphan, director_a, supervisor, civil_affairs)  # review due 2027-05-25
+    frozen.move_to("2027-05-17 08:00 +0800")
+    reminders_sweep()
+    assert not Notification.objects.filter(kind="subsidy_review").exists()
+    frozen.move_to("2027-05-18 08:00 +0800")
+    reminders_sweep()
+    assert Notification.objects.get(kind="subsidy_review").due_date == date(2027, 5, 25)
