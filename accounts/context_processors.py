@@ -40,6 +40,7 @@ NAV_ITEMS = [
         {Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN},
     ),
     ("staff", _("Staff"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}),
+    ("children:subsidy_queue", _("Benefits"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS}),
     ("audit", _("Audit"), {Role.CIVIL_AFFAIRS, Role.ADMIN}),
     ("visits:policy", _("Settings"), {Role.CIVIL_AFFAIRS}),
 ]

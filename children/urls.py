@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import agreement_views, views
+from . import agreement_views, subsidy_views, views
 
 app_name = "children"
 
@@ -23,6 +23,14 @@ urlpatterns = [
         name="parent_contact_add",
     ),
     path("agreements/<uuid:agreement_id>/", agreement_views.agreement_detail, name="agreement"),
+    path("<uuid:child_id>/subsidies/", subsidy_views.subsidy_apply, name="subsidies"),
+    path("<uuid:child_id>/subsidies/apply/", subsidy_views.subsidy_submit, name="subsidy_submit"),
+    path("subsidies/queue/", subsidy_views.subsidy_queue, name="subsidy_queue"),
+    path(
+        "subsidies/<uuid:application_id>/decide/",
+        subsidy_views.subsidy_decide,
+        name="subsidy_decide",
+    ),
     path(
         "agreements/<uuid:agreement_id>/terminate/",
         agreement_views.agreement_terminate,

@@ -271,3 +271,36 @@ def test_six_monthly_review_reminder(
     frozen.move_to("2027-05-18 08:00 +0800")
     reminders_sweep()
     assert Notification.objects.get(kind="subsidy_review").due_date == date(2027, 5, 25)
+
+
+def test_pages_apply_queue_and_decide(
+    client_for, orphan, director_a, supervisor, civil_affairs, outsider
+):
+    from children.models import SubsidyApplication
+    from children.subsidy_views import add_working_days
+
+    page = client_for(director_a).get(f"/children/{orphan.pk}/subsidies/").content.decode()
+    assert "孤儿基本生活费" in page and "康复救助限0至6岁残疾儿童" in page
+    client_for(director_a).post(
+        f"/children/{orphan.pk}/subsidies/apply/", {"programme": "orphan_allowance"}
+    )
+    application = SubsidyApplication.objects.get()
+    queue = client_for(supervisor).get("/children/subsidies/queue/").content.decode()
+    assert "孤儿甲" in queue and "2026-12-07" in queue  # 10 working days after 2026-11-23
+    assert add_working_days(date(2026, 11, 27), 1) == date(2026, 11, 30)  # Friday → Monday
+    assert (
+        "孤儿甲" not in client_for(civil_affairs).get("/children/subsidies/queue/").content.decode()
+    )
+    client_for(supervisor).post(
+        f"/children/subsidies/{application.pk}/decide/", {"decision": "approve"}
+    )
+    application.refresh_from_db()
+    assert application.status == "township_approved"
+    assert client_for(outsider).get(f"/children/{orphan.pk}/subsidies/").status_code == 404
+    assert (
+        client_for(outsider)
+        .post(f"/children/subsidies/{application.pk}/decide/", {"decision": "approve"})
+        .status_code
+        == 404
+    )
+    assert client_for(director_a).get("/children/subsidies/queue/").status_code == 403
