@@ -37,10 +37,9 @@ DEFAULT_DUTIES = (
 
 
 def _agreement_or_404(request: HttpRequest, agreement_id, roles=selectors.READ_ROLES):
-    agreement = scope.get_in_scope_or_404(
+    agreement = selectors.child_record_or_404(
         CareAgreement.objects.select_related("child", "child__village", "created_by"),
         user=request.user,
-        area_field="child__village__code",
         pk=agreement_id,
     )
     scope.require_role(request.user, roles)

@@ -316,10 +316,9 @@ def family_member_list(request: HttpRequest, child_id: str):
 
 
 def _member_or_404(request: HttpRequest, member_id: str) -> FamilyMember:
-    return scope.get_in_scope_or_404(
+    return selectors.child_record_or_404(
         FamilyMember.objects.select_related("child", "child__village"),
         user=request.auth,
-        area_field="child__village__code",
         pk=member_id,
     )
 
@@ -460,11 +459,8 @@ def care_agreement_caregiver_unable(
 def _agreement_or_404(request: HttpRequest, agreement_id: str):
     from .models import CareAgreement
 
-    return scope.get_in_scope_or_404(
-        CareAgreement.objects.select_related("child"),
-        user=request.auth,
-        area_field="child__village__code",
-        pk=agreement_id,
+    return selectors.child_record_or_404(
+        CareAgreement.objects.select_related("child"), user=request.auth, pk=agreement_id
     )
 
 
@@ -581,11 +577,8 @@ def subsidy_application_list(request: HttpRequest, child_id: str):
 def subsidy_decision(request: HttpRequest, application_id: str, payload: SubsidyDecisionIn):
     from .models import SubsidyApplication
 
-    application = scope.get_in_scope_or_404(
-        SubsidyApplication.objects.select_related("child"),
-        user=request.auth,
-        area_field="child__village__code",
-        pk=application_id,
+    application = selectors.child_record_or_404(
+        SubsidyApplication.objects.select_related("child"), user=request.auth, pk=application_id
     )
     application = services.subsidy_decide(
         user=request.auth, application=application, decision=payload.decision, note=payload.note

@@ -77,6 +77,19 @@ def visit_status_q(status: str, today: date) -> Q:
     return Q()
 
 
+CHILD_RECORD_AREA_FIELD = "child__village__code"
+
+
+def child_record_or_404(queryset: QuerySet, *, user: User, pk: Any):
+    """A record that belongs to a child (member, agreement, application, visit …), found only
+    when the child's village is in the user's area."""
+    return scope.get_in_scope_or_404(queryset, user=user, area_field=CHILD_RECORD_AREA_FIELD, pk=pk)
+
+
+def child_records_in_scope(queryset: QuerySet, *, user: User) -> QuerySet:
+    return scope.scope_queryset(queryset, user=user, area_field=CHILD_RECORD_AREA_FIELD)
+
+
 @dataclass
 class ChildFilters:
     q: str = ""

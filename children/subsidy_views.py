@@ -90,10 +90,9 @@ def subsidy_queue(request: HttpRequest) -> HttpResponse:
         else ApplicationStatus.TOWNSHIP_APPROVED
     )
     applications = (
-        scope.scope_queryset(
+        selectors.child_records_in_scope(
             SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
             user=request.user,
-            area_field="child__village__code",
         )
         .filter(status=status)
         .order_by("submitted_at")[:200]
@@ -118,11 +117,8 @@ def subsidy_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def subsidy_decide(request: HttpRequest, application_id) -> HttpResponse:
-    application = scope.get_in_scope_or_404(
-        SubsidyApplication.objects.select_related("child"),
-        user=request.user,
-        area_field="child__village__code",
-        pk=application_id,
+    application = selectors.child_record_or_404(
+        SubsidyApplication.objects.select_related("child"), user=request.user, pk=application_id
     )
     try:
         services.subsidy_decide(

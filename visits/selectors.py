@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts import selectors as scope
 from accounts.models import Role, User
+from children import selectors as child_selectors
 from children.models import Child, ChildStatus
 from children.selectors import children_in_scope, visit_status_q
 
@@ -32,11 +33,8 @@ def visits_for_child(*, child: Child) -> QuerySet[Visit]:
 
 
 def visit_for_user_or_404(*, user: User, visit_id, roles=VISIT_READ_ROLES) -> Visit:
-    visit = scope.get_in_scope_or_404(
-        Visit.objects.select_related("child", "child__village", "visitor"),
-        user=user,
-        area_field="child__village__code",
-        pk=visit_id,
+    visit = child_selectors.child_record_or_404(
+        Visit.objects.select_related("child", "child__village", "visitor"), user=user, pk=visit_id
     )
     scope.require_role(user, roles)
     return visit
@@ -140,7 +138,7 @@ def township_overview(*, user: User, today: date) -> list[dict]:
 
 def visits_to_review(*, user: User) -> QuerySet[Visit]:
     return (
-        scope.scope_queryset(Visit.objects.all(), user=user, area_field="child__village__code")
+        child_selectors.child_records_in_scope(Visit.objects.all(), user=user)
         .filter(review_status=ReviewStatus.PENDING)
         .exclude(visitor=user)
         .select_related("child", "child__village", "visitor")
