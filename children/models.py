@@ -671,6 +671,19 @@ class SubsidyStandard(models.Model):
         return f"{self.area_id} {self.programme} {self.effective_month:%Y-%m} {self.amount}"
 
 
+class ExitReason(models.TextChoices):
+    """Why a benefit stops (domain §7). Payment stops from the month after the event."""
+
+    TURNED_18 = "turned_18", _("Turned 18")
+    DECEASED = "deceased", _("Died")
+    ADOPTED = "adopted", _("Adopted")
+    MOVED_AWAY = "moved_away", _("Moved away")
+    PARENT_REGAINED_CAPACITY = "parent_regained_capacity", _("A parent regained capacity")
+    FILE_CLOSED = "file_closed", _("File closed")
+    ONE_OFF = "one_off", _("One-off payment made")
+    OTHER = "other", _("Other")
+
+
 class Enrolment(models.Model):
     """A child enrolled in a programme after county approval; paid from the next month on."""
 
@@ -682,13 +695,45 @@ class Enrolment(models.Model):
     programme = models.CharField(_("programme"), max_length=40)
     start_month = models.DateField(_("paid from"))
     end_month = models.DateField(_("last month paid"), null=True, blank=True)
-    end_reason = models.CharField(_("exit reason"), max_length=200, blank=True, default="")
+    exit_reason = models.CharField(
+        _("exit reason"), max_length=30, choices=ExitReason.choices, blank=True, default=""
+    )
+    end_reason = models.CharField(_("exit note"), max_length=200, blank=True, default="")
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     next_review_on = models.DateField(_("next review"), null=True, blank=True)
+    last_reviewed_on = models.DateField(_("last reviewed"), null=True, blank=True)
+    # Who receives the money at the bank (usually the guardian or caregiver); the account number
+    # is encrypted like ID numbers and shown masked.
+    payee_name = models.CharField(_("payee"), max_length=50, blank=True, default="")
+    payee_account_encrypted = models.TextField(blank=True, default="", editable=False)
+    payee_account_masked = models.CharField(
+        _("bank account"), max_length=40, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("enrolment")
         verbose_name_plural = _("enrolments")
-        indexes = [models.Index(fields=["programme", "start_month"], name="enrolment_programme")]
+        indexes = [
+            models.Index(fields=["programme", "start_month"], name="enrolment_programme"),
+            models.Index(
+                fields=["next_review_on"],
+                name="enrolment_review_open",
+                condition=models.Q(end_month__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_month__isnull=True) | ~models.Q(exit_reason=""),
+                name="enrolment_exit_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(exit_reason__in=[*ExitReason.values, ""]),
+                name="enrolment_exit_reason_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.child} {self.programme}"
@@ -711,3 +756,55 @@ class Entitlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrolment_id} {self.month:%Y-%m} {self.amount}"
+
+
+class EducationRecord(models.Model):
+    """Full-time education recorded for a calendar year: a benefit continues past the 18th
+    birthday for the years so recorded (domain §7)."""
+
+    id = models.BigAutoField(primary_key=True)
+    child = models.ForeignKey(
+        Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="education_records"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    school = models.CharField(_("school"), max_length=100)
+    recorded_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("full-time education record")
+        verbose_name_plural = _("full-time education records")
+        ordering = ["-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["child", "year"], name="education_once_a_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.year}"
+
+
+class SubsidyEvidence(models.Model):
+    """A supporting document of an application (death certificate, court ruling, disability
+    card …): JPEG, PNG or PDF checked from the bytes, outside the web root, served in scope."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(
+        SubsidyApplication, on_delete=models.CASCADE, related_name="evidence"
+    )
+    description = models.CharField(_("document"), max_length=100)
+    file = models.FileField(_("file"), upload_to="subsidy-evidence/%Y/%m/")
+    content_type = models.CharField(max_length=30, editable=False)
+    uploaded_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        ordering = ["uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.description

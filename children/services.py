@@ -18,7 +18,7 @@ from accounts.models import Area, Role, User
 from accounts.services import policies_for
 from visits import rules as visit_rules
 
-from . import idcard, rules
+from . import idcard, rules, subsidy_rules
 from .models import (
     MANUAL_CATEGORIES,
     AgreementStatus,
@@ -31,7 +31,10 @@ from .models import (
     CloseReason,
     ContactChannel,
     DisabilityType,
+    EducationRecord,
     Enrolment,
+    Entitlement,
+    ExitReason,
     FamilyMember,
     Gender,
     GuardianshipAssessment,
@@ -43,6 +46,7 @@ from .models import (
     SchoolStatus,
     SubsidyApplication,
     SubsidyDecision,
+    SubsidyEvidence,
     SubsidyStandard,
 )
 
@@ -359,6 +363,13 @@ def child_update(
     return locked
 
 
+CLOSE_EXIT_REASON = {
+    CloseReason.DECEASED: ExitReason.DECEASED,
+    CloseReason.MOVED_AWAY: ExitReason.MOVED_AWAY,
+    CloseReason.TURNED_18: ExitReason.TURNED_18,
+}
+
+
 def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Child:
     require_writer(user)
     errors: dict[str, list[str]] = {}
@@ -378,9 +389,12 @@ def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Chi
         locked.save()
         children_recompute_derived([locked.pk])  # a closed file is no longer a key child
         # Benefits stop with the file: this month is the last one paid.
-        Enrolment.objects.filter(child=locked, end_month__isnull=True).update(
-            end_month=locked.closed_on.replace(day=1),
-            end_reason=f"档案结案：{locked.get_closed_reason_display()}",
+        _end_enrolments(
+            Enrolment.objects.filter(child=locked),
+            reason=CLOSE_EXIT_REASON.get(reason, ExitReason.FILE_CLOSED),
+            note=f"档案结案：{locked.get_closed_reason_display()}",
+            on=locked.closed_on,
+            user=user,
         )
     locked.refresh_from_db()
     return locked
@@ -1045,25 +1059,52 @@ def care_agreement_attach_scan(*, user: User, agreement: CareAgreement, upload) 
 # --- Benefit applications (补贴纳入, domain §7) -------------------------------------------------
 
 SUBMITTER_ROLES = (Role.DIRECTOR, Role.SUPERVISOR)
+OPEN_APPLICATION = (ApplicationStatus.SUBMITTED, ApplicationStatus.TOWNSHIP_APPROVED)
 
 
-def subsidy_eligibility(*, child: Child, programme: str) -> list[str]:
-    """Every reason the child is not eligible for ``programme`` (empty: eligible)."""
-    from . import subsidy_rules
-
+def _subsidy_facts(child: Child) -> dict[str, Any]:
     parents = [
         rules.Parent(
             m.relation, m.status, m.has_guardian_capacity, m.away_since, m.has_serious_disability
         )
         for m in child.family_members.filter(relation__in=(Relation.FATHER, Relation.MOTHER))
     ]
-    return subsidy_rules.eligibility(
-        programme=programme,
-        age=rules.age_on(child.birth_date, today()),
-        categories=child.categories,
-        flags=child.focus_flags,
-        school_status=child.school_status,
-        parents=parents,
+    return {
+        "age": rules.age_on(child.birth_date, today()),
+        "categories": child.categories,
+        "flags": child.focus_flags,
+        "school_status": child.school_status,
+        "parents": parents,
+    }
+
+
+def subsidy_refusals(*, child: Child, programme: str) -> list[subsidy_rules.Refusal]:
+    """Every reason the child is not eligible for ``programme``, with the evidence that would
+    change it (empty: eligible)."""
+    return subsidy_rules.refusals(programme=programme, **_subsidy_facts(child))
+
+
+def subsidy_eligibility(*, child: Child, programme: str) -> list[str]:
+    """Every reason the child is not eligible for ``programme`` (empty: eligible)."""
+    return [r.reason for r in subsidy_refusals(child=child, programme=programme)]
+
+
+def _check_eligible(child: Child, programme: str) -> None:
+    if programme not in subsidy_rules.PROGRAMMES:
+        raise ValidationError({"programme": [f"未知的补贴项目：{programme}"]})
+    reasons = subsidy_eligibility(child=child, programme=programme)
+    if reasons:
+        raise ValidationError({"programme": reasons})
+
+
+def _record_decision(application, user: User, decision: str, previous: str, note: str) -> None:
+    SubsidyDecision.objects.create(
+        application=application,
+        decision=decision,
+        from_status=previous,
+        to_status=application.status,
+        by=user,
+        note=note,
     )
 
 
@@ -1071,34 +1112,52 @@ def subsidy_apply(
     *, user: User, child: Child, programme: str, note: str = ""
 ) -> SubsidyApplication:
     """Submit (受理) an application; refused (422) with every reason when the rule fails."""
-    from . import subsidy_rules
-
     scope.require_role(user, SUBMITTER_ROLES)
     _require_active(child)
-    if programme not in subsidy_rules.PROGRAMMES:
-        raise ValidationError({"programme": [f"未知的补贴项目：{programme}"]})
-    reasons = subsidy_eligibility(child=child, programme=programme)
-    if reasons:
-        raise ValidationError({"programme": reasons})
+    _check_eligible(child, programme)
     if SubsidyApplication.objects.filter(
-        child=child,
-        programme=programme,
-        status__in=(ApplicationStatus.SUBMITTED, ApplicationStatus.TOWNSHIP_APPROVED),
+        child=child, programme=programme, status__in=OPEN_APPLICATION
     ).exists():
         raise Conflict("该儿童已有同一项目的申请在审核中")
+    if Enrolment.objects.filter(child=child, programme=programme, end_month__isnull=True).exists():
+        raise Conflict("该儿童已纳入该补贴项目")
     with transaction.atomic():
         application = SubsidyApplication.objects.create(
             child=child, programme=programme, note=note.strip(), submitted_by=user
         )
-        SubsidyDecision.objects.create(
-            application=application,
-            decision="submit",
-            from_status="",
-            to_status=ApplicationStatus.SUBMITTED,
-            by=user,
-            note=note.strip(),
-        )
+        _record_decision(application, user, "submit", "", note.strip())
     return application
+
+
+def subsidy_resubmit(
+    *, user: User, application: SubsidyApplication, note: str = ""
+) -> SubsidyApplication:
+    """A returned application, with the evidence asked for, goes back to the township."""
+    scope.require_role(user, SUBMITTER_ROLES)
+    _require_active(application.child)
+    with transaction.atomic():
+        locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
+        if locked.status != ApplicationStatus.RETURNED:
+            raise Conflict("只有被退回的申请可以重新提交", field="status")
+        _check_eligible(locked.child, locked.programme)
+        if SubsidyApplication.objects.filter(
+            child_id=locked.child_id, programme=locked.programme, status__in=OPEN_APPLICATION
+        ).exists():
+            raise Conflict("该儿童已有同一项目的申请在审核中")
+        locked.status = ApplicationStatus.SUBMITTED
+        locked.township_approved_on = None
+        locked.version += 1
+        locked.save()
+        _record_decision(locked, user, "resubmit", ApplicationStatus.RETURNED, note.strip())
+    return locked
+
+
+def _submitted_by(application: SubsidyApplication, user: User) -> bool:
+    """Whoever submitted or resubmitted an application may not decide on it."""
+    return (
+        application.submitted_by_id == user.pk
+        or application.decisions.filter(decision="resubmit", by=user).exists()
+    )
 
 
 def subsidy_decide(
@@ -1106,12 +1165,10 @@ def subsidy_decide(
 ) -> SubsidyApplication:
     """Township (supervisor) decides first, county (civil affairs) second. 403 for a wrong role or
     one's own application; 409 for the wrong status or before the public notice ends."""
-    from . import subsidy_rules
-
     if decision not in ("approve", "return", "reject"):
         raise ValidationError({"decision": ["应为 approve、return 或 reject"]})
     scope.require_role(user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
-    if application.submitted_by_id == user.pk:
+    if _submitted_by(application, user):
         raise PermissionDenied("不能审核本人提交的申请")
     if decision in ("return", "reject") and not (note or "").strip():
         raise ValidationError({"note": ["退回或不予批准时须写明理由"]})
@@ -1131,6 +1188,9 @@ def subsidy_decide(
             first_day = subsidy_rules.notice_ends(locked.township_approved_on)
             if on < first_day:
                 raise Conflict(f"公示期未满，{first_day:%Y-%m-%d}起方可审批", field="status")
+        if decision == "approve":
+            # The family may have changed since submission: the rule is checked again.
+            _check_eligible(locked.child, locked.programme)
         previous = locked.status
         if decision == "approve":
             locked.status = subsidy_rules.NEXT_ON_APPROVE[previous]
@@ -1147,40 +1207,197 @@ def subsidy_decide(
             _enrol(locked, on)
         locked.version += 1
         locked.save()
-        SubsidyDecision.objects.create(
-            application=locked,
-            decision=decision,
-            from_status=previous,
-            to_status=locked.status,
-            by=user,
-            note=(note or "").strip(),
-        )
+        _record_decision(locked, user, decision, previous, (note or "").strip())
     return locked
 
 
-def _first_of_next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+def subsidy_evidence_attach(
+    *, user: User, application: SubsidyApplication, upload, description: str
+) -> SubsidyEvidence:
+    """A supporting document, checked like the signed copy of a care agreement (JPEG/PNG/PDF by
+    its bytes, ≤ 10 MB), stored under a random name."""
+    from django.core.files.base import ContentFile
+
+    from .uploads import document_type
+
+    scope.require_role(user, (*SUBMITTER_ROLES, Role.CIVIL_AFFAIRS))
+    description = (description or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not description:
+        errors["description"] = ["请写明材料名称，如“死亡证明”"]
+    elif len(description) > 100:
+        errors["description"] = ["材料名称不能超过100字"]
+    if upload is None:
+        errors["file"] = ["请选择文件"]
+    _raise_if_errors(errors)
+    content_type, extension = document_type(upload, field="file")
+    if application.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
+        raise Conflict("申请已办结，不能再补充材料", field="status")
+    evidence = SubsidyEvidence(
+        application=application,
+        description=description,
+        content_type=content_type,
+        uploaded_by=user,
+    )
+    with transaction.atomic():
+        evidence.file.save(f"{uuid.uuid4().hex}{extension}", ContentFile(upload.read()), save=False)
+        evidence.save()
+    return evidence
 
 
 REVIEW_AFTER_DAYS = 183  # *default*: benefits are reviewed every 6 months
 
 
 def _enrol(application: SubsidyApplication, on: date) -> Enrolment:
+    programme = subsidy_rules.PROGRAMMES[application.programme]
+    start = subsidy_rules.next_month(on)
+    if programme.one_off:
+        # Temporary assistance is paid once, in the month after approval.
+        return Enrolment.objects.create(
+            application=application,
+            child=application.child,
+            programme=application.programme,
+            start_month=start,
+            end_month=start,
+            exit_reason=ExitReason.ONE_OFF,
+            ended_on=on,
+        )
     return Enrolment.objects.create(
         application=application,
         child=application.child,
         programme=application.programme,
-        start_month=_first_of_next_month(on),
+        start_month=start,
         next_review_on=on + timedelta(days=REVIEW_AFTER_DAYS),
     )
+
+
+def _end_enrolments(
+    enrolments: models.QuerySet[Enrolment],
+    *,
+    reason: str,
+    note: str,
+    on: date,
+    user: User | None,
+) -> int:
+    """End the benefits: the month of the event is the last one paid; entitlements already written
+    for later months were never due and are removed."""
+    last_month = subsidy_rules.first_of_month(on)
+    ids = list(enrolments.filter(end_month__isnull=True).values_list("pk", flat=True))
+    Entitlement.objects.filter(enrolment_id__in=ids, month__gt=last_month).delete()
+    return Enrolment.objects.filter(pk__in=ids).update(
+        end_month=last_month,
+        exit_reason=reason,
+        end_reason=note[:200],
+        ended_on=on,
+        ended_by=user,
+        next_review_on=None,
+    )
+
+
+def enrolment_end(
+    *, user: User, enrolment: Enrolment, reason: str, note: str = "", on: date | None = None
+) -> Enrolment:
+    """County civil affairs stop a benefit (adopted, moved away, a parent regained capacity …):
+    paid up to the month of the event, recorded with who, when and why."""
+    scope.require_role(user, (Role.CIVIL_AFFAIRS,))
+    on = on or today()
+    note = (note or "").strip()
+    errors: dict[str, list[str]] = {}
+    _check_choice(errors, "reason", reason, [r for r in ExitReason.values if r != "one_off"])
+    if reason == ExitReason.OTHER and not note:
+        errors.setdefault("note", []).append("终止原因为“其他”时请说明")
+    if on > today():
+        errors.setdefault("on", []).append("终止日期不能晚于今天")
+    _raise_if_errors(errors)
+    with transaction.atomic():
+        locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+        if locked.end_month is not None:
+            raise Conflict("该补贴已终止", field="status")
+        label = ExitReason(reason).label
+        _end_enrolments(
+            Enrolment.objects.filter(pk=locked.pk),
+            reason=reason,
+            note=note or str(label),
+            on=on,
+            user=user,
+        )
+        locked.refresh_from_db()
+        _record_decision(
+            locked.application, user, "exit", ApplicationStatus.APPROVED, note or str(label)
+        )
+    return locked
+
+
+def enrolment_review(*, user: User, enrolment: Enrolment, note: str = "") -> Enrolment:
+    """The six-monthly review found the child still eligible: the next one is due in 6 months."""
+    scope.require_role(user, (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+    with transaction.atomic():
+        locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+        if locked.end_month is not None:
+            raise Conflict("该补贴已终止", field="status")
+        reasons = subsidy_eligibility(child=locked.child, programme=locked.programme)
+        if reasons:
+            raise ValidationError({"programme": reasons})
+        on = today()
+        locked.last_reviewed_on = on
+        locked.next_review_on = on + timedelta(days=REVIEW_AFTER_DAYS)
+        locked.save(update_fields=["last_reviewed_on", "next_review_on"])
+        _record_decision(
+            locked.application, user, "review", ApplicationStatus.APPROVED, (note or "").strip()
+        )
+    return locked
+
+
+def enrolment_set_payee(*, user: User, enrolment: Enrolment, name: str, account: str) -> Enrolment:
+    """Who the bank pays and to which account (stored encrypted, shown masked)."""
+    scope.require_role(user, (Role.CIVIL_AFFAIRS,))
+    name, account = (name or "").strip(), (account or "").replace(" ", "")
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["payee_name"] = ["请填写收款人姓名"]
+    if account and not (account.isdigit() and 8 <= len(account) <= 30):
+        errors["payee_account"] = ["银行账号应为8至30位数字"]
+    _raise_if_errors(errors)
+    enrolment.payee_name = name
+    enrolment.payee_account_encrypted = idcard.encrypt(account) if account else ""
+    enrolment.payee_account_masked = mask_account(account)
+    enrolment.save(update_fields=["payee_name", "payee_account_encrypted", "payee_account_masked"])
+    return enrolment
+
+
+def mask_account(account: str) -> str:
+    """A bank account shown as ``6217 **** 1234``."""
+    return f"{account[:4]} **** {account[-4:]}" if account else ""
+
+
+def education_record_add(*, user: User, child: Child, year: int, school: str) -> EducationRecord:
+    """Full-time education for a year: the benefits continue past 18 that year. A benefit that
+    stopped at the 18th birthday resumes."""
+    require_writer(user)
+    school = (school or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not school:
+        errors["school"] = ["请填写就读学校"]
+    this_year = today().year
+    if not (child.birth_date.year + 16 <= year <= this_year + 1):
+        first = child.birth_date.year + 16
+        errors.setdefault("year", []).append(f"年份应在{first}至{this_year + 1}之间")
+    _raise_if_errors(errors)
+    with transaction.atomic():
+        record, _created = EducationRecord.objects.update_or_create(
+            child=child, year=year, defaults={"school": school, "recorded_by": user}
+        )
+        Enrolment.objects.filter(
+            child=child, exit_reason=ExitReason.TURNED_18, end_month__year__gte=year - 1
+        ).update(end_month=None, exit_reason="", end_reason="", ended_on=None, ended_by=None)
+    return record
 
 
 def subsidy_standard_set(
     *, user: User, area_code: str, programme: str, month: date, amount
 ) -> SubsidyStandard:
-    """Civil affairs set a programme's monthly standard for their area from a month on."""
-    from . import subsidy_rules
-
+    """Civil affairs set a programme's monthly standard for their area from a month on (the
+    one-off sum for temporary assistance)."""
     scope.require_role(user, (Role.CIVIL_AFFAIRS,))
     if not scope.code_in_scope(user, area_code):
         raise PermissionDenied
@@ -1189,7 +1406,17 @@ def subsidy_standard_set(
         errors.setdefault("programme", []).append(f"未知的补贴项目：{programme}")
     if amount is None or amount < 0:
         errors.setdefault("amount", []).append("标准不能为负数")
+    elif amount >= 10**7:
+        errors.setdefault("amount", []).append("标准过大，请核对")
+    if month is None:
+        errors.setdefault("month", []).append("请选择起始月份")
     _raise_if_errors(errors)
+    if (
+        Area.objects.filter(code=area_code)
+        .exclude(level__in=("province", "city", "county"))
+        .exists()
+    ):
+        raise ValidationError({"area": ["标准只能按省、市、县设置"]})
     standard, _created = SubsidyStandard.objects.update_or_create(
         area_id=area_code,
         programme=programme,
@@ -1199,37 +1426,56 @@ def subsidy_standard_set(
     return standard
 
 
-ENTITLEMENTS_SQL = """
+# The standard in force for a child's village and a month: county over city over province, then
+# the latest month. Used by the ledger and the standards page alike.
+STANDARD_IN_FORCE_SQL = """
+    SELECT st.amount FROM children_subsidystandard st
+    WHERE st.programme = {programme} AND st.effective_month <= {month}
+      AND st.area_id IN (left({village}, 6) || '000000', left({village}, 4) || '00000000',
+                         left({village}, 2) || '0000000000')
+    ORDER BY length(rtrim(st.area_id, '0')) DESC, st.effective_month DESC
+    LIMIT 1
+"""
+
+TURNED_18_SQL = """
+UPDATE children_enrolment e
+SET end_month = date_trunc('month', c.birth_date + interval '18 years')::date,
+    exit_reason = 'turned_18', end_reason = '年满18周岁', ended_on = %(month)s,
+    next_review_on = NULL
+FROM children_child c
+WHERE c.id = e.child_id AND e.end_month IS NULL
+  AND date_trunc('month', c.birth_date + interval '18 years') < %(month)s
+  AND NOT EXISTS (SELECT 1 FROM children_educationrecord r
+                  WHERE r.child_id = c.id AND r.year = extract(year FROM %(month)s::date))
+"""
+
+ENTITLEMENTS_SQL = f"""
 INSERT INTO children_entitlement (enrolment_id, month, amount, created_at)
 SELECT e.id, %(month)s, s.amount, now()
 FROM children_enrolment e
 JOIN children_child c ON c.id = e.child_id
-JOIN LATERAL (
-    -- the standard in force: county over city over province, then the latest month
-    SELECT st.amount FROM children_subsidystandard st
-    WHERE st.programme = e.programme AND st.effective_month <= %(month)s
-      AND st.area_id IN (left(c.village_id, 6) || '000000', left(c.village_id, 4) || '00000000',
-                         left(c.village_id, 2) || '0000000000')
-    ORDER BY CASE st.area_id WHEN left(c.village_id, 6) || '000000' THEN 3
-                             WHEN left(c.village_id, 4) || '00000000' THEN 2 ELSE 1 END DESC,
-             st.effective_month DESC
-    LIMIT 1
-) s ON true
-WHERE e.programme <> 'temporary_assistance'
-  AND e.start_month <= %(month)s
+JOIN LATERAL ({
+    STANDARD_IN_FORCE_SQL.format(programme="e.programme", month="%(month)s", village="c.village_id")
+}) s ON true
+WHERE e.start_month <= %(month)s
   AND (e.end_month IS NULL OR e.end_month >= %(month)s)
   AND c.status = 'active'
-  -- paid up to the month of the 18th birthday, stopped from the month after
-  AND date_trunc('month', c.birth_date + interval '18 years') >= %(month)s
+  -- paid up to the month of the 18th birthday, after it only in years of full-time education
+  AND (date_trunc('month', c.birth_date + interval '18 years') >= %(month)s
+       OR EXISTS (SELECT 1 FROM children_educationrecord r
+                  WHERE r.child_id = c.id AND r.year = extract(year FROM %(month)s::date)))
 ON CONFLICT ON CONSTRAINT entitlement_once_a_month DO NOTHING
 """
 
 
 def entitlements_generate(*, month: date) -> int:
-    """The monthly ledger: one entitlement per enrolment in force, at the standard in force, in one
-    set-based INSERT. Idempotent by the (enrolment, month) constraint."""
+    """The monthly ledger: first end the benefits of children past 18 with no full-time education
+    that year (recorded as a turned_18 exit), then one entitlement per enrolment in force at the
+    standard in force, in one set-based INSERT. Idempotent by the (enrolment, month) constraint."""
     from django.db import connection
 
+    params = {"month": month.replace(day=1)}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(ENTITLEMENTS_SQL, {"month": month.replace(day=1)})
+        cursor.execute(TURNED_18_SQL, params)
+        cursor.execute(ENTITLEMENTS_SQL, params)
         return cursor.rowcount

@@ -21,5 +21,5 @@ def recompute_area(area_code: str) -> int:
 
 @shared_task(name="children.monthly_entitlements")
 def monthly_entitlements() -> int:
-    """On the 1st: this month's entitlement for every enrolment in force (idempotent)."""
+    """Nightly: this month's entitlement for every enrolment in force (idempotent)."""
     return services.entitlements_generate(month=services.today())

@@ -16,12 +16,14 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "children.refresh_derived",
         "schedule": crontab(hour=1, minute=30),
     },
-    # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
-    # selects everything due up to its day.
+    # The month's payment ledger. Daily rather than on the 1st only: it is idempotent, so a beat
+    # that was down on the 1st, or an approval that took effect late, is caught up next night.
     "children-monthly-entitlements": {
         "task": "children.monthly_entitlements",
-        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+        "schedule": crontab(hour=2, minute=0),
     },
+    # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
+    # selects everything due up to its day.
     "visits-send-reminders": {
         "task": "visits.send_reminders",
         "schedule": crontab(hour=8, minute=0),
