@@ -618,6 +618,13 @@ class SubsidyApplication(models.Model):
     def __str__(self) -> str:
         return f"{self.child} {self.programme}"
 
+    @property
+    def programme_name(self) -> str:
+        from .subsidy_rules import PROGRAMMES
+
+        programme = PROGRAMMES.get(self.programme)
+        return programme.name if programme else self.programme
+
 
 class SubsidyDecision(models.Model):
     """Every decision on an application: who, when, what and the written reason."""
@@ -737,6 +744,13 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child} {self.programme}"
+
+    @property
+    def programme_name(self) -> str:
+        from .subsidy_rules import PROGRAMMES
+
+        programme = PROGRAMMES.get(self.programme)
+        return programme.name if programme else self.programme
 
 
 class Entitlement(models.Model):

@@ -348,3 +348,134 @@ def timeline_for(child: Child, extra: list[TimelineEntry] | None = None) -> list
     rank = {"create": 0, "family": 1, "change": 2}
     entries.sort(key=lambda e: (e.at, rank.get(e.kind, 3)), reverse=True)
     return entries
+
+
+# --- Benefits (补贴纳入) -------------------------------------------------------------------------
+
+
+def enrolments_for(child: Child) -> list:
+    """The child's benefits, newest first, each with its ledger (two queries)."""
+    from django.db.models import Prefetch, Sum
+
+    from .models import Entitlement
+
+    return list(
+        child.enrolments.select_related("application", "ended_by")
+        .prefetch_related(Prefetch("entitlements", queryset=Entitlement.objects.order_by("-month")))
+        .annotate(total_paid=Sum("entitlements__amount"))
+        .order_by("-start_month")
+    )
+
+
+def applications_for(child: Child) -> list:
+    from django.db.models import Count
+
+    return list(
+        child.subsidy_applications.select_related("submitted_by")
+        .annotate(evidence_count=Count("evidence"))
+        .order_by("-submitted_at")
+    )
+
+
+def application_for_user_or_404(*, user: User, application_id: Any):
+    from .models import SubsidyApplication
+
+    return child_record_or_404(
+        SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
+        user=user,
+        pk=application_id,
+    )
+
+
+def enrolment_for_user_or_404(*, user: User, enrolment_id: Any):
+    from .models import Enrolment
+
+    return child_record_or_404(
+        Enrolment.objects.select_related("child", "application"), user=user, pk=enrolment_id
+    )
+
+
+def evidence_for_user_or_404(*, user: User, evidence_id: Any):
+    from .models import SubsidyEvidence
+
+    return scope.get_in_scope_or_404(
+        SubsidyEvidence.objects.select_related("application__child"),
+        user=user,
+        area_field="application__child__village__code",
+        pk=evidence_id,
+    )
+
+
+def subsidy_queue_for(*, user: User, status: str, limit: int = 200) -> QuerySet:
+    """Applications waiting for this user's level, oldest first (one query)."""
+    from .models import SubsidyApplication
+
+    return (
+        child_records_in_scope(
+            SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
+            user=user,
+        )
+        .filter(status=status)
+        .order_by("township_approved_on", "submitted_at")[:limit]
+    )
+
+
+def subsidy_timeline_entries(*, child: Child) -> list[TimelineEntry]:
+    """Benefit applications, decisions, reviews and exits as entries of the file's timeline."""
+    from . import subsidy_rules
+    from .models import ApplicationStatus, SubsidyDecision
+
+    verbs = {
+        "submit": "提交补贴申请",
+        "resubmit": "重新提交补贴申请",
+        "return": "补贴申请被退回",
+        "reject": "补贴申请不予批准",
+        "review": "补贴复核：继续享受",
+        "exit": "补贴终止",
+    }
+    entries = []
+    decisions = (
+        SubsidyDecision.objects.filter(application__child=child)
+        .select_related("by", "application")
+        .order_by("-at")[:200]
+    )
+    for decision in decisions:
+        programme = subsidy_rules.PROGRAMMES[decision.application.programme].name
+        if decision.decision == "approve":
+            verb = (
+                "乡镇初审通过"
+                if decision.to_status == ApplicationStatus.TOWNSHIP_APPROVED
+                else "县级审批通过，纳入保障"
+            )
+        else:
+            verb = verbs.get(decision.decision, decision.decision)
+        changes = [("理由", "", decision.note)] if decision.note else []
+        entries.append(
+            TimelineEntry(
+                decision.at, decision.by.display_name, f"{verb}：{programme}", changes, "benefit"
+            )
+        )
+    return entries
+
+
+# The standard in force for a child's village and a month: county over city over province, then
+# the latest month. Used by the ledger and the standards page alike.
+STANDARD_IN_FORCE_SQL = """
+    SELECT st.amount FROM children_subsidystandard st
+    WHERE st.programme = {programme} AND st.effective_month <= {month}
+      AND st.area_id IN (left({village}, 6) || '000000', left({village}, 4) || '00000000',
+                         left({village}, 2) || '0000000000')
+    ORDER BY length(rtrim(st.area_id, '0')) DESC, st.effective_month DESC
+    LIMIT 1
+"""
+
+
+def standard_in_force(*, village_code: str, programme: str, month: date):
+    """The amount (yuan) a child of this village gets for ``month``, or None if none is set."""
+    from django.db import connection
+
+    sql = STANDARD_IN_FORCE_SQL.format(programme="%s", month="%s", village="%s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [programme, month.replace(day=1), *[village_code] * 3])
+        row = cursor.fetchone()
+    return row[0] if row else None

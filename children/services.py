@@ -11,6 +11,7 @@ from typing import Any
 import pghistory
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from accounts import selectors as scope
@@ -49,6 +50,7 @@ from .models import (
     SubsidyEvidence,
     SubsidyStandard,
 )
+from .selectors import STANDARD_IN_FORCE_SQL
 
 WRITE_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
 DUPLICATE_ID_MESSAGE = "已在其他地区建档，请联系督导员"
@@ -459,7 +461,7 @@ def _recheck_enrolments(child_id: uuid.UUID) -> None:
                 due_date=on,
                 defaults={
                     "created_on": on,
-                    "detail": f"家庭情况变化，需复核：{enrolment.programme}",
+                    "detail": f"家庭情况变化，需复核：{enrolment.programme_name}",
                 },
             )
 
@@ -1084,6 +1086,14 @@ def subsidy_refusals(*, child: Child, programme: str) -> list[subsidy_rules.Refu
     return subsidy_rules.refusals(programme=programme, **_subsidy_facts(child))
 
 
+def subsidy_refusals_by_programme(*, child: Child) -> dict[str, list[subsidy_rules.Refusal]]:
+    """Every programme's refusals for the child, from one read of the family."""
+    facts = _subsidy_facts(child)
+    return {
+        code: subsidy_rules.refusals(programme=code, **facts) for code in subsidy_rules.PROGRAMMES
+    }
+
+
 def subsidy_eligibility(*, child: Child, programme: str) -> list[str]:
     """Every reason the child is not eligible for ``programme`` (empty: eligible)."""
     return [r.reason for r in subsidy_refusals(child=child, programme=programme)]
@@ -1152,7 +1162,7 @@ def subsidy_resubmit(
     return locked
 
 
-def _submitted_by(application: SubsidyApplication, user: User) -> bool:
+def subsidy_submitted_by(application: SubsidyApplication, user: User) -> bool:
     """Whoever submitted or resubmitted an application may not decide on it."""
     return (
         application.submitted_by_id == user.pk
@@ -1168,7 +1178,7 @@ def subsidy_decide(
     if decision not in ("approve", "return", "reject"):
         raise ValidationError({"decision": ["应为 approve、return 或 reject"]})
     scope.require_role(user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
-    if _submitted_by(application, user):
+    if subsidy_submitted_by(application, user):
         raise PermissionDenied("不能审核本人提交的申请")
     if decision in ("return", "reject") and not (note or "").strip():
         raise ValidationError({"note": ["退回或不予批准时须写明理由"]})
@@ -1231,15 +1241,16 @@ def subsidy_evidence_attach(
         errors["file"] = ["请选择文件"]
     _raise_if_errors(errors)
     content_type, extension = document_type(upload, field="file")
-    if application.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
-        raise Conflict("申请已办结，不能再补充材料", field="status")
-    evidence = SubsidyEvidence(
-        application=application,
-        description=description,
-        content_type=content_type,
-        uploaded_by=user,
-    )
     with transaction.atomic():
+        locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
+        if locked.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
+            raise Conflict("申请已办结，不能再补充材料", field="status")
+        evidence = SubsidyEvidence(
+            application=locked,
+            description=description,
+            content_type=content_type,
+            uploaded_by=user,
+        )
         evidence.file.save(f"{uuid.uuid4().hex}{extension}", ContentFile(upload.read()), save=False)
         evidence.save()
     return evidence
@@ -1308,6 +1319,9 @@ def enrolment_end(
         errors.setdefault("note", []).append("终止原因为“其他”时请说明")
     if on > today():
         errors.setdefault("on", []).append("终止日期不能晚于今天")
+    decided = enrolment.application.decided_on
+    if decided is not None and on < decided:
+        errors.setdefault("on", []).append("终止日期不能早于批准日期")
     _raise_if_errors(errors)
     with transaction.atomic():
         locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
@@ -1400,7 +1414,7 @@ def subsidy_standard_set(
     one-off sum for temporary assistance)."""
     scope.require_role(user, (Role.CIVIL_AFFAIRS,))
     if not scope.code_in_scope(user, area_code):
-        raise PermissionDenied
+        raise Http404  # outside the user's area, as everywhere
     errors: dict[str, list[str]] = {}
     if programme not in subsidy_rules.PROGRAMMES:
         errors.setdefault("programme", []).append(f"未知的补贴项目：{programme}")
@@ -1416,7 +1430,7 @@ def subsidy_standard_set(
         .exclude(level__in=("province", "city", "county"))
         .exists()
     ):
-        raise ValidationError({"area": ["标准只能按省、市、县设置"]})
+        raise ValidationError({"area_code": ["标准只能按省、市、县设置"]})
     standard, _created = SubsidyStandard.objects.update_or_create(
         area_id=area_code,
         programme=programme,
@@ -1425,17 +1439,6 @@ def subsidy_standard_set(
     )
     return standard
 
-
-# The standard in force for a child's village and a month: county over city over province, then
-# the latest month. Used by the ledger and the standards page alike.
-STANDARD_IN_FORCE_SQL = """
-    SELECT st.amount FROM children_subsidystandard st
-    WHERE st.programme = {programme} AND st.effective_month <= {month}
-      AND st.area_id IN (left({village}, 6) || '000000', left({village}, 4) || '00000000',
-                         left({village}, 2) || '0000000000')
-    ORDER BY length(rtrim(st.area_id, '0')) DESC, st.effective_month DESC
-    LIMIT 1
-"""
 
 TURNED_18_SQL = """
 UPDATE children_enrolment e

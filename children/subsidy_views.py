@@ -1,5 +1,6 @@
-"""Pages for benefit applications: apply from the file with the eligibility check shown, the
-township and county queues, and the decision form. Thin: services decide."""
+"""Pages for benefits (补贴纳入): the child's benefits with the apply form and its live eligibility
+check, the application page with evidence and the decision form, the township and county queues,
+and the actions on an enrolment (review, exit, payee). Thin: services decide."""
 
 from __future__ import annotations
 
@@ -8,19 +9,36 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as scope
-from accounts.models import Role
+from accounts.models import AuditAction, Role
+from accounts.services import audit_log
 
-from . import selectors, services, subsidy_rules
-from .forms import add_service_messages
-from .models import ApplicationStatus, SubsidyApplication
+from . import rules, selectors, services, subsidy_rules
+from .forms import (
+    EducationRecordForm,
+    EnrolmentExitForm,
+    EnrolmentReviewForm,
+    EvidenceForm,
+    PayeeForm,
+    ResubmitForm,
+    SubsidyApplyForm,
+    SubsidyDecisionForm,
+    add_service_errors,
+    add_service_messages,
+)
+from .models import ApplicationStatus, ChildStatus, Enrolment
+from .uploads import private_file_response
 
 REVIEW_WORKING_DAYS = 10  # *default*: township and county each decide within 10 working days
+DECIDER_STATUS = {
+    Role.SUPERVISOR: ApplicationStatus.SUBMITTED,
+    Role.CIVIL_AFFAIRS: ApplicationStatus.TOWNSHIP_APPROVED,
+}
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -33,28 +51,133 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
-@login_required
-def subsidy_apply(request: HttpRequest, child_id) -> HttpResponse:
-    """Every programme with the child's eligibility and the reasons when not eligible."""
-    child = selectors.child_for_user_or_404(user=request.user, child_id=child_id)
+def review_deadline(application) -> date:
+    """The date the current level must decide by: 10 working days from when it reached it."""
+    if application.status == ApplicationStatus.SUBMITTED:
+        return add_working_days(application.submitted_at.date(), REVIEW_WORKING_DAYS)
+    since = application.township_approved_on
+    if subsidy_rules.PROGRAMMES[application.programme].public_notice:
+        # The county's days start when the public notice ends.
+        since = subsidy_rules.notice_ends(since) - timedelta(days=1)
+    return add_working_days(since, REVIEW_WORKING_DAYS)
+
+
+def _role(user) -> str:
+    return Role.CIVIL_AFFAIRS if user.is_superuser else user.role
+
+
+def _audit_view(request: HttpRequest, child, object_type: str = "child") -> None:
+    audit_log(
+        user=request.user,
+        action=AuditAction.VIEW,
+        object_type=object_type,
+        records=[(str(child.pk), child.village_id)],
+        request=request,
+    )
+
+
+def _default_note(child, family) -> str:
+    """The application's note, pre-filled from the file: the parents' situation."""
+    parts = [
+        f"{m.get_relation_display()}{m.name}：{m.get_status_display()}"
+        + ("" if m.has_guardian_capacity else "，无监护能力")
+        for m in family
+        if m.relation in ("father", "mother")
+    ]
+    return "；".join(parts)
+
+
+def _check_context(child, programme_code: str) -> dict:
+    programme = subsidy_rules.PROGRAMMES.get(programme_code)
+    if programme is None:
+        return {"programme": None}
+    today = services.today()
+    return {
+        "programme": programme,
+        "refusals": services.subsidy_refusals(child=child, programme=programme_code),
+        "standard": selectors.standard_in_force(
+            village_code=child.village_id, programme=programme_code, month=today
+        ),
+    }
+
+
+def _benefits_page(request: HttpRequest, child, apply_form=None, status: int = 200):
+    user = request.user
+    role = _role(user)
+    family = selectors.family_for(child)
+    active = child.status == ChildStatus.ACTIVE
+    refusals = services.subsidy_refusals_by_programme(child=child)
+    applications = selectors.applications_for(child)
+    enrolments = selectors.enrolments_for(child)
+    # A programme already paid, or applied for and under review, is not offered again.
+    taken = {e.programme: _("Enrolled") for e in enrolments if e.end_month is None}
+    for application in applications:
+        if application.status in services.OPEN_APPLICATION:
+            taken.setdefault(application.programme, _("Under review"))
     rows = [
-        {
-            "programme": programme,
-            "reasons": services.subsidy_eligibility(child=child, programme=code),
-        }
+        {"programme": programme, "refusals": refusals[code], "taken": taken.get(code)}
         for code, programme in subsidy_rules.PROGRAMMES.items()
     ]
-    can_apply = request.user.role in services.SUBMITTER_ROLES or request.user.is_superuser
-    return render(
+    can_apply = active and role in services.SUBMITTER_ROLES
+    if apply_form is None:
+        wanted = request.GET.get("programme")
+        first_eligible = next(
+            (r["programme"].code for r in rows if not r["refusals"] and not r["taken"]), None
+        )
+        apply_form = SubsidyApplyForm(
+            initial={
+                "programme": wanted if wanted in subsidy_rules.PROGRAMMES else first_eligible,
+                "note": _default_note(child, family),
+            }
+        )
+    selected = apply_form["programme"].value() or ""
+    today = services.today()
+    age = rules.age_on(child.birth_date, today)
+    _audit_view(request, child)
+    response = render(
         request,
         "children/subsidy_apply.html",
         {
             "child": child,
+            "age": age,
+            "family": family,
             "rows": rows,
             "can_apply": can_apply,
-            "applications": child.subsidy_applications.all(),
-            "enrolments": child.enrolments.prefetch_related("entitlements"),
+            "form": apply_form,
+            "check": _check_context(child, selected),
+            "applications": applications,
+            "enrolments": enrolments,
+            "education_records": list(child.education_records.all()),
+            "show_education": age >= 16 or child.education_records.exists(),
+            "can_write": active and role in services.WRITE_ROLES,
+            "is_county": role == Role.CIVIL_AFFAIRS,
+            "exit_form": EnrolmentExitForm(initial={"on": today}),
+            "education_form": EducationRecordForm(initial={"year": today.year}),
         },
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def subsidy_apply(request: HttpRequest, child_id) -> HttpResponse:
+    """The child's benefits: enrolments and ledger, applications, every programme's eligibility
+    with the reasons and the evidence that would change them, and the apply form."""
+    child = selectors.child_for_user_or_404(user=request.user, child_id=child_id)
+    return _benefits_page(request, child)
+
+
+@login_required
+@require_GET
+def subsidy_check(request: HttpRequest, child_id) -> HttpResponse:
+    """The eligibility of one programme, for the apply form's live check (htmx)."""
+    child = selectors.child_for_user_or_404(user=request.user, child_id=child_id)
+    return render(
+        request,
+        "children/_subsidy_check.html",
+        _check_context(child, request.GET.get("programme", "")),
     )
 
 
@@ -64,73 +187,243 @@ def subsidy_submit(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(
         user=request.user, child_id=child_id, roles=services.SUBMITTER_ROLES
     )
-    try:
-        services.subsidy_apply(
-            user=request.user,
-            child=child,
-            programme=request.POST.get("programme", ""),
-            note=request.POST.get("note", ""),
-        )
-    except ValidationError as exc:
-        add_service_messages(request, exc)
-    except services.Conflict as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The application was submitted."))
-    return redirect("children:subsidies", child_id=child.pk)
+    form = SubsidyApplyForm(request.POST)
+    if form.is_valid():
+        try:
+            application = services.subsidy_apply(
+                user=request.user,
+                child=child,
+                programme=form.cleaned_data["programme"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except services.Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, _("The application was submitted. Add the supporting documents here.")
+            )
+            return redirect("children:subsidy_application", application_id=application.pk)
+    return _benefits_page(request, child, apply_form=form, status=422)
 
 
 @login_required
-def subsidy_queue(request: HttpRequest) -> HttpResponse:
-    """Pending applications for this role's decision, oldest first, with their deadline."""
-    scope.require_role(request.user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
-    status = (
-        ApplicationStatus.SUBMITTED
-        if request.user.role == Role.SUPERVISOR
-        else ApplicationStatus.TOWNSHIP_APPROVED
+@require_GET
+def application_detail(request: HttpRequest, application_id) -> HttpResponse:
+    """One application: the child, the eligibility now, evidence, every decision, and the form
+    for whoever decides next."""
+    user = request.user
+    application = selectors.application_for_user_or_404(user=user, application_id=application_id)
+    child = application.child
+    role = _role(user)
+    programme = subsidy_rules.PROGRAMMES[application.programme]
+    is_open = application.status in services.OPEN_APPLICATION
+    own = services.subsidy_submitted_by(application, user)
+    can_decide = DECIDER_STATUS.get(role) == application.status and not own
+    notice_ends = (
+        subsidy_rules.notice_ends(application.township_approved_on)
+        if programme.public_notice and application.township_approved_on
+        else None
     )
-    applications = (
-        selectors.child_records_in_scope(
-            SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
-            user=request.user,
-        )
-        .filter(status=status)
-        .order_by("submitted_at")[:200]
+    enrolment = Enrolment.objects.filter(application=application).first()
+    _audit_view(request, child)
+    response = render(
+        request,
+        "children/subsidy_application.html",
+        {
+            "application": application,
+            "enrolment": enrolment,
+            "child": child,
+            "programme": programme,
+            "refusals": services.subsidy_refusals(child=child, programme=application.programme),
+            "decisions": list(application.decisions.select_related("by")),
+            "evidence": list(application.evidence.select_related("uploaded_by")),
+            "deadline": review_deadline(application) if is_open else None,
+            "today": services.today(),
+            "notice_ends": notice_ends,
+            "can_decide": can_decide,
+            "own_application": own,
+            "decision_form": SubsidyDecisionForm(),
+            "can_add_evidence": application.status
+            not in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)
+            and role in (*services.SUBMITTER_ROLES, Role.CIVIL_AFFAIRS),
+            "evidence_form": EvidenceForm(),
+            "can_resubmit": application.status == ApplicationStatus.RETURNED
+            and role in services.SUBMITTER_ROLES
+            and child.status == ChildStatus.ACTIVE,
+            "resubmit_form": ResubmitForm(),
+        },
     )
-    today = services.today()
-    rows = []
-    for application in applications:
-        since = application.township_approved_on or application.submitted_at.date()
-        deadline = add_working_days(since, REVIEW_WORKING_DAYS)
-        programme = subsidy_rules.PROGRAMMES[application.programme]
-        rows.append(
-            {
-                "application": application,
-                "programme": programme,
-                "deadline": deadline,
-                "late": deadline < today,
-            }
-        )
-    return render(request, "children/subsidy_queue.html", {"rows": rows})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _application_action(request: HttpRequest, application_id, form_class, action) -> HttpResponse:
+    """Run a small POST form against an application; problems come back as messages."""
+    application = selectors.application_for_user_or_404(
+        user=request.user, application_id=application_id
+    )
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        try:
+            action(application, form.cleaned_data)
+        except ValidationError as exc:
+            add_service_messages(request, exc)
+        except services.Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+    return redirect("children:subsidy_application", application_id=application.pk)
 
 
 @login_required
 @require_POST
 def subsidy_decide(request: HttpRequest, application_id) -> HttpResponse:
-    application = selectors.child_record_or_404(
-        SubsidyApplication.objects.select_related("child"), user=request.user, pk=application_id
+    return _application_action(
+        request,
+        application_id,
+        SubsidyDecisionForm,
+        lambda a, data: services.subsidy_decide(user=request.user, application=a, **data),
     )
-    try:
-        services.subsidy_decide(
-            user=request.user,
-            application=application,
-            decision=request.POST.get("decision", ""),
-            note=request.POST.get("note", ""),
-        )
-    except ValidationError as exc:
-        add_service_messages(request, exc)
-    except services.Conflict as exc:
-        messages.error(request, exc.message)
+
+
+@login_required
+@require_POST
+def subsidy_resubmit(request: HttpRequest, application_id) -> HttpResponse:
+    return _application_action(
+        request,
+        application_id,
+        ResubmitForm,
+        lambda a, data: services.subsidy_resubmit(user=request.user, application=a, **data),
+    )
+
+
+@login_required
+@require_POST
+def evidence_upload(request: HttpRequest, application_id) -> HttpResponse:
+    return _application_action(
+        request,
+        application_id,
+        EvidenceForm,
+        lambda a, data: services.subsidy_evidence_attach(
+            user=request.user, application=a, upload=data["file"], description=data["description"]
+        ),
+    )
+
+
+@login_required
+@require_GET
+def evidence_file(request: HttpRequest, evidence_id) -> HttpResponse:
+    """A supporting document, only to users whose area covers the child; audited."""
+    evidence = selectors.evidence_for_user_or_404(user=request.user, evidence_id=evidence_id)
+    scope.require_role(request.user, selectors.READ_ROLES)
+    audit_log(
+        user=request.user,
+        action=AuditAction.VIEW,
+        object_type="subsidy_evidence",
+        records=[(str(evidence.pk), evidence.application.child.village_id)],
+        request=request,
+    )
+    return private_file_response(evidence.file, evidence.content_type)
+
+
+ENROLMENT_ACTIONS = {
+    "exit": (
+        EnrolmentExitForm,
+        lambda user, e, data: services.enrolment_end(user=user, enrolment=e, **data),
+    ),
+    "review": (
+        EnrolmentReviewForm,
+        lambda user, e, data: services.enrolment_review(user=user, enrolment=e, **data),
+    ),
+    "payee": (
+        PayeeForm,
+        lambda user, e, data: services.enrolment_set_payee(user=user, enrolment=e, **data),
+    ),
+}
+
+
+@login_required
+@require_POST
+def enrolment_action(request: HttpRequest, enrolment_id, action: str) -> HttpResponse:
+    """Review (still eligible), exit (with its reason) or payee of a benefit in force."""
+    if action not in ENROLMENT_ACTIONS:
+        raise Http404
+    enrolment = selectors.enrolment_for_user_or_404(user=request.user, enrolment_id=enrolment_id)
+    form_class, run = ENROLMENT_ACTIONS[action]
+    form = form_class(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
     else:
-        messages.success(request, _("Saved."))
-    return redirect("children:subsidy_queue")
+        try:
+            run(request.user, enrolment, form.cleaned_data)
+        except ValidationError as exc:
+            add_service_messages(request, exc)
+        except services.Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+    return redirect("children:subsidies", child_id=enrolment.child_id)
+
+
+@login_required
+@require_POST
+def education_record_add(request: HttpRequest, child_id) -> HttpResponse:
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+    )
+    form = EducationRecordForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        try:
+            services.education_record_add(user=request.user, child=child, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_messages(request, exc)
+        else:
+            messages.success(request, _("Saved."))
+    return redirect("children:subsidies", child_id=child.pk)
+
+
+@login_required
+@require_GET
+def subsidy_queue(request: HttpRequest) -> HttpResponse:
+    """Pending applications for this role's decision, oldest first, with their deadline."""
+    scope.require_role(request.user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+    status = DECIDER_STATUS[_role(request.user)]
+    today = services.today()
+    rows = []
+    for application in selectors.subsidy_queue_for(user=request.user, status=status):
+        deadline = review_deadline(application)
+        programme = subsidy_rules.PROGRAMMES[application.programme]
+        since = (
+            application.township_approved_on
+            if status == ApplicationStatus.TOWNSHIP_APPROVED
+            else application.submitted_at.date()
+        )
+        notice_ends = (
+            subsidy_rules.notice_ends(application.township_approved_on)
+            if programme.public_notice and status == ApplicationStatus.TOWNSHIP_APPROVED
+            else None
+        )
+        rows.append(
+            {
+                "application": application,
+                "programme": programme,
+                "waiting_days": (today - since).days,
+                "deadline": deadline,
+                "late": deadline < today,
+                "notice_ends": notice_ends if notice_ends and notice_ends > today else None,
+                "own": application.submitted_by_id == request.user.pk,
+            }
+        )
+    return render(request, "children/subsidy_queue.html", {"rows": rows, "status": status})

@@ -124,6 +124,9 @@ def _report_from(request: HttpRequest):
     return report_for_user_or_404(user=request.user, report_id=report_id)
 
 
+OPEN_OR_RETURNED = ("submitted", "township_approved", "returned")
+
+
 @login_required
 def child_detail(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(user=request.user, child_id=child_id)
@@ -152,8 +155,14 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "family": family,
             "assessments": assessments,
             "timeline": selectors.timeline_for(
-                child, extra=visit_selectors.timeline_entries(child=child)
+                child,
+                extra=visit_selectors.timeline_entries(child=child)
+                + selectors.subsidy_timeline_entries(child=child),
             ),
+            "enrolments": [e for e in selectors.enrolments_for(child) if e.end_month is None],
+            "open_applications": [
+                a for a in selectors.applications_for(child) if a.status in OPEN_OR_RETURNED
+            ],
             "can_write": can_write,
             "can_assess": can_write
             and (request.user.role in services.ASSESSOR_ROLES or request.user.is_superuser),

@@ -304,3 +304,73 @@ def test_pages_apply_queue_and_decide(
         == 404
     )
     assert client_for(director_a).get("/children/subsidies/queue/").status_code == 403
+
+
+EXPECTED = {
+    # (role fixture, status) → HTTP status for approve / return / reject
+    ("director_a", "submitted"): 403,
+    ("director_a", "township_approved"): 403,
+    ("viewer", "submitted"): 403,
+    ("viewer", "township_approved"): 403,
+    ("reporter", "submitted"): 403,
+    ("reporter", "township_approved"): 403,
+    ("supervisor", "submitted"): 200,
+    ("supervisor", "township_approved"): 409,
+    ("civil_affairs", "submitted"): 409,
+    ("civil_affairs", "township_approved"): 200,
+    ("other_supervisor", "submitted"): 404,  # another township of the same county
+    ("outsider", "submitted"): 404,
+}
+
+
+@pytest.mark.parametrize("decision", ["approve", "return", "reject"])
+@pytest.mark.parametrize(("role", "status"), list(EXPECTED))
+def test_every_decision_by_every_role(
+    request, api_client, orphan, director_a, supervisor, role, status, decision
+):
+    from children.models import SubsidyApplication, SubsidyDecision
+
+    application_id = apply(api_client(director_a), orphan).json()["id"]
+    if status == "township_approved":
+        decide(api_client(supervisor), application_id)
+    before = SubsidyDecision.objects.count()
+    user = request.getfixturevalue(role)
+    response = decide(api_client(user), application_id, decision, note="理由")
+    assert response.status_code == EXPECTED[(role, status)]
+    application = SubsidyApplication.objects.get(pk=application_id)
+    if response.status_code == 200:
+        expected = {
+            "approve": "township_approved" if status == "submitted" else "approved",
+            "return": "returned",
+            "reject": "rejected",
+        }[decision]
+        assert application.status == expected == response.json()["status"]
+        recorded = SubsidyDecision.objects.latest("id")
+        assert (recorded.by, recorded.decision, recorded.note) == (user, decision, "理由")
+        assert (recorded.from_status, recorded.to_status) == (status, expected)
+    else:
+        assert application.status == status
+        assert SubsidyDecision.objects.count() == before
+
+
+def test_public_notice_boundary_to_the_minute(
+    api_client, frozen, director_a, supervisor, civil_affairs
+):
+    child = make_child(director_a, name="特困", birth_date=date(2012, 1, 1))
+    application_id = apply(
+        api_client(director_a), child, programme="extreme_poverty_support"
+    ).json()["id"]
+    decide(api_client(supervisor), application_id)  # 2026-11-23
+    frozen.move_to("2026-11-29 23:59 +0800")  # the last minute of day 6
+    response = decide(api_client(civil_affairs), application_id)
+    assert response.status_code == 409 and "2026-11-30起方可审批" in response.json()["detail"]
+    frozen.move_to("2026-11-30 00:00 +0800")
+    assert decide(api_client(civil_affairs), application_id).status_code == 200
+
+
+def test_programmes_without_notice_are_approved_at_once(
+    api_client, orphan, director_a, supervisor, civil_affairs
+):
+    application_id = apply(api_client(director_a), orphan).json()["id"]
+    decide(api_client(supervisor), application_id)
+    assert decide(api_client(civil_affairs), application_id).json()["status"] == "approved"
