@@ -82,6 +82,59 @@ def test_worklist_page(scale_data):
     )
 
 
+ENROLLED_SHARE = 10  # one child in ten receives a monthly benefit: more than any real county
+
+
+@pytest.mark.django_db
+def test_monthly_ledger(scale_data):
+    """The nightly ledger job: one entitlement per enrolment in force at the standard in force."""
+    from datetime import date
+
+    from children.services import entitlements_generate
+
+    month = date(2026, 12, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM accounts_user ORDER BY id LIMIT 1")
+        user_id = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            INSERT INTO children_subsidyapplication (id, child_id, programme, status, note,
+                submitted_by_id, submitted_at, township_approved_on, decided_on, version)
+            SELECT gen_random_uuid(), c.id, 'orphan_allowance', 'approved', '', %(user)s, now(),
+                   '2026-10-01', '2026-10-15', 1
+            FROM children_child c WHERE abs(hashtext(c.id::text)) %% %(share)s = 0
+            """,
+            {"user": user_id, "share": ENROLLED_SHARE},
+        )
+        cursor.execute(
+            """
+            INSERT INTO children_enrolment (id, application_id, child_id, programme, start_month,
+                exit_reason, end_reason, next_review_on, payee_name, payee_account_encrypted,
+                payee_account_masked)
+            SELECT gen_random_uuid(), a.id, a.child_id, a.programme, '2026-11-01', '', '',
+                   '2027-04-15', '', '', ''
+            FROM children_subsidyapplication a
+            """
+        )
+        enrolled = cursor.rowcount
+        cursor.execute(
+            "INSERT INTO children_subsidystandard (area_id, programme, effective_month, amount, "
+            "created_at) SELECT code, 'orphan_allowance', '2026-01-01', 1350, now() "
+            "FROM accounts_area WHERE level IN ('province', 'county')"
+        )
+    started = time.perf_counter()
+    written = entitlements_generate(month=month)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    again = entitlements_generate(month=month)
+    second = time.perf_counter() - started
+    assert again == 0
+    print(
+        f"\nBENCH ledger: {enrolled} enrolments, {written} entitlements written in {first:.2f} s; "
+        f"the same month again (idempotent, 0 new) {second:.2f} s"
+    )
+
+
 # Last, and with real commits (deferred foreign-key checks included); its flush ends the data.
 @pytest.mark.django_db(transaction=True)
 def test_sweep_against_bare_sql(scale_data):
