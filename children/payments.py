@@ -41,14 +41,13 @@ XLSX_HEADERS = [
 XLSX_WIDTHS = [6, 16, 16, 10, 20, 28, 9, 11, 10, 24]
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
-# The page must show the very standard the ledger pays, so it reuses the ledger's ordering rule
-# and only asks for the row's id instead of its amount.
-_IN_FORCE_ID_SQL = selectors.STANDARD_IN_FORCE_SQL.replace("SELECT st.amount", "SELECT st.id", 1)
-assert _IN_FORCE_ID_SQL != selectors.STANDARD_IN_FORCE_SQL, "STANDARD_IN_FORCE_SQL changed shape"
+# The page must show the very standard the ledger pays, so it reuses the ledger's rule.
 IN_FORCE_IDS_SQL = f"""
 SELECT p.code, s.id FROM unnest(%(programmes)s::text[]) AS p(code)
 LEFT JOIN LATERAL ({
-    _IN_FORCE_ID_SQL.format(programme="p.code", month="%(month)s", village="%(area)s")
+    selectors.STANDARD_IN_FORCE_SQL.format(
+        programme="p.code", month="%(month)s", village="%(area)s"
+    )
 }) s ON true
 """
 
@@ -227,6 +226,8 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
     sheet.append([_styled(WriteOnlyCell(sheet, value=h), font=bold) for h in XLSX_HEADERS])
     count = 0
     pending: list[tuple[str, str]] = []
+    # The bank's list is in Chinese whatever the language of the screen.
+    names = {code: _chinese(p.name) for code, p in subsidy_rules.PROGRAMMES.items()}
     for entitlement in queryset.iterator(chunk_size=AUDIT_BATCH):
         enrolment = entitlement.enrolment
         child = enrolment.child
@@ -247,7 +248,7 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
                 village.name,
                 child.name,
                 id_number,
-                programme_name(enrolment.programme),
+                names.get(enrolment.programme, enrolment.programme),
                 month_label,
                 _styled(WriteOnlyCell(sheet, value=entitlement.amount), number_format="0.00"),
                 enrolment.payee_name,
@@ -263,6 +264,13 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue(), count
+
+
+def _chinese(text) -> str:
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        return str(text)
 
 
 def _styled(

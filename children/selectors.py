@@ -461,7 +461,7 @@ def subsidy_timeline_entries(*, child: Child) -> list[TimelineEntry]:
 # The standard in force for a child's village and a month: county over city over province, then
 # the latest month. Used by the ledger and the standards page alike.
 STANDARD_IN_FORCE_SQL = """
-    SELECT st.amount FROM children_subsidystandard st
+    SELECT st.id, st.amount FROM children_subsidystandard st
     WHERE st.programme = {programme} AND st.effective_month <= {month}
       AND st.area_id IN (left({village}, 6) || '000000', left({village}, 4) || '00000000',
                          left({village}, 2) || '0000000000')
@@ -478,4 +478,4 @@ def standard_in_force(*, village_code: str, programme: str, month: date):
     with connection.cursor() as cursor:
         cursor.execute(sql, [programme, month.replace(day=1), *[village_code] * 3])
         row = cursor.fetchone()
-    return row[0] if row else None
+    return row[1] if row else None

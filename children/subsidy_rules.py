@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 
 from .rules import Parent, birthday_in_year
 
@@ -17,23 +20,31 @@ PUBLIC_NOTICE_DAYS = 7
 @dataclass(frozen=True)
 class Programme:
     code: str
-    name: str
+    name: Any  # a lazy translation
     public_notice: bool = False
     one_off: bool = False
 
 
+# Names are English source strings; the Chinese names (孤儿基本生活费 …) are their translations.
 PROGRAMMES = {
     p.code: p
     for p in (
-        Programme("orphan_allowance", "孤儿基本生活费"),
-        Programme("de_facto_unsupported_allowance", "事实无人抚养儿童基本生活补贴"),
-        Programme("hiv_affected_allowance", "艾滋病病毒感染儿童基本生活费"),
-        Programme("minimum_living", "最低生活保障", public_notice=True),
-        Programme("extreme_poverty_support", "特困人员救助供养", public_notice=True),
-        Programme("temporary_assistance", "临时救助", one_off=True),
-        Programme("medical_assistance", "医疗救助"),
-        Programme("disability_rehabilitation", "残疾儿童康复救助"),
-        Programme("education_aid", "教育资助（两免一补）"),
+        Programme("orphan_allowance", _("Orphans' basic living allowance")),
+        Programme(
+            "de_facto_unsupported_allowance",
+            _("Basic living allowance for children without de facto support"),
+        ),
+        Programme("hiv_affected_allowance", _("Basic living allowance for HIV-affected children")),
+        Programme("minimum_living", _("Minimum living guarantee"), public_notice=True),
+        Programme(
+            "extreme_poverty_support",
+            _("Support for people in extreme poverty"),
+            public_notice=True,
+        ),
+        Programme("temporary_assistance", _("Temporary assistance"), one_off=True),
+        Programme("medical_assistance", _("Medical assistance")),
+        Programme("disability_rehabilitation", _("Rehabilitation for disabled children")),
+        Programme("education_aid", _("Education aid (two exemptions, one subsidy)")),
     )
 }
 
