@@ -25,7 +25,7 @@ from .forms import (
     ReasonForm,
     ScanForm,
     add_service_errors,
-    add_service_messages,
+    run_small_form,
 )
 from .models import CareAgreement, MemberStatus, Relation
 from .uploads import private_file_response
@@ -129,20 +129,7 @@ def agreement_detail(request: HttpRequest, agreement_id) -> HttpResponse:
 
 def _post_action(request: HttpRequest, agreement_id, form_class, action) -> HttpResponse:
     agreement = _agreement_or_404(request, agreement_id, roles=services.WRITE_ROLES)
-    form = form_class(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            action(agreement, form.cleaned_data)
-        except ValidationError as exc:
-            add_service_messages(request, exc)
-        except services.Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-    else:
-        for problems in form.errors.values():
-            for problem in problems:
-                messages.error(request, problem)
+    run_small_form(request, form_class, lambda data: action(agreement, data))
     return redirect("children:agreement", agreement_id=agreement.pk)
 
 

@@ -267,6 +267,32 @@ class ParentContactForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
 
+def run_small_form(request, form_class, action) -> bool:
+    """Check a small action form posted with the page, run ``action(cleaned_data)`` (a service
+    call) and report the outcome as page messages. True when the action ran."""
+    from django.contrib import messages
+    from django.utils.translation import gettext
+
+    from .services import Conflict
+
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        for problems in form.errors.values():
+            for problem in problems:
+                messages.error(request, problem)
+        return False
+    try:
+        action(form.cleaned_data)
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, gettext("Saved."))
+        return True
+    return False
+
+
 def add_service_messages(request, exc: ValidationError) -> None:
     """Show a service's ValidationError as page messages (for small action forms)."""
     from django.contrib import messages

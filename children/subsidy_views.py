@@ -29,7 +29,7 @@ from .forms import (
     SubsidyApplyForm,
     SubsidyDecisionForm,
     add_service_errors,
-    add_service_messages,
+    run_small_form,
 )
 from .models import ApplicationStatus, ChildStatus, Enrolment
 from .uploads import private_file_response
@@ -264,20 +264,7 @@ def _application_action(request: HttpRequest, application_id, form_class, action
     application = selectors.application_for_user_or_404(
         user=request.user, application_id=application_id
     )
-    form = form_class(request.POST, request.FILES)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    else:
-        try:
-            action(application, form.cleaned_data)
-        except ValidationError as exc:
-            add_service_messages(request, exc)
-        except services.Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Saved."))
+    run_small_form(request, form_class, lambda data: action(application, data))
     return redirect("children:subsidy_application", application_id=application.pk)
 
 
@@ -356,20 +343,7 @@ def enrolment_action(request: HttpRequest, enrolment_id, action: str) -> HttpRes
         raise Http404
     enrolment = selectors.enrolment_for_user_or_404(user=request.user, enrolment_id=enrolment_id)
     form_class, run = ENROLMENT_ACTIONS[action]
-    form = form_class(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    else:
-        try:
-            run(request.user, enrolment, form.cleaned_data)
-        except ValidationError as exc:
-            add_service_messages(request, exc)
-        except services.Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Saved."))
+    run_small_form(request, form_class, lambda data: run(request.user, enrolment, data))
     return redirect("children:subsidies", child_id=enrolment.child_id)
 
 
@@ -379,18 +353,11 @@ def education_record_add(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(
         user=request.user, child_id=child_id, roles=services.WRITE_ROLES
     )
-    form = EducationRecordForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    else:
-        try:
-            services.education_record_add(user=request.user, child=child, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_messages(request, exc)
-        else:
-            messages.success(request, _("Saved."))
+    run_small_form(
+        request,
+        EducationRecordForm,
+        lambda data: services.education_record_add(user=request.user, child=child, **data),
+    )
     return redirect("children:subsidies", child_id=child.pk)
 
 
