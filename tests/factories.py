@@ -84,3 +84,20 @@ def make_child(user, **overrides):
 
 
 make_child.counter = 1
+
+
+def make_orphan(user, *, parent_names=("父亲", "母亲"), **overrides):
+    """A child whose father and mother are both recorded as deceased (孤儿), via the services."""
+    from children.services import family_member_add
+
+    child = make_child(user, **overrides)
+    for relation, name in zip(("father", "mother"), parent_names, strict=True):
+        family_member_add(
+            user=user,
+            child=child,
+            relation=relation,
+            name=name,
+            status="deceased",
+            has_guardian_capacity=False,
+        )
+    return child

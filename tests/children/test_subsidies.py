@@ -7,7 +7,7 @@ import time_machine
 
 from children.services import family_member_add
 
-from ..factories import make_child
+from ..factories import make_child, make_orphan
 
 pytestmark = pytest.mark.django_db
 
@@ -20,17 +20,7 @@ def frozen():
 
 @pytest.fixture
 def orphan(frozen, director_a):
-    child = make_child(director_a, name="孤儿甲", birth_date=date(2014, 5, 1))
-    for relation in ("father", "mother"):
-        family_member_add(
-            user=director_a,
-            child=child,
-            relation=relation,
-            name=relation,
-            status="deceased",
-            has_guardian_capacity=False,
-        )
-    return child
+    return make_orphan(director_a, name="孤儿甲", birth_date=date(2014, 5, 1))
 
 
 def apply(client, child, programme="orphan_allowance", note="申请孤儿基本生活费"):

@@ -15,10 +15,10 @@ from openpyxl import load_workbook
 from accounts.models import AuditAction, AuditRecord, Role
 from children import services
 from children.models import Enrolment, SubsidyStandard
-from children.services import entitlements_generate, family_member_add, subsidy_standard_set
+from children.services import entitlements_generate, subsidy_standard_set
 
 from ..conftest import COUNTY_A, COUNTY_B, PROVINCE, VILLAGE_1, VILLAGE_3, VILLAGE_B
-from ..factories import UserFactory, make_child, make_id_number
+from ..factories import UserFactory, make_child, make_id_number, make_orphan
 
 pytestmark = pytest.mark.django_db
 
@@ -87,20 +87,6 @@ def enrol(child, programme, *, submitter, township, county) -> Enrolment:
     services.subsidy_decide(user=township, application=application, decision="approve", note="")
     services.subsidy_decide(user=county, application=application, decision="approve", note="")
     return Enrolment.objects.get(application=application)
-
-
-def make_orphan(director, **overrides):
-    child = make_child(director, **overrides)
-    for relation in ("father", "mother"):
-        family_member_add(
-            user=director,
-            child=child,
-            relation=relation,
-            name=relation,
-            status="deceased",
-            has_guardian_capacity=False,
-        )
-    return child
 
 
 def set_standard(user, area_code, programme, month, amount):

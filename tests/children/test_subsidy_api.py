@@ -12,13 +12,12 @@ from accounts.models import Role
 from children.models import Enrolment, Entitlement, SubsidyApplication
 from children.services import (
     entitlements_generate,
-    family_member_add,
     family_member_update,
     subsidy_apply,
 )
 
 from ..conftest import COUNTY_A, PROVINCE, TOWNSHIP_1, VILLAGE_1, VILLAGE_2
-from ..factories import UserFactory, make_child
+from ..factories import UserFactory, make_child, make_orphan
 from .test_subsidies import apply, decide
 
 pytestmark = pytest.mark.django_db
@@ -35,17 +34,7 @@ def frozen():
 
 
 def _orphan(director, name: str = "孤儿甲", birth_date: date = date(2014, 5, 1)):
-    child = make_child(director, name=name, birth_date=birth_date)
-    for relation in ("father", "mother"):
-        family_member_add(
-            user=director,
-            child=child,
-            relation=relation,
-            name=relation,
-            status="deceased",
-            has_guardian_capacity=False,
-        )
-    return child
+    return make_orphan(director, name=name, birth_date=birth_date)
 
 
 @pytest.fixture

@@ -20,14 +20,13 @@ from children.models import (
 from children.services import (
     child_close,
     entitlements_generate,
-    family_member_add,
     subsidy_apply,
     subsidy_decide,
     subsidy_standard_set,
 )
 
 from ..conftest import COUNTY_A
-from ..factories import make_child
+from ..factories import make_orphan
 
 pytestmark = pytest.mark.django_db
 
@@ -44,17 +43,7 @@ def frozen():
 
 
 def _orphan(director, name="孤儿乙", birth_date=date(2014, 5, 1)):
-    child = make_child(director, name=name, birth_date=birth_date)
-    for relation, name_ in (("father", "张大"), ("mother", "李二")):
-        family_member_add(
-            user=director,
-            child=child,
-            relation=relation,
-            name=name_,
-            status="deceased",
-            has_guardian_capacity=False,
-        )
-    return child
+    return make_orphan(director, parent_names=("张大", "李二"), name=name, birth_date=birth_date)
 
 
 @pytest.fixture
