@@ -361,6 +361,7 @@ def child_update(
         except IntegrityError as exc:
             raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number") from exc
         children_recompute_derived([locked.pk])
+        _recheck_enrolments(locked.pk)
     locked.refresh_from_db()
     return locked
 
@@ -438,8 +439,9 @@ def _require_active(child: Child) -> None:
 
 
 def _recheck_enrolments(child_id: uuid.UUID) -> None:
-    """A family change that breaks a benefit's rule (a parent regains capacity …) raises a
-    subsidy_review reminder to the director instead of stopping payment silently."""
+    """A change to the file or the family that breaks a benefit's rule (a parent regains
+    capacity, the child leaves school …) raises a subsidy_review reminder to the director instead
+    of stopping payment silently."""
     from visits.models import Notification, NotificationKind
 
     enrolments = list(Enrolment.objects.filter(child_id=child_id, end_month__isnull=True))
@@ -481,6 +483,7 @@ def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
         member.full_clean(exclude=["evidence"])
         member.save()
         children_recompute_derived([child.pk])
+        _recheck_enrolments(child.pk)
     return member
 
 

@@ -477,3 +477,19 @@ def test_education_year_is_checked(client_for, frozen, director_a):
     )
     assert "年份应在2025至2027之间" in response.content.decode()
     assert not EducationRecord.objects.exists()
+
+
+def test_a_file_change_that_breaks_the_rule_raises_a_review(
+    orphan, director_a, supervisor, civil_affairs
+):
+    from children.services import child_update
+    from visits.models import Notification
+
+    enrolment = _enrol(orphan, director_a, supervisor, civil_affairs, "education_aid")
+    child_update(user=director_a, child=orphan, changes={"grade": "五年级"})
+    assert not Notification.objects.filter(kind="subsidy_review").exists()
+    child_update(user=director_a, child=orphan, changes={"school_status": "dropped_out"})
+    review = Notification.objects.get(kind="subsidy_review")
+    assert review.recipient == director_a and review.child == orphan
+    enrolment.refresh_from_db()
+    assert enrolment.end_month is None  # paid until civil affairs decide
