@@ -114,6 +114,9 @@ def _benefits_page(request: HttpRequest, child, apply_form=None, status: int = 2
     for application in applications:
         if application.status in services.OPEN_APPLICATION:
             taken.setdefault(application.programme, _("Under review"))
+        elif application.status == ApplicationStatus.RETURNED:
+            # Resubmitted from the application page, with what was asked for.
+            taken.setdefault(application.programme, _("Returned for more evidence"))
     rows = [
         {"programme": programme, "refusals": refusals[code], "taken": taken.get(code)}
         for code, programme in subsidy_rules.PROGRAMMES.items()

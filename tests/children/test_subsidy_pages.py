@@ -162,7 +162,11 @@ def test_returned_application_is_resubmitted_and_decided_again(
 ):
     subsidy_decide(user=supervisor, application=submitted, decision="return", note="缺死亡证明")
     page = client_for(director_a).get(f"/children/subsidies/{submitted.pk}/").content.decode()
-    assert "resubmit" in page
+    assert "resubmit" in page and "缺死亡证明" in page
+    # The file's page sends the director to the returned application, not to a new one.
+    benefits = client_for(director_a).get(f"/children/{submitted.child_id}/subsidies/")
+    assert '<option value="orphan_allowance" selected>' not in benefits.content.decode()
+    assert "退回补充材料" in benefits.content.decode()
     client_for(director_a).post(
         f"/children/subsidies/{submitted.pk}/resubmit/", {"note": "已补充死亡证明"}
     )
