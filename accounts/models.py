@@ -230,6 +230,20 @@ class AreaPolicy(models.Model):
         null=True,
         blank=True,
     )
+    # Benefits (domain §7): each review level decides within N working days; reviews every N days.
+    subsidy_township_working_days = models.PositiveSmallIntegerField(
+        _("working days for the township to review a benefit application"),
+        null=True,
+        blank=True,
+    )
+    subsidy_county_working_days = models.PositiveSmallIntegerField(
+        _("working days for the county to approve a benefit application"),
+        null=True,
+        blank=True,
+    )
+    subsidy_review_days = models.PositiveSmallIntegerField(
+        _("days between reviews of a benefit in payment"), null=True, blank=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

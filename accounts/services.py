@@ -238,6 +238,9 @@ POLICY_DEFAULTS: dict[str, int] = {
     "agreement_replacement_days": 14,
     "parent_contact_days": 14,
     "report_assessment_days": 7,
+    "subsidy_township_working_days": 10,
+    "subsidy_county_working_days": 10,
+    "subsidy_review_days": 183,  # every 6 months
 }
 
 

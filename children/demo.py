@@ -581,7 +581,8 @@ class _BenefitPlan:
             else:
                 enrolment.update(
                     start_month=start,
-                    next_review_on=final + timedelta(days=services.REVIEW_AFTER_DAYS),
+                    next_review_on=final
+                    + timedelta(days=services.subsidy_review_days(application.child.village_id)),
                 )
 
     def date_last_decision(self, application: SubsidyApplication, on: date) -> None:

@@ -1259,7 +1259,9 @@ def subsidy_evidence_attach(
     return evidence
 
 
-REVIEW_AFTER_DAYS = 183  # *default*: benefits are reviewed every 6 months
+def subsidy_review_days(village_code: str) -> int:
+    """Days between reviews of a benefit (*default* 6 months), by the area's policy."""
+    return policies_for({village_code})[village_code]["subsidy_review_days"]
 
 
 def _enrol(application: SubsidyApplication, on: date) -> Enrolment:
@@ -1281,7 +1283,7 @@ def _enrol(application: SubsidyApplication, on: date) -> Enrolment:
         child=application.child,
         programme=application.programme,
         start_month=start,
-        next_review_on=on + timedelta(days=REVIEW_AFTER_DAYS),
+        next_review_on=on + timedelta(days=subsidy_review_days(application.child.village_id)),
     )
 
 
@@ -1357,7 +1359,7 @@ def enrolment_review(*, user: User, enrolment: Enrolment, note: str = "") -> Enr
             raise ValidationError({"programme": reasons})
         on = today()
         locked.last_reviewed_on = on
-        locked.next_review_on = on + timedelta(days=REVIEW_AFTER_DAYS)
+        locked.next_review_on = on + timedelta(days=subsidy_review_days(locked.child.village_id))
         locked.save(update_fields=["last_reviewed_on", "next_review_on"])
         _record_decision(
             locked.application, user, "review", ApplicationStatus.APPROVED, (note or "").strip()

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as scope
 from accounts.models import AuditAction, Role
-from accounts.services import audit_log
+from accounts.services import audit_log, policies_for
 
 from . import rules, selectors, services, subsidy_rules
 from .forms import (
@@ -34,7 +34,6 @@ from .forms import (
 from .models import ApplicationStatus, ChildStatus, Enrolment
 from .uploads import private_file_response
 
-REVIEW_WORKING_DAYS = 10  # *default*: township and county each decide within 10 working days
 DECIDER_STATUS = {
     Role.SUPERVISOR: ApplicationStatus.SUBMITTED,
     Role.CIVIL_AFFAIRS: ApplicationStatus.TOWNSHIP_APPROVED,
@@ -51,15 +50,22 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
-def review_deadline(application) -> date:
-    """The date the current level must decide by: 10 working days from when it reached it."""
+def review_deadline(application, policy: dict[str, int]) -> date:
+    """The date the current level must decide by: N working days (*default* 10 for each level,
+    per the area's policy) from when the application reached it."""
     if application.status == ApplicationStatus.SUBMITTED:
-        return add_working_days(application.submitted_at.date(), REVIEW_WORKING_DAYS)
+        return add_working_days(
+            application.submitted_at.date(), policy["subsidy_township_working_days"]
+        )
     since = application.township_approved_on
     if subsidy_rules.PROGRAMMES[application.programme].public_notice:
         # The county's days start when the public notice ends.
         since = subsidy_rules.notice_ends(since) - timedelta(days=1)
-    return add_working_days(since, REVIEW_WORKING_DAYS)
+    return add_working_days(since, policy["subsidy_county_working_days"])
+
+
+def _policies(applications) -> dict[str, dict[str, int]]:
+    return policies_for({a.child.village_id for a in applications})
 
 
 def _role(user) -> str:
@@ -242,7 +248,9 @@ def application_detail(request: HttpRequest, application_id) -> HttpResponse:
             "refusals": services.subsidy_refusals(child=child, programme=application.programme),
             "decisions": list(application.decisions.select_related("by")),
             "evidence": list(application.evidence.select_related("uploaded_by")),
-            "deadline": review_deadline(application) if is_open else None,
+            "deadline": review_deadline(application, _policies([application])[child.village_id])
+            if is_open
+            else None,
             "today": services.today(),
             "notice_ends": notice_ends,
             "can_decide": can_decide,
@@ -372,8 +380,10 @@ def subsidy_queue(request: HttpRequest) -> HttpResponse:
     status = DECIDER_STATUS[_role(request.user)]
     today = services.today()
     rows = []
-    for application in selectors.subsidy_queue_for(user=request.user, status=status):
-        deadline = review_deadline(application)
+    applications = list(selectors.subsidy_queue_for(user=request.user, status=status))
+    policies = _policies(applications)
+    for application in applications:
+        deadline = review_deadline(application, policies[application.child.village_id])
         programme = subsidy_rules.PROGRAMMES[application.programme]
         since = (
             application.township_approved_on

@@ -497,3 +497,25 @@ def test_a_file_change_that_breaks_the_rule_raises_a_review(
     assert review.recipient == director_a and review.child == orphan
     enrolment.refresh_from_db()
     assert enrolment.end_month is None  # paid until civil affairs decide
+
+
+def test_review_deadlines_and_interval_follow_the_area_policy(
+    client_for, frozen, director_a, supervisor, civil_affairs
+):
+    from accounts.models import AreaPolicy
+
+    AreaPolicy.objects.create(
+        area_id=COUNTY_A,
+        subsidy_township_working_days=5,
+        subsidy_county_working_days=3,
+        subsidy_review_days=90,
+    )
+    child = _orphan(director_a, name="按政策")
+    application = subsidy_apply(user=director_a, child=child, programme="orphan_allowance")
+    queue = client_for(supervisor).get("/children/subsidies/queue/").content.decode()
+    assert "2026-11-30" in queue  # 5 working days after Monday 2026-11-23
+    subsidy_decide(user=supervisor, application=application, decision="approve", note="")
+    page = client_for(civil_affairs).get(f"/children/subsidies/{application.pk}/").content.decode()
+    assert "2026-11-26" in page  # 3 working days for the county
+    subsidy_decide(user=civil_affairs, application=application, decision="approve", note="")
+    assert Enrolment.objects.get().next_review_on == date(2027, 2, 21)  # 90 days
