@@ -1202,6 +1202,8 @@ def subsidy_decide(
             if on < first_day:
                 raise Conflict(f"公示期未满，{first_day:%Y-%m-%d}起方可审批", field="status")
         if decision == "approve":
+            if locked.child.status == ChildStatus.CLOSED:
+                raise Conflict("档案已结案，不能批准", field="status")
             # The family may have changed since submission: the rule is checked again.
             _check_eligible(locked.child, locked.programme)
         previous = locked.status

@@ -519,3 +519,14 @@ def test_review_deadlines_and_interval_follow_the_area_policy(
     assert "2026-11-26" in page  # 3 working days for the county
     subsidy_decide(user=civil_affairs, application=application, decision="approve", note="")
     assert Enrolment.objects.get().next_review_on == date(2027, 2, 21)  # 90 days
+
+
+def test_no_approval_once_the_file_is_closed(submitted, director_a, supervisor):
+    from children.services import Conflict
+
+    child_close(user=director_a, child=submitted.child, reason="moved_away")
+    with pytest.raises(Conflict):
+        subsidy_decide(user=supervisor, application=submitted, decision="approve", note="")
+    subsidy_decide(user=supervisor, application=submitted, decision="reject", note="已迁出")
+    submitted.refresh_from_db()
+    assert submitted.status == ApplicationStatus.REJECTED
