@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts import selectors as scope
@@ -101,6 +102,11 @@ class ChildFilters:
     status: str = ChildStatus.ACTIVE
     key_only: bool = False
     visit_status: str = ""
+    # Drill-downs from the dashboards (reporting/indicator_sql.py has the same conditions).
+    area: str = ""
+    contact: str = ""  # "overdue": no contact by the contact due date
+    home_visit: str = ""  # "never": no home visit ever
+    agreement: str = ""  # "none": no active care agreement
 
     @classmethod
     def from_params(cls, params) -> ChildFilters:
@@ -115,6 +121,10 @@ class ChildFilters:
             status=status if status in (*ChildStatus.values, "all") else ChildStatus.ACTIVE,
             key_only=params.get("key") in ("1", "true", "on"),
             visit_status=params.get("visit_status") or "",
+            area=params.get("area") or "",
+            contact=params.get("contact") or "",
+            home_visit=params.get("home_visit") or "",
+            agreement=params.get("agreement") or "",
         )
 
 
@@ -126,6 +136,19 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
         queryset = queryset.filter(status=filters.status)
     if filters.village:
         queryset = queryset.filter(village_id=filters.village)
+    if filters.area:
+        area = scope.area_for_user_or_404(user=user, code=filters.area)
+        queryset = queryset.filter(scope.subtree_q(area.code, "village__code"))
+    if filters.contact == "overdue":
+        queryset = queryset.filter(next_contact_due__lt=timezone.localdate())
+    if filters.home_visit == "never":
+        queryset = queryset.filter(last_home_visit_on__isnull=True)
+    if filters.agreement == "none":
+        from .models import CareAgreement
+
+        queryset = queryset.exclude(
+            Exists(CareAgreement.objects.filter(child=OuterRef("pk"), status="active"))
+        )
     if filters.category in Category.values:
         queryset = queryset.filter(categories__contains=[filters.category])
     if filters.risk in RiskLevel.values:
@@ -406,18 +429,19 @@ def evidence_for_user_or_404(*, user: User, evidence_id: Any):
     )
 
 
-def subsidy_queue_for(*, user: User, status: str, limit: int = 200) -> QuerySet:
-    """Applications waiting for this user's level, oldest first (one query)."""
+def subsidy_queue_for(*, user: User, statuses: Iterable[str], area_code: str = "") -> QuerySet:
+    """Applications in these statuses in the user's area (or the given area within it), oldest
+    first, with child, village and submitter loaded (one query)."""
     from .models import SubsidyApplication
 
-    return (
-        child_records_in_scope(
-            SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
-            user=user,
-        )
-        .filter(status=status)
-        .order_by("township_approved_on", "submitted_at")[:limit]
-    )
+    queryset = child_records_in_scope(
+        SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
+        user=user,
+    ).filter(status__in=list(statuses))
+    if area_code:
+        area = scope.area_for_user_or_404(user=user, code=area_code)
+        queryset = queryset.filter(scope.subtree_q(area.code, CHILD_RECORD_AREA_FIELD))
+    return queryset.order_by("township_approved_on", "submitted_at")
 
 
 def subsidy_timeline_entries(*, child: Child) -> list[TimelineEntry]:

@@ -372,27 +372,41 @@ def education_record_add(request: HttpRequest, child_id) -> HttpResponse:
     return redirect("children:subsidies", child_id=child.pk)
 
 
+QUEUE_LIMIT = 200
+BROWSE_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+
+
 @login_required
 @require_GET
 def subsidy_queue(request: HttpRequest) -> HttpResponse:
-    """Pending applications for this role's decision, oldest first, with their deadline."""
-    scope.require_role(request.user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
-    status = DECIDER_STATUS[_role(request.user)]
+    """Pending applications for this role's decision, oldest first, with their deadline. With
+    ``?status=pending`` (or a status) and ``?area=``: the dashboards' drill-down, for reading."""
+    browse = request.GET.get("status", "")
+    if browse:
+        scope.require_role(request.user, BROWSE_ROLES)
+        statuses = services.OPEN_APPLICATION if browse == "pending" else (browse,)
+    else:
+        scope.require_role(request.user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+        statuses = (DECIDER_STATUS[_role(request.user)],)
+    queryset = selectors.subsidy_queue_for(
+        user=request.user, statuses=statuses, area_code=request.GET.get("area", "")
+    )
+    total = queryset.count()
     today = services.today()
     rows = []
-    applications = list(selectors.subsidy_queue_for(user=request.user, status=status))
+    applications = list(queryset[:QUEUE_LIMIT])
     policies = _policies(applications)
     for application in applications:
         deadline = review_deadline(application, policies[application.child.village_id])
         programme = subsidy_rules.PROGRAMMES[application.programme]
         since = (
             application.township_approved_on
-            if status == ApplicationStatus.TOWNSHIP_APPROVED
+            if application.status == ApplicationStatus.TOWNSHIP_APPROVED
             else application.submitted_at.date()
         )
         notice_ends = (
             subsidy_rules.notice_ends(application.township_approved_on)
-            if programme.public_notice and status == ApplicationStatus.TOWNSHIP_APPROVED
+            if programme.public_notice and application.status == ApplicationStatus.TOWNSHIP_APPROVED
             else None
         )
         rows.append(
@@ -406,4 +420,14 @@ def subsidy_queue(request: HttpRequest) -> HttpResponse:
                 "own": application.submitted_by_id == request.user.pk,
             }
         )
-    return render(request, "children/subsidy_queue.html", {"rows": rows, "status": status})
+    return render(
+        request,
+        "children/subsidy_queue.html",
+        {
+            "rows": rows,
+            "total": total,
+            "browse": bool(browse),
+            "status": statuses[0] if len(statuses) == 1 else "",
+            "is_county": _role(request.user) == Role.CIVIL_AFFAIRS,
+        },
+    )

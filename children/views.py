@@ -70,8 +70,34 @@ def child_list(request: HttpRequest) -> HttpResponse:
             "statuses": ChildStatus.choices,
             "can_write": request.user.role in services.WRITE_ROLES or request.user.is_superuser,
             "query_string": request.GET.urlencode(),
+            "drill": _drill_down(filters),
         },
     )
+
+
+def _drill_down(filters: selectors.ChildFilters) -> list[tuple[str, str, str]]:
+    """The dashboard's filters that the form has no field for: kept as hidden inputs, shown."""
+    from accounts.models import Area
+
+    visit_labels = {
+        "overdue": _("Home visit overdue"),
+        "due_soon": _("Home visit due soon"),
+        "never_visited": _("Never visited"),
+        "ok": _("Visits on schedule"),
+    }
+    drill = []
+    if filters.area:
+        area = Area.objects.filter(code=filters.area).only("name").first()
+        drill.append(("area", filters.area, area.name if area else filters.area))
+    if filters.visit_status in visit_labels:
+        drill.append(("visit_status", filters.visit_status, visit_labels[filters.visit_status]))
+    if filters.contact == "overdue":
+        drill.append(("contact", "overdue", _("Contact overdue")))
+    if filters.home_visit == "never":
+        drill.append(("home_visit", "never", _("Never visited at home")))
+    if filters.agreement == "none":
+        drill.append(("agreement", "none", _("No active care agreement")))
+    return drill
 
 
 @login_required

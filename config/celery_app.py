@@ -24,6 +24,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
     # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
     # selects everything due up to its day.
+    # Dashboards read a per-village summary: recounted every 10 minutes, so a page is never
+    # more than 15 minutes behind (a page finding it older recounts itself).
+    "reporting-refresh-stats": {
+        "task": "reporting.refresh_stats",
+        "schedule": crontab(minute="*/10"),
+    },
     "visits-send-reminders": {
         "task": "visits.send_reminders",
         "schedule": crontab(hour=8, minute=0),

@@ -20,6 +20,7 @@ urlpatterns = [
     path("children/", include("children.urls")),
     path("visits/", include("visits.urls")),
     path("reports/", include("reporting.urls")),
+    path("dashboard/", include("reporting.dashboard_urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

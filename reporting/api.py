@@ -211,3 +211,40 @@ def report_transition(request: HttpRequest, report_id: str, payload: TransitionI
         **{k: v for k, v in data.items() if v is not None},
     )
     return report_out(request.auth, report)
+
+
+# --- Statistics (api.md "Statistics") ---------------------------------------------------------
+
+
+class StatsOut(Schema):
+    area_code: str
+    children_total: int
+    by_category: dict[str, int]
+    by_risk: dict[str, int]
+    home_visits_overdue: int
+    contacts_overdue: int
+    never_visited: int
+    left_behind_without_agreement: int
+    agreement_coverage_pct: float | None = Field(
+        ..., description="with an active agreement ÷ left-behind × 100; null with none left behind"
+    )
+    reports_open_by_stage: dict[str, int]
+    out_of_school: int
+    no_hukou: int
+    subsidy_applications_pending: int
+    as_of: datetime
+    key_children: int
+    unsupervised: int
+    parent_contact_overdue: int
+    reports_late: int
+    subsidy_pending_by_status: dict[str, int]
+
+
+@router.get("/stats", response=StatsOut, tags=["statistics"])
+def stats(request: HttpRequest, area: str | None = None):
+    """Indicators for the area subtree (default: the user's own area); 404 outside the user's
+    area. Counts are as of ``as_of`` (at most 15 minutes old)."""
+    from . import indicators
+
+    dashboard = indicators.dashboard_for(user=request.auth, area_code=area, with_rows=False)
+    return indicators.stats_payload(dashboard)

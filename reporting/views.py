@@ -176,6 +176,15 @@ def report_queue(request):
     show = request.GET.get("show", "open")
     if show == "open":
         reports = reports.exclude(stage=Stage.CLOSED)
+    # The dashboards' drill-down: one stage, one area within the user's.
+    stage = request.GET.get("stage", "")
+    if stage in Stage.values:
+        reports = reports.filter(stage=stage)
+    area_code = request.GET.get("area", "")
+    if area_code:
+        area = scope.area_for_user_or_404(user=request.user, code=area_code)
+        reports = reports.filter(scope.subtree_q(area.code, "area__code"))
+    total = reports.count()
     reports = reports.annotate(
         urgent=Case(
             When(situation__in=URGENT_SITUATIONS, then=Value(0)),
@@ -195,4 +204,8 @@ def report_queue(request):
                 "late": limit is not None and days_open >= limit,
             }
         )
-    return render(request, "reporting/report_queue.html", {"rows": rows, "show": show})
+    return render(
+        request,
+        "reporting/report_queue.html",
+        {"rows": rows, "show": show, "total": total, "stage": stage, "area": area_code},
+    )
