@@ -41,6 +41,11 @@ NAV_ITEMS = [
     ),
     ("staff", _("Staff"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}),
     ("children:subsidy_queue", _("Benefits"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS}),
+    (
+        "dashboard:home",
+        _("Statistics"),
+        {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN},
+    ),
     ("audit", _("Audit"), {Role.CIVIL_AFFAIRS, Role.ADMIN}),
     ("visits:policy", _("Settings"), {Role.CIVIL_AFFAIRS}),
 ]

@@ -180,6 +180,14 @@ def indicators_for_area(area: Area, *, with_rows: bool = True) -> Dashboard:
 def dashboard_for(*, user: User, area_code: str | None = None, with_rows: bool = True) -> Dashboard:
     """The dashboard of an area in the user's scope (404 outside it; 403 for reporters)."""
     scope.require_role(user, STATS_ROLES)
+    if not area_code and user.area_id is None:
+        # An administrator with no area starts from the first province.
+        area_code = (
+            Area.objects.filter(level="province")
+            .order_by("code")
+            .values_list("code", flat=True)
+            .first()
+        )
     area = scope.area_for_user_or_404(user=user, code=area_code or user.area_id or "")
     return indicators_for_area(area, with_rows=with_rows)
 
