@@ -82,6 +82,48 @@ def test_worklist_page(scale_data):
     )
 
 
+def _timed_pages(client, url: str, runs: int = 20) -> tuple[float, float, int]:
+    client.get(url)
+    timings = []
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    return statistics.median(timings), max(timings), len(queries)
+
+
+@pytest.mark.django_db
+def test_dashboards(scale_data):
+    """Refresh of the per-village summary, then county and province dashboards (server time)."""
+    from accounts.models import Role
+    from reporting.services import village_stats_refresh
+
+    started = time.perf_counter()
+    villages = village_stats_refresh()
+    refresh = time.perf_counter() - started
+    print(f"\nBENCH dashboard summary refresh: {villages} villages in {refresh:.2f} s")
+    county_user = (
+        User.objects.filter(username__startswith="scale_c_", area__level="county")
+        .order_by("username")
+        .first()
+    )
+    province_user = User.objects.create(
+        username="bench_viewer", role=Role.VIEWER, area_id="990000000000", name="省级"
+    )
+    for label, user in (("county", county_user), ("province", province_user)):
+        client = Client()
+        client.force_login(user)
+        median, worst, count = _timed_pages(client, "/dashboard/")
+        print(
+            f"BENCH {label} dashboard ({user.area_id}): median {median * 1000:.1f} ms, "
+            f"max {worst * 1000:.1f} ms, {count} queries"
+        )
+        median, worst, count = _timed_pages(client, "/api/v1/stats")
+        print(f"BENCH {label} /api/v1/stats: median {median * 1000:.1f} ms, {count} queries")
+
+
 ENROLLED_SHARE = 10  # one child in ten receives a monthly benefit: more than any real county
 
 
