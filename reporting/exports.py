@@ -877,31 +877,15 @@ def _agreement_record(agreement: CareAgreement) -> dict:
 
 
 def _visit_record(visit: Visit) -> dict:
+    """The API's visit, plus the fields a receiving system needs that the API leaves out."""
+    from visits.api import visit_out
+
     return {
-        "id": str(visit.pk),
-        "child_id": str(visit.child_id),
-        "date": visit.visited_on,
-        "kind": visit.kind,
-        "notes": visit.notes,
-        "findings": {
-            "guardian_present": visit.guardian_present,
-            "caregiver_capable": visit.caregiver_capable,
-            "in_school": visit.in_school,
-            "safety_concern": visit.safety_concern,
-            "needs": visit.needs,
-        },
-        "seen": visit.seen,
-        "safety_hazards": visit.safety_hazards,
+        **visit_out(visit),
         "family_situation": visit.family_situation,
         "health": visit.health,
-        "actions_taken": visit.actions_taken,
-        "follow_up_on": visit.follow_up_on,
         "follow_up_note": visit.follow_up_note,
-        "visitor": visit.visitor.display_name,
         "visitor_role": visit.visitor_role,
-        "review_status": visit.review_status,
-        "review_comment": visit.review_comment,
-        "created_at": visit.created_at,
     }
 
 
@@ -945,22 +929,12 @@ def _application_record(application: SubsidyApplication) -> dict:
 
 
 def _enrolment_record(enrolment: Enrolment) -> dict:
-    return {
-        "id": str(enrolment.pk),
-        "application_id": str(enrolment.application_id),
-        "child_id": str(enrolment.child_id),
-        "programme": enrolment.programme,
-        "start_month": enrolment.start_month,
-        "end_month": enrolment.end_month,
-        "exit_reason": enrolment.exit_reason,
-        "end_reason": enrolment.end_reason,
-        "ended_on": enrolment.ended_on,
-        "ended_by": enrolment.ended_by.username if enrolment.ended_by_id else None,
-        "next_review_on": enrolment.next_review_on,
-        "last_reviewed_on": enrolment.last_reviewed_on,
-        "payee_name": enrolment.payee_name,
-        "payee_account_masked": enrolment.payee_account_masked,
-    }
+    """The API's enrolment without its ledger: entitlements are lines of their own."""
+    from children.api import enrolment_out
+
+    record = enrolment_out(enrolment, [])
+    del record["entitlements"]
+    return record
 
 
 def _entitlement_record(row: dict) -> dict:
