@@ -131,7 +131,7 @@ def test_page_shows_the_counts_and_the_sparkline(client_for, supervisor, visits_
     assert "3 / 2" in body
     assert "<svg" in body and "2026-09: 入户1次，其他1次" in body
     assert f"/children/?village={VILLAGE_1}&amp;visit_status=overdue" in body
-    assert "not overdue today" in body  # the definition, stated on the page
+    assert "入户走访今日未逾期" in body  # the definition, stated on the page
 
 
 def test_sparkline_uses_the_common_scale():
