@@ -75,10 +75,9 @@ class AreaPolicyAdmin(admin.ModelAdmin):
 class AuditRecordAdmin(admin.ModelAdmin):
     """Read-only: audit records are never changed through the application."""
 
-    list_display = ("at", "user", "action", "object_type", "object_id", "area_code", "ip")
+    list_display = ("at", "username", "action", "object_type", "object_id", "area_code", "ip")
     list_filter = ("action", "object_type")
-    search_fields = ("object_id", "user__username", "area_code")
-    list_select_related = ("user",)
+    search_fields = ("object_id", "username", "area_code")
 
     def has_add_permission(self, request):
         return False

@@ -10,7 +10,8 @@ from .models import Role, User
 from .services import areas_load_csv, staff_add
 
 DEMO_AREAS_CSV = Path(__file__).parent / "fixtures" / "demo_areas.csv"
-DEMO_PASSWORD = "Shouwang@2026"
+# Published in the README on purpose: the demo logins of `make run` (seed_demo only).
+DEMO_PASSWORD = "Shouwang@2026"  # nosec B105
 COUNTY_CODE = "341823000000"
 
 # (username, role, area code, name, phone)

@@ -259,15 +259,25 @@ class AuditAction(models.TextChoices):
     API_READ = "api_read", _("Read through the API")
     EXPORT = "export", _("Exported")
     IMPORT = "import", _("Imported")
+    LOGIN_FAILED = "login_failed", _("Failed sign-in")
+    DENIED = "denied", _("Access refused")
 
 
 class AuditRecord(models.Model):
     """Who looked at or exported which record, when and from where (PIPL art. 28)."""
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # Append-only (a database trigger refuses UPDATE and DELETE): no foreign-key constraint, so
+    # removing a user can never rewrite or remove what they did; the username is kept as it was.
     user = models.ForeignKey(
-        User, verbose_name=_("user"), null=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        verbose_name=_("user"),
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
+    username = models.CharField(_("username"), max_length=150, blank=True, default="")
     action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
     object_type = models.CharField(_("record type"), max_length=40)
     object_id = models.CharField(_("record"), max_length=64, blank=True, default="")

@@ -10,7 +10,8 @@ LEVELS = (PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE)
 PREFIX_LENGTH = {PROVINCE: 2, CITY: 4, COUNTY: 6, TOWNSHIP: 9, VILLAGE: 12}
 LEVEL_ZH = {PROVINCE: "省", CITY: "市", COUNTY: "县", TOWNSHIP: "乡镇", VILLAGE: "村（社区）"}
 _SEGMENTS = ((0, 2), (2, 4), (4, 6), (6, 9), (9, 12))
-_CODE_RE = re.compile(r"^\d{12}$")
+# ASCII digits, whole string: "\d" admits other scripts' digits and "$" a trailing newline.
+_CODE_RE = re.compile(r"[0-9]{12}")
 
 
 class AreaCodeError(ValueError):
@@ -23,7 +24,7 @@ def parse_level(code: str) -> str:
     Raises AreaCodeError for anything that is not 12 digits, or whose non-zero segments are not
     contiguous from the left (e.g. a village number under an all-zero township).
     """
-    if not isinstance(code, str) or not _CODE_RE.match(code):
+    if not isinstance(code, str) or not _CODE_RE.fullmatch(code):
         raise AreaCodeError("区划代码必须是12位数字 / area code must be 12 digits")
     segments = [code[a:b] for a, b in _SEGMENTS]
     if set(segments[0]) == {"0"}:

@@ -67,7 +67,27 @@ def get_in_scope_or_404(queryset: QuerySet[M], *, user: User, area_field: str, *
     try:
         return scope_queryset(queryset, user=user, area_field=area_field).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        _audit_outside_scope(queryset, user=user, area_field=area_field, lookup=lookup)
         raise Http404 from exc
+
+
+def _audit_outside_scope(queryset: QuerySet, *, user: User, area_field: str, lookup: dict) -> None:
+    """A record that exists but lies outside the user's area is a refused access: audited, with
+    the record's area so that its own civil affairs see the attempt. Missing records are not."""
+    from .services import audit_refusal
+
+    try:
+        found = queryset.filter(**lookup).values_list("pk", area_field).first()
+    except (ValueError, TypeError, ValidationError):
+        return
+    if found is not None:
+        audit_refusal(
+            user=user if user.is_authenticated else None,
+            reason="outside_area",
+            object_type=queryset.model._meta.model_name,
+            object_id=str(found[0])[:64],
+            area_code=found[1] or "",
+        )
 
 
 def require_role(user: User, roles: Iterable[str]) -> None:

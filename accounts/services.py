@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from . import rules
-from .models import ApiToken, Area, Role, User
+from .models import ApiToken, Area, AuditAction, Role, User
 
 
 @dataclass
@@ -271,10 +272,18 @@ def policies_for(area_codes: set[str]) -> dict[str, dict[str, int]]:
 # --- Audit ------------------------------------------------------------------------------------
 
 
+# The client's address of the request being served, for audit records written deep inside
+# services and selectors that have no request (set by accounts.middleware.AuditMiddleware).
+CURRENT_IP: ContextVar[str | None] = ContextVar("current_ip", default=None)
+
+
 def client_ip(request) -> str | None:
+    """The client's address (behind the trusted proxies), or the one of the request being served."""
     if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+        return CURRENT_IP.get()
+    from config.security import client_ip as forwarded_client_ip
+
+    return forwarded_client_ip(request) or None
 
 
 def audit_log(
@@ -290,10 +299,12 @@ def audit_log(
     from .models import AuditRecord
 
     ip = client_ip(request)
+    known = user if user is not None and user.is_authenticated else None
     AuditRecord.objects.bulk_create(
         [
             AuditRecord(
-                user=user if user is not None and user.is_authenticated else None,
+                user=known,
+                username=known.username if known is not None else "",
                 action=action,
                 object_type=object_type,
                 object_id=str(object_id),
@@ -303,4 +314,41 @@ def audit_log(
             )
             for object_id, area_code in records
         ]
+    )
+
+
+def audit_refusal(
+    *,
+    user: User | None,
+    request=None,
+    reason: str,
+    object_type: str,
+    object_id: str = "",
+    area_code: str = "",
+    detail: dict | None = None,
+) -> None:
+    """An authorization refusal or authentication failure, in the audit log (等保 三级)."""
+    audit_log(
+        user=user,
+        action=AuditAction.DENIED,
+        object_type=object_type,
+        records=[(object_id, area_code)],
+        request=request,
+        detail={"reason": reason, **(detail or {})},
+    )
+
+
+def audit_login_failed(*, username: str, request=None) -> None:
+    """A failed sign-in, with the username tried (never the password) and the account's area
+    when it exists, so the area's civil affairs see attacks on their staff."""
+    area_code = (
+        User.objects.filter(username=username).values_list("area_id", flat=True).first() or ""
+    )
+    audit_log(
+        user=None,
+        action=AuditAction.LOGIN_FAILED,
+        object_type="user",
+        records=[(username[:64], area_code)],
+        request=request,
+        detail={"username": username[:150]},
     )

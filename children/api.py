@@ -248,7 +248,8 @@ class ListParams(Schema):
     status: str | None = None
     visit_status: str | None = None
     q: str | None = None
-    page: int = Field(1, ge=1)
+    # Bounded so the offset stays a PostgreSQL bigint: a larger page would be a 500, not a 422.
+    page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)
 
 
@@ -606,7 +607,8 @@ ExitReasonCode = Literal[
 
 
 class PageParams(Schema):
-    page: int = Field(1, ge=1)
+    # Bounded so the offset stays a PostgreSQL bigint: a larger page would be a 500, not a 422.
+    page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -17,6 +18,7 @@ from django.conf import settings
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+_FORMAT = re.compile(r"[0-9]{17}[0-9X]")
 
 
 class IdNumberError(ValueError):
@@ -37,11 +39,9 @@ def check_digit(first17: str) -> str:
 def parse(raw: str) -> IdNumber:
     """Validate format, date and checksum. Unknown area prefixes are accepted (domain §9)."""
     value = (raw or "").strip().upper()
-    if (
-        len(value) != 18
-        or not value[:17].isdigit()
-        or not (value[17].isdigit() or value[17] == "X")
-    ):
+    # ASCII digits only: str.isdigit() also admits full-width, Arabic-Indic and superscript
+    # digits, which would either crash int() or be stored in a form the lookup hash never matches.
+    if not _FORMAT.fullmatch(value):
         raise IdNumberError("身份证号应为18位，前17位为数字，最后一位为数字或X")
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

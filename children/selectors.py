@@ -400,22 +400,29 @@ def applications_for(child: Child) -> list:
     )
 
 
-def application_for_user_or_404(*, user: User, application_id: Any):
+def application_for_user_or_404(*, user: User, application_id: Any, roles=READ_ROLES):
+    """404 outside the user's area, then 403 for a role that may not read child files (a
+    reporter's area covers the village, but an application is part of the child's file)."""
     from .models import SubsidyApplication
 
-    return child_record_or_404(
+    application = child_record_or_404(
         SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
         user=user,
         pk=application_id,
     )
+    scope.require_role(user, roles)
+    return application
 
 
-def enrolment_for_user_or_404(*, user: User, enrolment_id: Any):
+def enrolment_for_user_or_404(*, user: User, enrolment_id: Any, roles=READ_ROLES):
+    """As application_for_user_or_404: found in area, then refused to roles without file access."""
     from .models import Enrolment
 
-    return child_record_or_404(
+    enrolment = child_record_or_404(
         Enrolment.objects.select_related("child", "application"), user=user, pk=enrolment_id
     )
+    scope.require_role(user, roles)
+    return enrolment
 
 
 def evidence_for_user_or_404(*, user: User, evidence_id: Any):

@@ -487,6 +487,9 @@ def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
     return member
 
 
+_TEXT_TYPES = ("CharField", "TextField")
+
+
 def family_member_update(
     *, user: User, member: FamilyMember, changes: dict[str, Any]
 ) -> FamilyMember:
@@ -496,6 +499,13 @@ def family_member_update(
     values = {field: getattr(member, field) for field in MEMBER_FIELDS if field != "id_number"}
     values["id_number"] = idcard.decrypt(member.id_number_encrypted)
     values.update(changes)
+    # null clears an optional text field, whose column holds "" (never NULL): full_clean skips
+    # empty values of blank fields, so a None would only fail at the database.
+    for field, value in changes.items():
+        if value is None and field != "id_number":
+            column = FamilyMember._meta.get_field(field)
+            if column.blank and not column.null and column.get_internal_type() in _TEXT_TYPES:
+                values[field] = ""
     errors: dict[str, list[str]] = {}
     validate_member(values, errors)
     _raise_if_errors(errors)

@@ -1,7 +1,8 @@
 """The JSON API (django-ninja), mounted at /api/v1/. Each app contributes a router."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import DataError
+from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
@@ -11,6 +12,8 @@ from children.api import router as children_router
 from children.services import Conflict
 from reporting.api import router as reporting_router
 from visits.api import router as visits_router
+
+from .security import ApiAnonymousThrottle, ApiAuthenticatedThrottle
 
 
 class ReadableJSONRenderer(JSONRenderer):
@@ -24,6 +27,8 @@ api = NinjaAPI(
     version="1",
     description="Case management for left-behind children and children in difficulty.",
     auth=[BearerTokenAuth(), ActiveSessionAuth()],
+    # Rates come from settings (API_RATE_LIMIT_*); past them the answer is 429 with Retry-After.
+    throttle=[ApiAnonymousThrottle(), ApiAuthenticatedThrottle()],
     urls_namespace="api",
 )
 
@@ -49,6 +54,44 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         ]
     else:
         detail = [{"loc": ["body"], "msg": str(m), "type": "value_error"} for m in exc.messages]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+def _nul_locations(request: HttpRequest) -> list[list[str]]:
+    """Where the request carries a NUL character (PostgreSQL text cannot hold one)."""
+    import json
+
+    found = [["path"]] if "\x00" in request.path else []
+    found += [
+        ["query", key] for key, values in request.GET.lists() if "\x00" in key + "".join(values)
+    ]
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, RawPostDataException):  # not JSON, or a multipart stream already read
+        body = None
+    if isinstance(body, dict):
+        # json.dumps writes a NUL as the escape \u0000.
+        found += [
+            ["body", str(key)]
+            for key, value in body.items()
+            if "\\u0000" in json.dumps([key, value])
+        ]
+    return found
+
+
+@api.exception_handler(DataError)
+def data_refused(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """A value the database cannot store (a NUL character, a number beyond its range) is the
+    client's mistake, not a server error: one answer for every field of every operation."""
+    detail = [
+        {"loc": loc, "msg": "不能包含空字符（NUL）/ must not contain NUL", "type": "value_error"}
+        for loc in _nul_locations(request)
+    ]
+    if not detail:
+        where = "query" if request.method == "GET" else "body"
+        detail = [
+            {"loc": [where], "msg": "数值超出范围 / value out of range", "type": "value_error"}
+        ]
     return api.create_response(request, {"detail": detail}, status=422)
 
 

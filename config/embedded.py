@@ -37,7 +37,7 @@ def _redis_dir() -> Path:
 def _redis_socket() -> Path:
     sock = _redis_dir() / "redis.sock"
     if len(str(sock)) > _SOCKET_LIMIT:
-        digest = hashlib.sha1(str(sock).encode()).hexdigest()[:12]
+        digest = hashlib.sha1(str(sock).encode(), usedforsecurity=False).hexdigest()[:12]
         sock = Path(tempfile.gettempdir()) / f"shouwang-{digest}" / "redis.sock"
     return sock
 

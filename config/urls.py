@@ -17,6 +17,7 @@ urlpatterns = [
     path("areas/<str:code>/", account_views.area_list, name="area_detail"),
     path("staff/", account_views.staff_list, name="staff"),
     path("audit/", account_views.audit_list, name="audit"),
+    path("audit/export.csv", account_views.audit_export, name="audit_export"),
     path("children/", include("children.urls")),
     path("visits/", include("visits.urls")),
     path("reports/", include("reporting.urls")),

@@ -105,7 +105,8 @@ class ReportList(Schema):
 
 class ReportParams(Schema):
     stage: StageCode | None = None
-    page: int = Field(1, ge=1)
+    # Bounded so the offset stays a PostgreSQL bigint: a larger page would be a 500, not a 422.
+    page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)
 
 

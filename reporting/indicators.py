@@ -99,14 +99,16 @@ def _summary_as_of() -> datetime | None:
         return cursor.fetchone()[0]
 
 
-def ensure_fresh() -> datetime | None:
+def ensure_fresh() -> datetime:
     """The summary's time, recounted first if it is missing or older than MAX_AGE (beat down)."""
     from .services import village_stats_refresh
 
     as_of = _summary_as_of()
     if as_of is None or timezone.now() - as_of > MAX_AGE:
-        village_stats_refresh()
-        as_of = _summary_as_of()
+        now = timezone.now()
+        village_stats_refresh(now=now)
+        # With no active child anywhere the summary has no rows, yet its zeros are as of now.
+        as_of = _summary_as_of() or now
     return as_of
 
 

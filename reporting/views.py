@@ -48,9 +48,17 @@ def report_create(request, child_id=None):
             area_field=child_selectors.CHILD_AREA_FIELD,
             pk=child_id,
         )
+    # A reporter may name a child of their area (as POST /api/v1/reports allows) but not read
+    # the file: for them nothing of it is shown or pre-filled.
+    if child is not None and not (
+        request.user.is_superuser or request.user.role in child_selectors.READ_ROLES
+    ):
+        shown = None
+    else:
+        shown = child
     initial = {"discovered_at": timezone.localtime().replace(second=0, microsecond=0)}
-    if child is not None:
-        initial["child_name"] = child.name
+    if shown is not None:
+        initial["child_name"] = shown.name
         initial["situation"] = request.GET.get("situation", "")
     form = ReportForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -64,7 +72,7 @@ def report_create(request, child_id=None):
                 request, _("The report was filed. The township supervisor will follow it up.")
             )
             return redirect("reporting:detail", report_id=report.pk)
-    return render(request, "reporting/report_form.html", {"form": form, "child": child})
+    return render(request, "reporting/report_form.html", {"form": form, "child": shown})
 
 
 @login_required

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, if missing: GNU gettext (translation checks),
-# Pango (WeasyPrint PDFs) and the Noto CJK fonts (Chinese in PDFs).
+# Pango (WeasyPrint PDFs), the Noto CJK fonts (Chinese in PDFs and screenshots) and Chromium
+# (browser tests: Playwright drives /usr/bin/chromium, it cannot download its own browser here).
 # Runs apt-get only as root; otherwise it says what to install and continues.
 set -euo pipefail
 needed=()
 command -v xgettext >/dev/null 2>&1 || needed+=(gettext)
+# By path, as tests/browser/conftest.py launches it: a chromium elsewhere would not be used.
+[ -x /usr/bin/chromium ] || needed+=(chromium)
 for package in libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk; do
   dpkg -s "$package" >/dev/null 2>&1 || needed+=("$package")
 done

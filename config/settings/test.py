@@ -15,6 +15,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 
+# The whole suite calls the API as a handful of users within a minute, and concurrent runs share
+# Redis: rate limits would only add flakiness. tests/security lowers them where they are tested.
+API_RATE_LIMIT_AUTHENTICATED = "1000000/m"
+API_RATE_LIMIT_ANONYMOUS = "1000000/m"
+
 # A separate test database name lets `make bench` run beside the test suite.
 _TEST_DATABASE_NAME = env("TEST_DATABASE_NAME", default="")
 if _TEST_DATABASE_NAME:

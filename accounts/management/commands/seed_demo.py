@@ -2,7 +2,8 @@
 
 from importlib import import_module
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 # Order matters: areas and staff first, then what hangs off them. Benefits come last: their
 # history is dated after the registration dates the visit demo gives the files. The dashboards'
@@ -21,5 +22,7 @@ class Command(BaseCommand):
     help = "Load idempotent demo data (areas, staff, …) for the demo county"
 
     def handle(self, *args, **options) -> None:
+        if settings.SETTINGS_MODULE.endswith(".production"):
+            raise CommandError("seed_demo creates logins with the published demo password")
         for module_name, function in DEMO_STEPS:
             getattr(import_module(module_name), function)(stdout=self.stdout)

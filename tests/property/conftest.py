@@ -1,0 +1,3 @@
+from ..hypothesis_profiles import load
+
+load()
