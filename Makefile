@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # them exported, and stops what it started when the command ends (Ctrl-C included).
 WITH_SERVICES := $(BIN)/python config/embedded.py run --
 
-.PHONY: install run test bench drills lint format messages stop clean-data
+.PHONY: install run test bench drills lint format messages stop clean-data backup restore
 
 install: $(VENV)/.installed
 
@@ -55,6 +55,15 @@ format: install
 messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore='.venv/*' --ignore='var/*' --ignore='tests/*'
 	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore='.venv/*'
+
+# Database (pg_dump -Fc) + uploaded files + manifest.json of row counts into var/backups/shouwang-…/.
+backup: install
+	$(WITH_SERVICES) $(BIN)/python scripts/backup.py
+
+# make restore BACKUP=var/backups/shouwang-… [RESTORE_ARGS="--database NAME" | RESTORE_ARGS=--yes]
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/shouwang-… [RESTORE_ARGS=…]"; exit 2; }
+	$(WITH_SERVICES) $(BIN)/python scripts/restore.py $(BACKUP) $(RESTORE_ARGS)
 
 stop:
 	$(BIN)/python config/embedded.py stop

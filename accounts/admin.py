@@ -1,8 +1,9 @@
 """Admin for areas, staff and API tokens."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import ApiToken, Area, AreaPolicy, AuditRecord, User
 
@@ -40,6 +41,37 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.add_fieldsets,
         (_("Role and area"), {"fields": ("name", "phone", "role", "area")}),
     )
+    actions = ("end_sessions",)
+
+    @admin.action(description=_("End all sessions"))
+    def end_sessions(self, request, queryset):
+        from django.contrib.auth import logout
+        from django.core.exceptions import PermissionDenied
+
+        from .services import user_sessions_end
+
+        try:
+            for user in queryset:
+                user_sessions_end(by=request.user, user=user)
+        except PermissionDenied:
+            self.message_user(request, _("Only administrators can end sessions."), messages.ERROR)
+            return None
+        count = len(queryset)
+        if any(user.pk == request.user.pk for user in queryset):
+            # Our own session row is gone: sign out now rather than fail when the request ends.
+            logout(request)
+            return None
+        self.message_user(
+            request,
+            ngettext(
+                "Ended the sessions of %(count)d person.",
+                "Ended the sessions of %(count)d people.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+        return None
 
 
 @admin.register(ApiToken)

@@ -261,6 +261,7 @@ class AuditAction(models.TextChoices):
     IMPORT = "import", _("Imported")
     LOGIN_FAILED = "login_failed", _("Failed sign-in")
     DENIED = "denied", _("Access refused")
+    SESSIONS_ENDED = "sessions_ended", _("Sessions ended by an administrator")
 
 
 class AuditRecord(models.Model):

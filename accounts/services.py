@@ -352,3 +352,38 @@ def audit_login_failed(*, username: str, request=None) -> None:
         request=request,
         detail={"username": username[:150]},
     )
+
+
+# --- Sessions ---------------------------------------------------------------------------------
+
+
+def user_sessions_end(*, by: User, user: User) -> int:
+    """End every session of ``user`` (administrators only); returns how many were deleted.
+
+    The sessions remembered at sign-in are deleted outright; the user's session epoch, set to now,
+    ends any other one at its next request (accounts.session_limits). API tokens, the password
+    and the account itself are left as they are.
+    """
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from . import session_limits
+    from .selectors import require_role
+
+    require_role(by, (Role.ADMIN,))
+    session_limits.set_session_epoch(user.pk)
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    ended = 0
+    for key in session_limits.pop_session_keys(user.pk):
+        if store.exists(key):
+            store.delete(key)
+            ended += 1
+    audit_log(
+        user=by,
+        action=AuditAction.SESSIONS_ENDED,
+        object_type="user",
+        records=[(user.username[:64], user.area_id or "")],
+        detail={"sessions_deleted": ended},
+    )
+    return ended

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from . import rules, selectors
-from .models import AuditAction, Role
+from .models import AuditAction, Role, User
 
 STAFF_DIRECTORY_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
 AREA_BROWSER_ROLES = (Role.DIRECTOR, *STAFF_DIRECTORY_ROLES)
@@ -72,8 +76,37 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/staff_list.html",
-        {"page": page, "roles": Role.choices, "role": role, "q": query},
+        {
+            "page": page,
+            "roles": Role.choices,
+            "role": role,
+            "q": query,
+            "can_end_sessions": request.user.is_superuser or request.user.role == Role.ADMIN,
+        },
     )
+
+
+@login_required
+@require_POST
+def staff_sessions_end(request: HttpRequest) -> HttpResponse:
+    """An administrator ends every session of one member of staff (the staff list's button).
+
+    The user's id travels in the POST body: routes take no sequential ids (access matrix)."""
+    from .services import user_sessions_end
+
+    selectors.require_role(request.user, (Role.ADMIN,))
+    person = selectors.get_in_scope_or_404(
+        User.objects.all(), user=request.user, area_field="area__code", pk=request.POST.get("user")
+    )
+    user_sessions_end(by=request.user, user=person)
+    if person.pk == request.user.pk:
+        # Our own session row is gone: sign out now rather than fail when the request ends.
+        logout(request)
+        return redirect("login")
+    messages.success(
+        request, _("All sessions of %(name)s were ended.") % {"name": person.display_name}
+    )
+    return redirect("staff")
 
 
 AUDIT_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("areas/", account_views.area_list, name="areas"),
     path("areas/<str:code>/", account_views.area_list, name="area_detail"),
     path("staff/", account_views.staff_list, name="staff"),
+    path("staff/end-sessions/", account_views.staff_sessions_end, name="staff_sessions_end"),
     path("audit/", account_views.audit_list, name="audit"),
     path("audit/export.csv", account_views.audit_export, name="audit_export"),
     path("children/", include("children.urls")),

@@ -1,0 +1,129 @@
+"""Absolute session lifetime and "end all sessions" (issue 9, acceptance point 2).
+
+The idle timeout (SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST) ends a session after 30
+quiet minutes. This middleware adds two limits that activity does not push back:
+
+* a session ends ``SESSION_ABSOLUTE_SECONDS`` (12 hours) after the sign-in, however busy;
+* a session ends when it began before the user's *session epoch*, a timestamp an administrator
+  sets with ``accounts.services.user_sessions_end`` (kept in the cache: no model, no migration).
+
+The sign-in time is written into the session by the ``user_logged_in`` signal. Pages are sent to
+the sign-in page with a message; the API, whose session authentication then finds nobody, answers
+401.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+SIGNED_IN_AT = "signed_in_at"  # session key: POSIX time of the sign-in (float)
+API_PREFIX = "/api/"
+# At most this many session keys are remembered per user (the epoch covers any beyond).
+_TRACKED_KEYS = 50
+
+logger = logging.getLogger(__name__)
+
+
+def epoch_key(user_id: int) -> str:
+    return f"session_epoch:{user_id}"
+
+
+def session_keys_key(user_id: int) -> str:
+    return f"session_keys:{user_id}"
+
+
+def _cache_timeout() -> int:
+    # After the absolute lifetime no session older than the epoch can be alive: the entry can go.
+    return settings.SESSION_ABSOLUTE_SECONDS + 3600
+
+
+def _now() -> float:
+    return timezone.now().timestamp()
+
+
+def session_epoch(user_id: int) -> float | None:
+    try:
+        return cache.get(epoch_key(user_id))
+    except Exception:  # Redis down: pages must keep working; the 12-hour limit still holds
+        logger.warning("cache unavailable: session epoch of user %s not checked", user_id)
+        return None
+
+
+def set_session_epoch(user_id: int) -> float:
+    now = _now()
+    cache.set(epoch_key(user_id), now, timeout=_cache_timeout())
+    return now
+
+
+def pop_session_keys(user_id: int) -> list[str]:
+    """The keys of the user's sessions remembered since sign-in, forgotten as they are returned."""
+    keys = cache.get(session_keys_key(user_id)) or []
+    cache.delete(session_keys_key(user_id))
+    return keys
+
+
+def _remember_sign_in(sender, request, user, **kwargs) -> None:
+    session = getattr(request, "session", None)
+    if session is None:
+        return
+    session[SIGNED_IN_AT] = _now()
+    if session.session_key is None:
+        session.save()
+    # Not atomic: two sign-ins at the same instant may lose one key, which the epoch still ends.
+    try:
+        keys = cache.get(session_keys_key(user.pk)) or []
+        keys = [k for k in keys if k != session.session_key][-(_TRACKED_KEYS - 1) :]
+        cache.set(session_keys_key(user.pk), [*keys, session.session_key], timeout=_cache_timeout())
+    except Exception:  # Redis down: signing in must still work; the epoch will end it if needed
+        logger.warning("cache unavailable: session of user %s not remembered", user.pk)
+
+
+user_logged_in.connect(_remember_sign_in, dispatch_uid="accounts_session_signed_in_at")
+
+
+class SessionLimitMiddleware:
+    """Ends sessions older than the absolute lifetime or begun before the user's session epoch."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            reason = self._ended(request, user.pk)
+            if reason is not None:
+                logout(request)
+                if not request.path.startswith(API_PREFIX):
+                    messages.info(request, reason)
+                    return redirect_to_login(request.get_full_path())
+                # The API goes on as an anonymous request: session authentication answers 401.
+        return self.get_response(request)
+
+    @staticmethod
+    def _ended(request: HttpRequest, user_id: int) -> str | None:
+        """Why the session has ended, or None while it may go on."""
+        signed_in_at = request.session.get(SIGNED_IN_AT)
+        epoch = session_epoch(user_id)
+        if signed_in_at is None:
+            if epoch is not None:
+                # Signed in before sign-in times were recorded, so before the epoch too.
+                return _("An administrator ended your session. Please sign in again.")
+            # A session from before this middleware: its lifetime starts now.
+            request.session[SIGNED_IN_AT] = _now()
+            return None
+        if epoch is not None and signed_in_at <= epoch:
+            return _("An administrator ended your session. Please sign in again.")
+        if _now() - signed_in_at >= settings.SESSION_ABSOLUTE_SECONDS:
+            return _("You have been signed in for too long. Please sign in again.")
+        return None
