@@ -86,18 +86,22 @@ def make_child(user, **overrides):
 make_child.counter = 1
 
 
-def make_orphan(user, *, parent_names=("父亲", "母亲"), **overrides):
-    """A child whose father and mother are both recorded as deceased (孤儿), via the services."""
+def add_parents(user, child, *, names=("父亲", "母亲"), **member):
+    """Record the child's father and mother with the same situation (``member`` fields), through
+    the services, as the family form would."""
     from children.services import family_member_add
 
-    child = make_child(user, **overrides)
-    for relation, name in zip(("father", "mother"), parent_names, strict=True):
-        family_member_add(
-            user=user,
-            child=child,
-            relation=relation,
-            name=name,
-            status="deceased",
-            has_guardian_capacity=False,
-        )
+    for relation, name in zip(("father", "mother"), names, strict=True):
+        family_member_add(user=user, child=child, relation=relation, name=name, **member)
     return child
+
+
+def make_orphan(user, *, parent_names=("父亲", "母亲"), **overrides):
+    """A child whose father and mother are both recorded as deceased (孤儿), via the services."""
+    return add_parents(
+        user,
+        make_child(user, **overrides),
+        names=parent_names,
+        status="deceased",
+        has_guardian_capacity=False,
+    )

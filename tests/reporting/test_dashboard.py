@@ -10,7 +10,6 @@ import time_machine
 from children.services import (
     care_agreement_create,
     child_close,
-    family_member_add,
     subsidy_apply,
 )
 from reporting.dashboard_views import drill_links
@@ -18,7 +17,7 @@ from reporting.services import report_file, village_stats_refresh
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_2, VILLAGE_3
-from ..factories import UserFactory, make_child, make_orphan
+from ..factories import UserFactory, add_parents, make_child, make_orphan
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -31,16 +30,14 @@ def frozen():
 
 
 def _away(user, child):
-    for relation in ("father", "mother"):
-        family_member_add(
-            user=user,
-            child=child,
-            relation=relation,
-            name=relation,
-            status="working_away",
-            has_guardian_capacity=True,
-            away_since=date(2025, 2, 1),
-        )
+    add_parents(
+        user,
+        child,
+        names=("father", "mother"),
+        status="working_away",
+        has_guardian_capacity=True,
+        away_since=date(2025, 2, 1),
+    )
 
 
 @pytest.fixture

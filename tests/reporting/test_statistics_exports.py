@@ -21,7 +21,6 @@ from children.services import (
     care_agreement_create,
     care_agreement_terminate,
     entitlements_generate,
-    family_member_add,
     subsidy_apply,
     subsidy_decide,
     subsidy_standard_set,
@@ -30,7 +29,7 @@ from reporting.services import report_file, report_transition, village_stats_ref
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_3, VILLAGE_B
-from ..factories import UserFactory, make_child, make_orphan
+from ..factories import UserFactory, add_parents, make_child, make_orphan
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -46,17 +45,15 @@ def frozen():
 
 
 def _away(user, child):
-    for relation in ("father", "mother"):
-        family_member_add(
-            user=user,
-            child=child,
-            relation=relation,
-            name=f"{child.name}{relation}",
-            phone="13700001111",
-            status="working_away",
-            has_guardian_capacity=True,
-            away_since=date(2025, 2, 1),
-        )
+    add_parents(
+        user,
+        child,
+        names=(f"{child.name}father", f"{child.name}mother"),
+        phone="13700001111",
+        status="working_away",
+        has_guardian_capacity=True,
+        away_since=date(2025, 2, 1),
+    )
 
 
 def _approve(application, supervisor, civil_affairs):
