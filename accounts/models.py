@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
@@ -300,3 +301,57 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task waiting to be handed to the broker (the transactional outbox).
+
+    Written in the same transaction as the change that needs it, so a task is queued exactly when
+    its change commits, and a broker that is down loses nothing: ``manage.py outbox_relay`` sends
+    what is waiting when the broker is back. Delivery is at least once; every task it carries is
+    idempotent.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.CharField(max_length=100)
+    # The Celery task id it is sent with (unique across databases, unlike ``id``).
+    task_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = _("queued task")
+        verbose_name_plural = _("queued tasks")
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_unsent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"
+
+
+class ScheduledRun(models.Model):
+    """One row per daily periodic task and day it ran (or was queued to run).
+
+    Beat sends the daily tasks; the outbox relay queues any that beat missed (beat or the broker
+    down at the time) once the day's time has passed, and this row makes sure that happens once.
+    """
+
+    task = models.CharField(max_length=100)
+    day = models.DateField()
+    queued_by = models.CharField(max_length=20, default="beat")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "day"], name="scheduled_run_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.day}"

@@ -14,6 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from accounts import outbox
 from accounts import selectors as scope
 from accounts.models import Area, Role, User
 from accounts.services import policies_for
@@ -973,11 +974,12 @@ def care_agreement_caregiver_unable(
             raise Conflict("该协议已终止或已到期")
         children_recompute_derived([agreement.child_id])
         agreement.refresh_from_db()
-        transaction.on_commit(lambda: _text_parents(agreement.pk))
+        outbox.enqueue("children.text_parents", str(agreement.pk))
     return agreement
 
 
-def _text_parents(agreement_id: uuid.UUID) -> None:
+def agreement_text_parents(agreement_id: uuid.UUID | str) -> None:
+    """Text the parents that their child's caregiver can no longer care (after the flag)."""
     from visits.services import sms_backend
 
     agreement = CareAgreement.objects.select_related("child").get(pk=agreement_id)

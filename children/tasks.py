@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from accounts import outbox
+
 from . import services
 
 
@@ -9,6 +11,7 @@ from . import services
 def refresh_derived() -> int:
     """Daily: expire care agreements past their end, then recompute left-behind status and flags
     that change with the calendar alone."""
+    outbox.mark_run(refresh_derived.name)
     services.care_agreements_expire()
     return services.children_refresh_due()
 
@@ -22,4 +25,11 @@ def recompute_area(area_code: str) -> int:
 @shared_task(name="children.monthly_entitlements")
 def monthly_entitlements() -> int:
     """Nightly: this month's entitlement for every enrolment in force (idempotent)."""
+    outbox.mark_run(monthly_entitlements.name)
     return services.entitlements_generate(month=services.today())
+
+
+@shared_task(name="children.text_parents")
+def text_parents(agreement_id: str) -> None:
+    """Text the parents of a child whose caregiver can no longer care (after the visit commits)."""
+    services.agreement_text_parents(agreement_id)

@@ -32,12 +32,28 @@ def _broker_ok() -> bool:
         return False
 
 
+def _outbox_waiting() -> int | None:
+    from accounts.outbox import pending_count
+
+    try:
+        return pending_count()
+    except Exception:
+        return None
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """``{"database": "ok", "broker": "ok"}`` with 200, or 503 with ``"down"`` for what failed."""
+    """``{"database": "ok", "broker": "ok", "outbox_waiting": 0}``.
+
+    503 only when the database is down: that is when this web process cannot serve. With the broker
+    down it still serves everything (tasks wait in the outbox), so it answers 200 with
+    ``"broker": "down"`` and how many tasks wait, for monitoring to alert on without the load
+    balancer taking the web out of rotation.
+    """
+    database = _database_ok()
     status = {
-        "database": "ok" if _database_ok() else "down",
+        "database": "ok" if database else "down",
         "broker": "ok" if _broker_ok() else "down",
+        "outbox_waiting": _outbox_waiting() if database else None,
     }
-    healthy = all(value == "ok" for value in status.values())
-    return JsonResponse(status, status=200 if healthy else 503)
+    return JsonResponse(status, status=200 if database else 503)

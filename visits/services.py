@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from accounts import outbox
 from accounts import selectors as scope
 from accounts.models import Role, User
 from accounts.services import POLICY_DEFAULTS
@@ -474,18 +475,10 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
             )
             key = f"{kind}:{role}"
             created[key] = created.get(key, 0) + cursor.rowcount
-        transaction.on_commit(lambda: _queue_digests(on))
+        # Through the outbox: queued only if the sweep commits, and kept if the broker is down.
+        outbox.enqueue("visits.send_digests", on.isoformat())
     logger.info("reminder sweep for %s: %s", on, created)
     return SweepResult(created)
-
-
-def _queue_digests(on: date) -> None:
-    from .tasks import send_digests
-
-    try:
-        send_digests.delay(on.isoformat())
-    except Exception:  # the broker may be down; the next sweep's digest picks these up
-        logger.exception("could not queue the reminder digest")
 
 
 # --- Delivery ---------------------------------------------------------------------------------
@@ -594,9 +587,8 @@ POLICY_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)
 
 def area_policy_update(*, user: User, area_code: str, values: dict[str, int | None]) -> None:
     """Civil affairs set their area's numbers (empty = inherit). Every file below is recomputed
-    after commit, in the background when the broker is up, else at once."""
+    in the background after commit (through the outbox, so a broker that is down delays it only)."""
     from accounts.models import AreaPolicy
-    from children.services import children_recompute_area
 
     scope.require_role(user, POLICY_ROLES)
     if not scope.code_in_scope(user, area_code):
@@ -609,15 +601,6 @@ def area_policy_update(*, user: User, area_code: str, values: dict[str, int | No
     if errors:
         raise ValidationError(errors)
 
-    def recompute() -> None:
-        from children.tasks import recompute_area
-
-        try:
-            recompute_area.delay(area_code)
-        except Exception:  # broker down: do it now rather than leave stale due dates
-            logger.warning("broker unavailable; recomputing %s inline", area_code)
-            children_recompute_area(area_code=area_code)
-
     with transaction.atomic():
         AreaPolicy.objects.update_or_create(area_id=area_code, defaults=values)
-        transaction.on_commit(recompute)
+        outbox.enqueue("children.recompute_area", area_code)

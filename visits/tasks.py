@@ -6,12 +6,16 @@ from datetime import date
 
 from celery import shared_task
 
+from accounts import outbox
+
 from . import services
 
 
 @shared_task(name="visits.send_reminders", acks_late=True)
 def send_reminders(on: str | None = None) -> int:
     """The daily sweep (beat, 08:00 Asia/Shanghai). Idempotent: safe to retry or run twice."""
+    if on is None:
+        outbox.mark_run(send_reminders.name)
     return services.reminders_sweep(on=date.fromisoformat(on) if on else None).total
 
 

@@ -221,11 +221,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 # Periodic tasks are declared in one place: config/celery_app.py (BEAT_SCHEDULE).
 
+# Redis down must not stop directors logging visits: config/cache.py turns an unreachable Redis
+# into cache misses (quickly: half a second to connect at most).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "shouwang",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 2},
     }
 }
 

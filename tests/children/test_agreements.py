@@ -181,21 +181,22 @@ def test_agreement_expiring_reminder_30_days_before(api_client, director_a, left
 
 
 def test_visit_finding_caregiver_unable_flags_the_agreement_and_texts_the_parents(
-    api_client, director_a, supervisor, left_behind, frozen, django_capture_on_commit_callbacks
+    api_client, director_a, supervisor, left_behind, frozen
 ):
+    from accounts import outbox
     from children.models import ParentNotice
     from visits.services import LoggingSmsBackend
 
     client = api_client(director_a)
     agreement = post(client, left_behind).json()
     LoggingSmsBackend.sent.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            f"/api/v1/children/{left_behind.pk}/visits",
-            {"date": "2026-11-23", "kind": "home", "findings": {"caregiver_capable": False}},
-            content_type="application/json",
-        )
+    response = client.post(
+        f"/api/v1/children/{left_behind.pk}/visits",
+        {"date": "2026-11-23", "kind": "home", "findings": {"caregiver_capable": False}},
+        content_type="application/json",
+    )
     assert response.status_code == 201
+    assert outbox.run_inline() == 1  # the text to the parents went through the outbox
     flagged = CareAgreement.objects.get(pk=agreement["id"])
     assert flagged.status == "needs_replacement" and flagged.replacement_due == date(2026, 12, 7)
     assert "unsupervised" in client.get(f"/api/v1/children/{left_behind.pk}").json()["focus_flags"]
