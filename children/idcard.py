@@ -102,6 +102,26 @@ def decrypt(token: str) -> str:
         return ""
 
 
+def decrypt_or_none(value: str) -> str | None:
+    """The plaintext of a token any key opens, else None (legacy plaintext, or a lost key)."""
+    try:
+        return _fernet().decrypt(value.encode()).decode()
+    except (InvalidToken, UnicodeError):
+        return None
+
+
+def looks_like_token(value: str) -> bool:
+    """Shaped like a Fernet token: URL-safe base64 of version byte 0x80, a timestamp, an IV,
+    at least one AES block and an HMAC. Plain case notes never are."""
+    if len(value) < 100 or not value.startswith("gAAAAA"):
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value.encode())
+    except ValueError:
+        return False
+    return len(raw) >= 73 and (len(raw) - 57) % 16 == 0
+
+
 def lookup_hash(value: str) -> str:
     """Keyed hash for exact lookup and duplicate detection, without storing the number."""
     key = settings.ID_HASH_KEY.encode()

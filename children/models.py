@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .fields import EncryptedTextField
+
 
 class Gender(models.TextChoices):
     MALE = "male", _("Male")
@@ -200,7 +202,7 @@ class Child(models.Model):
     parent_contact_due = models.DateField(
         _("parent contact due"), null=True, blank=True, editable=False
     )
-    notes = models.TextField(_("notes"), blank=True, default="")
+    notes = EncryptedTextField(_("notes"), blank=True, default="")
     status = models.CharField(
         _("status"), max_length=10, choices=ChildStatus.choices, default=ChildStatus.ACTIVE
     )
@@ -381,7 +383,7 @@ class GuardianshipAssessment(models.Model):
     health = models.PositiveSmallIntegerField(_("health"), choices=AssessmentScore.choices)
     behaviour = models.PositiveSmallIntegerField(_("behaviour"), choices=AssessmentScore.choices)
     result = models.CharField(_("result"), max_length=10, choices=RiskLevel.choices)
-    note = models.TextField(_("note"), blank=True, default="")
+    note = EncryptedTextField(_("note"), blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -443,6 +445,7 @@ class CareAgreement(models.Model):
     caregiver_health = models.CharField(_("caregiver's health"), max_length=200, blank=True)
     caregiver_address = models.CharField(_("caregiver's address"), max_length=200, blank=True)
     caregiver_phone = models.CharField(_("caregiver's phone"), max_length=20)
+    # Plain: the caregiver's duties are the standard wording of the agreement, not case notes.
     duties = models.TextField(_("duties"), blank=True, default="")
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"))
@@ -594,7 +597,7 @@ class SubsidyApplication(models.Model):
         choices=ApplicationStatus.choices,
         default=ApplicationStatus.SUBMITTED,
     )
-    note = models.TextField(_("note"), blank=True, default="")
+    note = EncryptedTextField(_("note"), blank=True, default="")
     submitted_by = models.ForeignKey(
         "accounts.User", verbose_name=_("submitted by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -638,7 +641,7 @@ class SubsidyDecision(models.Model):
     to_status = models.CharField(max_length=20)
     by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
-    note = models.TextField(blank=True, default="")
+    note = EncryptedTextField(blank=True, default="")
 
     class Meta:
         ordering = ["at", "id"]

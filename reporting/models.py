@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from children.fields import EncryptedTextField
+
 from . import rules
 from .indicator_sql import CHILD_COUNTS
 
@@ -53,7 +55,7 @@ class MandatoryReport(models.Model):
         _("stage"), max_length=20, choices=Stage.choices, default=Stage.REPORTED
     )
     discovered_at = models.DateTimeField(_("discovered at"))
-    description = models.TextField(_("description"))
+    description = EncryptedTextField(_("description"))
     location = models.CharField(_("place"), max_length=200, blank=True, default="")
     child = models.ForeignKey(
         "children.Child",
@@ -128,7 +130,7 @@ class ReportTransition(models.Model):
     to_stage = models.CharField(max_length=20)
     by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
-    note = models.TextField(blank=True, default="")
+    note = EncryptedTextField(blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -171,7 +173,7 @@ class Intervention(models.Model):
     decided_on = models.DateField(_("decided on"), null=True, blank=True)
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     placement = models.CharField(_("placement"), max_length=200, blank=True, default="")
-    note = models.TextField(_("note"), blank=True, default="")
+    note = EncryptedTextField(_("note"), blank=True, default="")
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -8,6 +8,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from children.fields import EncryptedTextField
+
 
 class VisitKind(models.TextChoices):
     HOME = "home", _("Home visit")
@@ -70,13 +72,13 @@ class Visit(models.Model):
         default=list,
         blank=True,
     )
-    family_situation = models.TextField(_("family situation"), blank=True, default="")
-    health = models.TextField(_("physical and mental health"), blank=True, default="")
-    needs = models.TextField(_("needs"), blank=True, default="")
-    actions_taken = models.TextField(_("actions taken"), blank=True, default="")
+    family_situation = EncryptedTextField(_("family situation"), blank=True, default="")
+    health = EncryptedTextField(_("physical and mental health"), blank=True, default="")
+    needs = EncryptedTextField(_("needs"), blank=True, default="")
+    actions_taken = EncryptedTextField(_("actions taken"), blank=True, default="")
     follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
     follow_up_note = models.CharField(_("follow-up"), max_length=500, blank=True, default="")
-    notes = models.TextField(_("notes"), blank=True, default="")
+    notes = EncryptedTextField(_("notes"), blank=True, default="")
     review_status = models.CharField(
         _("review"), max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
     )

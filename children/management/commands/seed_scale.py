@@ -4,7 +4,9 @@ Everything is generated inside PostgreSQL with generate_series (no Python loop o
 synthetic province 99 with 16 cities, 96 counties, 1,440 townships and 20,160 villages, a director
 per village, a supervisor per township and a civil-affairs officer per county, N children spread
 over the villages with plausible schedules, and K visits per child over the past year.
-History triggers are switched off for this bulk load. Not for production databases.
+History triggers are switched off for this bulk load. Visit notes are real Fernet tokens (a
+pool of them, encrypted once), so pages and exports pay for decryption as they would in
+production. Not for production databases.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
+from children import idcard
+
 PROVINCE = "99"
+# Plausible visit notes; each becomes one token, and the visits draw from the pool.
+NOTE_PHRASES = (
+    "祖母照看，孩子按时上学，情绪稳定。",
+    "父母在外务工，每周视频通话一次，孩子希望父母春节回家。",
+    "房屋老旧，已提醒监护人注意用电安全和防溺水。",
+    "孩子近期成绩下降，已与班主任沟通，安排课后辅导。",
+)
+NOTE_POOL_SIZE = 64
+
 CITIES, COUNTIES, TOWNSHIPS, VILLAGES = 16, 6, 15, 14
 
 AREAS_SQL = """
@@ -112,7 +125,10 @@ SELECT gen_random_uuid(), c.id,
        CASE WHEN k = 1 THEN c.last_home_visit_on ELSE current_date - (random() * 365)::int END,
        CASE WHEN k = 1 OR random() < 0.5 THEN 'home' ELSE 'phone' END,
        u.id, 'director', ARRAY['child']::varchar[], true, true, true, false, ARRAY[]::varchar[],
-       '', '', '', '', NULL, '', '', 'reviewed', NULL, NULL, '', now(), now()
+       '', '', '', '', NULL, '',
+       -- Case notes are Fernet tokens at rest: one of a pool made in Python (see handle)
+       (%(notes)s::text[])[1 + (random() * (cardinality(%(notes)s::text[]) - 1))::int],
+       'reviewed', NULL, NULL, '', now(), now()
 FROM children_child c
 JOIN accounts_user u ON u.username = 'scale_d_' || c.village_id
 CROSS JOIN generate_series(1, %(per_child)s) k
@@ -159,11 +175,15 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute("ALTER TABLE children_child ENABLE TRIGGER USER")
         if visits_per_child and existing == 0:
+            notes = [
+                idcard.encrypt(NOTE_PHRASES[i % len(NOTE_PHRASES)]) for i in range(NOTE_POOL_SIZE)
+            ]
             # In 16 slices by hash prefix, each its own transaction, to keep memory flat.
             for digit in "0123456789abcdef":
                 with transaction.atomic(), connection.cursor() as cursor:
                     cursor.execute(
-                        VISITS_SQL, {"per_child": visits_per_child, "batch": f"{digit}%"}
+                        VISITS_SQL,
+                        {"per_child": visits_per_child, "batch": f"{digit}%", "notes": notes},
                     )
                 self.stdout.write(f"visits slice {digit} done")
         with connection.cursor() as cursor:
