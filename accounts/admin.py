@@ -105,7 +105,9 @@ class AreaPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(admin.ModelAdmin):
-    """Read-only: audit records are never changed through the application."""
+    """Read-only: audit records are never changed through the application. And not even read
+    here: the system administrator does not review the audit log (等保 三权分立); the auditor
+    reads it at /audit/."""
 
     list_display = ("at", "username", "action", "object_type", "object_id", "area_code", "ip")
     list_filter = ("action", "object_type")
@@ -119,3 +121,26 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        from . import rules
+
+        return rules.may_read_audit_log(request.user.role)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+
+def _unregister_otp_devices() -> None:
+    """Second factors are reset by the security officer (/security/), audited, never edited by
+    the system administrator in the admin site."""
+    from contextlib import suppress
+
+    from django.contrib.admin.exceptions import NotRegistered
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with suppress(NotRegistered):
+        admin.site.unregister(TOTPDevice)
+
+
+_unregister_otp_devices()

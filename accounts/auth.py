@@ -15,6 +15,9 @@ _TOUCH_EVERY = timedelta(minutes=5)
 
 
 class BearerTokenAuth(HttpBearer):
+    """Bearer tokens need no second factor: they are machine credentials that an administrator
+    creates on the server (create_api_token), shown once and revocable."""
+
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         record = (
             ApiToken.objects.select_related("user")
@@ -31,10 +34,13 @@ class BearerTokenAuth(HttpBearer):
 
 
 class ActiveSessionAuth(SessionAuth):
-    """Session auth (with CSRF) that refuses deactivated users."""
+    """Session auth (with CSRF) that refuses deactivated users and sessions that have not yet
+    given their second factor (accounts.mfa): those get 401 like a missing session."""
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        from .mfa import session_pending
+
         user = super().authenticate(request, key)
-        if user is not None and not user.is_active:
+        if user is not None and (not user.is_active or session_pending(request)):
             return None
         return user

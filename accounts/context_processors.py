@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from . import rules
 from .models import Role
 
 # (url name, label, roles that see it; None = every signed-in user)
@@ -46,15 +47,20 @@ NAV_ITEMS = [
         _("Statistics"),
         {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN},
     ),
-    ("audit", _("Audit"), {Role.CIVIL_AFFAIRS, Role.ADMIN}),
+    # 等保 三权分立: the audit log is the auditor's (and civil affairs' for their county), never
+    # the system administrator's; second factors and lockouts are the security officer's.
+    ("audit", _("Audit"), set(rules.AUDIT_LOG_ROLES)),
+    ("security", _("Security"), set(rules.SECURITY_ADMIN_ROLES)),
     ("visits:policy", _("Settings"), {Role.CIVIL_AFFAIRS}),
 ]
 
 
 def nav_items_for(user) -> list[dict]:
+    # A superuser is the system administrator whatever their role field says.
+    role = Role.ADMIN if user.is_superuser else user.role
     items = []
     for url_name, label, roles in NAV_ITEMS:
-        if roles is None or user.is_superuser or user.role in roles:
+        if roles is None or role in roles:
             items.append({"url_name": url_name, "url": reverse(url_name), "label": label})
     return items
 
@@ -62,7 +68,17 @@ def nav_items_for(user) -> list[dict]:
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "unread_reminders": 0}
+        return {"nav_items": [], "unread_reminders": 0, "show_reminders": False}
+    from .mfa import pending_step
+
+    if hasattr(request, "session") and pending_step(request) is not None:
+        # Nothing to navigate to before the second sign-in step.
+        return {
+            "nav_items": [],
+            "unread_reminders": 0,
+            "show_reminders": False,
+            "mfa_pending": True,
+        }
     match = request.resolver_match
     current = match.view_name if match else None
     namespace = f"{match.namespace}:" if match and match.namespace else None
@@ -71,6 +87,9 @@ def navigation(request: HttpRequest) -> dict:
         item["active"] = item["url_name"] == current or bool(
             namespace and item["url_name"].startswith(namespace)
         )
+    if not rules.sees_case_data(user.role):
+        # Reminders are about children: the security officer and the auditor have none.
+        return {"nav_items": items, "unread_reminders": 0, "show_reminders": False}
     from visits.selectors import unread_count
 
-    return {"nav_items": items, "unread_reminders": unread_count(user)}
+    return {"nav_items": items, "unread_reminders": unread_count(user), "show_reminders": True}

@@ -47,7 +47,15 @@ DEMO_STAFF: list[tuple[str, str, str | None, str, str]] = [
         "13905633101",
     ),
     ("admin", Role.ADMIN, None, "系统管理员", ""),
+    # 等保 三权分立: security administration and audit apart from system administration.
+    ("aq_province", Role.SECURITY, "340000000000", "安全管理员 周敏", "05512821001"),
+    ("sj_province", Role.AUDITOR, "340000000000", "安全审计员 钱进", "05512821002"),
 ]
+# Published in the README on purpose: every demo user whose role needs a second factor gets a
+# TOTP device with this secret, so `make run` can be tried at once. Add it to an authenticator
+# app as base32 ONUG 65LX MFXG OLLE MVWW 6LLU N52H ALJR, or print the current code with
+# `manage.py totp_code USERNAME`. Never used outside seed_demo (refused in production).
+DEMO_TOTP_KEY = b"shouwang-demo-totp-1".hex()  # nosec B105
 
 
 def seed(stdout=None) -> None:
@@ -71,6 +79,7 @@ def seed(stdout=None) -> None:
                 name=name,
                 phone=phone,
             )
+    _give_demo_devices()
     if stdout is not None:
         stdout.write(
             f"演示区划 {result.created + result.updated} 个，演示账号 {len(DEMO_STAFF)} 个"
@@ -80,3 +89,24 @@ def seed(stdout=None) -> None:
         stdout.write(f"演示账号 / demo logins (password {DEMO_PASSWORD}):\n")
         for username, role, area_code, name, _phone in DEMO_STAFF:
             stdout.write(f"  {username:<22} {role:<14} {area_code or '-':<13} {name}\n")
+        stdout.write(
+            "两步验证 / two-factor: supervisor, civil_affairs, admin, security, auditor — "
+            "`manage.py totp_code USERNAME` 显示当前验证码 / prints the current code\n"
+        )
+
+
+def _give_demo_devices() -> None:
+    """A confirmed TOTP device with the published demo secret for each demo user who must give a
+    second factor and has none yet (a device the user set up themselves is left alone)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .mfa import mfa_required_for
+
+    users = User.objects.filter(username__in=[s[0] for s in DEMO_STAFF], totpdevice__isnull=True)
+    TOTPDevice.objects.bulk_create(
+        [
+            TOTPDevice(user=user, name="demo", key=DEMO_TOTP_KEY, confirmed=True)
+            for user in users
+            if mfa_required_for(user)
+        ]
+    )

@@ -86,6 +86,8 @@ class Role(models.TextChoices):
     VIEWER = rules.VIEWER, _("Viewer")
     REPORTER = rules.REPORTER, _("Mandatory reporter")
     ADMIN = rules.ADMIN, _("Administrator")
+    SECURITY = rules.SECURITY, _("Security officer")
+    AUDITOR = rules.AUDITOR, _("Security auditor")
 
 
 class User(AbstractUser):
@@ -263,6 +265,10 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", _("Failed sign-in")
     DENIED = "denied", _("Access refused")
     SESSIONS_ENDED = "sessions_ended", _("Sessions ended by an administrator")
+    MFA_FAILED = "mfa_failed", _("Wrong two-factor code")
+    MFA_ENROLLED = "mfa_enrolled", _("Two-factor authentication set up")
+    MFA_RESET = "mfa_reset", _("Two-factor device reset")
+    LOCKOUT_CLEARED = "lockout_cleared", _("Sign-in lockout lifted")
 
 
 class AuditRecord(models.Model):

@@ -66,13 +66,15 @@ def ancestor_codes(code: str) -> list[str]:
 
 
 # Roles and the levels at which each may be placed (domain.md §1, api.md add_staff).
-DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER, REPORTER, ADMIN = (
+DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER, REPORTER, ADMIN, SECURITY, AUDITOR = (
     "director",
     "supervisor",
     "civil_affairs",
     "viewer",
     "reporter",
     "admin",
+    "security",
+    "auditor",
 )
 ROLE_ZH = {
     DIRECTOR: "儿童主任",
@@ -81,6 +83,8 @@ ROLE_ZH = {
     VIEWER: "查看人员",
     REPORTER: "强制报告责任人",
     ADMIN: "系统管理员",
+    SECURITY: "安全管理员",
+    AUDITOR: "安全审计员",
 }
 ROLE_LEVELS: dict[str, tuple[str, ...]] = {
     DIRECTOR: (VILLAGE,),
@@ -89,8 +93,60 @@ ROLE_LEVELS: dict[str, tuple[str, ...]] = {
     VIEWER: LEVELS,
     REPORTER: LEVELS,
     ADMIN: LEVELS,
+    SECURITY: LEVELS,
+    AUDITOR: LEVELS,
 }
 
 
 def role_allowed_at(role: str, level: str) -> bool:
     return level in ROLE_LEVELS.get(role, ())
+
+
+# --- 等保 三权分立: system administration, security administration and audit kept apart --------
+# The security officer (安全管理员) and the auditor (安全审计员) work on accounts and the audit
+# log of their area subtree; neither sees a child's file or any other case record.
+NO_CASE_DATA_ROLES = frozenset({SECURITY, AUDITOR})
+# Who reads and exports the audit log of their subtree. Never the system administrator: the one
+# who runs the system must not also be the one who reviews what was done with it. Civil affairs
+# keep their county's log, which is also how they see who opened the files of their children.
+AUDIT_LOG_ROLES = frozenset({AUDITOR, CIVIL_AFFAIRS})
+# Who ends other people's sessions.
+END_SESSIONS_ROLES = frozenset({ADMIN, SECURITY})
+# Who resets a lost second factor and lifts sign-in lockouts.
+SECURITY_ADMIN_ROLES = frozenset({SECURITY})
+# Roles that must sign in with a TOTP code by default (settings.MFA_REQUIRED_ROLES overrides).
+DEFAULT_MFA_REQUIRED_ROLES = (SUPERVISOR, CIVIL_AFFAIRS, ADMIN, SECURITY, AUDITOR)
+
+
+def sees_case_data(role: str) -> bool:
+    """Whether the role may see children, visits, reports and benefits at all."""
+    return role not in NO_CASE_DATA_ROLES
+
+
+def may_read_audit_log(role: str) -> bool:
+    # Superuser status is deliberately not consulted: administrators never read the audit log.
+    return role in AUDIT_LOG_ROLES
+
+
+def may_end_sessions(role: str, *, is_superuser: bool = False) -> bool:
+    return role in END_SESSIONS_ROLES or (is_superuser and role not in NO_CASE_DATA_ROLES)
+
+
+def may_administer_security(role: str) -> bool:
+    return role in SECURITY_ADMIN_ROLES
+
+
+def mfa_required(
+    role: str, *, is_superuser: bool, required_roles: tuple[str, ...] | list[str]
+) -> bool:
+    """Whether a user of ``role`` must present a TOTP code at every sign-in.
+
+    A superuser counts as an administrator whatever role field they carry (createsuperuser
+    leaves the default role), so they cannot slip past the second factor.
+    """
+    return role in required_roles or (is_superuser and ADMIN in required_roles)
+
+
+def group_secret(secret: str, size: int = 4) -> str:
+    """A base32 secret in groups of four characters, for typing into an authenticator app."""
+    return " ".join(secret[i : i + size] for i in range(0, len(secret), size))

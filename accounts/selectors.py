@@ -21,8 +21,9 @@ from .models import Area, User
 M = TypeVar("M", bound=Model)
 
 
-def scope_prefix(user: User) -> str | None:
-    """The area-code prefix of the user's subtree: ``""`` for everything, None for nothing."""
+def area_prefix(user: User) -> str | None:
+    """The area-code prefix of the user's area subtree, whatever their role: ``""`` for
+    everything, None for nothing. Staff, lockouts and the audit log are scoped by it."""
     if not user.is_authenticated or not user.is_active:
         return None
     if user.area_id is None:
@@ -30,6 +31,15 @@ def scope_prefix(user: User) -> str | None:
         return "" if user.is_superuser else None
     # Derived from the code itself: no query for the area row.
     return rules.prefix(user.area_id, rules.parse_level(user.area_id))
+
+
+def scope_prefix(user: User) -> str | None:
+    """The area-code prefix of the case records (children, visits, reports, benefits, areas) the
+    user may see: ``""`` for everything, None for nothing. The security officer and the auditor
+    see none (等保 三权分立), wherever they are placed."""
+    if getattr(user, "role", None) in rules.NO_CASE_DATA_ROLES:
+        return None
+    return area_prefix(user)
 
 
 def scope_q(user: User, area_field: str) -> Q | None:
@@ -130,10 +140,104 @@ def staff_for_user(*, user: User) -> QuerySet[User]:
     ).order_by("area__code", "role", "username")
 
 
+def require_audit_reader(user: User) -> None:
+    """403 unless the user may read the audit log (the auditor, civil affairs; never the system
+    administrator, superuser or not)."""
+    if not user.is_authenticated or not rules.may_read_audit_log(user.role):
+        raise PermissionDenied
+
+
 def audit_records_for(*, user: User) -> QuerySet:
-    """Audit records about records in the user's area, newest first."""
+    """Audit records about records in the user's area, newest first (403 for other roles).
+
+    An auditor placed at a province (the top of a deployment) also sees the records that belong
+    to no area: failed sign-ins with unknown usernames, actions on accounts without an area."""
     from .models import AuditRecord
 
-    return scope_queryset(
-        AuditRecord.objects.select_related("user"), user=user, area_field="area_code"
-    ).order_by("-at", "-id")
+    require_audit_reader(user)
+    prefix = area_prefix(user)
+    records = AuditRecord.objects.select_related("user").order_by("-at", "-id")
+    if prefix is None:
+        return records.none()
+    condition = prefix_q(prefix, "area_code")
+    if user.role == rules.AUDITOR and len(prefix) == rules.PREFIX_LENGTH[rules.PROVINCE]:
+        condition |= Q(area_code="")
+    return records.filter(condition)
+
+
+# --- Accounts: sessions, second factors and lockouts (the security officer) --------------------
+
+
+def accounts_for_user(*, user: User) -> QuerySet[User]:
+    """Active staff of the user's area subtree, for the security officer and the administrator
+    (whose own staff list is scoped the same way); area-less accounts only for the top level."""
+    prefix = area_prefix(user)
+    queryset = User.objects.filter(is_active=True).select_related("area")
+    if prefix is None:
+        return queryset.none()
+    if len(prefix) == rules.PREFIX_LENGTH[rules.PROVINCE]:
+        queryset = queryset.filter(prefix_q(prefix, "area__code") | Q(area__isnull=True))
+    elif prefix:  # "" (a superuser without an area): everyone
+        queryset = queryset.filter(prefix_q(prefix, "area__code"))
+    return queryset.order_by("area__code", "role", "username")
+
+
+def account_for_user_or_404(*, user: User, pk: object) -> User:
+    """One account the user may act on (end sessions, reset the second factor), or 404."""
+    try:
+        return accounts_for_user(user=user).get(pk=pk)
+    except (User.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc
+
+
+def accounts_with_mfa_status(*, user: User) -> QuerySet[User]:
+    """The security officer's list: each account with whether it has a confirmed TOTP device
+    and when a code was last accepted (one query, annotations)."""
+    from django.db.models import Exists, Max, OuterRef
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    confirmed = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    return accounts_for_user(user=user).annotate(
+        has_totp=Exists(confirmed),
+        totp_last_used=Max("totpdevice__last_used_at"),
+    )
+
+
+def lockouts_for(*, user: User) -> list[dict]:
+    """Usernames with failed sign-ins counting toward a lockout now (django-axes), in the user's
+    subtree: ``{"username", "failures", "last_attempt", "locked"}``, most failures first.
+
+    Usernames that belong to nobody are listed only for a province-level (or area-less) officer.
+    """
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.db.models import Max, Sum
+    from django.utils import timezone
+
+    prefix = area_prefix(user)
+    if prefix is None:
+        return []
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    rows = (
+        AccessAttempt.objects.filter(attempt_time__gte=since)
+        .exclude(username__isnull=True)
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"), last_attempt=Max("attempt_time"))
+    )
+    known = dict(
+        User.objects.filter(username__in=[r["username"] for r in rows]).values_list(
+            "username", "area_id"
+        )
+    )
+    top = prefix == "" or len(prefix) == rules.PREFIX_LENGTH[rules.PROVINCE]
+    result = []
+    for row in rows:
+        if row["username"] in known:
+            area = known[row["username"]] or ""
+            visible = area.startswith(prefix) if area else top
+        else:
+            visible = top
+        if visible:
+            row["locked"] = row["failures"] >= settings.AXES_FAILURE_LIMIT
+            result.append(row)
+    return sorted(result, key=lambda r: (-r["failures"], r["username"]))

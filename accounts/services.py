@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from . import rules
@@ -369,9 +369,9 @@ def user_sessions_end(*, by: User, user: User) -> int:
     from django.conf import settings
 
     from . import session_limits
-    from .selectors import require_role
 
-    require_role(by, (Role.ADMIN,))
+    if not rules.may_end_sessions(by.role, is_superuser=by.is_superuser):
+        raise PermissionDenied
     session_limits.set_session_epoch(user.pk)
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     ended = 0
@@ -387,3 +387,126 @@ def user_sessions_end(*, by: User, user: User) -> int:
         detail={"sessions_deleted": ended},
     )
     return ended
+
+
+# --- Two-factor sign-in (TOTP, django-otp) ------------------------------------------------------
+
+
+def mfa_device_enrol(*, user: User, key: str, token: str, request=None):
+    """Confirm a new TOTP device for ``user`` from the hex ``key`` shown at enrolment and the
+    first code the app produced. Returns the device, or None when the code is wrong.
+
+    Any earlier device goes: a user has one authenticator at a time. A wrong code is audited like
+    a wrong verification code.
+    """
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    totp = TOTP(bytes.fromhex(key))
+    matched = token.isdigit() and totp.verify(int(token), tolerance=1)
+    if not matched:
+        audit_log(
+            user=user,
+            action=AuditAction.MFA_FAILED,
+            object_type="user",
+            records=[(user.username[:64], user.area_id or "")],
+            request=request,
+            detail={"step": "enrol"},
+        )
+        return None
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice(user=user, name="default", key=key, confirmed=True)
+        # The code just used may not be used again (django-otp keeps the last time step).
+        device.last_t = totp.t()
+        device.drift = totp.drift
+        device.full_clean()
+        device.save()
+        audit_log(
+            user=user,
+            action=AuditAction.MFA_ENROLLED,
+            object_type="user",
+            records=[(user.username[:64], user.area_id or "")],
+            request=request,
+        )
+    return device
+
+
+def mfa_verify(*, user: User, token: str, request=None):
+    """Check a 6-digit code against the user's confirmed TOTP device under django-otp's throttle.
+
+    Returns ``(device, None)`` on success, else ``(None, seconds_to_wait_or_None)``; every
+    failure, throttled or not, is audited.
+    """
+    from django.utils import timezone
+    from django_otp.models import VerifyNotAllowed
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+        if device is None:
+            return None, None
+        allowed, why = device.verify_is_allowed()
+        wait = None
+        if allowed and device.verify_token(token.strip()):
+            return device, None
+        if not allowed and why and why.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+            locked_until = why.get("locked_until")
+            wait = max(1, int((locked_until - timezone.now()).total_seconds()) + 1)
+    audit_log(
+        user=user,
+        action=AuditAction.MFA_FAILED,
+        object_type="user",
+        records=[(user.username[:64], user.area_id or "")],
+        request=request,
+        detail={"step": "verify", "throttled": wait is not None,
+                "failures": device.throttling_failure_count},
+    )  # fmt: skip
+    return None, wait
+
+
+def mfa_device_reset(*, by: User, user: User) -> int:
+    """The security officer removes ``user``'s second factor (a lost or replaced phone).
+
+    The user's sessions end too, so whoever holds the old device or a session verified by it is
+    out; at the next sign-in the user enrols a new device (or, for an optional role, goes on with
+    the password alone). Returns the number of devices removed.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from . import session_limits
+
+    if not rules.may_administer_security(by.role):
+        raise PermissionDenied
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        audit_log(
+            user=by,
+            action=AuditAction.MFA_RESET,
+            object_type="user",
+            records=[(user.username[:64], user.area_id or "")],
+            detail={"devices_removed": removed},
+        )
+    session_limits.set_session_epoch(user.pk)
+    return removed
+
+
+def lockout_clear(*, by: User, username: str) -> int:
+    """The security officer lifts the sign-in lockout of ``username`` (django-axes): its failed
+    attempts are forgotten. Returns how many attempt rows were removed."""
+    from axes.utils import reset
+
+    if not rules.may_administer_security(by.role):
+        raise PermissionDenied
+    removed = reset(username=username)
+    area_code = (
+        User.objects.filter(username=username).values_list("area_id", flat=True).first() or ""
+    )
+    audit_log(
+        user=by,
+        action=AuditAction.LOCKOUT_CLEARED,
+        object_type="user",
+        records=[(username[:64], area_code)],
+        detail={"attempts_removed": removed},
+    )
+    return removed

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import rules, selectors
-from .models import AuditAction, Role, User
+from .models import AuditAction, Role
 
 STAFF_DIRECTORY_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
 AREA_BROWSER_ROLES = (Role.DIRECTOR, *STAFF_DIRECTORY_ROLES)
@@ -28,6 +28,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.role == Role.DIRECTOR:
         # A director's first page is the worklist of children to visit.
         return redirect("visits:worklist")
+    if user.role == Role.SECURITY:
+        return redirect("security")
+    if user.role == Role.AUDITOR:
+        return redirect("audit")
     area = user.area
     sub_areas = (
         selectors.child_areas_with_staff_counts(user=user, area=area) if area is not None else []
@@ -81,7 +85,9 @@ def staff_list(request: HttpRequest) -> HttpResponse:
             "roles": Role.choices,
             "role": role,
             "q": query,
-            "can_end_sessions": request.user.is_superuser or request.user.role == Role.ADMIN,
+            "can_end_sessions": rules.may_end_sessions(
+                request.user.role, is_superuser=request.user.is_superuser
+            ),
         },
     )
 
@@ -89,15 +95,17 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def staff_sessions_end(request: HttpRequest) -> HttpResponse:
-    """An administrator ends every session of one member of staff (the staff list's button).
+    """An administrator or the security officer ends every session of one member of staff (the
+    button of the staff list and of the security page).
 
     The user's id travels in the POST body: routes take no sequential ids (access matrix)."""
+    from django.core.exceptions import PermissionDenied
+
     from .services import user_sessions_end
 
-    selectors.require_role(request.user, (Role.ADMIN,))
-    person = selectors.get_in_scope_or_404(
-        User.objects.all(), user=request.user, area_field="area__code", pk=request.POST.get("user")
-    )
+    if not rules.may_end_sessions(request.user.role, is_superuser=request.user.is_superuser):
+        raise PermissionDenied
+    person = selectors.account_for_user_or_404(user=request.user, pk=request.POST.get("user"))
     user_sessions_end(by=request.user, user=person)
     if person.pk == request.user.pk:
         # Our own session row is gone: sign out now rather than fail when the request ends.
@@ -106,15 +114,12 @@ def staff_sessions_end(request: HttpRequest) -> HttpResponse:
     messages.success(
         request, _("All sessions of %(name)s were ended.") % {"name": person.display_name}
     )
-    return redirect("staff")
-
-
-AUDIT_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)
+    return redirect("security" if rules.may_administer_security(request.user.role) else "staff")
 
 
 def _audit_filtered(request: HttpRequest):
-    """The audit records of the user's area, filtered as the page's form asks."""
-    selectors.require_role(request.user, AUDIT_ROLES)
+    """The audit records of the user's area, filtered as the page's form asks (403 unless the
+    user may read the audit log: accounts.rules.AUDIT_LOG_ROLES)."""
     records = selectors.audit_records_for(user=request.user)
     action = request.GET.get("action", "")
     if action in AuditAction.values:
@@ -130,7 +135,7 @@ def _audit_filtered(request: HttpRequest):
 
 @login_required
 def audit_list(request: HttpRequest) -> HttpResponse:
-    """Audit records of the user's area (civil affairs: their county)."""
+    """Audit records of the user's area (the auditor's subtree; civil affairs: their county)."""
     records, action, username, object_id = _audit_filtered(request)
     page = Paginator(records, 50).get_page(request.GET.get("page"))
     return render(
@@ -143,6 +148,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "username": username,
             "object_id": object_id,
             "query_string": request.GET.urlencode(),
+            "links_to_files": rules.sees_case_data(request.user.role),
         },
     )
 

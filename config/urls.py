@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from accounts import security_views
 from accounts import views as account_views
 from accounts.forms import LoginForm
 
@@ -19,6 +20,13 @@ urlpatterns = [
     path("staff/end-sessions/", account_views.staff_sessions_end, name="staff_sessions_end"),
     path("audit/", account_views.audit_list, name="audit"),
     path("audit/export.csv", account_views.audit_export, name="audit_export"),
+    path("security/", security_views.security_home, name="security"),
+    path("security/reset-device/", security_views.security_mfa_reset, name="security_mfa_reset"),
+    path(
+        "security/clear-lockout/",
+        security_views.security_lockout_clear,
+        name="security_lockout_clear",
+    ),
     path("children/", include("children.urls")),
     path("visits/", include("visits.urls")),
     path("reports/", include("reporting.urls")),
@@ -31,6 +39,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", security_views.mfa_verify, name="mfa_verify"),
+    path("accounts/two-factor/set-up/", security_views.mfa_enrol, name="mfa_enrol"),
+    path("accounts/security/", security_views.account_security, name="account_security"),
     path(
         "accounts/password/",
         auth_views.PasswordChangeView.as_view(),

@@ -98,13 +98,44 @@ def admin_user(areas) -> User:
 
 
 @pytest.fixture
+def security_officer(areas) -> User:
+    """安全管理员 of county A: accounts and lockouts of the county, no child data."""
+    return _user("security_a", Role.SECURITY, areas[COUNTY_A], name="安全员")
+
+
+@pytest.fixture
+def auditor(areas) -> User:
+    """安全审计员 of county A: the county's audit log, nothing else."""
+    return _user("auditor_a", Role.AUDITOR, areas[COUNTY_A], name="审计员")
+
+
+def log_in(client: Client, user: User) -> Client:
+    """Sign ``user`` in as if past both steps: the password (force_login) and, for a user who
+    must give one, the second factor (a confirmed TOTP device recorded by django_otp.login)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.mfa import MFA_NEEDED, mfa_required_for
+
+    client.force_login(user)
+    session = client.session
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None and mfa_required_for(user):
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    if device is not None:
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    else:
+        session[MFA_NEEDED] = False
+    session.save()
+    return client
+
+
+@pytest.fixture
 def client_for():
-    """client_for(user) → a logged-in test client."""
+    """client_for(user) → a test client signed in (second factor included where needed)."""
 
     def make(user: User) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
+        return log_in(Client(), user)
 
     return make
 

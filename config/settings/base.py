@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "ninja",
     "django.contrib.postgres",
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.AuditMiddleware",
     "accounts.session_limits.SessionLimitMiddleware",
+    # After the session limits: a session they end never reaches the second-factor step.
+    "accounts.mfa.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees authentication results (django-axes requirement).
     "axes.middleware.AxesMiddleware",
@@ -157,6 +161,24 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+# Lockouts are the security officer's (/security/), not the system administrator's: keep axes'
+# tables out of the admin site (等保 三权分立).
+AXES_ENABLE_ADMIN = False
+
+# Two-factor sign-in (django-otp, TOTP). Users of these roles must enrol an authenticator app and
+# give its 6-digit code after the password; anyone else may enrol voluntarily (then must too).
+# Bearer API tokens are not affected: they are machine credentials created by an administrator.
+MFA_REQUIRED_ROLES = env.list(
+    "MFA_REQUIRED_ROLES", default=["supervisor", "civil_affairs", "admin", "security", "auditor"]
+)
+_ROLES = {"director", "supervisor", "civil_affairs", "viewer", "reporter", "admin", "security",
+          "auditor"}  # fmt: skip
+if _unknown := set(MFA_REQUIRED_ROLES) - _ROLES:
+    raise ImproperlyConfigured(f"MFA_REQUIRED_ROLES names unknown roles: {sorted(_unknown)}")
+OTP_TOTP_ISSUER = "守望 Shouwang"
+# django-otp's own throttle: after n wrong codes in a row the next is refused for
+# OTP_TOTP_THROTTLE_FACTOR × 2^(n-1) seconds (1 s, 2 s, 4 s, … 512 s after ten).
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
 
 # --- Web hardening ------------------------------------------------------------------------
 # No inline script, style or event handler anywhere (templates are tested for it); the vendored
@@ -219,6 +241,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
+# An unacknowledged task (acks_late) of a worker that died is redelivered after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
 # Periodic tasks are declared in one place: config/celery_app.py (BEAT_SCHEDULE).
 
 # Redis down must not stop directors logging visits: config/cache.py turns an unreachable Redis

@@ -24,3 +24,6 @@ API_RATE_LIMIT_ANONYMOUS = "1000000/m"
 _TEST_DATABASE_NAME = env("TEST_DATABASE_NAME", default="")
 if _TEST_DATABASE_NAME:
     DATABASES["default"]["TEST"] = {"NAME": _TEST_DATABASE_NAME}  # noqa: F405
+    # Concurrent runs share Redis and user ids repeat across test databases: keep their cache
+    # keys (session epochs, throttles) apart so one run cannot end another's sessions.
+    CACHES["default"]["KEY_PREFIX"] = f"shouwang-{_TEST_DATABASE_NAME}"  # noqa: F405

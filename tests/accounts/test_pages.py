@@ -14,6 +14,8 @@ ALL_ROLES = [
     "reporter",
     "outsider",
     "admin_user",
+    "security_officer",
+    "auditor",
 ]
 
 

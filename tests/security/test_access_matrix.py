@@ -41,7 +41,7 @@ from reporting.services import report_attach, report_file
 from visits.models import VisitPhoto
 from visits.services import visit_record
 
-from ..conftest import COUNTY_A, VILLAGE_1
+from ..conftest import COUNTY_A, VILLAGE_1, log_in
 from ..factories import make_child, make_id_number, make_orphan
 
 pytestmark = pytest.mark.django_db
@@ -262,6 +262,9 @@ def api_operations() -> Iterator[tuple[str, str, list[str]]]:
 # Requesters for whom every object of the world (village 1) is out of scope, or (reporter) whose
 # role may not see child files or others' reports at all.
 OUT_OF_SCOPE = ("outsider", "director_b", "other_supervisor", "reporter")
+# 等保 三权分立: the security officer and the auditor of county A hold the world's area, yet no
+# child file, visit, report or benefit may answer them, and they may change none.
+NO_CASE_DATA = ("security", "auditor")
 
 # Intentional exceptions: (route name, requester, method) → statuses allowed and why; "*" matches
 # any requester or method. Anything else answering 200 (or 2xx/3xx) outside scope fails.
@@ -326,8 +329,7 @@ class Matrix:
                 token = api_token_create(user=user)
                 self.clients[who] = Client(headers={"Authorization": f"Bearer {token}"})
             else:
-                self.clients[who] = Client()
-                self.clients[who].force_login(user)
+                self.clients[who] = log_in(Client(), user)
 
     def request(self, who: str, method: str, url: str, body=None, multipart: bool = False):
         self.requests += 1
@@ -345,11 +347,12 @@ class Matrix:
             self.failures.append(f"{who} {method} {url}: raised {exc.__class__.__name__}: {exc}")
             return None
         if who != "anonymous" and not self.bearer and "_auth_user_id" not in client.session:
-            client.force_login(self.users[who])  # the logout route just ended this session
+            log_in(client, self.users[who])  # the logout route just ended this session
         return response
 
     def leaks(self, response) -> list[str]:
-        body = response.content.decode(errors="replace")
+        raw = b"".join(response.streaming_content) if response.streaming else response.content
+        body = raw.decode(errors="replace")
         return [m for m in self.world.markers if m in body]
 
     def fail(self, who: str, method: str, url: str, response, why: str) -> None:
@@ -371,8 +374,9 @@ def check_page(matrix: Matrix, route: Route, url: str, has_objects: bool) -> Non
             redirected = response.status_code == 302 and response["Location"].startswith(login)
             if not (redirected or response.status_code == 405):
                 matrix.fail("anonymous", method, url, response, "anonymous must go to login")
-        for who in (*OUT_OF_SCOPE, "viewer"):
-            before = fingerprint() if who == "viewer" and method == "POST" else None
+        for who in (*OUT_OF_SCOPE, "viewer", *NO_CASE_DATA):
+            watched = who == "viewer" or who in NO_CASE_DATA
+            before = fingerprint() if watched and method == "POST" else None
             response = matrix.request(who, method, url)
             if response is None:
                 continue
@@ -381,6 +385,12 @@ def check_page(matrix: Matrix, route: Route, url: str, has_objects: bool) -> Non
                 if status == 200 and (found := matrix.leaks(response)):
                     matrix.fail(who, method, url, response, f"excepted, yet shows {found}")
                 continue
+            if (
+                who in NO_CASE_DATA
+                and before is not None
+                and (changed := diff(before, fingerprint()))
+            ):
+                matrix.fail(who, method, url, response, f"{who} wrote {changed}")
             if status >= 500:
                 matrix.fail(who, method, url, response, "server error")
             elif who == "viewer":
@@ -399,13 +409,17 @@ def check_page(matrix: Matrix, route: Route, url: str, has_objects: bool) -> Non
 
 
 @pytest.fixture
-def users(outsider, director_b, other_supervisor, reporter, viewer) -> dict:
+def users(
+    outsider, director_b, other_supervisor, reporter, viewer, security_officer, auditor
+) -> dict:
     return {
         "outsider": outsider,
         "director_b": director_b,
         "other_supervisor": other_supervisor,
         "reporter": reporter,
         "viewer": viewer,
+        "security": security_officer,
+        "auditor": auditor,
     }
 
 
@@ -509,8 +523,9 @@ def test_every_api_operation_refuses_out_of_scope_requesters(world, users):
             response = send("anonymous")
             if response is not None and response.status_code != 401:
                 matrix.fail("anonymous", method, url, response, "anonymous must get 401")
-            for who in (*OUT_OF_SCOPE, "viewer"):
-                before = fingerprint() if who == "viewer" and method != "GET" else None
+            for who in (*OUT_OF_SCOPE, "viewer", *NO_CASE_DATA):
+                watched = who == "viewer" or who in NO_CASE_DATA
+                before = fingerprint() if watched and method != "GET" else None
                 response = send(who)
                 if response is None:
                     continue
@@ -520,6 +535,9 @@ def test_every_api_operation_refuses_out_of_scope_requesters(world, users):
                     if status == 200 and (found := matrix.leaks(response)):
                         matrix.fail(who, method, url, response, f"excepted, yet shows {found}")
                     continue
+                changed = diff(before, fingerprint()) if who in NO_CASE_DATA and before else []
+                if changed:
+                    matrix.fail(who, method, url, response, f"{who} wrote {changed}")
                 if status >= 500:
                     matrix.fail(who, method, url, response, "server error")
                 elif who == "viewer":
