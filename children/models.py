@@ -7,6 +7,7 @@ import uuid
 import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -149,7 +150,10 @@ class Child(models.Model):
         _("disability grade"), null=True, blank=True
     )
     psych_concern = models.BooleanField(_("psychological or behavioural concern"), default=False)
-    psych_note = models.CharField(_("concern note"), max_length=500, blank=True, default="")
+    # About a child's mental health: a case note, encrypted at rest like ``notes``.
+    psych_note = EncryptedTextField(
+        _("concern note"), blank=True, default="", validators=[MaxLengthValidator(500)]
+    )
     photo = models.ImageField(_("photo"), upload_to="photos/%Y/%m/", blank=True)
     categories = ArrayField(
         models.CharField(max_length=30, choices=Category.choices),

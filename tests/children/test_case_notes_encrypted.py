@@ -13,7 +13,7 @@ import pgtrigger
 import pytest
 from cryptography.fernet import Fernet
 from django.apps import apps
-from django.core.exceptions import FieldError
+from django.core.exceptions import FieldError, ValidationError
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -245,3 +245,19 @@ def test_rotated_keys_still_open_old_notes(fresh_keys, settings, child, director
         )
         [(token,)] = raw("SELECT notes FROM visits_visit WHERE id = %s", [newer.pk])
         assert Fernet(new_key.encode()).decrypt(token.encode()).decode() == "新密钥"
+
+
+def test_the_mental_health_concern_note_is_encrypted_and_limited_to_500(
+    client_for, director_a, child
+):
+    concern = "孩子近期沉默寡言，夜间失眠"
+    child_update(
+        user=director_a, child=child, changes={"psych_concern": True, "psych_note": concern}
+    )
+    [(stored,)] = raw("SELECT psych_note FROM children_child WHERE id = %s", [child.pk])
+    assert is_token_of(stored, concern)
+    assert all(concern not in row[0] for row in raw("SELECT psych_note FROM children_childevent"))
+    assert concern in client_for(director_a).get(f"/children/{child.pk}/").content.decode()
+    with pytest.raises(ValidationError) as refused:
+        child_update(user=director_a, child=child, changes={"psych_note": "长" * 501})
+    assert "psych_note" in refused.value.message_dict
