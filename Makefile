@@ -36,8 +36,13 @@ bench: install
 
 # Property tests and the API fuzzer with many more examples (HYPOTHESIS_PROFILE=drills); -rA lists
 # every property and every API operation checked. Own test database, so it runs beside `make test`.
+# Then the fault drills (tests/drills, marked `drill`, left out of `make test`): real gunicorn,
+# Celery worker and beat against a PRIVATE PostgreSQL and Redis under var/drills/run-<pid> (never
+# var/postgres or var/redis), stopped and deleted at the end; each prints a line starting with DRILL.
+# DRILLS_KEEP=1 keeps var/drills/run-<pid> (data and every process's log) for a post-mortem.
 drills: install
 	HYPOTHESIS_PROFILE=drills TEST_DATABASE_NAME=test_shouwang_drills $(WITH_SERVICES) $(BIN)/pytest -q -rA -p no:cacheprovider tests/property tests/fuzz
+	TEST_DATABASE_NAME=test_shouwang_drills $(WITH_SERVICES) $(BIN)/pytest -q -s -rA -p no:cacheprovider -m drill tests/drills
 
 # Static checks and the dependency audit. scripts/audit-deps.sh needs PyPI's JSON API (or OSV): where
 # it cannot be reached it prints "pip-audit: NOT RUN" and fails, so `make lint` never passes silently.

@@ -11,9 +11,10 @@ from . import services
 def refresh_derived() -> int:
     """Daily: expire care agreements past their end, then recompute left-behind status and flags
     that change with the calendar alone."""
-    outbox.mark_run(refresh_derived.name)
     services.care_agreements_expire()
-    return services.children_refresh_due()
+    refreshed = services.children_refresh_due()
+    outbox.mark_run(refresh_derived.name)  # after the work: a crash leaves the day to catch up
+    return refreshed
 
 
 @shared_task(name="children.recompute_area")
@@ -25,8 +26,9 @@ def recompute_area(area_code: str) -> int:
 @shared_task(name="children.monthly_entitlements")
 def monthly_entitlements() -> int:
     """Nightly: this month's entitlement for every enrolment in force (idempotent)."""
-    outbox.mark_run(monthly_entitlements.name)
-    return services.entitlements_generate(month=services.today())
+    written = services.entitlements_generate(month=services.today())
+    outbox.mark_run(monthly_entitlements.name)  # after the work: a crash leaves the day to catch up
+    return written
 
 
 @shared_task(name="children.text_parents")

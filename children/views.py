@@ -236,12 +236,12 @@ def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
         if changes.get("id_number") == child.id_number_masked:
             changes.pop("id_number")
         try:
-            services.child_update(
-                user=request.user,
-                child=child,
-                changes=changes,
-                version=int(request.POST.get("version", child.version)),
-            )
+            # The version the page was opened at: without it the stale check could not be made.
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            version = -1  # never a real version: answered as stale, nothing saved
+        try:
+            services.child_update(user=request.user, child=child, changes=changes, version=version)
         except ValidationError as exc:
             add_service_errors(form, exc, {"village_code": "village"})
         except services.Conflict as exc:

@@ -1,7 +1,7 @@
 """The JSON API (django-ninja), mounted at /api/v1/. Each app contributes a router."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
@@ -36,6 +36,17 @@ api = NinjaAPI(
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "Not found"}, status=404)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """PostgreSQL restarting or unreachable: 503 with Retry-After, so a client retries the write
+    (nothing was stored: the transaction did not commit) rather than giving up on a 500."""
+    detail = "数据库暂时不可用，请稍后重试 / database unavailable, retry"
+    response = api.create_response(request, {"detail": detail}, status=503)
+    response["Retry-After"] = "5"
+    return response
 
 
 @api.exception_handler(PermissionDenied)

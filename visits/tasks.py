@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from celery import shared_task
+from django.db import transaction
 
 from accounts import outbox
 
@@ -14,9 +15,13 @@ from . import services
 @shared_task(name="visits.send_reminders", acks_late=True)
 def send_reminders(on: str | None = None) -> int:
     """The daily sweep (beat, 08:00 Asia/Shanghai). Idempotent: safe to retry or run twice."""
-    if on is None:
+    if on is not None:
+        return services.reminders_sweep(on=date.fromisoformat(on)).total
+    # The day's run is recorded in the sweep's own transaction: a worker killed mid-sweep leaves
+    # no record, so the relay's catch-up still sees the day as not run.
+    with transaction.atomic():
         outbox.mark_run(send_reminders.name)
-    return services.reminders_sweep(on=date.fromisoformat(on) if on else None).total
+        return services.reminders_sweep().total
 
 
 @shared_task(name="visits.send_digests")

@@ -174,6 +174,15 @@ def test_edit_section_with_stale_version(client_for, child, director_a, supervis
     assert child.school_status == "dropped_out" and "out_of_school" in child.focus_flags
 
 
+@pytest.mark.parametrize("version", [None, "", "abc"])
+def test_edit_without_a_valid_version_saves_nothing(client_for, child, director_a, version):
+    data = {"school_status": "dropped_out"} | ({} if version is None else {"version": version})
+    answer = client_for(director_a).post(f"/children/{child.pk}/edit/school/", data)
+    assert answer.status_code == 200 and "档案已被他人修改" in answer.content.decode()
+    child.refresh_from_db()
+    assert child.school_status == "in_school"
+
+
 def test_supervisor_edit_keeps_masked_id(client_for, child, supervisor):
     url = f"/children/{child.pk}/edit/basic/"
     page = client_for(supervisor).get(url).content.decode()

@@ -105,3 +105,23 @@ def test_no_missing_migrations():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_answers_503_with_retry_after_when_the_database_is_unreachable(
+    api_client, director_a, tmp_path
+):
+    """PostgreSQL restarting: a real connection failure (no server at that socket), not a 500."""
+    from django.db import connection
+
+    client = api_client(director_a)
+    connection.close()
+    host = connection.settings_dict["HOST"]
+    connection.settings_dict["HOST"] = str(tmp_path)  # no PostgreSQL listens here
+    try:
+        answer = client.get("/api/v1/me")
+    finally:
+        connection.close()
+        connection.settings_dict["HOST"] = host
+    assert answer.status_code == 503 and answer["Retry-After"] == "5"
+    assert "数据库暂时不可用" in answer.json()["detail"]
