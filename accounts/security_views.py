@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -152,10 +151,7 @@ def security_home(request: HttpRequest) -> HttpResponse:
     _require_security_officer(request.user)
     accounts = selectors.accounts_with_mfa_status(user=request.user)
     query = request.GET.get("q", "").strip()
-    if query:
-        accounts = accounts.filter(
-            Q(name__icontains=query) | Q(username__icontains=query) | Q(area__name__icontains=query)
-        )
+    accounts = selectors.staff_matching(accounts, query)
     page = Paginator(accounts, 50).get_page(request.GET.get("page"))
     return render(
         request,

@@ -241,3 +241,13 @@ def lockouts_for(*, user: User) -> list[dict]:
             row["locked"] = row["failures"] >= settings.AXES_FAILURE_LIMIT
             result.append(row)
     return sorted(result, key=lambda r: (-r["failures"], r["username"]))
+
+
+def staff_matching(staff: QuerySet, query: str) -> QuerySet:
+    """Staff whose name, username or area name contains ``query`` (the staff and security pages)."""
+    query = query.strip()
+    if not query:
+        return staff
+    return staff.filter(
+        Q(name__icontains=query) | Q(username__icontains=query) | Q(area__name__icontains=query)
+    )

@@ -338,12 +338,29 @@ def audit_refusal(
     )
 
 
+def _audit_account(
+    *, by: User | None, account: User, action: str, request=None, detail: dict | None = None
+) -> None:
+    """An audit record about a staff account (sessions, second factor)."""
+    audit_log(
+        user=by,
+        action=action,
+        object_type="user",
+        records=[(account.username[:64], account.area_id or "")],
+        request=request,
+        detail=detail,
+    )
+
+
+def _area_of(username: str) -> str:
+    """The area code of the account ``username`` ("" when there is none)."""
+    return User.objects.filter(username=username).values_list("area_id", flat=True).first() or ""
+
+
 def audit_login_failed(*, username: str, request=None) -> None:
     """A failed sign-in, with the username tried (never the password) and the account's area
     when it exists, so the area's civil affairs see attacks on their staff."""
-    area_code = (
-        User.objects.filter(username=username).values_list("area_id", flat=True).first() or ""
-    )
+    area_code = _area_of(username)
     audit_log(
         user=None,
         action=AuditAction.LOGIN_FAILED,
@@ -379,11 +396,10 @@ def user_sessions_end(*, by: User, user: User) -> int:
         if store.exists(key):
             store.delete(key)
             ended += 1
-    audit_log(
-        user=by,
+    _audit_account(
+        by=by,
+        account=user,
         action=AuditAction.SESSIONS_ENDED,
-        object_type="user",
-        records=[(user.username[:64], user.area_id or "")],
         detail={"sessions_deleted": ended},
     )
     return ended
@@ -405,11 +421,10 @@ def mfa_device_enrol(*, user: User, key: str, token: str, request=None):
     totp = TOTP(bytes.fromhex(key))
     matched = token.isdigit() and totp.verify(int(token), tolerance=1)
     if not matched:
-        audit_log(
-            user=user,
+        _audit_account(
+            by=user,
+            account=user,
             action=AuditAction.MFA_FAILED,
-            object_type="user",
-            records=[(user.username[:64], user.area_id or "")],
             request=request,
             detail={"step": "enrol"},
         )
@@ -422,11 +437,10 @@ def mfa_device_enrol(*, user: User, key: str, token: str, request=None):
         device.drift = totp.drift
         device.full_clean()
         device.save()
-        audit_log(
-            user=user,
+        _audit_account(
+            by=user,
+            account=user,
             action=AuditAction.MFA_ENROLLED,
-            object_type="user",
-            records=[(user.username[:64], user.area_id or "")],
             request=request,
         )
     return device
@@ -480,11 +494,10 @@ def mfa_device_reset(*, by: User, user: User) -> int:
         raise PermissionDenied
     with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=user).delete()
-        audit_log(
-            user=by,
+        _audit_account(
+            by=by,
+            account=user,
             action=AuditAction.MFA_RESET,
-            object_type="user",
-            records=[(user.username[:64], user.area_id or "")],
             detail={"devices_removed": removed},
         )
     session_limits.set_session_epoch(user.pk)
@@ -499,9 +512,7 @@ def lockout_clear(*, by: User, username: str) -> int:
     if not rules.may_administer_security(by.role):
         raise PermissionDenied
     removed = reset(username=username)
-    area_code = (
-        User.objects.filter(username=username).values_list("area_id", flat=True).first() or ""
-    )
+    area_code = _area_of(username)
     audit_log(
         user=by,
         action=AuditAction.LOCKOUT_CLEARED,

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -72,10 +71,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     if role in Role.values:
         staff = staff.filter(role=role)
     query = request.GET.get("q", "").strip()
-    if query:
-        staff = staff.filter(
-            Q(name__icontains=query) | Q(username__icontains=query) | Q(area__name__icontains=query)
-        )
+    staff = selectors.staff_matching(staff, query)
     page = Paginator(staff, 50).get_page(request.GET.get("page"))
     return render(
         request,

@@ -572,6 +572,42 @@ def celery_client(services: Services):
     return Celery("drill-client", broker=broker, set_as_current=False)
 
 
+def browser_session() -> requests.Session:
+    """A requests session that behaves like a browser behind the TLS proxy: the production settings
+    mark cookies Secure, and this plain-HTTP loopback client sends them anyway."""
+    session = requests.Session()
+    send = session.request
+
+    def request(*args: Any, **kwargs: Any) -> requests.Response:
+        for cookie in session.cookies:
+            cookie.secure = False
+        return send(*args, **kwargs)
+
+    session.request = request  # type: ignore[method-assign]
+    return session
+
+
+def form_token(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    return match.group(1) if match else ""
+
+
+def sign_in(session: requests.Session, base: str, username: str, password: str):
+    """Sign in through the login form (CSRF token and Referer as a browser sends them)."""
+    page = session.get(f"{base}/accounts/login/", timeout=15)
+    return session.post(
+        f"{base}/accounts/login/",
+        data={
+            "csrfmiddlewaretoken": form_token(page.text),
+            "username": username,
+            "password": password,
+        },
+        headers={"Referer": f"{base}/accounts/login/"},
+        timeout=15,
+        allow_redirects=False,
+    )
+
+
 def summary(name: str, **numbers: Any) -> None:
     """The one line per drill that `make drills` output is read for."""
     print("DRILL " + name + " " + " ".join(f"{k}={v}" for k, v in numbers.items()), flush=True)

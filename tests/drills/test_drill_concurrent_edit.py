@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from .harness import log, summary
+from .harness import browser_session, form_token, log, sign_in, summary
 
 pytestmark = pytest.mark.drill
 
@@ -101,31 +101,6 @@ PAGE_ROUNDS = 10
 STALE = "档案已被他人修改"  # children.services.STALE_MESSAGE, shown on the re-rendered form
 
 
-def _browser(base: str, username: str, password: str) -> requests.Session:
-    """A signed-in browser session. The production settings mark cookies Secure; this plain-HTTP
-    loopback client sends them anyway (as the TLS-terminating proxy does in front of gunicorn)."""
-    session = requests.Session()
-    send = session.request
-
-    def request(*args, **kwargs):
-        for cookie in session.cookies:
-            cookie.secure = False
-        return send(*args, **kwargs)
-
-    session.request = request
-    page = session.get(f"{base}/accounts/login/", timeout=15)
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    answer = session.post(
-        f"{base}/accounts/login/",
-        data={"csrfmiddlewaretoken": csrf, "username": username, "password": password},
-        headers={"Referer": f"{base}/accounts/login/"},
-        timeout=15,
-        allow_redirects=False,
-    )
-    assert answer.status_code == 302, answer.text[:500]
-    return session
-
-
 def test_concurrent_edits_page_form_against_api(drill_stack):
     """The director saves the child's health section in the edit page (which posts the
     ``version`` it was rendered with) while the supervisor PATCHes the API with the same version:
@@ -142,7 +117,9 @@ def test_concurrent_edits_page_form_against_api(drill_stack):
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {stack.api_token('dd_taohuatan')}"
     _, base = stack.gunicorn()
-    page = _browser(base, "zr_chaji", "Shouwang@2026")
+    page = browser_session()
+    signed_in = sign_in(page, base, "zr_chaji", "Shouwang@2026")
+    assert signed_in.status_code == 302, signed_in.text[:500]
     url = f"{base}/api/v1/children/{child_id}"
     edit = f"{base}/children/{child_id}/edit/health/"
 
@@ -150,7 +127,7 @@ def test_concurrent_edits_page_form_against_api(drill_stack):
     for round_no in range(PAGE_ROUNDS):
         form = page.get(edit, timeout=15)
         assert form.status_code == 200, form.status_code
-        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        csrf = form_token(form.text)
         page_version = int(re.search(r'name="version" value="(\d+)"', form.text).group(1))
         version = api.get(url, timeout=10).json()["version"]
         assert page_version == version

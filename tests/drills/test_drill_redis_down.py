@@ -12,7 +12,6 @@ reminder's digest is sent. Afterwards every acknowledged visit is in the databas
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 import time
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from .harness import BIN, log, summary, wait_for
+from .harness import BIN, browser_session, form_token, log, sign_in, summary, wait_for
 
 pytestmark = pytest.mark.drill
 
@@ -106,31 +105,9 @@ def test_redis_down_while_directors_log_visits(drill_stack):
                 record("api visit", type(exc).__name__, time.monotonic() - started)
 
     def browser() -> None:
-        session = requests.Session()
-        # The production settings mark cookies Secure; this plain-HTTP loopback client sends them
-        # anyway (as the TLS-terminating proxy would in front of gunicorn).
-        send = session.request
-
-        def request(*args, **kwargs):
-            for cookie in session.cookies:
-                cookie.secure = False
-            return send(*args, **kwargs)
-
-        session.request = request
+        session = browser_session()
         started = time.monotonic()
-        page = session.get(f"{base}/accounts/login/", timeout=15)
-        token_field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        answer = session.post(
-            f"{base}/accounts/login/",
-            data={
-                "csrfmiddlewaretoken": token_field.group(1) if token_field else "",
-                "username": "zr_chaji",
-                "password": "Shouwang@2026",
-            },
-            headers={"Referer": f"{base}/accounts/login/"},
-            timeout=15,
-            allow_redirects=False,
-        )
+        answer = sign_in(session, base, "zr_chaji", "Shouwang@2026")
         record("sign in", answer.status_code, time.monotonic() - started)
         n = 0
         while time.monotonic() < stop_at:
@@ -141,12 +118,11 @@ def test_redis_down_while_directors_log_visits(drill_stack):
                 answer = session.get(f"{base}{path}", timeout=15)
                 record(f"page {path.split('/')[1]}", answer.status_code, time.monotonic() - started)
             form = session.get(f"{base}/visits/new/{child}/", timeout=15)
-            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
             started = time.monotonic()
             answer = session.post(
                 f"{base}/visits/new/{child}/",
                 data={
-                    "csrfmiddlewaretoken": csrf.group(1) if csrf else "",
+                    "csrfmiddlewaretoken": form_token(form.text),
                     "visited_on": today.isoformat(),
                     "kind": "phone",
                     "notes": "页面登记：电话联系",
