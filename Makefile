@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # them exported, and stops what it started when the command ends (Ctrl-C included).
 WITH_SERVICES := $(BIN)/python config/embedded.py run --
 
-.PHONY: install run test bench drills lint format messages stop clean-data backup restore
+.PHONY: install run test bench loadtest drills lint format messages stop clean-data backup restore
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,15 @@ test: install
 # Benchmarks on a fresh test database; each prints a line starting with BENCH.
 bench: install
 	TEST_DATABASE_NAME=test_shouwang_bench $(WITH_SERVICES) $(BIN)/pytest -p no:cacheprovider -s -q benchmarks
+	@$(MAKE) --no-print-directory loadtest
+
+# Load test: 50 directors (locust, headless) against gunicorn on loopback for 60 s, 100,000 children,
+# with a private PostgreSQL (pg_stat_statements) and Redis under var/loadtest, stopped at the end.
+# Fails unless: no errors, p95 < 200 ms, no SQL statement over 100 ms. LOADTEST_ARGS="--help" lists
+# the knobs (users, duration, workers…). Prints a line starting with BENCH loadtest.
+loadtest: install
+	@scripts/loadtest-deps.sh
+	$(BIN)/python -m benchmarks.loadtest.run $(LOADTEST_ARGS)
 
 # Property tests and the API fuzzer with many more examples (HYPOTHESIS_PROFILE=drills); -rA lists
 # every property and every API operation checked. Own test database, so it runs beside `make test`.
@@ -74,4 +83,4 @@ stop:
 	$(BIN)/python config/embedded.py stop
 
 clean-data: stop
-	rm -rf var/postgres var/redis
+	rm -rf var/postgres var/redis var/drills var/loadtest

@@ -1,0 +1,1 @@
+"""`make loadtest`: locust against gunicorn with a private PostgreSQL (see run.py)."""
