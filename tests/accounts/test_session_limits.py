@@ -183,3 +183,32 @@ def test_ending_sessions_is_audited_and_a_broken_cache_does_not_lock_anyone_out(
     monkeypatch.setattr(cache, "get", broken)
     assert fresh.get("/visits/").status_code == 200
     assert client.get("/visits/").status_code in (200, 302)
+
+
+def test_the_session_row_is_written_at_most_once_a_minute(client, director_a):
+    """Not on every request (the idle time is kept to within that minute)."""
+    from django.contrib.sessions.models import Session
+
+    def expiry():
+        return Session.objects.get(pk=client.session.session_key).expire_date
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        assert login(client, "director_a").status_code == 302
+        traveller.shift(timedelta(seconds=10))
+        assert signed_in(client)  # the first page records whether a second factor is owed
+        first = expiry()
+        for _ in range(4):
+            traveller.shift(timedelta(seconds=10))
+            assert signed_in(client)
+        assert expiry() == first  # four more requests within the minute: no write
+        traveller.shift(timedelta(seconds=11))  # 61 s after the sign-in
+        assert signed_in(client)
+        assert expiry() == first + timedelta(seconds=51)
+        # Idle for 29 min 59 s after the last recorded request: still signed in; 30 min: not.
+        traveller.shift(timedelta(minutes=29, seconds=59))
+        assert signed_in(client)
+        traveller.shift(timedelta(minutes=30))
+        response = client.get("/children/", follow=True)
+        assert response.resolver_match.url_name == "login"
+        assert "30分钟" in response.content.decode() or "30 minutes" in response.content.decode()
