@@ -271,6 +271,30 @@ class AuditAction(models.TextChoices):
     LOCKOUT_CLEARED = "lockout_cleared", _("Sign-in lockout lifted")
 
 
+# Audit record types that are not a model's name (a model's own is shown by its verbose name).
+AUDIT_OBJECT_LABELS = {
+    "user": _("staff account"),
+    "request": _("request"),
+    "child_import": _("census import"),
+    "care_agreement_pdf": _("printed care agreement"),
+    "care_agreement_scan": _("signed care agreement"),
+    "mandatory_report": _("mandatory report"),
+    "subsidy_evidence": _("benefit evidence"),
+}
+
+
+def audit_object_label(object_type: str) -> str:
+    """What an audit record is about, in the reader's language ("child" → 儿童档案)."""
+    from django.apps import apps
+
+    if object_type in AUDIT_OBJECT_LABELS:
+        return str(AUDIT_OBJECT_LABELS[object_type])
+    for model in apps.get_models():
+        if model._meta.model_name == object_type:
+            return str(model._meta.verbose_name)
+    return object_type
+
+
 class AuditRecord(models.Model):
     """Who looked at or exported which record, when and from where (PIPL art. 28)."""
 
@@ -307,6 +331,10 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"
+
+    @property
+    def object_label(self) -> str:
+        return audit_object_label(self.object_type)
 
 
 class OutboxMessage(models.Model):

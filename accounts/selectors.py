@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from . import rules
@@ -156,7 +156,13 @@ def audit_records_for(*, user: User) -> QuerySet:
 
     require_audit_reader(user)
     prefix = area_prefix(user)
-    records = AuditRecord.objects.select_related("user").order_by("-at", "-id")
+    records = (
+        AuditRecord.objects.select_related("user")
+        .annotate(
+            area_name=Subquery(Area.objects.filter(code=OuterRef("area_code")).values("name")[:1])
+        )
+        .order_by("-at", "-id")
+    )
     if prefix is None:
         return records.none()
     condition = prefix_q(prefix, "area_code")

@@ -85,6 +85,8 @@ def test_auditor_reads_and_exports_their_subtree_only(client_for, director_a, ou
     assert director_a.display_name in html and outsider.display_name not in html
     assert f'href="/children/{child.pk}/"' not in html  # no links into child files
     assert "审计甲" not in html
+    # Readable on a phone: what the record is and where, in Chinese, each cell labelled.
+    assert 'data-label="记录">儿童 ' in html and "查济村" in html and 'data-label="操作"' in html
     rows = export_rows(client.get("/audit/export.csv"))
     assert rows[1:] and all(row[5].startswith(COUNTY_A[:6]) for row in rows[1:])
     assert "ghost" not in {row[4] for row in rows}
