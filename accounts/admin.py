@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import ApiToken, Area, AreaPolicy, AuditRecord, User
+from .models import ApiToken, Area, AreaPolicy, AuditRecord, OutboxMessage, User
 
 
 @admin.register(Area)
@@ -129,6 +129,26 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Tasks waiting for the broker (the outbox), for the administrator to see a backlog or a
+    task that keeps failing. Read-only: the relay sends and prunes them."""
+
+    list_display = ("id", "task", "created_at", "sent_at", "attempts", "last_error")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter), "task")
+    search_fields = ("task", "last_error")
+    readonly_fields = ("task", "task_id", "args", "kwargs", "created_at", "sent_at", "attempts")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 def _unregister_otp_devices() -> None:

@@ -69,3 +69,15 @@ def test_seed_demo_is_idempotent_and_complete(db, client):
         assert User.objects.filter(role=role).exists(), role
     response = client.post("/accounts/login/", {"username": "zr_chaji", "password": DEMO_PASSWORD})
     assert response.status_code == 302
+
+
+def test_admin_sees_tasks_waiting_in_the_outbox_read_only(client_for, admin_user):
+    from accounts import outbox
+
+    waiting = outbox.enqueue("children.recompute_area", "341823000000")
+    client = client_for(admin_user)
+    body = client.get("/manage/accounts/outboxmessage/", {"sent_at__isempty": "1"}).content.decode()
+    assert "children.recompute_area" in body
+    detail = client.get(f"/manage/accounts/outboxmessage/{waiting.pk}/change/")
+    assert detail.status_code == 200 and "341823000000" in detail.content.decode()
+    assert client.post(f"/manage/accounts/outboxmessage/{waiting.pk}/delete/").status_code == 403
