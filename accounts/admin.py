@@ -8,6 +8,19 @@ from django.utils.translation import ngettext
 from .models import ApiToken, Area, AreaPolicy, AuditRecord, OutboxMessage, User
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the application writes and nobody edits here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent", "valid_from", "valid_to")
@@ -104,7 +117,7 @@ class AreaPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ReadOnlyAdmin):
     """Read-only: audit records are never changed through the application. And not even read
     here: the system administrator does not review the audit log (等保 三权分立); the auditor
     reads it at /audit/."""
@@ -112,15 +125,6 @@ class AuditRecordAdmin(admin.ModelAdmin):
     list_display = ("at", "username", "action", "object_type", "object_id", "area_code", "ip")
     list_filter = ("action", "object_type")
     search_fields = ("object_id", "username", "area_code")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         from . import rules
@@ -132,7 +136,7 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     """Tasks waiting for the broker (the outbox), for the administrator to see a backlog or a
     task that keeps failing. Read-only: the relay sends and prunes them."""
 
@@ -140,15 +144,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_filter = (("sent_at", admin.EmptyFieldListFilter), "task")
     search_fields = ("task", "last_error")
     readonly_fields = ("task", "task_id", "args", "kwargs", "created_at", "sent_at", "attempts")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _unregister_otp_devices() -> None:

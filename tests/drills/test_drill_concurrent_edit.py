@@ -23,15 +23,20 @@ ROUNDS = 25
 FIELDS = ("illness", "risk_level", "hukou_registered")
 
 
-def test_concurrent_edits_of_one_child(drill_stack):
-    stack = drill_stack
-    started = time.monotonic()
+def _a_child_of_zr_chaji(stack) -> str:
     with stack.services.connect(stack.database) as conn:
         (child_id,) = conn.execute(
             "SELECT c.id::text FROM children_child c"
             " JOIN accounts_user u ON u.area_id = c.village_id"
             " WHERE u.username = 'zr_chaji' AND c.status = 'active' ORDER BY c.name LIMIT 1"
         ).fetchone()
+    return child_id
+
+
+def test_concurrent_edits_of_one_child(drill_stack):
+    stack = drill_stack
+    started = time.monotonic()
+    child_id = _a_child_of_zr_chaji(stack)
     clients = {}
     for label, username in (("A", "zr_chaji"), ("B", "dd_taohuatan")):
         session = requests.Session()
@@ -108,12 +113,7 @@ def test_concurrent_edits_page_form_against_api(drill_stack):
     and the stored illness is the winner's."""
     stack = drill_stack
     started = time.monotonic()
-    with stack.services.connect(stack.database) as conn:
-        (child_id,) = conn.execute(
-            "SELECT c.id::text FROM children_child c"
-            " JOIN accounts_user u ON u.area_id = c.village_id"
-            " WHERE u.username = 'zr_chaji' AND c.status = 'active' ORDER BY c.name LIMIT 1"
-        ).fetchone()
+    child_id = _a_child_of_zr_chaji(stack)
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {stack.api_token('dd_taohuatan')}"
     _, base = stack.gunicorn()
