@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import ApiToken, Area, AreaPolicy, AuditRecord, OutboxMessage, User
+from .models import ApiToken, Area, AreaPolicy, AuditRecord, OutboxMessage, Role, User
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -41,20 +41,82 @@ class AreaAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """The administrator's staff accounts. 等保 三权分立 (issue 14, H2): the three system roles
+    (administrator, security officer, auditor) and superuser status are not the administrator's
+    to create or change — those accounts are read-only here and their roles are not offered; the
+    security officer manages them at /security/accounts/. Every save, password and activation
+    goes through accounts.staff.staff_save, which checks that rule again and audits the change."""
+
     list_display = ("username", "name", "role", "area", "is_active", "last_login")
     list_filter = ("role", "area__level", "is_active")
     search_fields = ("username", "name", "phone", "area__code", "area__name")
     list_select_related = ("area",)
     autocomplete_fields = ("area",)
+    # No superuser, staff, group or permission fields: they follow the role (staff_save).
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
-        (_("Role and area"), {"fields": ("name", "phone", "role", "area")}),
+        (None, {"fields": ("username", "password")}),
+        (_("Role and area"), {"fields": ("name", "phone", "email", "role", "area")}),
+        (_("Status"), {"fields": ("is_active",)}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
+    readonly_fields = ("last_login", "date_joined")
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
-        (_("Role and area"), {"fields": ("name", "phone", "role", "area")}),
+        (_("Role and area"), {"fields": ("name", "phone", "email", "role", "area")}),
     )
     actions = ("end_sessions",)
+
+    def _may_manage(self, request, obj) -> bool:
+        from . import staff
+
+        return obj is None or staff.may_manage(
+            request.user, obj.role, is_superuser=obj.is_superuser
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Accounts are deactivated, never deleted (what they did stays attributable).
+        return False
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role":
+            from . import staff
+
+            kwargs["choices"] = [
+                (value, label)
+                for value, label in Role.choices
+                if staff.may_manage(request.user, value)
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        from . import staff
+
+        # Django's creation form has set the password already.
+        staff.staff_save(
+            by=request.user,
+            user=obj,
+            via=staff.ADMIN_SITE,
+            password_set=not change,
+            request=request,
+        )
+
+    def user_change_password(self, request, id, form_url=""):
+        from django.core.exceptions import PermissionDenied
+
+        from . import staff
+
+        account = self.get_object(request, id)
+        if account is not None and not self._may_manage(request, account):
+            raise PermissionDenied
+        response = super().user_change_password(request, id, form_url)
+        if account is not None and request.method == "POST" and response.status_code == 302:
+            staff.password_changed(
+                by=request.user, account=account, via=staff.ADMIN_SITE, request=request
+            )
+        return response
 
     @admin.action(description=_("End all sessions"))
     def end_sessions(self, request, queryset):
@@ -88,16 +150,35 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "created_at", "last_used_at", "revoked_at")
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are created with `create_api_token` on the server, which shows the secret once;
+    here they are seen and revoked (audited), nothing else."""
+
+    list_display = ("prefix", "user", "created_at", "expires_at", "last_used_at", "revoked_at")
     search_fields = ("user__username", "prefix")
     list_select_related = ("user",)
-    readonly_fields = ("prefix", "created_at", "last_used_at")
-    fields = ("user", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
 
-    def has_add_permission(self, request):
-        # Tokens are created with `create_api_token`, which shows the secret once.
-        return False
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        from django.core.exceptions import PermissionDenied
+
+        from . import staff
+
+        revoked = 0
+        for token in queryset.select_related("user"):
+            try:
+                staff.api_token_revoke(by=request.user, token=token, request=request)
+            except PermissionDenied:
+                continue
+            revoked += 1
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", revoked)
+            % {"count": revoked},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(AreaPolicy)

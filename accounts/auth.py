@@ -10,25 +10,37 @@ from ninja.security import HttpBearer, SessionAuth
 
 from .models import ApiToken, User
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
 # Recording every use would write on every request; once every few minutes is enough.
 _TOUCH_EVERY = timedelta(minutes=5)
 
 
 class BearerTokenAuth(HttpBearer):
-    """Bearer tokens need no second factor: they are machine credentials that an administrator
-    creates on the server (create_api_token), shown once and revocable."""
+    """Bearer tokens need no second factor: they are machine credentials created on the server
+    (create_api_token), shown once, revocable, and ending after 90 days by default. Every
+    request that may change something is audited with the token that made it (issue 14, M1)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        from .staff import api_token_used_for_write
+
+        now = timezone.now()
         record = (
             ApiToken.objects.select_related("user")
-            .filter(key_hash=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
+            .filter(
+                key_hash=ApiToken.hash(token),
+                revoked_at__isnull=True,
+                expires_at__gt=now,
+                user__is_active=True,
+            )
             .first()
         )
         if record is None:
             return None
-        now = timezone.now()
         if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
             ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
+        if request.method not in SAFE_METHODS:
+            api_token_used_for_write(token=record, request=request)
         request.user = record.user
         return record.user
 

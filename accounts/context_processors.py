@@ -10,8 +10,8 @@ from . import rules
 from .models import Role
 
 # (url name, label, roles that see it; None = every signed-in user)
-CASE_ROLES = {Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}
-SUPERVISION = {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.ADMIN}
+CASE_ROLES = {Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER}
+SUPERVISION = {Role.SUPERVISOR, Role.CIVIL_AFFAIRS}
 NAV_ITEMS = [
     (
         "home",
@@ -32,7 +32,6 @@ NAV_ITEMS = [
             Role.SUPERVISOR,
             Role.CIVIL_AFFAIRS,
             Role.VIEWER,
-            Role.ADMIN,
         },
     ),
     (
@@ -42,22 +41,19 @@ NAV_ITEMS = [
     ),
     ("staff", _("Staff"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN}),
     ("children:subsidy_queue", _("Benefits"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS}),
-    (
-        "dashboard:home",
-        _("Statistics"),
-        {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN},
-    ),
+    ("dashboard:home", _("Statistics"), {Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER}),
     # 等保 三权分立: the audit log is the auditor's (and civil affairs' for their county), never
     # the system administrator's; second factors and lockouts are the security officer's.
     ("audit", _("Audit"), set(rules.AUDIT_LOG_ROLES)),
     ("security", _("Security"), set(rules.SECURITY_ADMIN_ROLES)),
     ("visits:policy", _("Settings"), {Role.CIVIL_AFFAIRS}),
+    ("admin:index", _("Administration"), {Role.ADMIN}),
 ]
 
 
 def nav_items_for(user) -> list[dict]:
     # A superuser is the system administrator whatever their role field says.
-    role = Role.ADMIN if user.is_superuser else user.role
+    role = rules.effective_role(user.role, is_superuser=user.is_superuser)
     items = []
     for url_name, label, roles in NAV_ITEMS:
         if roles is None or role in roles:
@@ -87,8 +83,9 @@ def navigation(request: HttpRequest) -> dict:
         item["active"] = item["url_name"] == current or bool(
             namespace and item["url_name"].startswith(namespace)
         )
-    if not rules.sees_case_data(user.role):
-        # Reminders are about children: the security officer and the auditor have none.
+    if not rules.sees_case_data(user.role, is_superuser=user.is_superuser):
+        # Reminders are about children: the administrator, the security officer and the auditor
+        # have none.
         return {"nav_items": items, "unread_reminders": 0, "show_reminders": False}
     from visits.selectors import unread_count
 

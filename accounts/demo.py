@@ -39,6 +39,9 @@ DEMO_STAFF: list[tuple[str, str, str | None, str, str]] = [
     ("dd_yunling", Role.SUPERVISOR, "341823105000", "叶建军", "13905632105"),
     ("mz_jingxian", Role.CIVIL_AFFAIRS, COUNTY_CODE, "方晓梅", "05635021001"),
     ("ck_xuancheng", Role.VIEWER, "341800000000", "孙立", "05633021002"),
+    # The province's civil affairs set the provincial benefit standards (money: never the
+    # system administrator, who has no case data).
+    ("mz_anhui", Role.CIVIL_AFFAIRS, "340000000000", "省民政厅 储建国", "05512823001"),
     (
         "bg_taohuatan_school",
         Role.REPORTER,

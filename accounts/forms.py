@@ -36,3 +36,59 @@ class TotpCodeForm(forms.Form):
         if not (token.isascii() and token.isdigit() and len(token) == 6):
             raise forms.ValidationError(_("Enter the 6 digits shown in your authenticator app."))
         return token
+
+
+class EnrolmentForm(TotpCodeForm):
+    """Enrolment of a privileged account: the one-time code from the security officer first."""
+
+    enrolment_code = forms.CharField(
+        label=_("Enrolment code from the security officer"),
+        max_length=20,
+        help_text=_("12 letters and digits, like ABCD-EFGH-JKLM. Valid for 72 hours, once."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+    field_order = ["enrolment_code", "token"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["token"].widget.attrs.pop("autofocus", None)
+        self.fields["enrolment_code"].widget.attrs["autofocus"] = True
+
+
+class SystemAccountForm(forms.Form):
+    """The security officer's form for an administrator, security officer or auditor account:
+    a username that exists is changed, a new one created (like add_staff)."""
+
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"))
+    area = forms.CharField(
+        label=_("Area code"),
+        max_length=12,
+        required=False,
+        help_text=_("12 digits. Leave empty only for a system administrator of the whole system."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    name = forms.CharField(label=_("Full name"), max_length=50, required=False)
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        strip=False,
+        help_text=_("Required for a new account; for an existing one, only to set a new password."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    is_active = forms.BooleanField(label=_("Account in use"), required=False, initial=True)
+
+    def __init__(self, *args, **kwargs) -> None:
+        from .models import Role
+        from .rules import PRIVILEGED_ROLES
+
+        super().__init__(*args, **kwargs)
+        choices = [(value, label) for value, label in Role.choices if value in PRIVILEGED_ROLES]
+        self.fields["role"].choices = choices

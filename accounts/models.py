@@ -151,6 +151,8 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(_("prefix"), max_length=8, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Every token ends (issue 14, M1): 90 days by default (create_api_token --days N).
+    expires_at = models.DateTimeField(_("expires at"))
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
@@ -269,6 +271,19 @@ class AuditAction(models.TextChoices):
     MFA_ENROLLED = "mfa_enrolled", _("Two-factor authentication set up")
     MFA_RESET = "mfa_reset", _("Two-factor device reset")
     LOCKOUT_CLEARED = "lockout_cleared", _("Sign-in lockout lifted")
+    # Issue 14, M5: an ID number found on file outside the user's area (census import, API,
+    # pages), one record per number; too many in an hour lock the user's imports.
+    ID_PROBE = "id_probe", _("ID number on file outside the area")
+    IMPORT_LOCKED = "import_locked", _("Imports locked")
+    IMPORT_LOCK_LIFTED = "import_unlocked", _("Import lock lifted")
+    # Issue 14, H2 and M1: every change to a staff account and its credentials.
+    STAFF_CREATED = "staff_created", _("Staff account created")
+    STAFF_CHANGED = "staff_changed", _("Staff account changed")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    TOKEN_ISSUED = "token_issued", _("API token issued")
+    TOKEN_USED = "token_used", _("API token used for a change")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
+    ENROLMENT_CODE = "enrolment_code", _("Two-factor enrolment code issued")
 
 
 # Audit record types that are not a model's name (a model's own is shown by its verbose name).
@@ -326,6 +341,12 @@ class AuditRecord(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
             models.Index(
                 fields=["area_code"], name="audit_area_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+            # Counting a user's duplicate-ID probes of the last hour (accounts.services).
+            models.Index(
+                fields=["user", "at"],
+                condition=models.Q(action="id_probe"),
+                name="audit_id_probe_by_user",
             ),
         ]
 
@@ -389,3 +410,70 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.day}"
+
+
+class ImportLock(models.Model):
+    """A user's census imports and ID-number changes stopped after too many ID numbers found on
+    file outside their area (issue 14, M5: an existence oracle). Open until the security officer
+    of an area covering the user lifts it: it never expires by itself."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="import_locks"
+    )
+    locked_at = models.DateTimeField(_("locked at"), auto_now_add=True)
+    probes = models.PositiveIntegerField(_("ID numbers found outside the area in the hour"))
+    notified_at = models.DateTimeField(_("security officers told at"), null=True, blank=True)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        User,
+        verbose_name=_("lifted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("import lock")
+        verbose_name_plural = _("import locks")
+        ordering = ["-locked_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="import_lock_one_open_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.locked_at:%Y-%m-%d %H:%M}"
+
+
+class MfaEnrolmentCode(models.Model):
+    """A one-time code the security officer gives a privileged account (administrator, security
+    officer, auditor) for its first second-factor enrolment, instead of trusting whoever first
+    signs in with the password (issue 14, H2). Shown once; only its keyed hash is kept."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="enrolment_codes"
+    )
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    issued_by = models.ForeignKey(
+        User,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("two-factor enrolment code")
+        verbose_name_plural = _("two-factor enrolment codes")
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.issued_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from core.masking import ID_NUMBER, PHONE
+
 PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE = "province", "city", "county", "township", "village"
 LEVELS = (PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE)
 # Code split 2+2+2+3+3: the number of leading digits that identify an area of each level.
@@ -103,13 +105,38 @@ def role_allowed_at(role: str, level: str) -> bool:
 
 
 # --- 等保 三权分立: system administration, security administration and audit kept apart --------
-# The security officer (安全管理员) and the auditor (安全审计员) work on accounts and the audit
-# log of their area subtree; neither sees a child's file or any other case record.
-NO_CASE_DATA_ROLES = frozenset({SECURITY, AUDITOR})
+# The system administrator (系统管理员: areas, staff, settings), the security officer (安全管理员)
+# and the auditor (安全审计员) work on the system, accounts and the audit log of their area
+# subtree; none of them sees a child's file or any other case record, decides on a benefit or
+# reads a full ID number. A superuser counts as the system administrator (issue 14, M1).
+NO_CASE_DATA_ROLES = frozenset({ADMIN, SECURITY, AUDITOR})
+# Who sees which numbers in full (domain §9: masked "unless the role needs them"), and only for
+# records of their own area. The director keeps the village's files, registers the children and
+# phones the families; county civil affairs approve benefits (the bank's payment list carries
+# the ID number) and run temporary guardianship. Everyone else — supervisor, viewer, reporter,
+# administrator, security officer, auditor — sees 3418**********1234 and 138****5678. Checked
+# for every role on every page, API answer, PDF and export by tests/security (issue 14, M2).
+FULL_NUMBER_ROLES: dict[str, frozenset[str]] = {
+    ID_NUMBER: frozenset({DIRECTOR, CIVIL_AFFAIRS}),
+    PHONE: frozenset({DIRECTOR, CIVIL_AFFAIRS}),
+}
+# Files that leave the system for another one carry masked numbers, whoever makes them.
+HANDOVER = "handover"
+ALWAYS_MASKED_SURFACES = frozenset({HANDOVER})
 # Who reads and exports the audit log of their subtree. Never the system administrator: the one
 # who runs the system must not also be the one who reviews what was done with it. Civil affairs
 # keep their county's log, which is also how they see who opened the files of their children.
 AUDIT_LOG_ROLES = frozenset({AUDITOR, CIVIL_AFFAIRS})
+# Who creates and changes which staff accounts. The three system roles (三员) are the security
+# officer's to create, change, activate and give a password: the administrator, who creates the
+# case workers' accounts, could otherwise make an auditor of their own (or a second
+# administrator, or a superuser) and read or export the audit log through it (issue 14, H2).
+# ``add_staff`` run on the server is outside this rule (whoever runs it holds the server).
+PRIVILEGED_ROLES = frozenset({ADMIN, SECURITY, AUDITOR})
+ACCOUNT_MANAGER_ROLES = {"privileged": frozenset({SECURITY}), "case": frozenset({ADMIN})}
+# Privileged accounts enrol their second factor with a one-time code from the security officer
+# (settings.MFA_ENROLMENT_CODE_ROLES overrides), never on trust at first use.
+DEFAULT_MFA_ENROLMENT_CODE_ROLES = (ADMIN, SECURITY, AUDITOR)
 # Who ends other people's sessions.
 END_SESSIONS_ROLES = frozenset({ADMIN, SECURITY})
 # Who resets a lost second factor and lifts sign-in lockouts.
@@ -118,9 +145,34 @@ SECURITY_ADMIN_ROLES = frozenset({SECURITY})
 DEFAULT_MFA_REQUIRED_ROLES = (SUPERVISOR, CIVIL_AFFAIRS, ADMIN, SECURITY, AUDITOR)
 
 
-def sees_case_data(role: str) -> bool:
+def effective_role(role: str, *, is_superuser: bool = False) -> str:
+    """The role a user acts in: a superuser is the system administrator whatever their role
+    field says (createsuperuser leaves the default), never anyone with case data."""
+    return ADMIN if is_superuser else role
+
+
+def sees_case_data(role: str, *, is_superuser: bool = False) -> bool:
     """Whether the role may see children, visits, reports and benefits at all."""
-    return role not in NO_CASE_DATA_ROLES
+    return role not in NO_CASE_DATA_ROLES and not is_superuser
+
+
+def is_privileged(role: str, *, is_superuser: bool = False) -> bool:
+    return is_superuser or role in PRIVILEGED_ROLES
+
+
+def may_manage_account(manager_role: str, role: str, *, is_superuser: bool = False) -> bool:
+    """Whether a user acting as ``manager_role`` may create or change an account of ``role``
+    (a superuser account counts as privileged whatever its role field says)."""
+    kind = "privileged" if is_privileged(role, is_superuser=is_superuser) else "case"
+    return manager_role in ACCOUNT_MANAGER_ROLES[kind]
+
+
+def may_see_full_number(role: str, kind: str, *, surface: str = "page") -> bool:
+    """Whether ``role`` sees ``kind`` (ID_NUMBER or PHONE) in full on ``surface`` (for a record
+    of its own area; the area is checked by accounts.selectors.sees_full_number)."""
+    if surface in ALWAYS_MASKED_SURFACES:
+        return False
+    return role in FULL_NUMBER_ROLES[kind]
 
 
 def may_read_audit_log(role: str) -> bool:
@@ -129,7 +181,7 @@ def may_read_audit_log(role: str) -> bool:
 
 
 def may_end_sessions(role: str, *, is_superuser: bool = False) -> bool:
-    return role in END_SESSIONS_ROLES or (is_superuser and role not in NO_CASE_DATA_ROLES)
+    return role in END_SESSIONS_ROLES or (is_superuser and role not in (SECURITY, AUDITOR))
 
 
 def may_administer_security(role: str) -> bool:

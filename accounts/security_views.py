@@ -6,29 +6,26 @@ from __future__ import annotations
 import base64
 
 import django_otp
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import mfa, rules, selectors, services
-from .forms import TotpCodeForm
+from core.redirects import safe_next
+
+from . import mfa, rules, selectors, services, session_limits, staff
+from .forms import EnrolmentForm, TotpCodeForm
 
 ENROL_KEY = "mfa_enrol_key"  # session: the hex secret offered at enrolment, until confirmed
 
 
 def _next_url(request: HttpRequest) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return resolve_url("home")
+    return safe_next(request.POST.get("next") or request.GET.get("next"), "home")
 
 
 def _totp_device(user):
@@ -61,23 +58,40 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
     key = request.session.get(ENROL_KEY)
     if not key:
         key = request.session[ENROL_KEY] = random_hex(20)
-    form = TotpCodeForm(request.POST or None)
+    needs_code = staff.needs_enrolment_code(user)
+    form = (EnrolmentForm if needs_code else TotpCodeForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = services.mfa_device_enrol(
-            user=user, key=key, token=form.cleaned_data["token"], request=request
-        )
-        if device is not None:
+        try:
+            device = services.mfa_device_enrol(
+                user=user,
+                key=key,
+                token=form.cleaned_data["token"],
+                request=request,
+                enrolment_code=form.cleaned_data.get("enrolment_code"),
+            )
+        except services.EnrolmentCodeRefused:
+            device = False
+            form.add_error(
+                "enrolment_code",
+                _(
+                    "This enrolment code is not valid: it is wrong, used or older than 72 hours. "
+                    "Ask the security officer (安全管理员) for a new one."
+                ),
+            )
+        if device:
             request.session.pop(ENROL_KEY, None)
             django_otp.login(request, device)
+            session_limits.session_renew(request)
             messages.success(request, _("Two-factor sign-in is set up."))
             return redirect(_next_url(request))
-        form.add_error(
-            "token",
-            _(
-                "That code is not right. Check that the time on your phone is correct and try "
-                "again."
-            ),
-        )
+        elif device is None:
+            form.add_error(
+                "token",
+                _(
+                    "That code is not right. Check that the time on your phone is correct and "
+                    "try again."
+                ),
+            )
     config_url = TOTPDevice(user=user, key=key).config_url
     secret = base64.b32encode(bytes.fromhex(key)).decode()
     return render(
@@ -88,7 +102,8 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
             "qr": _qr_svg(config_url, _("QR code for your authenticator app")),
             "secret_groups": rules.group_secret(secret),
             "required": mfa.mfa_required_for(user),
-            "next": request.GET.get("next", ""),
+            "needs_code": needs_code,
+            "next": safe_next(request.GET.get("next"), ""),
         },
     )
 
@@ -110,6 +125,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         )
         if device is not None:
             django_otp.login(request, device)
+            session_limits.session_renew(request)
             return redirect(_next_url(request))
         if wait is not None:
             form.add_error(
@@ -122,7 +138,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/mfa_verify.html",
-        {"form": form, "next": request.GET.get("next", "")},
+        {"form": form, "next": safe_next(request.GET.get("next"), "")},
     )
 
 
@@ -160,6 +176,8 @@ def security_home(request: HttpRequest) -> HttpResponse:
             "page": page,
             "q": query,
             "lockouts": selectors.lockouts_for(user=request.user),
+            "import_locks": selectors.import_locks_for(user=request.user),
+            "privileged_roles": sorted(rules.PRIVILEGED_ROLES),
         },
     )
 
@@ -191,3 +209,93 @@ def security_lockout_clear(request: HttpRequest) -> HttpResponse:
     services.lockout_clear(by=request.user, username=username)
     messages.success(request, _("The lockout of %(username)s was lifted.") % {"username": username})
     return redirect("security")
+
+
+@login_required
+@require_POST
+def security_import_lock_lift(request: HttpRequest) -> HttpResponse:
+    """Lift the import lock of an account of the officer's area (issue 14, M5); the lock's id
+    travels in the POST body."""
+    _require_security_officer(request.user)
+    lock = selectors.import_lock_for_user_or_404(user=request.user, pk=request.POST.get("lock"))
+    services.import_lock_lift(by=request.user, lock=lock, request=request)
+    messages.success(
+        request,
+        _("The import lock of %(name)s was lifted.") % {"name": lock.user.display_name},
+    )
+    return redirect("security")
+
+
+# --- The three system accounts and their enrolment codes (issue 14, H2) --------------------------
+
+
+@login_required
+def security_account(request: HttpRequest) -> HttpResponse:
+    """Create or change an administrator, security officer or auditor account of the officer's
+    area (only the security officer does: 等保 三权分立). ``?username=`` pre-fills an account."""
+    from .forms import SystemAccountForm
+
+    _require_security_officer(request.user)
+    initial = {"is_active": True}
+    wanted = request.GET.get("username", "").strip()
+    if wanted and request.method == "GET":
+        found = (
+            selectors.accounts_for_user(user=request.user, include_inactive=True)
+            .filter(username=wanted, role__in=rules.PRIVILEGED_ROLES)
+            .first()
+        )
+        if found is not None:
+            initial = {
+                "username": found.username,
+                "role": found.role,
+                "area": found.area_id or "",
+                "name": found.name,
+                "phone": found.phone,
+                "email": found.email,
+                "is_active": found.is_active,
+            }
+    form = SystemAccountForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            person, created = staff.system_account_save(
+                by=request.user,
+                username=data["username"],
+                role=data["role"],
+                area_code=data["area"],
+                name=data["name"],
+                phone=data["phone"],
+                email=data["email"],
+                password=data["password"],
+                is_active=data["is_active"],
+                request=request,
+            )
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(
+                request,
+                (_("Account %(name)s created.") if created else _("Account %(name)s changed."))
+                % {"name": person.display_name},
+            )
+            return redirect("security")
+    return render(request, "accounts/security_account.html", {"form": form})
+
+
+@login_required
+@require_POST
+def security_enrolment_code(request: HttpRequest) -> HttpResponse:
+    """Issue a one-time enrolment code for a privileged account of the officer's area and show it
+    once (it is not kept: only its hash)."""
+    _require_security_officer(request.user)
+    person = selectors.account_for_user_or_404(user=request.user, pk=request.POST.get("user"))
+    if person.pk == request.user.pk or not staff.needs_enrolment_code(person):
+        raise PermissionDenied
+    code = staff.enrolment_code_issue(by=request.user, user=person, request=request)
+    return render(
+        request,
+        "accounts/enrolment_code.html",
+        {"person": person, "code": code, "hours": settings.MFA_ENROLMENT_CODE_HOURS},
+    )

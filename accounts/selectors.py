@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
@@ -34,10 +34,12 @@ def area_prefix(user: User) -> str | None:
 
 
 def scope_prefix(user: User) -> str | None:
-    """The area-code prefix of the case records (children, visits, reports, benefits, areas) the
-    user may see: ``""`` for everything, None for nothing. The security officer and the auditor
-    see none (等保 三权分立), wherever they are placed."""
-    if getattr(user, "role", None) in rules.NO_CASE_DATA_ROLES:
+    """The area-code prefix of the case records (children, visits, reports, benefits) the user
+    may see: ``""`` for everything, None for nothing. The system administrator (superuser or
+    not), the security officer and the auditor see none (等保 三权分立), wherever they sit."""
+    if not rules.sees_case_data(
+        getattr(user, "role", ""), is_superuser=getattr(user, "is_superuser", False)
+    ):
         return None
     return area_prefix(user)
 
@@ -101,24 +103,71 @@ def _audit_outside_scope(queryset: QuerySet, *, user: User, area_field: str, loo
 
 
 def require_role(user: User, roles: Iterable[str]) -> None:
-    """403 unless the user holds one of ``roles`` (superusers always pass)."""
-    if user.is_superuser:
-        return
-    if user.role not in set(roles):
+    """403 unless the user holds one of ``roles``. Superuser status opens nothing here: a
+    superuser is the system administrator, with no case data (issue 14, M1)."""
+    if rules.effective_role(user.role, is_superuser=user.is_superuser) not in set(roles):
         raise PermissionDenied
 
 
 def code_in_scope(user: User, code: str) -> bool:
+    """Whether case records of area ``code`` are the user's to see."""
     prefix = scope_prefix(user)
     return prefix is not None and code.startswith(prefix)
 
 
+def sees_full_number(user: User, kind: str, area_code: str, *, surface: str = "page") -> bool:
+    """THE decision, for every ID number and phone number on every surface (page, API, PDF,
+    export, hand-over): full when the user's role may see ``kind`` in full (the table in
+    accounts.rules.FULL_NUMBER_ROLES) and the record (of area ``area_code``) is in their scope."""
+    role = rules.effective_role(user.role, is_superuser=user.is_superuser)
+    return rules.may_see_full_number(role, kind, surface=surface) and code_in_scope(
+        user, area_code or ""
+    )
+
+
+def shown_number(
+    user: User, kind: str, value: str | None, area_code: str, *, surface: str = "page"
+) -> str:
+    """``value`` as ``user`` may see it: in full, or masked (core.masking)."""
+    if not value:
+        return ""
+    if sees_full_number(user, kind, area_code, surface=surface):
+        return value
+    return shown_number_masked(kind, value)
+
+
+def shown_number_masked(kind: str, value: str | None) -> str:
+    from core.masking import mask
+
+    return mask(kind, value) if value else ""
+
+
+def code_in_area(user: User, code: str) -> bool:
+    """Whether area ``code`` lies in the user's area subtree (areas, staff, settings: not case
+    data, so the system administrator's too)."""
+    prefix = area_prefix(user)
+    return prefix is not None and code.startswith(prefix)
+
+
 def areas_for_user(*, user: User) -> QuerySet[Area]:
-    return scope_queryset(Area.objects.all(), user=user, area_field="code")
+    """Areas of the user's subtree. Names and codes are the published 统计用区划代码, not case
+    data: the system administrator, who manages them, sees them too (the security officer and the
+    auditor work on accounts and the log, and have no use for them)."""
+    role = rules.effective_role(getattr(user, "role", ""), is_superuser=user.is_superuser)
+    prefix = area_prefix(user) if role not in (rules.SECURITY, rules.AUDITOR) else None
+    if prefix is None:
+        return Area.objects.none()
+    return Area.objects.filter(prefix_q(prefix, "code"))
 
 
 def area_for_user_or_404(*, user: User, code: str) -> Area:
-    return get_in_scope_or_404(Area.objects.all(), user=user, area_field="code", code=code)
+    try:
+        return areas_for_user(user=user).get(code=code)
+    except (Area.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        _audit_outside_scope(
+            Area.objects.all(), user=user, area_field="code", lookup={"code": code}
+        )
+        raise Http404 from exc
 
 
 def child_areas_with_staff_counts(*, user: User, area: Area) -> QuerySet[Area]:
@@ -133,11 +182,13 @@ def child_areas_with_staff_counts(*, user: User, area: Area) -> QuerySet[Area]:
 
 def staff_for_user(*, user: User) -> QuerySet[User]:
     """Staff whose area lies in the user's subtree, with their area loaded."""
-    return scope_queryset(
-        User.objects.filter(is_active=True).select_related("area"),
-        user=user,
-        area_field="area__code",
-    ).order_by("area__code", "role", "username")
+    prefix = area_prefix(user)
+    queryset = User.objects.filter(is_active=True).select_related("area")
+    if prefix is None:
+        return queryset.none()
+    return queryset.filter(prefix_q(prefix, "area__code")).order_by(
+        "area__code", "role", "username"
+    )
 
 
 def require_audit_reader(user: User) -> None:
@@ -174,11 +225,13 @@ def audit_records_for(*, user: User) -> QuerySet:
 # --- Accounts: sessions, second factors and lockouts (the security officer) --------------------
 
 
-def accounts_for_user(*, user: User) -> QuerySet[User]:
+def accounts_for_user(*, user: User, include_inactive: bool = False) -> QuerySet[User]:
     """Active staff of the user's area subtree, for the security officer and the administrator
     (whose own staff list is scoped the same way); area-less accounts only for the top level."""
     prefix = area_prefix(user)
-    queryset = User.objects.filter(is_active=True).select_related("area")
+    queryset = User.objects.select_related("area")
+    if not include_inactive:
+        queryset = queryset.filter(is_active=True)
     if prefix is None:
         return queryset.none()
     if len(prefix) == rules.PREFIX_LENGTH[rules.PROVINCE]:
@@ -257,3 +310,25 @@ def staff_matching(staff: QuerySet, query: str) -> QuerySet:
     return staff.filter(
         Q(name__icontains=query) | Q(username__icontains=query) | Q(area__name__icontains=query)
     )
+
+
+def import_locks_for(*, user: User) -> QuerySet:
+    """Open import locks (issue 14, M5) of the accounts the user may act on: the security officer
+    sees those of their area subtree, oldest first."""
+    from .models import ImportLock
+
+    return (
+        ImportLock.objects.filter(
+            lifted_at__isnull=True, user__in=accounts_for_user(user=user).values("pk")
+        )
+        .select_related("user__area")
+        .order_by("locked_at", "pk")
+    )
+
+
+def import_lock_for_user_or_404(*, user: User, pk: object):
+    """One open import lock of an account in the user's area, or 404."""
+    try:
+        return import_locks_for(user=user).get(pk=pk)
+    except (ObjectDoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc

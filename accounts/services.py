@@ -6,7 +6,7 @@ import csv
 import io
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.contrib.auth.password_validation import validate_password
@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from . import rules
-from .models import ApiToken, Area, AuditAction, Role, User
+from .models import Area, AuditAction, Role, User
 
 
 @dataclass
@@ -190,6 +190,8 @@ def staff_add(
             f"{area.name}（{area.code}）是{rules.LEVEL_ZH[area.level]}级 / "
             f"role {role} must be placed at a {allowed_en} area, {area.code} is a {area.level}"
         )
+    from . import staff
+
     user = User.objects.filter(username=username).first()
     created = user is None
     if created:
@@ -199,8 +201,6 @@ def staff_add(
     user.name = name or user.name
     user.phone = phone or user.phone
     user.email = email or user.email
-    user.is_staff = role == Role.ADMIN
-    user.is_superuser = role == Role.ADMIN
     user.is_active = True
     try:
         validate_password(password, user)
@@ -208,18 +208,17 @@ def staff_add(
         raise StaffError(
             "密码不符合要求 / password rejected: " + " ".join(str(m) for m in exc.messages)
         ) from exc
-    user.set_password(password)
-    with transaction.atomic():
-        user.full_clean(exclude=["password"])
-        user.save()
+    # Run on the server (add_staff, seed_demo): any role, audited as made "on the server".
+    staff.staff_save(by=None, user=user, via=staff.SERVER, password=password)
     return user, created
 
 
-def api_token_create(*, user: User) -> str:
-    """Create a bearer token for ``user`` and return it; only its hash is kept."""
-    raw = ApiToken.generate()
-    ApiToken.objects.create(user=user, key_hash=ApiToken.hash(raw), prefix=raw[:8])
-    return raw
+def api_token_create(*, user: User, days: int | None = None, by: User | None = None) -> str:
+    """Create a bearer token for ``user`` (ending after ``days``) and return it; only its hash
+    is kept (accounts.staff.api_token_create)."""
+    from . import staff
+
+    return staff.api_token_create(user=user, days=days, by=by)
 
 
 # --- Area policies (*default* numbers, per area) ---------------------------------------------
@@ -408,15 +407,25 @@ def user_sessions_end(*, by: User, user: User) -> int:
 # --- Two-factor sign-in (TOTP, django-otp) ------------------------------------------------------
 
 
-def mfa_device_enrol(*, user: User, key: str, token: str, request=None):
+class EnrolmentCodeRefused(ValueError):
+    """A privileged account's enrolment without a valid one-time code from the security officer."""
+
+
+def mfa_device_enrol(
+    *, user: User, key: str, token: str, request=None, enrolment_code: str | None = None
+):
     """Confirm a new TOTP device for ``user`` from the hex ``key`` shown at enrolment and the
     first code the app produced. Returns the device, or None when the code is wrong.
 
     Any earlier device goes: a user has one authenticator at a time. A wrong code is audited like
-    a wrong verification code.
+    a wrong verification code. A privileged account (accounts.staff.needs_enrolment_code) also
+    gives the one-time code the security officer issued; without a valid one it raises
+    EnrolmentCodeRefused and nothing is saved (issue 14, H2: no trust on first use).
     """
     from django_otp.oath import TOTP
     from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from . import staff
 
     totp = TOTP(bytes.fromhex(key))
     matched = token.isdigit() and totp.verify(int(token), tolerance=1)
@@ -429,20 +438,34 @@ def mfa_device_enrol(*, user: User, key: str, token: str, request=None):
             detail={"step": "enrol"},
         )
         return None
+    device = None
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        device = TOTPDevice(user=user, name="default", key=key, confirmed=True)
-        # The code just used may not be used again (django-otp keeps the last time step).
-        device.last_t = totp.t()
-        device.drift = totp.drift
-        device.full_clean()
-        device.save()
+        code_ok = not staff.needs_enrolment_code(user) or staff.enrolment_code_redeem(
+            user=user, code=enrolment_code or ""
+        )
+        if code_ok:
+            TOTPDevice.objects.filter(user=user).delete()
+            device = TOTPDevice(user=user, name="default", key=key, confirmed=True)
+            # The code just used may not be used again (django-otp keeps the last time step).
+            device.last_t = totp.t()
+            device.drift = totp.drift
+            device.full_clean()
+            device.save()
+            _audit_account(
+                by=user,
+                account=user,
+                action=AuditAction.MFA_ENROLLED,
+                request=request,
+            )
+    if not code_ok:
         _audit_account(
             by=user,
             account=user,
-            action=AuditAction.MFA_ENROLLED,
+            action=AuditAction.MFA_FAILED,
             request=request,
+            detail={"step": "enrolment_code"},
         )
+        raise EnrolmentCodeRefused
     return device
 
 
@@ -521,3 +544,190 @@ def lockout_clear(*, by: User, username: str) -> int:
         detail={"attempts_removed": removed},
     )
     return removed
+
+
+# --- ID numbers found outside the user's area, and the import lock (issue 14, M5) --------------
+#
+# "This ID number is already on file" answers a question about a child the user may not see. The
+# answer stays (a duplicate must not be filed twice) but says nothing of where, and each such
+# number found is a probe: an audit record (action ``id_probe``, on the file found, in its area),
+# counted with one query on a partial index. The audit log is the count's only store: what is
+# counted is exactly what the auditors read, and nothing else has to be kept in step with it.
+# More than ID_PROBE_LIMIT in ID_PROBE_WINDOW lock the user's census imports and ID-number changes
+# until the security officer lifts the lock: it does not expire, since someone sweeping the
+# register for numbers should be looked at by a person before going on.
+
+ID_PROBE_LIMIT = 20
+ID_PROBE_WINDOW = timedelta(hours=1)
+IMPORT_LOCKED_MESSAGE = (
+    "您的账号在一小时内多次查询到辖区外已建档的身份证号，摸底排查导入和身份证号修改已暂停。"
+    "请联系安全管理员核实后解除。"
+)
+
+
+class ImportLocked(PermissionDenied):
+    """The user's imports and ID-number changes are locked (API: 403 with this message)."""
+
+    def __init__(self) -> None:
+        super().__init__(IMPORT_LOCKED_MESSAGE)
+
+
+def import_lock_open(user: User):
+    """The user's lock in force, or None."""
+    from .models import ImportLock
+
+    return ImportLock.objects.filter(user=user, lifted_at__isnull=True).first()
+
+
+def require_imports_allowed(user: User) -> None:
+    """Raise ImportLocked while the user's imports and ID-number changes are locked."""
+    if import_lock_open(user) is not None:
+        raise ImportLocked
+
+
+def id_probes_in_window(user: User) -> int:
+    """The user's probes of the last ID_PROBE_WINDOW, not counting any before a lock was lifted
+    (the officer who lifted it has looked: the user starts again from nothing)."""
+    from django.db.models import DateTimeField, Subquery, Value
+    from django.db.models.functions import Greatest
+    from django.utils import timezone
+
+    from .models import AuditRecord, ImportLock
+
+    hour_ago = Value(timezone.now() - ID_PROBE_WINDOW, output_field=DateTimeField())
+    last_lifted = (
+        ImportLock.objects.filter(user=user, lifted_at__isnull=False)
+        .order_by("-lifted_at")
+        .values("lifted_at")[:1]
+    )
+    # One query on the partial index audit_id_probe_by_user (PostgreSQL's GREATEST skips NULL).
+    return AuditRecord.objects.filter(
+        user=user,
+        action=AuditAction.ID_PROBE,
+        at__gte=Greatest(hour_ago, Subquery(last_lifted)),
+    ).count()
+
+
+def id_probes_record(
+    *, user: User, records: list[tuple[str, str]], channel: str, request=None
+) -> object | None:
+    """Audit each ID number found on file outside the user's area ((child id, its area code)),
+    then lock the user once the hour holds more than ID_PROBE_LIMIT. Returns the lock the user is
+    under now, or None. Call it outside any transaction that is about to roll back."""
+    if not records:
+        return import_lock_open(user)
+    audit_log(
+        user=user,
+        action=AuditAction.ID_PROBE,
+        object_type="child",
+        records=records,
+        request=request,
+        detail={"channel": channel},
+    )
+    probes = id_probes_in_window(user)
+    if probes <= ID_PROBE_LIMIT:
+        return import_lock_open(user)
+    return import_lock_create(user=user, probes=probes, request=request)
+
+
+def import_lock_create(*, user: User, probes: int, request=None):
+    """Lock ``user`` (once: an open lock is returned as it is), audit it and queue the e-mail to
+    the security officers whose area covers the user."""
+    from django.db import IntegrityError
+
+    from . import outbox
+    from .models import ImportLock
+
+    existing = import_lock_open(user)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            lock = ImportLock.objects.create(user=user, probes=probes)
+            audit_log(
+                user=user,
+                action=AuditAction.IMPORT_LOCKED,
+                object_type="user",
+                records=[(user.username[:64], user.area_id or "")],
+                request=request,
+                detail={"probes": probes, "limit": ID_PROBE_LIMIT},
+            )
+            outbox.enqueue("accounts.import_lock_notify", lock.pk)
+    except IntegrityError:  # a concurrent request locked the user first
+        return import_lock_open(user)
+    return lock
+
+
+def security_officers_over(user: User) -> list[User]:
+    """Active security officers whose area is the user's or one above it."""
+    if not user.area_id:
+        return []
+    codes = [user.area_id, *rules.ancestor_codes(user.area_id)]
+    return list(
+        User.objects.filter(role=Role.SECURITY, is_active=True, area_id__in=codes).order_by(
+            "-area_id", "username"
+        )
+    )
+
+
+def import_lock_notify(lock_id: int) -> int:
+    """E-mail the security officers over the locked user (the outbox task; idempotent: a lock is
+    announced once). Returns the number of addresses written to."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import timezone
+
+    from .models import ImportLock
+
+    with transaction.atomic():
+        lock = (
+            ImportLock.objects.select_for_update(of=("self",))
+            .select_related("user__area")
+            .filter(pk=lock_id, notified_at__isnull=True)
+            .first()
+        )
+        if lock is None:
+            return 0
+        person = lock.user
+        addresses = [o.email for o in security_officers_over(person) if o.email]
+        if addresses:
+            area = person.area.name if person.area_id else "—"
+            local = timezone.localtime(lock.locked_at)
+            send_mail(
+                f"守望安全提醒：{person.display_name} 的导入功能已锁定",
+                (
+                    "安全管理员您好：\n\n"
+                    f"{person.display_name}（账号 {person.username}，{area}）在一小时内"
+                    f"{lock.probes}次查询到辖区外已建档的身份证号，超过{ID_PROBE_LIMIT}次的上限。"
+                    f"系统已于 {local:%Y-%m-%d %H:%M} 暂停该账号的摸底排查导入和身份证号修改。\n\n"
+                    "请登录守望“安全管理”页面，向本人核实情况；确认无误后可在该页面解除锁定。"
+                ),
+                settings.DEFAULT_FROM_EMAIL,
+                addresses,
+            )
+        lock.notified_at = timezone.now()
+        lock.save(update_fields=["notified_at"])
+    return len(addresses)
+
+
+def import_lock_lift(*, by: User, lock, request=None) -> bool:
+    """The security officer lifts an import lock (the caller has checked that the locked user is
+    in the officer's area). Returns False when it was already lifted."""
+    from django.utils import timezone
+
+    from .models import ImportLock
+
+    if not rules.may_administer_security(by.role):
+        raise PermissionDenied
+    lifted = ImportLock.objects.filter(pk=lock.pk, lifted_at__isnull=True).update(
+        lifted_at=timezone.now(), lifted_by=by
+    )
+    if lifted:
+        _audit_account(
+            by=by,
+            account=lock.user,
+            action=AuditAction.IMPORT_LOCK_LIFTED,
+            request=request,
+            detail={"locked_at": lock.locked_at.isoformat(), "probes": lock.probes},
+        )
+    return bool(lifted)

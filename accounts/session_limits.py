@@ -96,6 +96,30 @@ def _remember_sign_in(sender, request, user, **kwargs) -> None:
 user_logged_in.connect(_remember_sign_in, dispatch_uid="accounts_session_signed_in_at")
 
 
+def session_renew(request: HttpRequest) -> None:
+    """A new session id (and CSRF token) for the same session, as the sign-in itself gets one:
+    called when the second factor is given, so an id seen before that step (a shared computer,
+    a fixation attempt) is worth nothing after it. The remembered key follows."""
+    from django.middleware.csrf import rotate_token
+
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    rotate_token(request)
+    user_id = getattr(request.user, "pk", None)
+    if user_id is None:
+        return
+    try:
+        keys = [k for k in cache.get(session_keys_key(user_id)) or [] if k != old_key]
+        keys = keys[-(_TRACKED_KEYS - 1) :]
+        cache.set(
+            session_keys_key(user_id),
+            [*keys, request.session.session_key],
+            timeout=_cache_timeout(),
+        )
+    except Exception:  # Redis down: the epoch still ends this session if needed
+        logger.warning("cache unavailable: renewed session of user %s not remembered", user_id)
+
+
 class SessionLimitMiddleware:
     """Ends sessions older than the absolute lifetime or begun before the user's session epoch."""
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.services import audit_log
+from core.masking import PHONE
 
 from . import selectors, services
 from .forms import (
@@ -46,8 +47,13 @@ def _agreement_or_404(request: HttpRequest, agreement_id, roles=selectors.READ_R
     return agreement
 
 
-def _initial(child) -> dict:
-    """Pre-fill from the family: a grandparent as caregiver, the parent working away."""
+def _initial(child, user) -> dict:
+    """Pre-fill from the family: a grandparent as caregiver, the parent working away (their
+    phones only for a user who may see them in full: a masked number is no number to save)."""
+
+    def phone(value: str) -> str:
+        return value if scope.sees_full_number(user, PHONE, child.village_id) else ""
+
     today = services.today()
     initial = {
         "start_date": today,
@@ -60,7 +66,7 @@ def _initial(child) -> dict:
         initial.update(
             caregiver_name=grandparent.name,
             caregiver_relation="grandparent",
-            caregiver_phone=grandparent.phone,
+            caregiver_phone=phone(grandparent.phone),
         )
     away = next(
         (
@@ -74,7 +80,7 @@ def _initial(child) -> dict:
     if away is not None:
         initial.update(
             parent_work_place=away.work_place,
-            parent_phone=away.phone,
+            parent_phone=phone(away.phone),
             parent_employer=away.employer,
             parent_departure_date=away.away_since,
         )
@@ -87,7 +93,7 @@ def agreement_create(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(
         user=request.user, child_id=child_id, roles=services.WRITE_ROLES
     )
-    form = CareAgreementForm(request.POST or None, initial=_initial(child))
+    form = CareAgreementForm(request.POST or None, initial=_initial(child, request.user))
     if request.method == "POST" and form.is_valid():
         try:
             agreement = services.care_agreement_create(
@@ -106,7 +112,7 @@ def agreement_create(request: HttpRequest, child_id) -> HttpResponse:
 @login_required
 def agreement_detail(request: HttpRequest, agreement_id) -> HttpResponse:
     agreement = _agreement_or_404(request, agreement_id)
-    can_write = request.user.role in services.WRITE_ROLES or request.user.is_superuser
+    can_write = request.user.role in services.WRITE_ROLES
     open_statuses = ("active", "needs_replacement")
     return render(
         request,

@@ -15,6 +15,7 @@ from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.services import audit_log
+from core.masking import PHONE
 
 from . import rules, selectors, services, subsidy_rules
 from .models import Child, Enrolment, FamilyMember, SubsidyApplication, SubsidyStandard
@@ -145,6 +146,7 @@ class FamilyMemberOut(Schema):
     child_id: str
     relation: str
     name: str
+    phone: str = Field(description="full or masked, as the user's role may see it")
     phone_masked: str
     id_number_masked: str
     status: str
@@ -194,6 +196,7 @@ def member_out(user, member: FamilyMember, child: Child) -> dict:
     from .idcard import mask_phone
 
     return {
+        "phone": scope.shown_number(user, PHONE, member.phone, child.village_id),
         "id": str(member.pk),
         "child_id": str(member.child_id),
         "relation": member.relation,
@@ -376,13 +379,13 @@ class CareAgreementOut(Schema):
     status: str
     caregiver_name: str
     caregiver_relation: str
-    caregiver_phone: str
+    caregiver_phone: str = Field(description="full or masked, as the user's role may see it")
     caregiver_id_number_masked: str
     caregiver_birth_date: date | None
     start_date: date
     end_date: date
     parent_work_place: str
-    parent_phone: str
+    parent_phone: str = Field(description="full or masked, as the user's role may see it")
     status_reason: str
     replacement_due: date | None
     created_at: datetime
@@ -397,20 +400,21 @@ class TerminateIn(Schema):
     reason: str = Field(..., min_length=1, max_length=500)
 
 
-def agreement_out(agreement) -> dict:
+def agreement_out(user, agreement) -> dict:
+    area = agreement.child.village_id
     return {
         "id": str(agreement.pk),
         "child_id": str(agreement.child_id),
         "status": agreement.status,
         "caregiver_name": agreement.caregiver_name,
         "caregiver_relation": agreement.caregiver_relation,
-        "caregiver_phone": agreement.caregiver_phone,
+        "caregiver_phone": scope.shown_number(user, PHONE, agreement.caregiver_phone, area),
         "caregiver_id_number_masked": agreement.caregiver_id_number_masked,
         "caregiver_birth_date": agreement.caregiver_birth_date,
         "start_date": agreement.start_date,
         "end_date": agreement.end_date,
         "parent_work_place": agreement.parent_work_place,
-        "parent_phone": agreement.parent_phone,
+        "parent_phone": scope.shown_number(user, PHONE, agreement.parent_phone, area),
         "status_reason": agreement.status_reason,
         "replacement_due": agreement.replacement_due,
         "created_at": agreement.created_at,
@@ -423,7 +427,7 @@ def care_agreement_create(request: HttpRequest, child_id: str, payload: CareAgre
         user=request.auth, child_id=child_id, roles=services.WRITE_ROLES
     )
     agreement = services.care_agreement_create(user=request.auth, child=child, **payload.dict())
-    return Status(201, agreement_out(agreement))
+    return Status(201, agreement_out(request.auth, agreement))
 
 
 @router.get("/children/{child_id}/care-agreements", response=CareAgreementList)
@@ -431,7 +435,7 @@ def care_agreement_list(request: HttpRequest, child_id: str):
     child = selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
     agreements = list(child.care_agreements.all())
     _audit_read(request, [child])
-    return {"items": [agreement_out(a) for a in agreements], "count": len(agreements)}
+    return {"items": [agreement_out(request.auth, a) for a in agreements], "count": len(agreements)}
 
 
 @router.post("/care-agreements/{agreement_id}/terminate", response=CareAgreementOut)
@@ -441,7 +445,7 @@ def care_agreement_terminate(request: HttpRequest, agreement_id: str, payload: T
     agreement = services.care_agreement_terminate(
         user=request.auth, agreement=agreement, reason=payload.reason
     )
-    return agreement_out(agreement)
+    return agreement_out(request.auth, agreement)
 
 
 class CaregiverUnableIn(Schema):
@@ -458,7 +462,7 @@ def care_agreement_caregiver_unable(
     agreement = services.care_agreement_caregiver_unable(
         user=request.auth, agreement=agreement, reason=payload.reason
     )
-    return agreement_out(agreement)
+    return agreement_out(request.auth, agreement)
 
 
 def _agreement_or_404(request: HttpRequest, agreement_id: str):

@@ -316,18 +316,18 @@ def seed_benefits(stdout=None) -> None:
         return
     staff = list(
         User.objects.filter(is_active=True).filter(
-            Q(area__code__startswith=COUNTY_CODE[:6]) | Q(username="admin")
+            Q(area__code__startswith=COUNTY_CODE[:6]) | Q(username="mz_anhui")
         )
     )
     by_name = {u.username: u for u in staff}
-    county_officer, admin = by_name.get("mz_jingxian"), by_name.get("admin")
+    county_officer, province_officer = by_name.get("mz_jingxian"), by_name.get("mz_anhui")
     directors = {u.area_id: u for u in staff if u.role == Role.DIRECTOR}
     supervisors = {u.area_id: u for u in staff if u.role == Role.SUPERVISOR}
-    if county_officer is None or admin is None or not county_children.exists():
+    if county_officer is None or province_officer is None or not county_children.exists():
         return
     today = services.today()
     with transaction.atomic():
-        _standards(admin, county_officer, today)
+        _standards(province_officer, county_officer, today)
         plan = _BenefitPlan(today, directors, supervisors, county_officer, county_children)
         plan.run()
         month, this_month = plan.first_month(), subsidy_rules.first_of_month(today)
@@ -343,12 +343,12 @@ def seed_benefits(stdout=None) -> None:
         )
 
 
-def _standards(admin: User, county_officer: User, today: date) -> None:
-    # The demo has no provincial staff: the administrator enters the province's published rates.
+def _standards(province_officer: User, county_officer: User, today: date) -> None:
+    # The province's civil affairs enter the province's published rates.
     last_january, this_year = date(today.year - 1, 1, 1), today.year
     for programme, amount in PROVINCE_STANDARDS.items():
         services.subsidy_standard_set(
-            user=admin,
+            user=province_officer,
             area_code=PROVINCE_CODE,
             programme=programme,
             month=last_january,

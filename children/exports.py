@@ -11,6 +11,7 @@ from openpyxl.styles import Font
 
 from accounts.models import AuditAction, User
 from accounts.services import audit_log
+from core import cells
 
 from . import idcard, rules, selectors
 from .models import Category, Child, ChildStatus, FocusFlag, Gender, RiskLevel, SchoolStatus
@@ -83,34 +84,35 @@ def children_xlsx(*, user: User, queryset: QuerySet[Child], request=None) -> tup
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("儿童台账")
     header_font = Font(bold=True)
-    from openpyxl.cell import WriteOnlyCell
-
-    sheet.append([_bold(WriteOnlyCell(sheet, value=h), header_font) for h in HEADERS])
+    sheet.append([cells.xlsx_cell(sheet, h, font=header_font) for h in HEADERS])
     today = timezone.localdate()
     count = 0
     pending: list[tuple[str, str]] = []
     for child in queryset.select_related("village").iterator(chunk_size=2000):
         full = selectors.can_see_full_id(user, child)
         sheet.append(
-            [
-                child.name,
-                GENDER_ZH[child.gender],
-                child.birth_date,
-                rules.age_on(child.birth_date, today),
-                idcard.decrypt(child.id_number_encrypted) if full else child.id_number_masked,
-                child.village.name,
-                child.village_id,
-                child.address,
-                child.school_name,
-                child.grade,
-                SCHOOL_ZH[child.school_status],
-                "、".join(CATEGORY_ZH[c] for c in child.categories),
-                "、".join(FLAG_ZH[f] for f in child.focus_flags),
-                "；".join(child.left_behind_reasons),
-                RISK_ZH[child.risk_level],
-                STATUS_ZH[child.status],
-                timezone.localtime(child.created_at).strftime("%Y-%m-%d %H:%M"),
-            ]
+            cells.xlsx_row(
+                sheet,
+                [
+                    child.name,
+                    GENDER_ZH[child.gender],
+                    child.birth_date,
+                    rules.age_on(child.birth_date, today),
+                    idcard.decrypt(child.id_number_encrypted) if full else child.id_number_masked,
+                    child.village.name,
+                    child.village_id,
+                    child.address,
+                    child.school_name,
+                    child.grade,
+                    SCHOOL_ZH[child.school_status],
+                    "、".join(CATEGORY_ZH[c] for c in child.categories),
+                    "、".join(FLAG_ZH[f] for f in child.focus_flags),
+                    "；".join(child.left_behind_reasons),
+                    RISK_ZH[child.risk_level],
+                    STATUS_ZH[child.status],
+                    timezone.localtime(child.created_at).strftime("%Y-%m-%d %H:%M"),
+                ],
+            )
         )
         count += 1
         pending.append((str(child.pk), child.village_id))
@@ -122,11 +124,6 @@ def children_xlsx(*, user: User, queryset: QuerySet[Child], request=None) -> tup
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue(), count
-
-
-def _bold(cell, font):
-    cell.font = font
-    return cell
 
 
 def _audit(user: User, records: list[tuple[str, str]], request) -> None:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Area
 
+from .imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 from .models import (
     MANUAL_CATEGORIES,
     AssessmentScore,
@@ -176,8 +177,14 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith(".xlsx"):
             raise ValidationError(_("Please upload the .xlsx template."))
-        if upload.size > 20 * 1024 * 1024:
-            raise ValidationError(_("The file is larger than 20 MB."))
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError(
+                _(
+                    "The file is larger than %(mb)s MB. Split it into files of at most "
+                    "%(rows)s rows and import them one by one."
+                )
+                % {"mb": MAX_IMPORT_BYTES // (1024 * 1024), "rows": MAX_IMPORT_ROWS}
+            )
         return upload
 
 

@@ -16,6 +16,8 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
+from core.masking import mask_id_number, mask_phone  # noqa: F401  (re-exported)
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _FORMAT = re.compile(r"[0-9]{17}[0-9X]")
@@ -67,20 +69,9 @@ def validate_against(raw: str, *, birth_date: date | None, gender: str | None) -
     return parsed
 
 
-def mask(value: str) -> str:
-    """``341823201001011234`` → ``3418**********1234``."""
-    if not value:
-        return ""
-    if len(value) <= 8:
-        return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
-
-
-def mask_phone(value: str) -> str:
-    """``13812345678`` → ``138****5678``."""
-    if not value or len(value) < 7:
-        return value
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+# One definition of how a masked number looks (core.masking); whether a user sees it masked is
+# decided by accounts.selectors.sees_full_number.
+mask = mask_id_number
 
 
 @lru_cache(maxsize=1)

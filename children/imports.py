@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO
@@ -12,10 +13,27 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from accounts.models import Area, User
+from accounts import selectors as scope
+from accounts import services as account_services
+from accounts.models import Area, AuditAction, User
+from accounts.services import audit_log
+from core import cells
 
 from . import idcard, services
-from .models import Child
+from .models import Child, ChildStatus
+
+# Issue 14, L3: 50,000 rows took 11.5 s and answered with an 18 MB page. Refused before reading.
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+MAX_IMPORT_ROWS = 20_000  # data rows, below the header
+ERRORS_SHOWN = 200  # on the page and by the command; the rest are counted
+TOO_LARGE_MESSAGE = (
+    f"文件超过{MAX_IMPORT_BYTES // (1024 * 1024)} MB，未导入。"
+    f"请把表格分成几个文件（每个不超过{MAX_IMPORT_ROWS}行）分别导入。"
+)
+TOO_MANY_ROWS_MESSAGE = (
+    f"表格超过{MAX_IMPORT_ROWS}行（不含表头），未导入。请分成几个文件分别导入；"
+    "如表格末尾有大量空行，请删除后再导入。"
+)
 
 # (header, key, required, help) — the sheet is Chinese whatever the UI language.
 COLUMNS: list[tuple[str, str, bool, str]] = [
@@ -102,11 +120,13 @@ MEMBER_STATUS = {
 
 @dataclass
 class RowError:
-    row: int
+    row: int  # 0: the whole file, not one row
     column: str
     message: str
 
     def __str__(self) -> str:
+        if not self.row:
+            return f"[{self.column}] {self.message}"
         return f"第{self.row}行 [{self.column}] {self.message}"
 
 
@@ -115,10 +135,28 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     created: int = 0
     rows: int = 0
+    reason: str = ""  # why the file was refused before its rows were checked (audit detail)
+    duplicates_in_area: int = 0
+    duplicates_outside: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def shown_errors(self) -> list[RowError]:
+        """The first ERRORS_SHOWN errors: a bad 20,000-row file must not make a page of
+        megabytes (the rest are counted in ``hidden_errors``)."""
+        return self.errors[:ERRORS_SHOWN]
+
+    @property
+    def hidden_errors(self) -> int:
+        return max(0, len(self.errors) - ERRORS_SHOWN)
+
+    def refuse(self, reason: str, error: RowError) -> ImportReport:
+        """Refuse the whole file with one error, whatever was found before."""
+        self.reason, self.errors, self.rows = reason, [error], 0
+        return self
 
 
 def template_bytes(villages: list[Area] | None = None) -> bytes:
@@ -126,7 +164,7 @@ def template_bytes(villages: list[Area] | None = None) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "摸底排查"
-    sheet.append(HEADERS)
+    sheet.append(cells.xlsx_row(sheet, HEADERS))
     bold = Font(bold=True)
     required_fill = PatternFill("solid", fgColor="FFF2CC")
     for index, (_header, _key, required, _hint) in enumerate(COLUMNS, start=1):
@@ -144,19 +182,19 @@ def template_bytes(villages: list[Area] | None = None) -> bytes:
     ):
         letter = sheet.cell(row=1, column=HEADERS.index(column) + 1).column_letter
         validation = DataValidation(type="list", formula1=f'"{options}"', allow_blank=True)
-        validation.add(f"{letter}2:{letter}20000")
+        validation.add(f"{letter}2:{letter}{MAX_IMPORT_ROWS + 1}")
         sheet.add_data_validation(validation)
     guide = workbook.create_sheet("填写说明")
-    guide.append(["列", "必填", "说明"])
+    guide.append(cells.xlsx_row(guide, ["列", "必填", "说明"]))
     for header, _key, required, hint in COLUMNS:
-        guide.append([header, "是" if required else "", hint])
+        guide.append(cells.xlsx_row(guide, [header, "是" if required else "", hint]))
     guide.append([])
-    guide.append(["“留守儿童”不在此填写：系统根据父母外出情况自动认定。"])
+    guide.append(cells.xlsx_row(guide, ["“留守儿童”不在此填写：系统根据父母外出情况自动认定。"]))
     if villages:
         codes = workbook.create_sheet("村（社区）代码")
-        codes.append(["代码", "名称"])
+        codes.append(cells.xlsx_row(codes, ["代码", "名称"]))
         for village in villages:
-            codes.append([village.code, village.name])
+            codes.append(cells.xlsx_row(codes, [village.code, village.name]))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -290,65 +328,88 @@ def _parse_row(row: _Row, user: User, villages: dict[str, Area]) -> tuple[dict, 
     return values, members
 
 
-def import_children(*, source: str | IO[bytes], user: User) -> ImportReport:
+def import_children(
+    *,
+    source: str | IO[bytes],
+    user: User,
+    request=None,
+    origin: str = "page",
+    path: str = "",
+) -> ImportReport:
     """Check every row; if all are valid, create every child and family member in one transaction.
 
     Any bad row: nothing is saved and the report lists every error with row number and column.
+    Every outcome is audited (action ``import``): what was created, or why nothing was.
     """
-    report = ImportReport()
-    try:
-        workbook = load_workbook(source, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not .xlsx
-        report.errors.append(RowError(0, "文件", f"无法读取 .xlsx 文件：{exc.__class__.__name__}"))
-        return report
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [_text(h) for h in next(rows, [])]
-    missing = [h for h, _k, required, _ in COLUMNS if required and h not in header]
-    if missing:
-        report.errors.append(
-            RowError(1, "表头", f"缺少必填列：{'、'.join(missing)}；请使用下载的模板")
+    report = _check_and_create(source=source, user=user, request=request)
+    detail: dict = {
+        "outcome": "imported" if report.ok else "refused",
+        "origin": origin,
+        "rows": report.rows,
+        "created": report.created,
+    }
+    if path:
+        detail["path"] = path
+    if not report.ok:
+        detail.update(
+            reason=report.reason or "rows",
+            errors=len(report.errors),
+            duplicates_in_area=report.duplicates_in_area,
+            duplicates_outside=report.duplicates_outside,
         )
-        return report
-    positions = {key: header.index(h) for h, key, _r, _ in COLUMNS if h in header}
+    audit_log(
+        user=user,
+        action=AuditAction.IMPORT,
+        object_type="child_import",
+        records=[("", user.area_id or "")],
+        request=request,
+        detail=detail,
+    )
+    return report
 
+
+def _size_of(source: str | IO[bytes]) -> int | None:
+    """The upload's size in bytes, without reading it (None when it cannot be told)."""
+    size = getattr(source, "size", None)  # Django's UploadedFile
+    if isinstance(size, int):
+        return size
+    try:
+        if isinstance(source, str | os.PathLike):
+            return os.path.getsize(source)
+        position = source.tell()
+        end = source.seek(0, os.SEEK_END)
+        source.seek(position)
+        return end
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_and_create(*, source: str | IO[bytes], user: User, request) -> ImportReport:
+    report = ImportReport()
+    if account_services.import_lock_open(user) is not None:
+        return report.refuse("locked", RowError(0, "账号", account_services.IMPORT_LOCKED_MESSAGE))
     try:
         services.require_writer(user)
     except PermissionDenied:
-        report.errors.append(RowError(0, "账号", "您的角色不能导入儿童档案"))
+        return report.refuse("role", RowError(0, "账号", "您的角色不能导入儿童档案"))
+    size = _size_of(source)
+    if size is not None and size > MAX_IMPORT_BYTES:
+        return report.refuse("too_large", RowError(0, "文件", TOO_LARGE_MESSAGE))
+    try:
+        workbook = load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not .xlsx
+        return report.refuse(
+            "not_xlsx", RowError(0, "文件", f"无法读取 .xlsx 文件：{exc.__class__.__name__}")
+        )
+    try:
+        parsed, villages, seen_numbers = _read_rows(workbook, user, report)
+    finally:
+        workbook.close()
+    if report.reason:
         return report
-    villages = {a.code: a for a in Area.objects.filter(level="village")}
-    existing_hashes = set()
-    parsed: list[tuple[int, dict, list[dict]]] = []
-    seen_numbers: dict[str, int] = {}
-    for number, raw in enumerate(rows, start=2):
-        if raw is None or all(v in (None, "") for v in raw):
-            continue
-        report.rows += 1
-        cells = {key: raw[index] if index < len(raw) else None for key, index in positions.items()}
-        row = _Row(number, cells, report)
-        result = _parse_row(row, user, villages)
-        if result is None:
-            continue
-        values, members = result
-        id_number = values.get("id_number") or ""
-        if id_number:
-            if id_number in seen_numbers:
-                row.error("id_number", f"与第{seen_numbers[id_number]}行身份证号重复")
-                continue
-            seen_numbers[id_number] = number
-        parsed.append((number, values, members))
-    workbook.close()
 
     if seen_numbers:
-        hashes = {idcard.lookup_hash(n): n for n in seen_numbers}
-        existing_hashes = set(
-            Child.objects.filter(id_number_hash__in=hashes).values_list("id_number_hash", flat=True)
-        )
-        for digest in existing_hashes:
-            report.errors.append(
-                RowError(seen_numbers[hashes[digest]], "身份证号", services.DUPLICATE_ID_MESSAGE)
-            )
+        _check_duplicates(user, seen_numbers, report, request)
     if report.rows == 0:
         report.errors.append(RowError(2, "文件", "没有数据行"))
     report.errors.sort(key=lambda e: e.row)
@@ -360,3 +421,83 @@ def import_children(*, source: str | IO[bytes], user: User) -> ImportReport:
     )
     report.created = len(children)
     return report
+
+
+def _read_rows(workbook, user: User, report: ImportReport):
+    """Parse the first sheet's rows into (row number, child values, members); refuses a sheet of
+    more than MAX_IMPORT_ROWS rows before parsing any (its dimension) or on reaching the first row
+    past it (a sheet that does not state its size, or states it wrongly)."""
+    sheet = workbook.worksheets[0]
+    declared = sheet.max_row  # from the sheet's <dimension>, None when it does not say
+    if declared is not None and declared > MAX_IMPORT_ROWS + 1:
+        report.refuse("too_many_rows", RowError(0, "文件", TOO_MANY_ROWS_MESSAGE))
+        return [], {}, {}
+    # From here openpyxl must not stop at the stated size: this loop stops at the cap itself.
+    sheet.reset_dimensions()
+    rows = sheet.iter_rows(values_only=True)
+    header = [_text(h) for h in next(rows, [])]
+    missing = [h for h, _k, required, _ in COLUMNS if required and h not in header]
+    if missing:
+        report.refuse(
+            "headers",
+            RowError(1, "表头", f"缺少必填列：{'、'.join(missing)}；请使用下载的模板"),
+        )
+        return [], {}, {}
+    positions = {key: header.index(h) for h, key, _r, _ in COLUMNS if h in header}
+
+    villages = {a.code: a for a in Area.objects.filter(level="village")}
+    parsed: list[tuple[int, dict, list[dict]]] = []
+    seen_numbers: dict[str, int] = {}
+    for number, raw in enumerate(rows, start=2):
+        if number > MAX_IMPORT_ROWS + 1:
+            report.refuse("too_many_rows", RowError(0, "文件", TOO_MANY_ROWS_MESSAGE))
+            return [], {}, {}
+        if raw is None or all(v in (None, "") for v in raw):
+            continue
+        report.rows += 1
+        values_by_key = {
+            key: raw[index] if index < len(raw) else None for key, index in positions.items()
+        }
+        row = _Row(number, values_by_key, report)
+        result = _parse_row(row, user, villages)
+        if result is None:
+            continue
+        values, members = result
+        id_number = values.get("id_number") or ""
+        if id_number:
+            if id_number in seen_numbers:
+                row.error("id_number", f"与第{seen_numbers[id_number]}行身份证号重复")
+                continue
+            seen_numbers[id_number] = number
+        parsed.append((number, values, members))
+    return parsed, villages, seen_numbers
+
+
+def _check_duplicates(user: User, seen_numbers: dict[str, int], report: ImportReport, request):
+    """Numbers already on file. In the user's area: named, with their row. Elsewhere: one message
+    for the whole file (no row, name or area of a file the user may not see), and each number is
+    a probe that counts toward the import lock (issue 14, M5)."""
+    hashes = {idcard.lookup_hash(n): n for n in seen_numbers}
+    outside: list[tuple[str, str]] = []
+    found = Child.objects.filter(id_number_hash__in=hashes).values_list(
+        "id_number_hash", "pk", "village_id", "name", "status"
+    )
+    for digest, pk, area_code, name, status in found:
+        if scope.code_in_scope(user, area_code):
+            report.duplicates_in_area += 1
+            if status == ChildStatus.CLOSED:
+                message = f"本辖区已有该身份证号的档案：{name}（已结案，可在档案页重新开启）"
+            else:
+                message = f"本辖区已有该身份证号的档案：{name}，请勿重复导入"
+            report.errors.append(RowError(seen_numbers[hashes[digest]], "身份证号", message))
+        else:
+            outside.append((str(pk), area_code))
+    if not outside:
+        return
+    report.duplicates_outside = len(outside)
+    report.errors.append(RowError(0, "身份证号", services.DUPLICATE_ID_MESSAGE))
+    lock = account_services.id_probes_record(
+        user=user, records=outside, channel="import", request=request
+    )
+    if lock is not None:
+        report.errors.append(RowError(0, "账号", account_services.IMPORT_LOCKED_MESSAGE))

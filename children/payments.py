@@ -12,13 +12,13 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import AuditAction, Role, User
 from accounts.services import audit_log
+from core import cells
 
 from . import idcard, selectors, subsidy_rules
 from .models import Entitlement, SubsidyStandard
@@ -223,7 +223,7 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
-    sheet.append([_styled(WriteOnlyCell(sheet, value=h), font=bold) for h in XLSX_HEADERS])
+    sheet.append([cells.xlsx_cell(sheet, h, font=bold) for h in XLSX_HEADERS])
     count = 0
     pending: list[tuple[str, str]] = []
     # The bank's list is in Chinese whatever the language of the screen.
@@ -242,18 +242,21 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
             account = enrolment.payee_account_masked
         count += 1
         sheet.append(
-            [
-                count,
-                village.parent.name if village.parent_id else "",
-                village.name,
-                child.name,
-                id_number,
-                names.get(enrolment.programme, enrolment.programme),
-                month_label,
-                _styled(WriteOnlyCell(sheet, value=entitlement.amount), number_format="0.00"),
-                enrolment.payee_name,
-                account,
-            ]
+            cells.xlsx_row(
+                sheet,
+                [
+                    count,
+                    village.parent.name if village.parent_id else "",
+                    village.name,
+                    child.name,
+                    id_number,
+                    names.get(enrolment.programme, enrolment.programme),
+                    month_label,
+                    cells.xlsx_cell(sheet, entitlement.amount, number_format="0.00"),
+                    enrolment.payee_name,
+                    account,
+                ],
+            )
         )
         pending.append((str(child.pk), child.village_id))
         if len(pending) >= AUDIT_BATCH:
@@ -271,16 +274,6 @@ def _chinese(text) -> str:
 
     with translation.override("zh-hans"):
         return str(text)
-
-
-def _styled(
-    cell: WriteOnlyCell, *, font: Font | None = None, number_format: str = ""
-) -> WriteOnlyCell:
-    if font is not None:
-        cell.font = font
-    if number_format:
-        cell.number_format = number_format
-    return cell
 
 
 def _audit(user: User, records: list[tuple[str, str]], month_label: str, request) -> None:

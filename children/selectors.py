@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts import selectors as scope
 from accounts.models import Role, User
+from core.masking import ID_NUMBER, PHONE
 from visits import rules as visit_rules
 
 from . import idcard
@@ -36,7 +37,7 @@ VISIT_STATUSES = (
     visit_rules.NEVER_VISITED,
 )
 PARENT_CONTACT_OVERDUE = "parent_contact_overdue"  # a list filter beside the focus flags
-READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 CHILD_AREA_FIELD = "village__code"
 
 
@@ -179,13 +180,10 @@ def parent_contact_overdue(child: Child, today: date) -> bool:
     return child.parent_contact_due is not None and child.parent_contact_due < today
 
 
-def can_see_full_id(user: User, child: Child) -> bool:
-    """Civil affairs see full ID numbers in their area; a director for their own village."""
-    if user.is_superuser:
-        return True
-    if user.role == Role.CIVIL_AFFAIRS:
-        return scope.code_in_scope(user, child.village_id)
-    return user.role == Role.DIRECTOR and user.area_id == child.village_id
+def can_see_full_id(user: User, child: Child, *, surface: str = "page") -> bool:
+    """Whether the user sees the child's ID number in full (accounts.selectors.sees_full_number
+    decides for every number on every surface)."""
+    return scope.sees_full_number(user, ID_NUMBER, child.village_id, surface=surface)
 
 
 def id_number_for(user: User, child: Child) -> str:
@@ -264,7 +262,15 @@ def _default(model, field_name: str) -> Any:
         return None
 
 
-def _diff(model, event_model, previous: dict | None, current: dict) -> list[tuple[str, str, str]]:
+# Numbers on the timeline are shown as the user may see them (accounts.selectors).
+_PHONE_FIELDS = {"phone", "caregiver_phone", "parent_phone"}
+
+
+def _diff(
+    model, event_model, previous: dict | None, current: dict, shown=None
+) -> list[tuple[str, str, str]]:
+    """The changed fields of an event, each (label, before, after) for display. ``shown(value)``
+    masks a phone number for a user who may not see it in full."""
     changes = []
     for event_field in event_model._meta.concrete_fields:
         name = event_field.name
@@ -278,16 +284,28 @@ def _diff(model, event_model, previous: dict | None, current: dict) -> list[tupl
         if previous is not None and old == new:
             continue
         label = str(model._meta.get_field(name).verbose_name)
+        if name in _PHONE_FIELDS and shown is not None:
+            old, new = shown(old), shown(new)
         changes.append(
             (label, _display(model, name, old) if previous else "", _display(model, name, new))
         )
     return changes
 
 
-def timeline_for(child: Child, extra: list[TimelineEntry] | None = None) -> list[TimelineEntry]:
+def timeline_for(
+    child: Child, extra: list[TimelineEntry] | None = None, *, user: User | None = None
+) -> list[TimelineEntry]:
     """Every change to the file and its family members, newest first, plus assessments and the
-    ``extra`` entries other apps contribute (visits, agreements, reports, benefits)."""
+    ``extra`` entries other apps contribute (visits, agreements, reports, benefits). Phone numbers
+    are masked unless ``user`` may see them in full (no user: always masked)."""
     from pghistory.models import Context
+
+    def shown(value):
+        if not value:
+            return value
+        if user is None:
+            return scope.shown_number_masked(PHONE, value)
+        return scope.shown_number(user, PHONE, value, child.village_id)
 
     child_events = list(ChildEvent.objects.filter(pgh_obj_id=child.pk).order_by("pgh_id").values())
     member_events = list(
@@ -331,7 +349,7 @@ def timeline_for(child: Child, extra: list[TimelineEntry] | None = None) -> list
                     event["pgh_created_at"],
                     who(event),
                     f"添加家庭成员：{label}",
-                    _diff(FamilyMember, FamilyMemberEvent, None, event),
+                    _diff(FamilyMember, FamilyMemberEvent, None, event, shown),
                     "family",
                 )
             )
@@ -342,7 +360,7 @@ def timeline_for(child: Child, extra: list[TimelineEntry] | None = None) -> list
                 )
             )
         else:
-            changes = _diff(FamilyMember, FamilyMemberEvent, before, event)
+            changes = _diff(FamilyMember, FamilyMemberEvent, before, event, shown)
             if changes:
                 entries.append(
                     TimelineEntry(

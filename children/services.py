@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts import outbox
 from accounts import selectors as scope
+from accounts import services as account_services
 from accounts.models import Area, Role, User
 from accounts.services import policies_for
 from visits import rules as visit_rules
@@ -54,7 +55,10 @@ from .models import (
 from .selectors import STANDARD_IN_FORCE_SQL
 
 WRITE_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
-DUPLICATE_ID_MESSAGE = "已在其他地区建档，请联系督导员"
+# A duplicate outside the user's area: nothing of the file found, not even that it is elsewhere
+# (issue 14, M5). One inside the area may be named: the user can open it anyway.
+DUPLICATE_ID_MESSAGE = "已有档案，请联系督导员处理"
+DUPLICATE_IN_AREA_MESSAGE = "本辖区已有该身份证号的档案，请勿重复建档"
 STALE_MESSAGE = "档案已被他人修改，请刷新后重试"
 MAX_AGE = 18
 
@@ -103,6 +107,16 @@ class Conflict(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class DuplicateIdNumber(Conflict):
+    """409: the ID number is on file already; ``in_area``: whether the user may see that file."""
+
+    def __init__(self, *, child_id: uuid.UUID, area_code: str, in_area: bool) -> None:
+        super().__init__(
+            DUPLICATE_IN_AREA_MESSAGE if in_area else DUPLICATE_ID_MESSAGE, field="id_number"
+        )
+        self.child_id, self.area_code, self.in_area = child_id, area_code, in_area
 
 
 def today() -> date:
@@ -224,11 +238,26 @@ def _raise_if_errors(errors: dict) -> None:
         raise ValidationError(errors)
 
 
-def _duplicate_exists(number: str, exclude_pk: uuid.UUID | None = None) -> bool:
+def _refuse_duplicate(user: User, number: str, exclude_pk: uuid.UUID | None = None) -> None:
+    """Raise DuplicateIdNumber when another file carries ``number``."""
     queryset = Child.objects.filter(id_number_hash=idcard.lookup_hash(number))
     if exclude_pk is not None:
         queryset = queryset.exclude(pk=exclude_pk)
-    return queryset.exists()
+    found = queryset.values_list("pk", "village_id").first()
+    if found is not None:
+        child_id, area_code = found
+        raise DuplicateIdNumber(
+            child_id=child_id, area_code=area_code, in_area=scope.code_in_scope(user, area_code)
+        )
+
+
+def id_probe_count(*, user: User, duplicate: DuplicateIdNumber, channel: str) -> None:
+    """A duplicate outside the user's area is a probe (accounts.services.id_probes_record): call
+    it once the transaction that found it is over, so that its audit record stays."""
+    if not duplicate.in_area:
+        account_services.id_probes_record(
+            user=user, records=[(str(duplicate.child_id), duplicate.area_code)], channel=channel
+        )
 
 
 def manual_categories(categories: Iterable[str]) -> list[str]:
@@ -251,8 +280,13 @@ def child_create(*, user: User, **data: Any) -> Child:
     village = validate_child(user, values, errors, current=None)
     _raise_if_errors(errors)
     number = values.pop("id_number", "") or ""
-    if number and _duplicate_exists(number):
-        raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number")
+    if number:
+        account_services.require_imports_allowed(user)  # 403 while locked (issue 14, M5)
+        try:
+            _refuse_duplicate(user, number)
+        except DuplicateIdNumber as duplicate:
+            id_probe_count(user=user, duplicate=duplicate, channel="child_create")
+            raise
     values.pop("village_code", None)
     values["categories"] = manual_categories(values.get("categories") or [])
     child = Child(village=village, created_by=user, **values)
@@ -316,10 +350,24 @@ def children_bulk_create(
     return children
 
 
+RISK_BY_ASSESSMENT_MESSAGE = "登记后风险等级（赋色）只能通过家庭监护能力评估改变，请录入一次评估"
+
+
 def child_update(
     *, user: User, child: Child, changes: dict[str, Any], version: int | None = None
 ) -> Child:
     """Change a child's file. ``version`` (when given) must match, else Conflict (stale)."""
+    try:
+        return _child_update(user=user, child=child, changes=changes, version=version)
+    except DuplicateIdNumber as duplicate:
+        # Counted after the rollback: the probe's audit record must stay.
+        id_probe_count(user=user, duplicate=duplicate, channel="child_update")
+        raise
+
+
+def _child_update(
+    *, user: User, child: Child, changes: dict[str, Any], version: int | None
+) -> Child:
     require_writer(user)
     reject_unknown(changes, CHILD_FIELDS)
     with transaction.atomic(), history_context(user):
@@ -336,17 +384,23 @@ def child_update(
         }
         values["id_number"] = current_number
         values["village_code"] = locked.village_id
+        errors: dict[str, list[str]] = {}
+        if "risk_level" in changes and changes["risk_level"] != locked.risk_level:
+            # After registration the colour follows the latest guardianship assessment only
+            # (domain §2, api.md): a PATCH once lowered a child from high to low, and home visits
+            # from every 7 days to every 90 (issue 14, M6).
+            errors["risk_level"] = [RISK_BY_ASSESSMENT_MESSAGE]
         values.update(changes)
         if values.get("id_number") is None:
             values["id_number"] = ""
-        errors: dict[str, list[str]] = {}
         village = validate_child(user, values, errors, current=locked)
         _raise_if_errors(errors)
         number = values.pop("id_number") or ""
         values.pop("village_code")
         if number != current_number:
-            if number and _duplicate_exists(number, exclude_pk=locked.pk):
-                raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number")
+            if number:
+                account_services.require_imports_allowed(user)  # 403 while locked (issue 14, M5)
+                _refuse_duplicate(user, number, exclude_pk=locked.pk)
             apply_id_number(locked, number, with_hash=True)
         values["categories"] = manual_categories(values.get("categories") or []) + (
             [Category.LEFT_BEHIND] if Category.LEFT_BEHIND in locked.categories else []
@@ -1200,7 +1254,7 @@ def subsidy_decide(
     with transaction.atomic():
         locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
         decider = subsidy_rules.DECIDER.get(locked.status)
-        role = Role.CIVIL_AFFAIRS if user.is_superuser else user.role
+        role = user.role
         if decider is None or decider != role:
             raise Conflict("该申请当前不在您的审核环节", field="status")
         on = today()

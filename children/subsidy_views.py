@@ -69,7 +69,7 @@ def _policies(applications) -> dict[str, dict[str, int]]:
 
 
 def _role(user) -> str:
-    return Role.CIVIL_AFFAIRS if user.is_superuser else user.role
+    return user.role
 
 
 def _audit_view(request: HttpRequest, child, object_type: str = "child") -> None:
@@ -373,7 +373,7 @@ def education_record_add(request: HttpRequest, child_id) -> HttpResponse:
 
 
 QUEUE_LIMIT = 200
-BROWSE_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+BROWSE_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 
 
 @login_required

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import selectors as scope
 from accounts.models import AuditAction
-from accounts.services import audit_log
+from accounts.services import ImportLocked, audit_log
+from core.masking import PHONE
 from visits import selectors as visit_selectors
 from visits import services as visit_services
 
@@ -68,7 +69,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
             ],
             "school_statuses": SchoolStatus.choices,
             "statuses": ChildStatus.choices,
-            "can_write": request.user.role in services.WRITE_ROLES or request.user.is_superuser,
+            "can_write": request.user.role in services.WRITE_ROLES,
             "query_string": request.GET.urlencode(),
             "drill": _drill_down(filters),
         },
@@ -130,6 +131,8 @@ def child_create(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc, {"village_code": "village"})
         except services.Conflict as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except ImportLocked as exc:
+            form.add_error("id_number", str(exc))
         else:
             messages.success(request, _("The file of %(name)s was created.") % {"name": child.name})
             return redirect("children:detail", child_id=child.pk)
@@ -167,9 +170,7 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
     child.parent_contact_overdue = selectors.parent_contact_overdue(child, today)
     family = selectors.family_for(child)
     assessments = selectors.assessments_for(child)
-    can_write = (
-        request.user.role in services.WRITE_ROLES or request.user.is_superuser
-    ) and child.status == ChildStatus.ACTIVE
+    can_write = (request.user.role in services.WRITE_ROLES) and child.status == ChildStatus.ACTIVE
     response = render(
         request,
         "children/child_detail.html",
@@ -184,14 +185,14 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
                 child,
                 extra=visit_selectors.timeline_entries(child=child)
                 + selectors.subsidy_timeline_entries(child=child),
+                user=request.user,
             ),
             "enrolments": [e for e in selectors.enrolments_for(child) if e.end_month is None],
             "open_applications": [
                 a for a in selectors.applications_for(child) if a.status in OPEN_OR_RETURNED
             ],
             "can_write": can_write,
-            "can_assess": can_write
-            and (request.user.role in services.ASSESSOR_ROLES or request.user.is_superuser),
+            "can_assess": can_write and (request.user.role in services.ASSESSOR_ROLES),
             "assessment_due": child.next_assessment_due is not None
             and child.next_assessment_due <= today,
             "visits": list(visit_selectors.visits_for_child(child=child)[:20]),
@@ -199,7 +200,7 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "parent_contacts": list(child.parent_contacts.all()[:5]),
             "visit_status": visit_selectors.status_of(child, today),
             "can_visit": child.status == ChildStatus.ACTIVE
-            and (request.user.role in visit_services.VISITOR_ROLES or request.user.is_superuser),
+            and (request.user.role in visit_services.VISITOR_ROLES),
             "sections": SECTIONS,
         },
     )
@@ -246,6 +247,8 @@ def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
             add_service_errors(form, exc, {"village_code": "village"})
         except services.Conflict as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except ImportLocked as exc:
+            form.add_error("id_number", str(exc))
         else:
             messages.success(request, _("Saved."))
             return redirect("children:detail", child_id=child.pk)
@@ -287,6 +290,8 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
     if member is not None:
         initial = {f: getattr(member, f) for f in services.MEMBER_FIELDS if f != "id_number"}
         initial["id_number"] = member.id_number_masked
+        # Shown as the user may see it; sent back unchanged, it keeps the recorded number.
+        initial["phone"] = scope.shown_number(request.user, PHONE, member.phone, child.village_id)
     form = FamilyMemberForm(request.POST or None, initial=initial)
     if request.method == "POST" and "delete" in request.POST and member is not None:
         try:
@@ -298,6 +303,8 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
         values = dict(form.cleaned_data)
         if member is not None and values.get("id_number") == member.id_number_masked:
             values.pop("id_number")
+        if member is not None and values.get("phone") == initial["phone"] != member.phone:
+            values.pop("phone")
         try:
             if member is None:
                 services.family_member_add(user=request.user, child=child, **values)
@@ -359,16 +366,10 @@ def child_import(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
-        report = imports.import_children(source=form.cleaned_data["file"], user=request.user)
+        report = imports.import_children(
+            source=form.cleaned_data["file"], user=request.user, request=request
+        )
         if report.ok:
-            audit_log(
-                user=request.user,
-                action=AuditAction.IMPORT,
-                object_type="child_import",
-                records=[("", request.user.area_id or "")],
-                request=request,
-                detail={"created": report.created},
-            )
             messages.success(request, _("%(n)s children were imported.") % {"n": report.created})
             return redirect("children:list")
     return render(request, "children/import.html", {"form": form, "report": report})

@@ -6,6 +6,7 @@ so a forged X-Forwarded-For header can neither dodge them nor lock out somebody 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -87,3 +88,134 @@ class ApiAuthenticatedThrottle(_RateFromSettings, AuthRateThrottle):
         user_pk = getattr(getattr(request, "auth", None), "pk", None)
         ident = f"user-{user_pk}" if user_pk is not None else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+# --- Requests the application cannot read (api.md "Bad requests") --------------------------
+
+API_PREFIX = "/api/"
+_NUL = ("不能包含空字符（NUL）", "must not contain NUL")
+_NOT_UTF8 = ("含有无法识别的字符（不是UTF-8编码）", "not valid UTF-8")
+
+
+# Django re-escapes the bytes of a path that are not UTF-8 as %80–%FF (repercent_broken_unicode).
+_BROKEN_IN_PATH = re.compile(r"%[89A-F][0-9A-F]")
+
+
+def _wsgi_bytes(value: str) -> bytes:
+    """The bytes a WSGI server put in an environ string (as ISO-8859-1)."""
+    try:
+        return value.encode("iso-8859-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+def _text_problem(raw: bytes) -> tuple[str, str] | None:
+    if b"\x00" in raw:
+        return _NUL
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _NOT_UTF8
+    return None
+
+
+def unreadable_target(request: HttpRequest) -> tuple[list[str], tuple[str, str]] | None:
+    """(where, problem) for a NUL byte or bytes that are not UTF-8 in the path or the query
+    string; None when both read cleanly. Django would decode them with replacement characters
+    and pass the NUL on to PostgreSQL, which refuses it (a 500)."""
+    from urllib.parse import unquote_to_bytes
+
+    if "\x00" in request.path_info:
+        return ["path"], _NUL
+    if _BROKEN_IN_PATH.search(request.path_info):
+        return ["path"], _NOT_UTF8
+    query = _wsgi_bytes(request.META.get("QUERY_STRING", ""))
+    for part in query.split(b"&"):
+        key, _sep, value = part.partition(b"=")
+        key_text = unquote_to_bytes(key.replace(b"+", b" "))
+        problem = _text_problem(key_text) or _text_problem(
+            unquote_to_bytes(value.replace(b"+", b" "))
+        )
+        if problem:
+            name = key_text.replace(b"\x00", b"").decode("utf-8", "replace")
+            return ["query", name], problem
+    return None
+
+
+def _too_big_text() -> str:
+    size = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return f"提交的内容超过上限（文件以外的内容不超过{size / 1024 / 1024:.1f}MB、{fields}项）"
+
+
+class BadRequestMiddleware:
+    """A request the application cannot read is answered here, before any view: 400 for a NUL
+    byte or non-UTF-8 bytes in the path or query string (or too many query fields, or a broken
+    multipart body), 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE or with more fields or
+    files than allowed. JSON under /api/, a short page elsewhere; never a 500.
+
+    The body is read here (it would be by the CSRF check or the API anyway), so Django's limits
+    are met in one place rather than as exceptions from whichever code reads it first.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.core.exceptions import (
+            BadRequest,
+            RequestDataTooBig,
+            TooManyFieldsSent,
+            TooManyFilesSent,
+        )
+        from django.http import UnreadablePostError
+        from django.http.multipartparser import MultiPartParserError
+
+        found = unreadable_target(request)
+        if found is not None:
+            where, (chinese, english) = found
+            return self._refuse(request, 400, where, chinese, english)
+        try:
+            request.GET  # noqa: B018 — parsing counts the fields
+        except TooManyFieldsSent:
+            return self._refuse(request, 400, ["query"], "查询参数过多", "too many query fields")
+        try:
+            self._read_body(request)
+        except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+            return self._refuse(request, 413, ["body"], _too_big_text(), "request body too large")
+        except (MultiPartParserError, UnreadablePostError, BadRequest):
+            return self._refuse(
+                request, 400, ["body"], "提交的内容无法读取", "request body cannot be read"
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _read_body(request: HttpRequest) -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS") and not request.META.get("CONTENT_LENGTH"):
+            return
+        if request.content_type == "multipart/form-data":
+            request.POST  # noqa: B018 — files go to temporary files, the rest is counted
+        else:
+            request.body  # noqa: B018 — refused before reading when over the limit
+            request.POST  # noqa: B018 — a form body: counts the fields
+
+    @staticmethod
+    def _refuse(
+        request: HttpRequest, status: int, where: list[str], chinese: str, english: str
+    ) -> HttpResponse:
+        from django.http import JsonResponse
+        from django.template.loader import render_to_string
+
+        if request.path_info.startswith(API_PREFIX):
+            if status == 413:
+                body: object = f"{chinese} / {english}"
+            else:
+                body = [{"loc": where, "msg": f"{chinese} / {english}", "type": "value_error"}]
+            return JsonResponse(
+                {"detail": body}, status=status, json_dumps_params={"ensure_ascii": False}
+            )
+        where_text = {"path": "请求地址", "query": "查询参数", "body": ""}[where[0]]
+        return HttpResponse(
+            render_to_string(f"{status}.html", {"message": where_text + chinese}),
+            status=status,
+        )

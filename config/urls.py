@@ -10,7 +10,7 @@ from accounts import views as account_views
 from accounts.forms import LoginForm
 
 from .api import api
-from .views import healthz
+from .views import LoginView, LogoutView, healthz, set_language
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -22,10 +22,21 @@ urlpatterns = [
     path("audit/export.csv", account_views.audit_export, name="audit_export"),
     path("security/", security_views.security_home, name="security"),
     path("security/reset-device/", security_views.security_mfa_reset, name="security_mfa_reset"),
+    path("security/accounts/", security_views.security_account, name="security_account"),
+    path(
+        "security/enrolment-code/",
+        security_views.security_enrolment_code,
+        name="security_enrolment_code",
+    ),
     path(
         "security/clear-lockout/",
         security_views.security_lockout_clear,
         name="security_lockout_clear",
+    ),
+    path(
+        "security/lift-import-lock/",
+        security_views.security_import_lock_lift,
+        name="security_import_lock_lift",
     ),
     path("children/", include("children.urls")),
     path("visits/", include("visits.urls")),
@@ -33,18 +44,16 @@ urlpatterns = [
     path("dashboard/", include("reporting.dashboard_urls")),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
+        LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", security_views.mfa_verify, name="mfa_verify"),
     path("accounts/two-factor/set-up/", security_views.mfa_enrol, name="mfa_enrol"),
     path("accounts/security/", security_views.account_security, name="account_security"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
+        account_views.OwnPasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
@@ -52,7 +61,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("manage/", admin.site.urls),

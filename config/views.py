@@ -1,12 +1,34 @@
-"""Project-level views: the health check."""
+"""Project-level views: the health check, and Django's sign-in views held to our `next` rule."""
 
 from __future__ import annotations
 
 import redis
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from core.redirects import SafeNextMixin, safe_next
+
+
+class LoginView(SafeNextMixin, auth_views.LoginView):
+    """Django's sign-in page; ``next`` only to a path of this site (core.redirects)."""
+
+
+class LogoutView(SafeNextMixin, auth_views.LogoutView):
+    """Django's sign-out; ``next`` only to a path of this site (core.redirects)."""
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch; ``next`` only to a path of this site, else the home page."""
+    from django.views.i18n import set_language as django_set_language
+
+    request.POST = request.POST.copy()
+    request.POST["next"] = safe_next(request.POST.get("next"), "home")
+    return django_set_language(request)
 
 
 def _database_ok() -> bool:

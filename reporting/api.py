@@ -84,7 +84,7 @@ class ReportOut(Schema):
     location: str
     child_id: str | None
     child_name: str
-    area_code: str
+    area_code: str | None = Field(None, description="Not for reporters (the child's village)")
     reporter_org_type: str
     reporter: str | None = Field(None, description="Only for supervisors and civil affairs")
     filed_at: datetime
@@ -110,8 +110,13 @@ class ReportParams(Schema):
     page_size: int = Field(50, ge=1, le=200)
 
 
-def report_out(user, report: MandatoryReport, *, with_transitions: bool = True) -> dict:
+def report_out(
+    user, report: MandatoryReport, *, with_transitions: bool = True, typed: ReportIn | None = None
+) -> dict:
+    """The report as ``user`` may see it. A reporter gets back what they typed (``typed``: the
+    body they just sent) and the progress, nothing of the child's file or of its handling."""
     identity = selectors.can_see_reporter(user)
+    details = selectors.sees_case_details(user)
     transitions = []
     if with_transitions:
         transitions = [
@@ -120,10 +125,16 @@ def report_out(user, report: MandatoryReport, *, with_transitions: bool = True) 
                 "to_stage": t.to_stage,
                 "at": t.at,
                 "by": t.by.display_name if identity else None,
-                "note": t.note,
+                "note": t.note if details else "",
             }
             for t in report.transitions.select_related("by")
         ]
+    child_id = str(report.child_id) if report.child_id else None
+    child_name = selectors.child_name_for(user, report)
+    if not details:
+        child_id = typed.child_id if typed is not None else None
+        if typed is not None:
+            child_name = (typed.child_name or "").strip()
     return {
         "id": str(report.pk),
         "stage": report.stage,
@@ -131,18 +142,18 @@ def report_out(user, report: MandatoryReport, *, with_transitions: bool = True) 
         "discovered_at": report.discovered_at,
         "description": report.description,
         "location": report.location,
-        "child_id": str(report.child_id) if report.child_id else None,
-        "child_name": report.child_name,
-        "area_code": report.area_id,
+        "child_id": child_id,
+        "child_name": child_name,
+        "area_code": report.area_id if details else None,
         "reporter_org_type": report.reporter_org_type,
         "reporter": report.reporter.display_name if identity else None,
         "filed_at": report.filed_at,
         "police_notified_at": report.police_notified_at,
         "police_receipt": report.police_receipt,
-        "emergency_actions": report.emergency_actions,
-        "service_plan": report.service_plan,
-        "intervention_type": report.intervention_type,
-        "outcome": report.outcome,
+        "emergency_actions": report.emergency_actions if details else [],
+        "service_plan": report.service_plan if details else [],
+        "intervention_type": report.intervention_type if details else "",
+        "outcome": report.outcome if details else "",
         "stage_changed_at": report.stage_changed_at,
         "transitions": transitions,
     }
@@ -174,7 +185,7 @@ def report_create(request: HttpRequest, payload: ReportIn):
         police_notified_at=payload.police_notified_at,
         police_receipt=payload.police_receipt or "",
     )
-    return Status(201, report_out(request.auth, report))
+    return Status(201, report_out(request.auth, report, typed=payload))
 
 
 @router.get("/reports", response=ReportList)

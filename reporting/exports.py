@@ -18,7 +18,6 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.utils import timezone, translation
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from accounts import selectors as scope
@@ -42,6 +41,8 @@ from children.models import (
     SubsidyApplication,
 )
 from children.services import today as local_today
+from core import cells
+from core.masking import PHONE
 from visits.models import PersonSeen, ReviewStatus, SafetyHazard, Visit, VisitKind
 
 from . import forms as report_forms
@@ -50,8 +51,8 @@ from . import selectors as report_selectors
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS
 from .models import MandatoryReport, OrgType, Situation, Stage
 
-EXPORT_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
-HANDOVER_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)  # superusers pass require_role too
+EXPORT_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
+HANDOVER_ROLES = (Role.CIVIL_AFFAIRS,)
 KINDS = ("children", "agreements", "visits", "reports", "benefits", "indicators")
 AUDIT_BATCH = 2000  # as children/exports.py: one INSERT per batch keeps memory flat
 CHUNK = 2000
@@ -126,7 +127,7 @@ def area_for_export_or_404(*, user: User, code: str, roles: Iterable[str] = EXPO
 
 
 def can_handover(user: User) -> bool:
-    return user.is_superuser or user.role in HANDOVER_ROLES
+    return user.role in HANDOVER_ROLES
 
 
 # --- Chinese labels ---------------------------------------------------------------------------
@@ -196,17 +197,22 @@ class _Ledger:
             self.sheet.column_dimensions[_letter(index)].width = width
         self.sheet.freeze_panes = "A2"
         bold = Font(bold=True)
-        self.sheet.append([_cell(self.sheet, header, font=bold) for header, _w in columns])
+        self.sheet.append(
+            [cells.xlsx_cell(self.sheet, header, font=bold) for header, _w in columns]
+        )
         self.rows = 0
 
     def append(self, values: list[Any]) -> None:
         self.sheet.append(
-            [
-                _cell(self.sheet, value, number_format="0.00")
-                if isinstance(value, Decimal)
-                else value
-                for value in values
-            ]
+            cells.xlsx_row(
+                self.sheet,
+                [
+                    cells.xlsx_cell(self.sheet, value, number_format="0.00")
+                    if isinstance(value, Decimal)
+                    else value
+                    for value in values
+                ],
+            )
         )
         self.rows += 1
 
@@ -215,7 +221,7 @@ class _Ledger:
         about.column_dimensions["A"].width = 14
         about.column_dimensions["B"].width = 60
         for label, value in [*info, ("行数", self.rows)]:
-            about.append([label, value])
+            about.append(cells.xlsx_row(about, [label, value]))
         buffer = io.BytesIO()
         self.workbook.save(buffer)
         return buffer.getvalue()
@@ -225,15 +231,6 @@ def _letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(index + 1)
-
-
-def _cell(sheet, value: Any, *, font: Font | None = None, number_format: str = "") -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
-    if font is not None:
-        cell.font = font
-    if number_format:
-        cell.number_format = number_format
-    return cell
 
 
 def _info(*, user: User, area: Area, period: Period | None, masked: str) -> list[tuple[str, Any]]:
@@ -255,8 +252,8 @@ def _child_id_number(child: Child, full: bool) -> str:
     return idcard.decrypt(child.id_number_encrypted) if full else child.id_number_masked
 
 
-def _phone(value: str, full: bool) -> str:
-    return value if full else idcard.mask_phone(value)
+def _phone(user: User, value: str, child: Child) -> str:
+    return scope.shown_number(user, PHONE, value, child.village_id)
 
 
 def _audit_detail(kind: str, area: Area, period: Period | None) -> dict:
@@ -356,11 +353,11 @@ def agreements_xlsx(*, user: User, area: Area, period: Period, request=None) -> 
                 relations.get(agreement.caregiver_relation, agreement.caregiver_relation),
                 caregiver_id,
                 agreement.caregiver_birth_date,
-                _phone(agreement.caregiver_phone, full),
+                _phone(user, agreement.caregiver_phone, child),
                 agreement.caregiver_address,
                 agreement.parent_work_place,
                 agreement.parent_employer,
-                _phone(agreement.parent_phone, full),
+                _phone(user, agreement.parent_phone, child),
                 agreement.start_date,
                 agreement.end_date,
                 agreement.signed_on,

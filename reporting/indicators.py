@@ -17,7 +17,7 @@ from accounts.models import Area, Role, User
 
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS, sum_sql
 
-STATS_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+STATS_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 # The summary is refreshed every 10 minutes by Celery beat; a page finding it older than this
 # recounts before answering, so no number shown is more than 15 minutes behind the data.
 MAX_AGE = timedelta(minutes=15)

@@ -46,7 +46,7 @@ from accounts.models import Area, Role, User
 from children.models import Child, ChildStatus
 from visits.models import Visit, VisitKind
 
-PERFORMANCE_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+PERFORMANCE_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 12
 TOWNSHIPS_PER_PAGE = 10  # county and above: a page of townships, each with all its directors

@@ -18,14 +18,13 @@ READ_ROLES = (
     Role.SUPERVISOR,
     Role.CIVIL_AFFAIRS,
     Role.VIEWER,
-    Role.ADMIN,
 )
 IDENTITY_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
 
 
 def reports_for(*, user: User) -> QuerySet[MandatoryReport]:
     queryset = MandatoryReport.objects.select_related("reporter", "area", "child")
-    if user.role == Role.REPORTER and not user.is_superuser:
+    if user.role == Role.REPORTER:
         return queryset.filter(reporter=user)
     return scope.scope_queryset(queryset, user=user, area_field="area__code")
 
@@ -40,5 +39,20 @@ def report_for_user_or_404(*, user: User, report_id, roles=READ_ROLES) -> Mandat
     return report
 
 
+def sees_case_details(user: User) -> bool:
+    """Everyone but a reporter. A reporter (a teacher, a doctor) sees of their own reports only
+    what they typed and the progress (stages and when): not the child's file (its name, village
+    or id), nor the staff's notes, actions, interventions or attachments."""
+    return user.role != Role.REPORTER
+
+
+def child_name_for(user: User, report: MandatoryReport) -> str:
+    """The child's name as ``user`` may see it. Linking a file stores the file's name, so for a
+    reporter the stored name is what they typed only while no file is linked."""
+    if sees_case_details(user) or report.child_id is None:
+        return report.child_name
+    return ""
+
+
 def can_see_reporter(user: User) -> bool:
-    return user.is_superuser or user.role in IDENTITY_ROLES
+    return user.role in IDENTITY_ROLES

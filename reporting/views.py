@@ -50,9 +50,7 @@ def report_create(request, child_id=None):
         )
     # A reporter may name a child of their area (as POST /api/v1/reports allows) but not read
     # the file: for them nothing of it is shown or pre-filled.
-    if child is not None and not (
-        request.user.is_superuser or request.user.role in child_selectors.READ_ROLES
-    ):
+    if child is not None and request.user.role not in child_selectors.READ_ROLES:
         shown = None
     else:
         shown = child
@@ -78,8 +76,9 @@ def report_create(request, child_id=None):
 @login_required
 def report_detail(request, report_id):
     report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
-    role = Role.CIVIL_AFFAIRS if request.user.is_superuser else request.user.role
+    role = request.user.role
     targets = rules.next_targets(report.stage, role)
+    details = selectors.sees_case_details(request.user)
     return render(
         request,
         "reporting/report_detail.html",
@@ -94,8 +93,10 @@ def report_detail(request, report_id):
             "plan_labels": PLAN_LABELS,
             "intervention_labels": INTERVENTION_LABELS,
             "outcome_labels": OUTCOME_LABELS,
-            "attachments": report.attachments.all(),
-            "interventions": report.interventions.select_related("recorded_by"),
+            "details": details,
+            "child_name": selectors.child_name_for(request.user, report),
+            "attachments": _attachments_for(request.user, report),
+            "interventions": report.interventions.select_related("recorded_by") if details else [],
             "attachment_form": AttachmentForm(),
             "intervention_form": InterventionForm(initial={"kind": report.intervention_type}),
             "can_attach": role in services.FILER_ROLES,
@@ -129,10 +130,18 @@ def report_attachment(request, report_id, attachment_id):
     from django.http import Http404
 
     report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
-    attachment = report.attachments.filter(pk=attachment_id).first()
+    attachment = _attachments_for(request.user, report).filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404
     return private_file_response(attachment.file, attachment.content_type)
+
+
+def _attachments_for(user, report):
+    """A reporter sees their own uploads only; the staff's belong to the case's handling."""
+    attachments = report.attachments.all()
+    if not selectors.sees_case_details(user):
+        attachments = attachments.filter(uploaded_by=user)
+    return attachments
 
 
 @login_required
@@ -208,6 +217,7 @@ def report_queue(request):
         rows.append(
             {
                 "report": report,
+                "child_name": selectors.child_name_for(request.user, report),
                 "days_open": days_open,
                 "late": limit is not None and days_open >= limit,
             }
@@ -215,5 +225,12 @@ def report_queue(request):
     return render(
         request,
         "reporting/report_queue.html",
-        {"rows": rows, "show": show, "total": total, "stage": stage, "area": area_code},
+        {
+            "rows": rows,
+            "show": show,
+            "total": total,
+            "stage": stage,
+            "area": area_code,
+            "details": selectors.sees_case_details(request.user),
+        },
     )

@@ -15,7 +15,7 @@ from children.selectors import children_in_scope, visit_status_q
 from . import rules
 from .models import Notification, ReviewStatus, Visit
 
-VISIT_READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
+VISIT_READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 
 
 def status_of(child: Child, today: date) -> str:

@@ -24,6 +24,7 @@ from accounts.models import Role, User
 from accounts.services import POLICY_DEFAULTS
 from children.models import Child, ChildStatus
 from children.services import Conflict, children_recompute_derived, reject_unknown, today
+from core.uploads import image_check
 from reporting import rules as report_rules
 
 from . import rules
@@ -191,6 +192,7 @@ def visit_review(*, user: User, visit: Visit, decision: str, comment: str = "") 
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_EDGE = 1600
+NOT_AN_IMAGE = "只能上传图片文件（JPG、PNG）"
 
 
 @dataclass
@@ -202,11 +204,15 @@ class PreparedPhoto:
 
 def photo_prepare(upload) -> PreparedPhoto:
     """Accept an image only (checked by decoding it, whatever its name or declared type),
-    re-encoded as JPEG of at most 1600 px with no EXIF (no location leaks)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    re-encoded as JPEG of at most 1600 px with no EXIF (no location leaks).
+
+    The pixel count is checked from the header first (core.uploads: no image bombs), and the
+    decoded image is never copied at full size: a 40-megapixel photo stays under 200 MB."""
+    from PIL import Image, UnidentifiedImageError
 
     if upload.size > MAX_PHOTO_BYTES:
         raise ValidationError({"photo": ["照片不能超过15MB"]})
+    image_check(upload, field="photo", not_an_image=NOT_AN_IMAGE)
     try:
         image = Image.open(upload)
         image.verify()
@@ -214,13 +220,60 @@ def photo_prepare(upload) -> PreparedPhoto:
         image = Image.open(upload)
         if image.format not in ("JPEG", "PNG", "WEBP", "GIF", "BMP"):
             raise UnidentifiedImageError(image.format)
-        image = ImageOps.exif_transpose(image).convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValidationError({"photo": ["只能上传图片文件（JPG、PNG）"]}) from exc
-    image.thumbnail((MAX_EDGE, MAX_EDGE))
+        turn = _upright_turn(image)
+        image = _small_rgb(image, MAX_EDGE)
+        if turn is not None:
+            image = image.transpose(turn)
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise ValidationError({"photo": [NOT_AN_IMAGE]}) from exc
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=82, optimize=True)
     return PreparedPhoto(buffer.getvalue(), image.width, image.height)
+
+
+def _upright_turn(image):
+    """The turn that puts the picture upright by its EXIF orientation (as
+    PIL.ImageOps.exif_transpose, which would copy the image at full size), or None."""
+    from PIL import ExifTags
+    from PIL.Image import Transpose
+
+    return {
+        2: Transpose.FLIP_LEFT_RIGHT,
+        3: Transpose.ROTATE_180,
+        4: Transpose.FLIP_TOP_BOTTOM,
+        5: Transpose.TRANSPOSE,
+        6: Transpose.ROTATE_270,
+        7: Transpose.TRANSVERSE,
+        8: Transpose.ROTATE_90,
+    }.get(image.getexif().get(ExifTags.Base.Orientation))
+
+
+def _small_rgb(image, max_edge: int):
+    """The image in RGB within max_edge × max_edge, holding one full-size copy at most (the
+    decoded image): a JPEG decodes at 1/2–1/8 of its size (draft); anything else is averaged
+    down strip by strip (Pillow's own resize would copy it whole, twice for transparency)."""
+    from PIL import Image
+
+    factor = max(image.size) // max_edge
+    if image.format == "JPEG" or factor < 2:
+        image.thumbnail((max_edge, max_edge), reducing_gap=1.0)
+        return image.convert("RGB")
+    image.load()
+    width, height = image.size
+    small = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, 1_000_000 // (width * factor))  # about a megapixel a strip
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(top + rows, height))).convert("RGB")
+        small.paste(strip.reduce(factor), (0, top // factor))
+    image.close()
+    small.thumbnail((max_edge, max_edge))
+    return small
 
 
 def _save_photos(visit: Visit, photos: list[PreparedPhoto]) -> None:
@@ -591,7 +644,8 @@ def area_policy_update(*, user: User, area_code: str, values: dict[str, int | No
     from accounts.models import AreaPolicy
 
     scope.require_role(user, POLICY_ROLES)
-    if not scope.code_in_scope(user, area_code):
+    # Settings, not case data: the administrator (no case-data scope) sets them too.
+    if not scope.code_in_area(user, area_code):
         raise PermissionDenied
     errors = {
         name: ["应为1至3650之间的整数"]

@@ -19,12 +19,13 @@ from children import selectors as child_selectors
 from children.forms import add_service_errors
 from children.services import Conflict
 from children.uploads import private_file_response
+from core.redirects import safe_next
 
 from . import rules, selectors, services
 from .forms import ReviewForm, VisitForm
 from .models import VisitKind, VisitPhoto
 
-SUPERVISION_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.ADMIN)
+SUPERVISION_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
 
 
 @login_required
@@ -90,11 +91,11 @@ def visit_create(request: HttpRequest, child_id) -> HttpResponse:
                 )
                 # Offer the report with the child filled in (the director may go back).
                 return redirect("reporting:create_for_child", child_id=child.pk)
-            return redirect(request.POST.get("next") or "visits:worklist")
+            return redirect(safe_next(request.POST.get("next"), "visits:worklist"))
     return render(
         request,
         "visits/visit_form.html",
-        {"form": form, "child": child, "next": request.GET.get("next", "")},
+        {"form": form, "child": child, "next": safe_next(request.GET.get("next"), "")},
     )
 
 
@@ -108,7 +109,7 @@ def _next_due(child) -> str:
 def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_user_or_404(user=request.user, visit_id=visit_id)
     can_review = (
-        request.user.role in services.REVIEWER_ROLES or request.user.is_superuser
+        request.user.role in services.REVIEWER_ROLES
     ) and visit.visitor_id != request.user.pk
     form = ReviewForm(request.POST or None)
     if request.method == "POST":

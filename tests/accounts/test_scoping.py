@@ -95,7 +95,10 @@ def test_staff_directory_is_scoped(supervisor, director_a, director_b, other_sup
 
 def test_require_role(director_a, civil_affairs, admin_user):
     selectors.require_role(civil_affairs, ["civil_affairs"])
-    selectors.require_role(admin_user, ["civil_affairs"])
+    # A superuser is the system administrator: no case role (issue 14, M1).
+    with pytest.raises(PermissionDenied):
+        selectors.require_role(admin_user, ["civil_affairs"])
+    selectors.require_role(admin_user, ["admin"])
     with pytest.raises(PermissionDenied):
         selectors.require_role(director_a, ["civil_affairs", "supervisor"])
 

@@ -115,7 +115,7 @@ def test_duplicate_id_across_counties_is_409_without_details(api_client, directo
     )
     assert response.status_code == 409
     text = response.content.decode()
-    assert "已在其他地区建档，请联系督导员" in text
+    assert "已有档案，请联系督导员处理" in text
     assert "查小雨" not in text and VILLAGE_1 not in text and "查济" not in text
 
 

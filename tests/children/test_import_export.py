@@ -118,7 +118,8 @@ def test_duplicate_of_an_existing_file_elsewhere_is_reported(director_a, outside
         village_code=VILLAGE_B,
     )
     report = import_children(source=workbook_bytes([row()]), user=director_a)
-    assert [str(e) for e in report.errors] == ["第2行 [身份证号] 已在其他地区建档，请联系督导员"]
+    # Issue 14, M5: outside the user's area, one message for the file and no row.
+    assert [str(e) for e in report.errors] == ["[身份证号] 已有档案，请联系督导员处理"]
     assert Child.objects.count() == 1
 
 

@@ -217,8 +217,10 @@ def test_standards_page_roles(
         assert client_for(user).get(STANDARDS).status_code == 403
         assert client_for(user).post(STANDARDS, data).status_code == 403
     assert not SubsidyStandard.objects.exists()
-    # A superuser has no area of their own to set a standard for.
-    assert client_for(admin_user).get(STANDARDS).status_code == 404
+    # A superuser is the system administrator: benefits are money and case data, not theirs.
+    assert client_for(admin_user).get(STANDARDS).status_code == 403
+    assert client_for(admin_user).post(STANDARDS, data).status_code == 403
+    assert not SubsidyStandard.objects.exists()
 
 
 # --- Monthly payment list ---------------------------------------------------------------------
@@ -347,11 +349,13 @@ def test_xlsx_has_the_rows_full_ids_and_accounts_and_is_audited(
     assert {r.detail["month"] for r in audit} == {"2026-12"}
 
 
-def test_xlsx_for_a_superuser_masks_the_bank_account(client_for, december_ledger, admin_user):
-    rows = workbook_rows(client_for(admin_user).get(EXPORT, {"month": "2026-12"}))
-    assert len(rows) == 5  # no area: every county
-    orphan_row = next(row for row in rows if row[3] == "孤儿甲" and row[8] == "查大山")
-    assert orphan_row[9] == "6217 **** 5678"
+def test_no_payment_list_for_a_superuser(client_for, december_ledger, admin_user):
+    """Issue 14, M1: the superuser once acted as county civil affairs everywhere."""
+    client = client_for(admin_user)
+    assert client.get(PAYMENTS, {"month": "2026-12"}).status_code == 403
+    response = client.get(EXPORT, {"month": "2026-12"})
+    assert response.status_code == 403
+    assert not AuditRecord.objects.filter(action=AuditAction.EXPORT).exists()
 
 
 def test_payment_pages_are_for_civil_affairs_only(

@@ -32,7 +32,8 @@ pytestmark = pytest.mark.django_db
 
 QUEUE_QUERIES = 10
 BENEFITS_QUERIES = 20
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A PNG header (1×1 pixel: the type and the pixel count are read from it) and filler.
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02" + b"\x00" * 50
 PDF = b"%PDF-1.4\n%test\n"
 
 

@@ -269,7 +269,7 @@ def test_key_children_seen_monthly_once_the_month_is_over(key_world, frozen):
         ("civil_affairs", TOWNSHIP_1, 200),
         ("civil_affairs", COUNTY_A, 200),
         ("viewer", TOWNSHIP_1, 200),
-        ("admin_user", TOWNSHIP_1, 200),
+        ("admin_user", TOWNSHIP_1, 403),  # the system administrator has no case data
         ("other_supervisor", TOWNSHIP_1, 404),
         ("other_supervisor", TOWNSHIP_2, 200),
         ("supervisor", COUNTY_A, 404),

@@ -48,6 +48,7 @@ pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
 ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+FATHER_PHONE, CAREGIVER_PHONE, PARENT_PHONE = "13705639999", "13905631888", "13812345678"
 
 # Django's own machinery, not ours: the admin has its own staff-only login and holds no view we
 # wrote; static files are served only with DEBUG. Everything else is walked.
@@ -67,6 +68,8 @@ class World:
     orphan: object
     values: dict[str, str]
     markers: tuple[str, ...]
+    # The world's full numbers by kind (accounts.rules.ID_NUMBER / PHONE).
+    numbers: dict[str, tuple[str, ...]]
 
 
 @pytest.fixture
@@ -87,18 +90,19 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
             status="working_away",
             has_guardian_capacity=True,
             away_since=date(2025, 2, 1),
+            phone=FATHER_PHONE,
         )
         agreement = care_agreement_create(
             user=director_a,
             child=child,
             caregiver_name="矩阵祖母",
             caregiver_relation="grandparent",
-            caregiver_phone="13905631888",
+            caregiver_phone=CAREGIVER_PHONE,
             caregiver_birth_date=date(1958, 4, 2),
             start_date=date(2026, 11, 1),
             end_date=date(2027, 10, 31),
             parent_work_place="浙江省杭州市",
-            parent_phone="13812345678",
+            parent_phone=PARENT_PHONE,
         )
         care_agreement_attach_scan(
             user=director_a, agreement=agreement, upload=SimpleUploadedFile("s.pdf", PDF)
@@ -155,6 +159,10 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
             orphan=orphan,
             values=values,
             markers=(child.name, orphan.name, child_number, orphan_number, "矩阵祖母"),
+            numbers={
+                "id_number": (child_number, orphan_number),
+                "phone": (FATHER_PHONE, CAREGIVER_PHONE, PARENT_PHONE),
+            },
         )
 
 
@@ -262,9 +270,10 @@ def api_operations() -> Iterator[tuple[str, str, list[str]]]:
 # Requesters for whom every object of the world (village 1) is out of scope, or (reporter) whose
 # role may not see child files or others' reports at all.
 OUT_OF_SCOPE = ("outsider", "director_b", "other_supervisor", "reporter")
-# 等保 三权分立: the security officer and the auditor of county A hold the world's area, yet no
-# child file, visit, report or benefit may answer them, and they may change none.
-NO_CASE_DATA = ("security", "auditor")
+# 等保 三权分立: the security officer and the auditor of county A hold the world's area, and the
+# system administrator (a superuser, no area: everything), yet no child file, visit, report or
+# benefit may answer them, and they may change none (issue 14, M1).
+NO_CASE_DATA = ("security", "auditor", "admin")
 
 # Intentional exceptions: (route name, requester, method) → statuses allowed and why; "*" matches
 # any requester or method. Anything else answering 200 (or 2xx/3xx) outside scope fails.
@@ -286,6 +295,9 @@ EXCEPTIONS: dict[tuple[str, str, str], tuple[set[int], str]] = {
     # child_id) without reading the file: the form answers but shows nothing of it (the leak
     # check below still runs on every excepted answer).
     ("reporting:create_for_child", "reporter", "*"): ({200}, "file a report naming the child"),
+    # The system administrator manages areas and staff (not case data): the area pages answer.
+    ("area_detail", "admin", "*"): ({200}, "areas and their staff are the administrator's"),
+    ("api:area_detail", "admin", "GET"): ({200}, "public area name/level"),
 }
 
 
@@ -410,9 +422,10 @@ def check_page(matrix: Matrix, route: Route, url: str, has_objects: bool) -> Non
 
 @pytest.fixture
 def users(
-    outsider, director_b, other_supervisor, reporter, viewer, security_officer, auditor
+    outsider, director_b, other_supervisor, reporter, viewer, security_officer, auditor, admin_user
 ) -> dict:
     return {
+        "admin": admin_user,
         "outsider": outsider,
         "director_b": director_b,
         "other_supervisor": other_supervisor,
@@ -612,3 +625,89 @@ def test_no_id_number_in_any_link_of_the_main_pages(world, civil_affairs, client
             assert links, f"{url} has no links: the scan would prove nothing"
             offending = [link for link in links if ID_NUMBER.search(link)]
             assert not offending, f"{url} links an ID number: {offending}"
+
+
+# --- In scope: which full numbers each role sees (issue 14, M2) --------------------------------
+
+
+def response_text(response) -> str:
+    """Everything a person could read in the answer: HTML or JSON as it is, the cells of an
+    .xlsx, the text of a PDF."""
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    kind = response.get("Content-Type", "")
+    if "spreadsheetml" in kind or raw[:2] == b"PK":
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(io.BytesIO(raw), read_only=True)
+        return "\n".join(
+            str(value)
+            for sheet in workbook.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+            if value is not None
+        )
+    if "pdf" in kind or raw[:5] == b"%PDF-":
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError, PdfStreamError
+
+        try:
+            pages = PdfReader(io.BytesIO(raw)).pages
+            return "\n".join(page.extract_text() or "" for page in pages)
+        except (PdfReadError, PdfStreamError):  # an uploaded scan: the stub PDF of the world
+            return raw.decode(errors="replace")
+    return raw.decode(errors="replace")
+
+
+def test_full_numbers_only_for_the_roles_of_the_table(
+    world, director_a, supervisor, civil_affairs, viewer, reporter, security_officer, auditor,
+    admin_user,
+):  # fmt: skip
+    """Every page route and every API read, requested in scope by each role: the full ID and
+    phone numbers that appear anywhere (page, API answer, PDF, .xlsx, hand-over) are exactly
+    those accounts.rules.FULL_NUMBER_ROLES gives the role — checked both ways, so a role of the
+    table that sees nothing in full fails too."""
+    from accounts import rules
+
+    people = {
+        "director_a": director_a,
+        "supervisor": supervisor,
+        "civil_affairs": civil_affairs,
+        "viewer": viewer,
+        "reporter": reporter,
+        "security": security_officer,
+        "auditor": auditor,
+        "admin": admin_user,
+    }
+    pages = [r for r in walk() if not r.api]
+    document = api.get_openapi_schema()
+    reads = [(path, params) for method, path, params in api_operations() if method == "get"]
+    failures, requests, seen_by = [], 0, {}
+    with time_machine.travel("2026-11-23 10:00 +0800", tick=False):
+        for who, user in people.items():
+            role = rules.effective_role(user.role, is_superuser=user.is_superuser)
+            allowed = {kind for kind, roles in rules.FULL_NUMBER_ROLES.items() if role in roles}
+            page_client = log_in(Client(), user)
+            api_client = Client(headers={"Authorization": f"Bearer {api_token_create(user=user)}"})
+            urls = [(page_client, build(route, world)) for route in pages if route.name != "logout"]
+            urls += [
+                (api_client, substitute(path, fill(params, world, path))) for path, params in reads
+            ]
+            seen: set[str] = set()
+            for client, url in urls:
+                requests += 1
+                response = client.get(url)
+                if response.status_code != 200:
+                    continue
+                text = response_text(response)
+                for kind, numbers in world.numbers.items():
+                    for number in numbers:
+                        if number in text:
+                            seen.add(kind)
+                            if kind not in allowed:
+                                failures.append(f"{who} sees the full {kind} {number} at {url}")
+            seen_by[who] = seen
+            for kind in allowed - seen:
+                failures.append(f"{who} may see full {kind}s, yet no surface showed one")
+    assert document["paths"], "the OpenAPI document lost its paths"
+    assert not failures, "\n".join(failures)
+    print(f"number masking matrix: {requests} requests, full numbers seen: {seen_by}")

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from children.services import child_update
+from children.services import assessment_record
 
 from ..factories import make_child
 
@@ -68,7 +68,16 @@ def test_phone_call_counts_as_contact_only(api_client, child, director_a):
 def test_risk_change_shortens_the_interval(api_client, child, director_a):
     client = api_client(director_a)
     post_visit(client, child)
-    child_update(user=director_a, child=child, changes={"risk_level": "high"})
+    # The colour changes through a guardianship assessment only (issue 14, M6).
+    assessment_record(
+        user=director_a,
+        child=child,
+        assessed_on=date(2026, 11, 20),
+        guardianship=3,
+        safety=0,
+        health=0,
+        behaviour=0,
+    )
     schedule = client.get(f"/api/v1/children/{child.pk}/schedule").json()
     assert schedule["home_visit_interval_days"] == 7
     assert schedule["next_home_visit_due"] == "2026-11-27"

@@ -4,8 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import AuditAction, User
-from accounts.services import audit_log
+from accounts.models import User
 from children.imports import import_children
 
 
@@ -23,23 +22,23 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             with open(path, "rb") as source:
-                report = import_children(source=source, user=importer)
+                report = import_children(
+                    source=source, user=importer, origin="command", path=str(path)
+                )
         except OSError as exc:
             raise CommandError(f"无法读取文件 / cannot read {path}: {exc}") from exc
         if not report.ok:
-            for error in report.errors:
+            for error in report.shown_errors:
                 self.stderr.write(str(error))
+            if report.hidden_errors:
+                self.stderr.write(
+                    f"……另有 {report.hidden_errors} 处错误未列出 / "
+                    f"{report.hidden_errors} more error(s) not listed"
+                )
             raise CommandError(
                 f"{len(report.errors)} 处错误，未导入任何儿童 / "
                 f"{len(report.errors)} error(s), nothing was imported"
             )
-        audit_log(
-            user=importer,
-            action=AuditAction.IMPORT,
-            object_type="child_import",
-            records=[("", importer.area_id or "")],
-            detail={"created": report.created, "path": str(path)},
-        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"已导入 {report.created} 名儿童 / imported {report.created} children "

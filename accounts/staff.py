@@ -1,0 +1,349 @@
+"""Writes for staff accounts and their credentials (issue 14, H2 and M1).
+
+Who may create or change which account is one rule (accounts.rules.may_manage_account: the three
+system roles are the security officer's, everyone else the administrator's), checked here for
+every way in — the admin site, the security officer's page, a user's own password — and every
+change leaves an audit record with who, whom and the values before → after. ``add_staff`` and
+the other management commands run on the server pass ``by=None``: whoever runs them holds the
+server, and their changes are audited all the same (as made "on the server").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import rules
+from .models import ApiToken, AuditAction, MfaEnrolmentCode, Role, User
+from .services import audit_log
+
+# What an account's audit records compare, before → after. Never the password (only that it
+# changed).
+TRACKED_FIELDS = (
+    "username",
+    "name",
+    "phone",
+    "email",
+    "role",
+    "area_id",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+)
+SERVER = "server"  # ``via`` of a management command run on the server
+ADMIN_SITE, SECURITY_PAGE, OWN_ACCOUNT = "admin_site", "security_page", "own_account"
+
+
+def snapshot(user: User) -> dict[str, Any]:
+    return {name: getattr(user, name) for name in TRACKED_FIELDS}
+
+
+def _acting_role(by: User) -> str:
+    return rules.effective_role(by.role, is_superuser=by.is_superuser)
+
+
+def may_manage(by: User | None, role: str, *, is_superuser: bool = False) -> bool:
+    """Whether ``by`` may create or change an account of ``role`` (None: the server)."""
+    if by is None:
+        return True
+    return rules.may_manage_account(_acting_role(by), role, is_superuser=is_superuser)
+
+
+def require_may_manage(by: User | None, account: User) -> None:
+    """403 unless ``by`` may change ``account`` as it is stored now."""
+    if account.pk is None:
+        return
+    stored = User.objects.filter(pk=account.pk).values("role", "is_superuser").first()
+    if stored and not may_manage(by, stored["role"], is_superuser=stored["is_superuser"]):
+        raise PermissionDenied
+
+
+def _audit_account(*, by: User | None, account: User, action: str, request, detail: dict) -> None:
+    audit_log(
+        user=by,
+        action=action,
+        object_type="user",
+        records=[(account.username[:64], account.area_id or "")],
+        request=request,
+        detail={**detail, "account": account.username, "by": by.username if by else SERVER},
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, bool)) else str(value)
+
+
+def staff_save(
+    *,
+    by: User | None,
+    user: User,
+    via: str,
+    password: str | None = None,
+    password_set: bool = False,
+    request=None,
+) -> User:
+    """Save ``user`` (new, or changed in memory) after checking that ``by`` may manage the
+    account as stored and as it will be, and audit the change (before → after).
+
+    ``password``: a new password to validate and set; ``password_set``: the caller already set
+    one (Django's own forms). Superuser and staff flags follow the role: only an administrator
+    is either, so nobody sets them by hand."""
+    before: dict[str, Any] | None = None
+    if user.pk is not None:
+        stored = User.objects.filter(pk=user.pk).first()
+        before = snapshot(stored) if stored else None
+        if stored and not may_manage(by, stored.role, is_superuser=stored.is_superuser):
+            raise PermissionDenied
+    user.is_staff = user.is_superuser = user.role == Role.ADMIN
+    if not may_manage(by, user.role, is_superuser=user.is_superuser):
+        raise PermissionDenied
+    if password is not None:
+        validate_password(password, user)
+        user.set_password(password)
+        password_set = True
+    with transaction.atomic():
+        user.full_clean(exclude=["password", "last_login"])
+        user.save()
+        after = snapshot(user)
+        if before is None:
+            _audit_account(
+                by=by,
+                account=user,
+                action=AuditAction.STAFF_CREATED,
+                request=request,
+                detail={
+                    "via": via,
+                    "after": {k: _jsonable(v) for k, v in after.items()},
+                    "password_set": password_set,
+                },
+            )
+        else:
+            changed = [name for name in TRACKED_FIELDS if before[name] != after[name]]
+            if changed:
+                _audit_account(
+                    by=by,
+                    account=user,
+                    action=AuditAction.STAFF_CHANGED,
+                    request=request,
+                    detail={
+                        "via": via,
+                        "before": {k: _jsonable(before[k]) for k in changed},
+                        "after": {k: _jsonable(after[k]) for k in changed},
+                    },
+                )
+            if password_set:
+                password_changed(by=by, account=user, via=via, request=request)
+    return user
+
+
+def password_changed(*, by: User | None, account: User, via: str, request=None) -> None:
+    """Audit a password set by ``by`` (the account itself, an administrator, the server)."""
+    _audit_account(
+        by=by,
+        account=account,
+        action=AuditAction.PASSWORD_CHANGED,
+        request=request,
+        detail={"via": via},
+    )
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+def api_token_create(*, user: User, days: int | None = None, by: User | None = None) -> str:
+    """A bearer token for ``user`` that ends after ``days`` (settings.API_TOKEN_DAYS), returned
+    once; only its hash is kept. Audited."""
+    days = settings.API_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= 3650:
+        raise ValidationError({"days": ["有效期应为1至3650天"]})
+    raw = ApiToken.generate()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            key_hash=ApiToken.hash(raw),
+            prefix=raw[:8],
+            expires_at=timezone.now() + timedelta(days=days),
+        )
+        _audit_account(
+            by=by,
+            account=user,
+            action=AuditAction.TOKEN_ISSUED,
+            request=None,
+            detail={"token": token.prefix, "expires_at": token.expires_at.isoformat()},
+        )
+    return raw
+
+
+def api_token_revoke(*, by: User | None, token: ApiToken, request=None) -> ApiToken:
+    if by is not None and not may_manage(by, token.user.role, is_superuser=token.user.is_superuser):
+        raise PermissionDenied
+    if token.revoked_at is None:
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            _audit_account(
+                by=by,
+                account=token.user,
+                action=AuditAction.TOKEN_REVOKED,
+                request=request,
+                detail={"token": token.prefix},
+            )
+    return token
+
+
+def api_token_used_for_write(*, token: ApiToken, request) -> None:
+    """Each change made with a token is audited (method and path; the records it touches are
+    audited by the operation itself)."""
+    _audit_account(
+        by=token.user,
+        account=token.user,
+        action=AuditAction.TOKEN_USED,
+        request=request,
+        detail={"token": token.prefix, "method": request.method, "path": request.path[:200]},
+    )
+
+
+# --- One-time enrolment codes for privileged second factors --------------------------------------
+
+
+def needs_enrolment_code(user: User) -> bool:
+    return user.is_superuser or user.role in settings.MFA_ENROLMENT_CODE_ROLES
+
+
+def _code_hash(code: str) -> str:
+    normalised = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"enrolment:{normalised}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def enrolment_code_issue(*, by: User | None, user: User, request=None) -> str:
+    """A new one-time enrolment code for ``user``, returned once (any earlier unused one ends).
+
+    The security officer issues it for an account of their area (not their own: an officer
+    whose password leaked could otherwise enrol the thief), or the server does
+    (``issue_enrolment_code``) for the first officer."""
+    if by is not None and (not rules.may_administer_security(by.role) or by.pk == user.pk):
+        raise PermissionDenied
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    code = "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+    now = timezone.now()
+    with transaction.atomic():
+        MfaEnrolmentCode.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(
+            expires_at=now
+        )
+        record = MfaEnrolmentCode.objects.create(
+            user=user,
+            code_hash=_code_hash(code),
+            issued_by=by,
+            expires_at=now + timedelta(hours=settings.MFA_ENROLMENT_CODE_HOURS),
+        )
+        _audit_account(
+            by=by,
+            account=user,
+            action=AuditAction.ENROLMENT_CODE,
+            request=request,
+            detail={"expires_at": record.expires_at.isoformat()},
+        )
+    return code
+
+
+def enrolment_code_redeem(*, user: User, code: str) -> bool:
+    """Use up ``user``'s unexpired code ``code``; False when it is wrong, used or expired. Call
+    inside the transaction that confirms the device, so both happen or neither."""
+    now = timezone.now()
+    return bool(
+        MfaEnrolmentCode.objects.filter(
+            user=user, code_hash=_code_hash(code or ""), used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+    )
+
+
+# --- The security officer's page for the three system accounts ----------------------------------
+
+
+def _in_officers_area(by: User, area_code: str | None) -> bool:
+    """Whether an account of ``area_code`` (None: no area) lies in the officer's subtree; area-less
+    accounts (administrators) belong to a province-level officer."""
+    from .selectors import area_prefix
+
+    prefix = area_prefix(by)
+    if prefix is None:
+        return False
+    if not area_code:
+        return len(prefix) <= rules.PREFIX_LENGTH[rules.PROVINCE]
+    return area_code.startswith(prefix)
+
+
+def system_account_save(
+    *,
+    by: User,
+    username: str,
+    role: str,
+    area_code: str,
+    name: str = "",
+    phone: str = "",
+    email: str = "",
+    password: str = "",
+    is_active: bool = True,
+    request=None,
+) -> tuple[User, bool]:
+    """The security officer creates or changes an administrator, security officer or auditor
+    account of their area (by username, like add_staff). Returns (user, created).
+
+    Raises ValidationError naming the field (Chinese messages), PermissionDenied for a caller who
+    is not a security officer."""
+    from .models import Area
+
+    if not rules.may_administer_security(by.role):
+        raise PermissionDenied
+    errors: dict[str, list[str]] = {}
+    if role not in rules.PRIVILEGED_ROLES:
+        errors.setdefault("role", []).append("这里只能管理系统管理员、安全管理员和安全审计员账号")
+    area = None
+    if area_code:
+        area = Area.objects.filter(code=area_code).first()
+        if area is None or not _in_officers_area(by, area_code):
+            errors.setdefault("area", []).append("区划代码不存在或不在您的管辖范围内")
+    elif role != Role.ADMIN:
+        errors.setdefault("area", []).append("请填写12位区划代码（只有系统管理员可以不设区划）")
+    elif not _in_officers_area(by, None):
+        errors.setdefault("area", []).append("不设区划的系统管理员账号只能由省级安全管理员管理")
+    user = User.objects.filter(username=username).first()
+    created = user is None
+    if user is not None:
+        if not rules.is_privileged(user.role, is_superuser=user.is_superuser):
+            errors.setdefault("username", []).append(
+                "该用户名是业务人员账号，由系统管理员管理；请换一个用户名"
+            )
+        elif not _in_officers_area(by, user.area_id):
+            errors.setdefault("username", []).append("该用户名已被使用；请换一个用户名")
+        elif user.pk == by.pk:
+            errors.setdefault("username", []).append("不能修改自己的账号，请由另一位安全管理员办理")
+    elif not password:
+        errors.setdefault("password", []).append("新账号需要设置初始密码")
+    if errors:
+        raise ValidationError(errors)
+    if created:
+        user = User(username=username)
+    user.role, user.area, user.is_active = role, area, is_active
+    user.name = name or user.name
+    user.phone = phone or user.phone
+    user.email = email or user.email
+    try:
+        staff_save(by=by, user=user, via=SECURITY_PAGE, password=password or None, request=request)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError({"password": exc.messages}) from exc
+    return user, created

@@ -1,0 +1,1 @@
+"""Shared pure helpers (no models, no app imports): the lowest floor of the layout."""
