@@ -97,7 +97,8 @@ _NUL = ("不能包含空字符（NUL）", "must not contain NUL")
 _NOT_UTF8 = ("含有无法识别的字符（不是UTF-8编码）", "not valid UTF-8")
 
 
-# Django re-escapes the bytes of a path that are not UTF-8 as %80–%FF (repercent_broken_unicode).
+# Django re-escapes the bytes of a path that are not UTF-8 as %80–%FF (repercent_broken_unicode),
+# so they are found by that shape; a literal "%FF" sent as %25FF is refused too (no route has one).
 _BROKEN_IN_PATH = re.compile(r"%[89A-F][0-9A-F]")
 
 
