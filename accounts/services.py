@@ -337,10 +337,11 @@ def audit_refusal(
     )
 
 
-def _audit_account(
+def audit_account(
     *, by: User | None, account: User, action: str, request=None, detail: dict | None = None
 ) -> None:
-    """An audit record about a staff account (sessions, second factor)."""
+    """An audit record about a staff account (sessions, second factor, the account itself, its
+    tokens); ``by`` None is the server (a management command)."""
     audit_log(
         user=by,
         action=action,
@@ -395,7 +396,7 @@ def user_sessions_end(*, by: User, user: User) -> int:
         if store.exists(key):
             store.delete(key)
             ended += 1
-    _audit_account(
+    audit_account(
         by=by,
         account=user,
         action=AuditAction.SESSIONS_ENDED,
@@ -430,7 +431,7 @@ def mfa_device_enrol(
     totp = TOTP(bytes.fromhex(key))
     matched = token.isdigit() and totp.verify(int(token), tolerance=1)
     if not matched:
-        _audit_account(
+        audit_account(
             by=user,
             account=user,
             action=AuditAction.MFA_FAILED,
@@ -451,14 +452,14 @@ def mfa_device_enrol(
             device.drift = totp.drift
             device.full_clean()
             device.save()
-            _audit_account(
+            audit_account(
                 by=user,
                 account=user,
                 action=AuditAction.MFA_ENROLLED,
                 request=request,
             )
     if not code_ok:
-        _audit_account(
+        audit_account(
             by=user,
             account=user,
             action=AuditAction.MFA_FAILED,
@@ -517,7 +518,7 @@ def mfa_device_reset(*, by: User, user: User) -> int:
         raise PermissionDenied
     with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=user).delete()
-        _audit_account(
+        audit_account(
             by=by,
             account=user,
             action=AuditAction.MFA_RESET,
@@ -644,11 +645,10 @@ def import_lock_create(*, user: User, probes: int, request=None):
     try:
         with transaction.atomic():
             lock = ImportLock.objects.create(user=user, probes=probes)
-            audit_log(
-                user=user,
+            audit_account(
+                by=user,
+                account=user,
                 action=AuditAction.IMPORT_LOCKED,
-                object_type="user",
-                records=[(user.username[:64], user.area_id or "")],
                 request=request,
                 detail={"probes": probes, "limit": ID_PROBE_LIMIT},
             )
@@ -723,7 +723,7 @@ def import_lock_lift(*, by: User, lock, request=None) -> bool:
         lifted_at=timezone.now(), lifted_by=by
     )
     if lifted:
-        _audit_account(
+        audit_account(
             by=by,
             account=lock.user,
             action=AuditAction.IMPORT_LOCK_LIFTED,

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from . import rules
 from .models import ApiToken, AuditAction, MfaEnrolmentCode, Role, User
-from .services import audit_log
+from .services import audit_account
 
 # What an account's audit records compare, before → after. Never the password (only that it
 # changed).
@@ -68,11 +68,10 @@ def require_may_manage(by: User | None, account: User) -> None:
 
 
 def _audit_account(*, by: User | None, account: User, action: str, request, detail: dict) -> None:
-    audit_log(
-        user=by,
+    audit_account(
+        by=by,
+        account=account,
         action=action,
-        object_type="user",
-        records=[(account.username[:64], account.area_id or "")],
         request=request,
         detail={**detail, "account": account.username, "by": by.username if by else SERVER},
     )

@@ -109,6 +109,17 @@ def auditor(areas) -> User:
     return _user("auditor_a", Role.AUDITOR, areas[COUNTY_A], name="审计员")
 
 
+@pytest.fixture
+def clean_session_cache(db):
+    """Session epochs and remembered session keys live in Redis, which outlives each test's
+    transaction while user ids repeat from one test to the next: forget them after the test."""
+    yield
+    from django.core.cache import cache
+
+    for pk in User.objects.values_list("pk", flat=True):
+        cache.delete_many([f"session_epoch:{pk}", f"session_keys:{pk}"])
+
+
 def log_in(client: Client, user: User) -> Client:
     """Sign ``user`` in as if past both steps: the password (force_login) and, for a user who
     must give one, the second factor (a confirmed TOTP device recorded by django_otp.login)."""

@@ -21,23 +21,11 @@ from accounts.models import AuditRecord
 from ..conftest import TOWNSHIP_1
 from ..factories import TEST_PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_session_cache")]
 
 ENROL = "/accounts/two-factor/set-up/"
 VERIFY = "/accounts/two-factor/"
 NOW = "2026-11-24 09:00:00 +0800"
-
-
-@pytest.fixture(autouse=True)
-def _clean_session_cache(db):
-    """Session epochs live in Redis, which outlives each test's transaction."""
-    yield
-    from django.core.cache import cache
-
-    from accounts.models import User
-
-    for pk in User.objects.values_list("pk", flat=True):
-        cache.delete_many([f"session_epoch:{pk}", f"session_keys:{pk}"])
 
 
 def sign_in(client: Client, user) -> object:

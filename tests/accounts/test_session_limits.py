@@ -15,16 +15,8 @@ from accounts.services import user_sessions_end
 
 from ..factories import TEST_PASSWORD
 
+pytestmark = pytest.mark.usefixtures("clean_session_cache")
 END = "/staff/end-sessions/"
-
-
-@pytest.fixture(autouse=True)
-def _clean_session_cache(db):
-    yield
-    from accounts.models import User
-
-    for pk in User.objects.values_list("pk", flat=True):
-        cache.delete_many([f"session_epoch:{pk}", f"session_keys:{pk}"])
 
 
 def login(client: Client, username: str):

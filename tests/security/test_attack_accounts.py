@@ -21,19 +21,10 @@ from accounts.models import ApiToken, AuditAction, AuditRecord, Role, User
 from ..conftest import COUNTY_A, TOWNSHIP_1, VILLAGE_1, VILLAGE_2
 from ..factories import TEST_PASSWORD, UserFactory, make_child, make_id_number, make_orphan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_session_cache")]
 
 USERS = "/manage/accounts/user/"
 NEW_PASSWORD = "Fresh-Passw0rd-2026"
-
-
-@pytest.fixture(autouse=True)
-def _clean_session_cache(db):
-    yield
-    from django.core.cache import cache
-
-    for pk in User.objects.values_list("pk", flat=True):
-        cache.delete_many([f"session_epoch:{pk}", f"session_keys:{pk}"])
 
 
 def _records(action: str, account: str) -> list[AuditRecord]:

@@ -14,20 +14,7 @@ from django.utils import timezone
 
 from ..factories import TEST_PASSWORD
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clean_session_cache(db):
-    """Session epochs live in Redis, which outlives each test's transaction (and user ids repeat
-    from one test to the next)."""
-    yield
-    from django.core.cache import cache
-
-    from accounts.models import User
-
-    for pk in User.objects.values_list("pk", flat=True):
-        cache.delete_many([f"session_epoch:{pk}", f"session_keys:{pk}"])
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_session_cache")]
 
 
 OFFICE = "203.0.113.40"  # one township office behind NAT

@@ -17,17 +17,7 @@ from accounts.services import audit_log
 from ..conftest import COUNTY_A, COUNTY_B, PROVINCE, VILLAGE_1, VILLAGE_B
 from ..factories import UserFactory, make_child
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clean_session_cache(db):
-    """Session epochs live in Redis, which outlives each test's transaction."""
-    yield
-    from django.core.cache import cache
-
-    for pk in User.objects.values_list("pk", flat=True):
-        cache.delete_many([f"session_epoch:{pk}", f"session_keys:{pk}"])
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_session_cache")]
 
 
 OWN_ACCOUNT = {"/accounts/password/", "/accounts/security/"}  # everyone's user menu
