@@ -229,14 +229,17 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
 def _unregister_otp_devices() -> None:
     """Second factors are reset by the security officer (/security/), audited, never edited by
-    the system administrator in the admin site."""
+    the system administrator in the admin site. Django's permission groups are not used (a role
+    decides what a user may do), so they are not offered either."""
     from contextlib import suppress
 
     from django.contrib.admin.exceptions import NotRegistered
+    from django.contrib.auth.models import Group
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    with suppress(NotRegistered):
-        admin.site.unregister(TOTPDevice)
+    for model in (TOTPDevice, Group):
+        with suppress(NotRegistered):
+            admin.site.unregister(model)
 
 
 _unregister_otp_devices()

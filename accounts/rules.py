@@ -134,9 +134,8 @@ AUDIT_LOG_ROLES = frozenset({AUDITOR, CIVIL_AFFAIRS})
 # ``add_staff`` run on the server is outside this rule (whoever runs it holds the server).
 PRIVILEGED_ROLES = frozenset({ADMIN, SECURITY, AUDITOR})
 ACCOUNT_MANAGER_ROLES = {"privileged": frozenset({SECURITY}), "case": frozenset({ADMIN})}
-# Privileged accounts enrol their second factor with a one-time code from the security officer
-# (settings.MFA_ENROLMENT_CODE_ROLES overrides), never on trust at first use.
-DEFAULT_MFA_ENROLMENT_CODE_ROLES = (ADMIN, SECURITY, AUDITOR)
+# Privileged accounts (and civil affairs) enrol their second factor with a one-time code from the
+# security officer (settings.MFA_ENROLMENT_CODE_ROLES), never on trust at first use.
 # Who ends other people's sessions.
 END_SESSIONS_ROLES = frozenset({ADMIN, SECURITY})
 # Who resets a lost second factor and lifts sign-in lockouts.
@@ -182,6 +181,21 @@ def may_read_audit_log(role: str) -> bool:
 
 def may_end_sessions(role: str, *, is_superuser: bool = False) -> bool:
     return role in END_SESSIONS_ROLES or (is_superuser and role not in (SECURITY, AUDITOR))
+
+
+def may_end_sessions_of(
+    role: str, account_role: str, *, is_superuser: bool = False, account_is_superuser: bool = False
+) -> bool:
+    """Whether ``role`` may end the sessions of an account of ``account_role``: the security
+    officer anyone's; the administrator only those of the accounts they manage — never the
+    security officer's or the auditor's, whom they could otherwise keep signed out (found by the
+    outside attack run of issue 14)."""
+    acting = effective_role(role, is_superuser=is_superuser)
+    if not may_end_sessions(role, is_superuser=is_superuser):
+        return False
+    return acting == SECURITY or may_manage_account(
+        acting, account_role, is_superuser=account_is_superuser
+    )
 
 
 def may_administer_security(role: str) -> bool:

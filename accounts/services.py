@@ -387,7 +387,10 @@ def user_sessions_end(*, by: User, user: User) -> int:
 
     from . import session_limits
 
-    if not rules.may_end_sessions(by.role, is_superuser=by.is_superuser):
+    own = by.pk == user.pk and rules.may_end_sessions(by.role, is_superuser=by.is_superuser)
+    if not own and not rules.may_end_sessions_of(
+        by.role, user.role, is_superuser=by.is_superuser, account_is_superuser=user.is_superuser
+    ):
         raise PermissionDenied
     session_limits.set_session_epoch(user.pk)
     store = import_module(settings.SESSION_ENGINE).SessionStore()

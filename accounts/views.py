@@ -85,6 +85,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
             "can_end_sessions": rules.may_end_sessions(
                 request.user.role, is_superuser=request.user.is_superuser
             ),
+            # The system accounts' sessions are the security officer's to end (/security/).
+            "privileged_roles": sorted(rules.PRIVILEGED_ROLES),
         },
     )
 

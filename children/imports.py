@@ -18,6 +18,7 @@ from accounts import services as account_services
 from accounts.models import Area, AuditAction, User
 from accounts.services import audit_log
 from core import cells
+from core.uploads import zip_expanded_size
 
 from . import idcard, services
 from .models import Child, ChildStatus
@@ -26,6 +27,13 @@ from .models import Child, ChildStatus
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000  # data rows, below the header
 ERRORS_SHOWN = 200  # on the page and by the command; the rest are counted
+# An .xlsx is a zip: what it unpacks to is capped too (20,000 rows of the template unpack to about
+# 20 MB of XML), before openpyxl inflates anything.
+MAX_IMPORT_EXPANDED_BYTES = 80 * 1024 * 1024
+TOO_LARGE_EXPANDED_MESSAGE = (
+    f"文件解压后超过{MAX_IMPORT_EXPANDED_BYTES // (1024 * 1024)} MB（表格中可能有超长内容），"
+    "未导入。请用导入模板重新填写后再导入。"
+)
 TOO_LARGE_MESSAGE = (
     f"文件超过{MAX_IMPORT_BYTES // (1024 * 1024)} MB，未导入。"
     f"请把表格分成几个文件（每个不超过{MAX_IMPORT_ROWS}行）分别导入。"
@@ -395,6 +403,9 @@ def _check_and_create(*, source: str | IO[bytes], user: User, request) -> Import
     size = _size_of(source)
     if size is not None and size > MAX_IMPORT_BYTES:
         return report.refuse("too_large", RowError(0, "文件", TOO_LARGE_MESSAGE))
+    expanded = zip_expanded_size(source)
+    if expanded is not None and expanded > MAX_IMPORT_EXPANDED_BYTES:
+        return report.refuse("too_large", RowError(0, "文件", TOO_LARGE_EXPANDED_MESSAGE))
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not .xlsx

@@ -188,9 +188,11 @@ if _unknown := set(MFA_REQUIRED_ROLES) - _ROLES:
     raise ImproperlyConfigured(f"MFA_REQUIRED_ROLES names unknown roles: {sorted(_unknown)}")
 # Accounts of these roles (and superusers) enrol a second factor only with a one-time code that
 # the security officer issues (shown once, valid MFA_ENROLMENT_CODE_HOURS), not on trust at first
-# use: whoever learnt the password first would otherwise own the account (issue 14, H2).
+# use: whoever learnt the password first would otherwise own the account (issue 14, H2). Civil
+# affairs too: they approve money and read full ID numbers county-wide, and the administrator who
+# creates their account knows its first password.
 MFA_ENROLMENT_CODE_ROLES = env.list(
-    "MFA_ENROLMENT_CODE_ROLES", default=["admin", "security", "auditor"]
+    "MFA_ENROLMENT_CODE_ROLES", default=["admin", "security", "auditor", "civil_affairs"]
 )
 if _unknown := set(MFA_ENROLMENT_CODE_ROLES) - _ROLES:
     raise ImproperlyConfigured(f"MFA_ENROLMENT_CODE_ROLES names unknown roles: {sorted(_unknown)}")

@@ -122,6 +122,13 @@ def log_in(page: Page, username: str, password: str = TEST_PASSWORD) -> None:
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     if "/accounts/two-factor/set-up/" in page.url:
+        if page.locator("#id_enrolment_code").count():
+            # The one-time code the security officer would hand over (issue 14, H2).
+            from accounts.models import User
+            from accounts.staff import enrolment_code_issue
+
+            person = User.objects.get(username=username)
+            page.locator("#id_enrolment_code").fill(enrolment_code_issue(by=None, user=person))
         secret = page.locator("#secret-key").text_content().replace(" ", "")
         page.locator("#id_token").fill(totp_code(base64.b32decode(secret)))
         page.get_by_role("button", name="确认并继续").click()

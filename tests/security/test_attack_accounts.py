@@ -434,3 +434,60 @@ def test_the_administrator_still_keeps_areas_staff_and_settings(admin_user, clie
     assert AreaPolicy.objects.get(area_id=COUNTY_A).home_days_low == 60
     nav = client.get("/").content.decode()
     assert "/manage/" in nav and "/children/" not in nav
+    # Django's permission groups are unused (roles decide): not offered in the admin site.
+    assert client.get("/manage/auth/group/add/").status_code == 404
+
+
+def test_the_administrator_cannot_end_the_security_officers_or_auditors_sessions(
+    admin_user, security_officer, auditor, director_a, client_for
+):
+    """Found by the outside attack run: the administrator could keep the auditor signed out."""
+    admin = client_for(admin_user)
+    watched = client_for(auditor)
+    for person in (security_officer, auditor):
+        assert admin.post("/staff/end-sessions/", {"user": person.pk}).status_code == 403
+    assert watched.get("/audit/").status_code == 200
+    assert not AuditRecord.objects.filter(action=AuditAction.SESSIONS_ENDED).exists()
+    # The case workers' sessions are still the administrator's to end, and the security
+    # officer ends anyone's.
+    assert admin.post("/staff/end-sessions/", {"user": director_a.pk}).status_code == 302
+    officer = client_for(security_officer)
+    assert officer.post("/staff/end-sessions/", {"user": auditor.pk}).status_code == 302
+    assert watched.get("/audit/").status_code == 302
+    listing = admin.get("/staff/").content.decode()
+    assert f'name="user" value="{auditor.pk}"' not in listing
+    assert f'name="user" value="{director_a.pk}"' in listing
+
+
+def test_civil_affairs_created_by_the_administrator_enrol_only_with_the_officers_code(
+    admin_user, security_officer, client_for, settings
+):
+    """Found by the outside attack run: the administrator creates a civil-affairs account (and
+    so knows its first password) and could enrol its second factor, then read full ID numbers
+    county-wide. The enrolment code comes from the security officer."""
+    assert set(settings.MFA_ENROLMENT_CODE_ROLES) == {
+        "admin",
+        "security",
+        "auditor",
+        "civil_affairs",
+    }
+    response = _admin_add(
+        client_for(admin_user),
+        username="new_county_officer",
+        role=Role.CIVIL_AFFAIRS,
+        area=COUNTY_A,
+    )
+    assert response.status_code == 302
+    officer = User.objects.get(username="new_county_officer")
+    person = Client()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        person.post("/accounts/login/", {"username": officer.username, "password": NEW_PASSWORD})
+        assert "enrolment_code" in _enrol(person, None).context["form"].errors
+        assert person.get("/children/").status_code == 302  # still held at enrolment
+        issued = client_for(security_officer).post(
+            "/security/enrolment-code/", {"user": officer.pk}
+        )
+        code = re.search(r'id="enrolment-code">([A-Z0-9-]+)<', issued.content.decode())[1]
+        traveller.shift(timedelta(seconds=31))
+        assert _enrol(person, code).status_code == 302
+        assert person.get("/children/").status_code == 200

@@ -172,3 +172,35 @@ def test_only_the_first_200_errors_are_listed(director_a, client_for, tmp_path, 
     assert "1000 处错误" in str(raised.value)
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 201 and lines[-1].startswith("……另有 800 处错误未列出")
+
+
+def test_a_small_file_that_unpacks_to_hundreds_of_megabytes_is_refused_unopened(
+    monkeypatch, director_a, client_for
+):
+    """Found by the outside attack run: a 400 KB .xlsx holding one 400 MB cell was inflated by
+    openpyxl (a web worker went from 270 to 460 MB)."""
+    import tracemalloc
+
+    book = Workbook()
+    book.active.append(HEADERS)
+    book.active.append(good_row())
+    buffer = io.BytesIO(saved(book))
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/filler.xml", b"A" * (imports.MAX_IMPORT_EXPANDED_BYTES + 1))
+    data = buffer.getvalue()
+    assert len(data) < 1024 * 1024  # it is small on the wire
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook was opened")
+
+    monkeypatch.setattr(imports, "load_workbook", never)
+    tracemalloc.start()
+    report = import_children(source=as_upload(data), user=director_a)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert report.reason == "too_large"
+    assert [e.message for e in report.errors] == [imports.TOO_LARGE_EXPANDED_MESSAGE]
+    assert peak < 20 * 1024 * 1024
+    response = client_for(director_a).post("/children/import/", {"file": as_upload(data)})
+    assert "解压后超过" in response.content.decode()
+    assert Child.objects.count() == 0
