@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # Starts the embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset, runs the command with
 # them exported, and stops what it started when the command ends (Ctrl-C included).
 WITH_SERVICES := $(BIN)/python config/embedded.py run --
+# `make test` runs the suite on this many pytest-xdist workers (auto: one per core), each with its
+# own test database; tests that must share one process carry @pytest.mark.xdist_group.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test bench loadtest drills lint format messages stop clean-data backup restore
 
@@ -28,7 +31,7 @@ test: install
 	$(BIN)/ruff format --check .
 	$(WITH_SERVICES) sh -c '\
 	  DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run && \
-	  $(BIN)/pytest'
+	  $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup'
 
 # Benchmarks on a fresh test database; each prints a line starting with BENCH.
 bench: install
@@ -59,7 +62,7 @@ drills: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -r accounts children visits reporting config -c pyproject.toml
+	$(BIN)/bandit -q -r accounts children visits reporting dashboards config -c pyproject.toml
 	scripts/audit-deps.sh
 
 format: install

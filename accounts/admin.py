@@ -189,9 +189,7 @@ class AreaPolicyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # The same service as the settings page, so due dates below are recomputed.
-        from visits.services import area_policy_update
-
-        from .services import POLICY_DEFAULTS
+        from .services import POLICY_DEFAULTS, area_policy_update
 
         values = {name: getattr(obj, name) for name in POLICY_DEFAULTS}
         area_policy_update(user=request.user, area_code=obj.area_id, values=values)

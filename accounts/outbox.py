@@ -57,7 +57,7 @@ class RelayResult:
 
 
 def _publish(message: OutboxMessage) -> None:
-    from config.celery_app import app
+    from celery import current_app as app  # config.celery_app, set up with the settings
 
     # No publish retries: with the broker down the relay keeps the message and tries again later,
     # rather than hanging here.
@@ -103,7 +103,7 @@ def relay(limit: int = 500, publish: Callable[[OutboxMessage], None] = _publish)
 def run_inline(limit: int = 500) -> int:
     """Run waiting tasks in this process instead of sending them (tests, and operators with no
     worker: ``outbox_relay --inline``). Returns how many ran."""
-    from config.celery_app import app
+    from celery import current_app as app  # config.celery_app, set up with the settings
 
     app.loader.import_default_modules()  # register every app's tasks (autodiscovery)
 
@@ -139,7 +139,10 @@ def daily_tasks(schedule: dict[str, dict] | None = None) -> list[tuple[str, time
     from celery.schedules import crontab
 
     if schedule is None:
-        from config.celery_app import BEAT_SCHEDULE as schedule
+        from celery import current_app
+
+        # config.celery_app declares it (BEAT_SCHEDULE); accounts does not import config.
+        schedule = current_app.conf.beat_schedule
     daily = []
     for entry in schedule.values():
         cron = entry["schedule"]

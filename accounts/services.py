@@ -244,6 +244,33 @@ POLICY_DEFAULTS: dict[str, int] = {
 }
 
 
+POLICY_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)
+
+
+def area_policy_update(*, user: User, area_code: str, values: dict[str, int | None]) -> None:
+    """Civil affairs set their area's numbers (empty = inherit). Every file below is recomputed
+    in the background after commit (through the outbox, so a broker that is down delays it only)."""
+    from . import outbox
+    from . import selectors as scope
+    from .models import AreaPolicy
+
+    scope.require_role(user, POLICY_ROLES)
+    # Settings, not case data: the administrator (no case-data scope) sets them too.
+    if not scope.code_in_area(user, area_code):
+        raise PermissionDenied
+    errors = {
+        name: ["应为1至3650之间的整数"]
+        for name, value in values.items()
+        if name not in POLICY_DEFAULTS or (value is not None and not 1 <= value <= 3650)
+    }
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        AreaPolicy.objects.update_or_create(area_id=area_code, defaults=values)
+        outbox.enqueue("children.recompute_area", area_code)
+
+
 def policies_for(area_codes: set[str]) -> dict[str, dict[str, int]]:
     """The policy in force for each area code: nearest ancestor's value, else the default.
 
@@ -280,7 +307,7 @@ def client_ip(request) -> str | None:
     """The client's address (behind the trusted proxies), or the one of the request being served."""
     if request is None:
         return CURRENT_IP.get()
-    from config.security import client_ip as forwarded_client_ip
+    from core.web import client_ip as forwarded_client_ip
 
     return forwarded_client_ip(request) or None
 

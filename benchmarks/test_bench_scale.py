@@ -98,7 +98,7 @@ def _timed_pages(client, url: str, runs: int = 20) -> tuple[float, float, int]:
 def test_dashboards(scale_data):
     """Refresh of the per-village summary, then county and province dashboards (server time)."""
     from accounts.models import Role
-    from reporting.services import village_stats_refresh
+    from dashboards.services import village_stats_refresh
 
     started = time.perf_counter()
     villages = village_stats_refresh()

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.services import audit_log
+from core import clock
+from core.errors import Conflict
 from core.masking import PHONE
 
 from . import selectors, services
@@ -54,7 +56,7 @@ def _initial(child, user) -> dict:
     def phone(value: str) -> str:
         return value if scope.sees_full_number(user, PHONE, child.village_id) else ""
 
-    today = services.today()
+    today = clock.today()
     initial = {
         "start_date": today,
         "end_date": today + timedelta(days=365),
@@ -101,7 +103,7 @@ def agreement_create(request: HttpRequest, child_id) -> HttpResponse:
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.Conflict as exc:
+        except Conflict as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("The care agreement was recorded."))
@@ -237,7 +239,7 @@ def parent_contact_create(request: HttpRequest, child_id) -> HttpResponse:
         user=request.user, child_id=child_id, roles=services.WRITE_ROLES
     )
     form = ParentContactForm(
-        request.POST or None, initial={"contacted_on": services.today(), "channel": "phone"}
+        request.POST or None, initial={"contacted_on": clock.today(), "channel": "phone"}
     )
     if request.method == "POST" and form.is_valid():
         try:

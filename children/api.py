@@ -15,6 +15,7 @@ from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.services import audit_log
+from core import clock
 from core.masking import PHONE
 
 from . import rules, selectors, services, subsidy_rules
@@ -169,7 +170,7 @@ def child_out(user, child: Child) -> dict:
         "name": child.name,
         "gender": child.gender,
         "birth_date": child.birth_date,
-        "age": rules.age_on(child.birth_date, services.today()),
+        "age": rules.age_on(child.birth_date, clock.today()),
         "id_number_masked": child.id_number_masked,
         "id_number": selectors.id_number_for(user, child) if full else None,
         "village_code": child.village_id,
@@ -181,7 +182,7 @@ def child_out(user, child: Child) -> dict:
         "risk_level": child.risk_level,
         "status": child.status,
         "left_behind_reasons": child.left_behind_reasons,
-        "parent_contact_overdue": selectors.parent_contact_overdue(child, services.today()),
+        "parent_contact_overdue": selectors.parent_contact_overdue(child, clock.today()),
         "hukou_registered": child.hukou_registered,
         "disability": child.disability_type or None,
         "illness": child.illness or None,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors as scope
+from core import clock
 
 from . import payments, services, subsidy_rules
 from .forms import add_service_errors
@@ -59,7 +60,7 @@ def subsidy_standards(request: HttpRequest) -> HttpResponse:
     if area is None:
         # A standard belongs to an area: a superuser without one has nothing to set here.
         raise Http404
-    this_month = services.today().replace(day=1)
+    this_month = clock.today().replace(day=1)
     if request.method == "POST":
         form = StandardForm(request.POST)
         if form.is_valid():
@@ -102,7 +103,7 @@ def subsidy_standards(request: HttpRequest) -> HttpResponse:
 
 
 def _chosen_month(request: HttpRequest):
-    return payments.parse_month(request.GET.get("month")) or services.today().replace(day=1)
+    return payments.parse_month(request.GET.get("month")) or clock.today().replace(day=1)
 
 
 @login_required

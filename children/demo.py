@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.demo import COUNTY_CODE
 from accounts.models import Area, Role, User
+from core import clock
 
 from . import idcard, services, subsidy_rules
 from .models import ApplicationStatus, Child, Enrolment, SubsidyApplication, SubsidyDecision
@@ -196,7 +197,7 @@ def seed(stdout=None) -> None:
     if not villages or Child.objects.filter(village__in=villages).exists():
         return
     rng = random.Random(20261123)
-    today = services.today()
+    today = clock.today()
     directors = {u.area_id: u for u in User.objects.filter(role=Role.DIRECTOR, area__in=villages)}
     by_code = {v.code: v for v in villages}
     used_ids: set[str] = set()
@@ -325,7 +326,7 @@ def seed_benefits(stdout=None) -> None:
     supervisors = {u.area_id: u for u in staff if u.role == Role.SUPERVISOR}
     if county_officer is None or province_officer is None or not county_children.exists():
         return
-    today = services.today()
+    today = clock.today()
     with transaction.atomic():
         _standards(province_officer, county_officer, today)
         plan = _BenefitPlan(today, directors, supervisors, county_officer, county_children)

@@ -280,7 +280,7 @@ def run_small_form(request, form_class, action) -> bool:
     from django.contrib import messages
     from django.utils.translation import gettext
 
-    from .services import Conflict
+    from core.errors import Conflict
 
     form = form_class(request.POST, request.FILES)
     if not form.is_valid():

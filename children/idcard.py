@@ -16,6 +16,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
+from core.keys import derive_key  # noqa: F401  (re-exported)
 from core.masking import mask_id_number, mask_phone  # noqa: F401  (re-exported)
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -117,9 +118,3 @@ def lookup_hash(value: str) -> str:
     """Keyed hash for exact lookup and duplicate detection, without storing the number."""
     key = settings.ID_HASH_KEY.encode()
     return hmac.new(key, value.upper().encode(), hashlib.sha256).hexdigest()
-
-
-def derive_key(secret: str, purpose: str) -> str:
-    """A Fernet key derived from a secret, for development and test settings."""
-    digest = hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode()

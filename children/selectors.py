@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -14,9 +14,8 @@ from django.utils import timezone
 from accounts import selectors as scope
 from accounts.models import Role, User
 from core.masking import ID_NUMBER, PHONE
-from visits import rules as visit_rules
 
-from . import idcard
+from . import idcard, schedule
 from .models import (
     Category,
     Child,
@@ -31,10 +30,10 @@ from .models import (
 )
 
 VISIT_STATUSES = (
-    visit_rules.OK,
-    visit_rules.DUE_SOON,
-    visit_rules.OVERDUE,
-    visit_rules.NEVER_VISITED,
+    schedule.OK,
+    schedule.DUE_SOON,
+    schedule.OVERDUE,
+    schedule.NEVER_VISITED,
 )
 PARENT_CONTACT_OVERDUE = "parent_contact_overdue"  # a list filter beside the focus flags
 READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
@@ -64,21 +63,6 @@ def child_for_user_or_404(*, user: User, child_id: Any, roles=READ_ROLES) -> Chi
     return child
 
 
-def visit_status_q(status: str, today: date) -> Q:
-    """The SQL form of visit_rules.schedule_status, for filtering lists by visit status."""
-    soon = today + timedelta(days=visit_rules.DUE_SOON_DAYS)
-    overdue = Q(next_home_visit_due__lt=today)
-    if status == visit_rules.OVERDUE:
-        return overdue
-    if status == visit_rules.NEVER_VISITED:
-        return Q(last_home_visit_on__isnull=True) & ~overdue
-    if status == visit_rules.DUE_SOON:
-        return Q(last_home_visit_on__isnull=False, next_home_visit_due__range=(today, soon))
-    if status == visit_rules.OK:
-        return Q(last_home_visit_on__isnull=False, next_home_visit_due__gt=soon)
-    return Q()
-
-
 CHILD_RECORD_AREA_FIELD = "child__village__code"
 
 
@@ -103,7 +87,7 @@ class ChildFilters:
     status: str = ChildStatus.ACTIVE
     key_only: bool = False
     visit_status: str = ""
-    # Drill-downs from the dashboards (reporting/indicator_sql.py has the same conditions).
+    # Drill-downs from the dashboards (dashboards/indicator_sql.py has the same conditions).
     area: str = ""
     contact: str = ""  # "overdue": no contact by the contact due date
     home_visit: str = ""  # "never": no home visit ever
@@ -164,7 +148,7 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
         queryset = queryset.filter(is_key_child=True)
     if filters.visit_status in VISIT_STATUSES:
         queryset = queryset.filter(status=ChildStatus.ACTIVE).filter(
-            visit_status_q(filters.visit_status, timezone.localdate())
+            schedule.status_q(filters.visit_status, timezone.localdate())
         )
     if filters.q:
         query = filters.q

@@ -19,9 +19,10 @@ from accounts import selectors as scope
 from accounts import services as account_services
 from accounts.models import Area, Role, User
 from accounts.services import policies_for
-from visits import rules as visit_rules
+from core.clock import today
+from core.errors import Conflict
 
-from . import idcard, rules, subsidy_rules
+from . import idcard, rules, schedule, subsidy_rules
 from .models import (
     MANUAL_CATEGORIES,
     AgreementStatus,
@@ -100,15 +101,6 @@ MEMBER_FIELDS = (
 )
 
 
-class Conflict(Exception):
-    """409: a duplicate ID number, a stale version, or a transition that is not allowed."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 class DuplicateIdNumber(Conflict):
     """409: the ID number is on file already; ``in_area``: whether the user may see that file."""
 
@@ -117,11 +109,6 @@ class DuplicateIdNumber(Conflict):
             DUPLICATE_IN_AREA_MESSAGE if in_area else DUPLICATE_ID_MESSAGE, field="id_number"
         )
         self.child_id, self.area_code, self.in_area = child_id, area_code, in_area
-
-
-def today() -> date:
-    """Today in Asia/Shanghai."""
-    return timezone.localdate()
 
 
 def history_context(user: User | None):
@@ -695,7 +682,7 @@ def derive(
         disability_grade=child.disability_grade,
         categories=categories,
     )
-    plan = visit_rules.intervals(
+    plan = schedule.intervals(
         risk_level=child.risk_level,
         child_disabled="disabled" in flags,
         psych_concern=child.psych_concern,
@@ -703,7 +690,7 @@ def derive(
         policy=policy,
     )
     registered_on = timezone.localdate(child.created_at) if child.created_at else on
-    next_contact_due, next_home_visit_due = visit_rules.due_dates(
+    next_contact_due, next_home_visit_due = schedule.due_dates(
         registered_on=registered_on,
         last_contact_on=child.last_contact_on,
         last_home_visit_on=child.last_home_visit_on,
@@ -1034,7 +1021,7 @@ def care_agreement_caregiver_unable(
 
 def agreement_text_parents(agreement_id: uuid.UUID | str) -> None:
     """Text the parents that their child's caregiver can no longer care (after the flag)."""
-    from visits.services import sms_backend
+    from core.sms import sms_backend
 
     agreement = CareAgreement.objects.select_related("child").get(pk=agreement_id)
     phones = {agreement.parent_phone} | set(agreement.parents.values_list("phone", flat=True))

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import selectors as scope
 from accounts.models import AuditAction, Role
 from accounts.services import audit_log, policies_for
+from core import clock
+from core.errors import Conflict
 
 from . import rules, selectors, services, subsidy_rules
 from .forms import (
@@ -97,7 +99,7 @@ def _check_context(child, programme_code: str) -> dict:
     programme = subsidy_rules.PROGRAMMES.get(programme_code)
     if programme is None:
         return {"programme": None}
-    today = services.today()
+    today = clock.today()
     return {
         "programme": programme,
         "refusals": services.subsidy_refusals(child=child, programme=programme_code),
@@ -140,7 +142,7 @@ def _benefits_page(request: HttpRequest, child, apply_form=None, status: int = 2
             }
         )
     selected = apply_form["programme"].value() or ""
-    today = services.today()
+    today = clock.today()
     age = rules.age_on(child.birth_date, today)
     _audit_view(request, child)
     response = render(
@@ -207,7 +209,7 @@ def subsidy_submit(request: HttpRequest, child_id) -> HttpResponse:
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.Conflict as exc:
+        except Conflict as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(
@@ -251,7 +253,7 @@ def application_detail(request: HttpRequest, application_id) -> HttpResponse:
             "deadline": review_deadline(application, _policies([application])[child.village_id])
             if is_open
             else None,
-            "today": services.today(),
+            "today": clock.today(),
             "notice_ends": notice_ends,
             "can_decide": can_decide,
             "own_application": own,
@@ -392,7 +394,7 @@ def subsidy_queue(request: HttpRequest) -> HttpResponse:
         user=request.user, statuses=statuses, area_code=request.GET.get("area", "")
     )
     total = queryset.count()
-    today = services.today()
+    today = clock.today()
     rows = []
     applications = list(queryset[:QUEUE_LIMIT])
     policies = _policies(applications)

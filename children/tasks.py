@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from accounts import outbox
+from core import clock
 
 from . import services
 
@@ -26,7 +27,7 @@ def recompute_area(area_code: str) -> int:
 @shared_task(name="children.monthly_entitlements")
 def monthly_entitlements() -> int:
     """Nightly: this month's entitlement for every enrolment in force (idempotent)."""
-    written = services.entitlements_generate(month=services.today())
+    written = services.entitlements_generate(month=clock.today())
     outbox.mark_run(monthly_entitlements.name)  # after the work: a crash leaves the day to catch up
     return written
 

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_http_methods
 from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.services import ImportLocked, audit_log
+from core import clock
+from core.errors import Conflict
 from core.masking import PHONE
 from visits import selectors as visit_selectors
 from visits import services as visit_services
@@ -50,7 +52,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.ChildFilters.from_params(request.GET)
     queryset = selectors.child_list_for_user(user=request.user, filters=filters)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    today = services.today()
+    today = clock.today()
     for child in page:
         child.age = rules.age_on(child.birth_date, today)
         child.parent_contact_overdue = selectors.parent_contact_overdue(child, today)
@@ -129,7 +131,7 @@ def child_create(request: HttpRequest) -> HttpResponse:
                 report_link_child(user=request.user, report=report, child=child)
         except ValidationError as exc:
             add_service_errors(form, exc, {"village_code": "village"})
-        except services.Conflict as exc:
+        except Conflict as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         except ImportLocked as exc:
             form.add_error("id_number", str(exc))
@@ -166,7 +168,7 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
         records=[(str(child.pk), child.village_id)],
         request=request,
     )
-    today = services.today()
+    today = clock.today()
     child.parent_contact_overdue = selectors.parent_contact_overdue(child, today)
     family = selectors.family_for(child)
     assessments = selectors.assessments_for(child)
@@ -245,7 +247,7 @@ def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
             services.child_update(user=request.user, child=child, changes=changes, version=version)
         except ValidationError as exc:
             add_service_errors(form, exc, {"village_code": "village"})
-        except services.Conflict as exc:
+        except Conflict as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         except ImportLocked as exc:
             form.add_error("id_number", str(exc))
@@ -271,7 +273,7 @@ def child_close(request: HttpRequest, child_id) -> HttpResponse:
             services.child_close(user=request.user, child=child, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.Conflict as exc:
+        except Conflict as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("The file was closed."))
@@ -296,7 +298,7 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
     if request.method == "POST" and "delete" in request.POST and member is not None:
         try:
             services.family_member_delete(user=request.user, member=member)
-        except services.Conflict as exc:
+        except Conflict as exc:
             messages.error(request, exc.message)
         return redirect("children:detail", child_id=child.pk)
     if request.method == "POST" and form.is_valid():
@@ -312,7 +314,7 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
                 services.family_member_update(user=request.user, member=member, changes=values)
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.Conflict as exc:
+        except Conflict as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Saved."))
@@ -328,7 +330,7 @@ def assessment_create(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(
         user=request.user, child_id=child_id, roles=services.ASSESSOR_ROLES
     )
-    form = AssessmentForm(request.POST or None, initial={"assessed_on": services.today()})
+    form = AssessmentForm(request.POST or None, initial={"assessed_on": clock.today()})
     if request.method == "POST" and form.is_valid():
         try:
             assessment = services.assessment_record(
@@ -336,7 +338,7 @@ def assessment_create(request: HttpRequest, child_id) -> HttpResponse:
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.Conflict as exc:
+        except Conflict as exc:
             form.add_error(None, exc.message)
         else:
             if assessment.result == RiskLevel.HIGH:

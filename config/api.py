@@ -9,7 +9,8 @@ from ninja.renderers import JSONRenderer
 from accounts.api import router as accounts_router
 from accounts.auth import ActiveSessionAuth, BearerTokenAuth
 from children.api import router as children_router
-from children.services import Conflict
+from core.errors import Conflict
+from dashboards.api import router as dashboards_router
 from reporting.api import router as reporting_router
 from visits.api import router as visits_router
 
@@ -115,3 +116,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", children_router)
 api.add_router("/", visits_router)
 api.add_router("/", reporting_router)
+api.add_router("/", dashboards_router)

@@ -22,14 +22,14 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "children.monthly_entitlements",
         "schedule": crontab(hour=2, minute=0),
     },
-    # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
-    # selects everything due up to its day.
     # Dashboards read a per-village summary: recounted every 10 minutes, so a page is never
     # more than 15 minutes behind (a page finding it older recounts itself).
-    "reporting-refresh-stats": {
-        "task": "reporting.refresh_stats",
+    "dashboards-refresh-stats": {
+        "task": "dashboards.refresh_stats",
         "schedule": crontab(minute="*/10"),
     },
+    # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
+    # selects everything due up to its day.
     "visits-send-reminders": {
         "task": "visits.send_reminders",
         "schedule": crontab(hour=8, minute=0),

@@ -5,6 +5,10 @@ Data lives under ``var/``. Run as a wrapper to start, export the URLs, run a com
 
     python -m config.embedded run -- honcho start
     python -m config.embedded stop
+
+Only the Makefile's wrapper, the test configuration (tests/conftest.py) and the drills start
+servers. Settings import ``database_url``/``redis_url``, which compute where the servers listen and
+start nothing; keep this module's top-level imports to the standard library.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,20 +31,50 @@ DATABASE_NAME = "shouwang"
 _SOCKET_LIMIT = 100
 
 
-def _pg_dir() -> Path:
-    return VAR_DIR / "postgres"
+def _pg_dir(var_dir: Path | None = None) -> Path:
+    return (var_dir or VAR_DIR) / "postgres"
 
 
-def _redis_dir() -> Path:
-    return VAR_DIR / "redis"
+def _redis_dir(var_dir: Path | None = None) -> Path:
+    return (var_dir or VAR_DIR) / "redis"
 
 
-def _redis_socket() -> Path:
-    sock = _redis_dir() / "redis.sock"
+def _short_dir(path: Path) -> Path:
+    """A directory under /tmp named after ``path``, for sockets whose own path would be too long."""
+    digest = hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"shouwang-{digest}"
+
+
+def _redis_socket(var_dir: Path | None = None) -> Path:
+    sock = _redis_dir(var_dir) / "redis.sock"
     if len(str(sock)) > _SOCKET_LIMIT:
-        digest = hashlib.sha1(str(sock).encode(), usedforsecurity=False).hexdigest()[:12]
-        sock = Path(tempfile.gettempdir()) / f"shouwang-{digest}" / "redis.sock"
+        sock = _short_dir(sock) / "redis.sock"
     return sock
+
+
+def _pg_socket_dir(var_dir: Path | None = None) -> Path:
+    """Where the embedded PostgreSQL listens: in its data directory, or in a short directory under
+    /tmp when that path is too long for a Unix socket (ensure_postgres starts it there)."""
+    pg_dir = _pg_dir(var_dir)
+    if len(str(pg_dir / ".s.PGSQL.5432")) > _SOCKET_LIMIT:
+        return _short_dir(pg_dir)
+    return pg_dir
+
+
+def database_url(var_dir: Path | None = None) -> str:
+    """The DATABASE_URL of the embedded PostgreSQL under ``var_dir``, running or not.
+
+    Starts nothing and creates nothing (settings call it): a running server's postmaster.pid says
+    where it listens (a server started before ensure_postgres chose the directory itself)."""
+    socket_dir = str(_pg_socket_dir(var_dir))
+    with contextlib.suppress(OSError, IndexError):
+        socket_dir = (_pg_dir(var_dir) / "postmaster.pid").read_text().splitlines()[4] or socket_dir
+    return f"postgres://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+
+def redis_url(var_dir: Path | None = None) -> str:
+    """The REDIS_URL of the embedded Redis under ``var_dir``, running or not; starts nothing."""
+    return f"unix://{_redis_socket(var_dir)}"
 
 
 def postgres_running() -> bool:
@@ -64,6 +99,16 @@ def ensure_postgres() -> str:
         warnings.simplefilter("ignore")
         import pgserver
 
+    from pgserver import postgres_server
+
+    def socket_dir(pgdata: Path, runtime_path: Path) -> Path:
+        # pgserver's own choice for a long path depends on the data directory's inode, which
+        # database_url() cannot know before the first start; ours depends on the path only.
+        chosen = _pg_socket_dir()
+        chosen.mkdir(parents=True, exist_ok=True)
+        return chosen
+
+    postgres_server.find_suitable_socket_dir = socket_dir
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     _pg_dir().parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process; `stop` (or `run`) ends it.
@@ -130,7 +175,7 @@ def ensure_redis() -> str:
             time.sleep(0.05)
         else:
             raise RuntimeError(f"embedded Redis did not start; see {_redis_dir() / 'redis.log'}")
-    return f"unix://{sock}"
+    return redis_url()
 
 
 def stop_postgres() -> None:
@@ -162,9 +207,9 @@ def stop_redis() -> None:
         time.sleep(0.05)
 
 
-def _run(command: list[str]) -> int:
-    """Start whatever is missing, run ``command`` with the URLs exported, stop what we started."""
-    env = dict(os.environ)
+def start_missing(env: MutableMapping[str, str]) -> Callable[[], None]:
+    """Start the embedded servers whose URL ``env`` lacks (those not already running) and put
+    their URLs into ``env``; return a function that stops the servers this call started."""
     started_pg = started_redis = False
     if not env.get("DATABASE_URL"):
         started_pg = not postgres_running()
@@ -172,8 +217,22 @@ def _run(command: list[str]) -> int:
     if not env.get("REDIS_URL"):
         started_redis = not redis_running()
         env["REDIS_URL"] = ensure_redis()
-    proc = subprocess.Popen(command, env=env)
+
+    def stop() -> None:
+        if started_pg:
+            stop_postgres()
+        if started_redis:
+            stop_redis()
+
+    return stop
+
+
+def _run(command: list[str]) -> int:
+    """Start whatever is missing, run ``command`` with the URLs exported, stop what we started."""
+    env = dict(os.environ)
+    stop = start_missing(env)
     try:
+        proc = subprocess.Popen(command, env=env)
         while True:
             try:
                 return proc.wait()
@@ -181,10 +240,7 @@ def _run(command: list[str]) -> int:
                 # Ctrl-C reaches the child through the terminal; wait for it to finish.
                 continue
     finally:
-        if started_pg:
-            stop_postgres()
-        if started_redis:
-            stop_redis()
+        stop()
 
 
 def main(argv: list[str]) -> int:

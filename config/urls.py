@@ -41,7 +41,7 @@ urlpatterns = [
     path("children/", include("children.urls")),
     path("visits/", include("visits.urls")),
     path("reports/", include("reporting.urls")),
-    path("dashboard/", include("reporting.dashboard_urls")),
+    path("dashboard/", include("dashboards.urls")),
     path(
         "accounts/login/",
         LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class ReportingConfig(AppConfig):
     name = "reporting"
-    verbose_name = _("Mandatory reports and statistics")
+    verbose_name = _("Mandatory reports")

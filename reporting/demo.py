@@ -71,12 +71,3 @@ def seed(stdout=None) -> None:
             )
     if stdout is not None:
         stdout.write(f"演示强制报告 {len(PLAN)} 份 / {len(PLAN)} demo reports\n")
-
-
-def seed_statistics(stdout=None) -> None:
-    """Count the dashboards' numbers now rather than at the first page view."""
-    from .services import village_stats_refresh
-
-    villages = village_stats_refresh()
-    if stdout is not None:
-        stdout.write(f"统计已更新：{villages} 个村 / dashboard counts for {villages} villages\n")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts import selectors as scope
 from accounts.models import Role, User
 from children.models import Child
-from children.services import Conflict
+from core.errors import Conflict
 
 from . import rules
 from .models import (
@@ -235,25 +235,3 @@ def report_link_child(*, user: User, report: MandatoryReport, child: Child) -> M
         Child.objects.filter(pk=child.pk).update(next_assessment_due=timezone.localdate())
     report.refresh_from_db()
     return report
-
-
-# --- Dashboard statistics (domain §8) ---------------------------------------------------------
-
-STATS_LOCK = 841_008  # pg_advisory_xact_lock key: one refresh at a time
-
-
-def village_stats_refresh(*, now: datetime | None = None) -> int:
-    """Recount every village's dashboard numbers in one set-based statement; returns the number
-    of villages with children. Readers keep seeing the previous counts until it commits."""
-    from django.db import connection
-
-    from children.services import today as local_today
-
-    from .indicator_sql import refresh_sql
-
-    now = now or timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STATS_LOCK])
-        cursor.execute("DELETE FROM reporting_villagestats")
-        cursor.execute(refresh_sql(), {"now": now, "today": local_today()})
-        return cursor.rowcount

@@ -16,8 +16,8 @@ from accounts import selectors as scope
 from accounts.models import Role
 from children import selectors as child_selectors
 from children.forms import add_service_errors, add_service_messages
-from children.services import Conflict
 from children.uploads import private_file_response
+from core.errors import Conflict
 
 from . import rules, selectors, services
 from .forms import (

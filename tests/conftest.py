@@ -6,6 +6,8 @@ County B (341824) is somewhere else entirely.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.test import Client
 
@@ -25,6 +27,25 @@ VILLAGE_3 = "341823105201"
 COUNTY_B = "341824000000"
 TOWNSHIP_B = "341824100000"
 VILLAGE_B = "341824100201"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A bare `pytest` with no DATABASE_URL / REDIS_URL starts the embedded servers that are not
+    running, as `make test`'s wrapper does (settings only compute their addresses), exports their
+    URLs to the xdist workers and to subprocesses, and stops the servers it started at the end."""
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return
+    import environ
+    from django.conf import settings
+
+    from config import embedded
+
+    config.add_cleanup(embedded.start_missing(os.environ))
+    # The socket directories, where the servers listen (the URLs carry no host or port).
+    database = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+    started = database["OPTIONS"], os.environ["REDIS_URL"]
+    if started != (settings.DATABASES["default"]["OPTIONS"], settings.REDIS_URL):
+        raise pytest.UsageError(f"embedded servers started at {started}, not where settings say")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from accounts.models import AuditAction
 from accounts.services import audit_log
 from children import selectors as child_selectors
+from core import clock
 
 from . import selectors, services
 
@@ -173,7 +174,7 @@ def schedule(request: HttpRequest, child_id: str):
         "next_home_visit_due": child.next_home_visit_due,
         "home_visit_interval_days": child.home_visit_interval_days,
         "contact_interval_days": child.contact_interval_days,
-        "status": selectors.status_of(child, services.today()),
+        "status": selectors.status_of(child, clock.today()),
         "reason": child.schedule_reason,
         "last_contact_on": child.last_contact_on,
         "last_home_visit_on": child.last_home_visit_on,

@@ -8,9 +8,10 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts import selectors as scope
 from accounts.models import Role, User
+from children import schedule
 from children import selectors as child_selectors
 from children.models import Child, ChildStatus
-from children.selectors import children_in_scope, visit_status_q
+from children.selectors import children_in_scope
 
 from . import rules
 from .models import Notification, ReviewStatus, Visit
@@ -20,8 +21,8 @@ VISIT_READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIE
 
 def status_of(child: Child, today: date) -> str:
     if child.next_home_visit_due is None:
-        return rules.OK
-    return rules.schedule_status(
+        return schedule.OK
+    return schedule.schedule_status(
         next_home_visit_due=child.next_home_visit_due,
         last_home_visit_on=child.last_home_visit_on,
         today=today,
@@ -73,18 +74,18 @@ def worklist_for(*, user: User, today: date, village: str | None = None) -> dict
     if village:
         base = base.filter(village_id=village)
     return {
-        rules.OVERDUE: list(
-            base.filter(visit_status_q(rules.OVERDUE, today)).order_by(
+        schedule.OVERDUE: list(
+            base.filter(schedule.status_q(schedule.OVERDUE, today)).order_by(
                 "next_home_visit_due", "name"
             )[:WORKLIST_LIMIT]
         ),
-        rules.DUE_SOON: list(
-            base.filter(visit_status_q(rules.DUE_SOON, today)).order_by(
+        schedule.DUE_SOON: list(
+            base.filter(schedule.status_q(schedule.DUE_SOON, today)).order_by(
                 "next_home_visit_due", "name"
             )[:WORKLIST_LIMIT]
         ),
-        rules.NEVER_VISITED: list(
-            base.filter(visit_status_q(rules.NEVER_VISITED, today)).order_by(
+        schedule.NEVER_VISITED: list(
+            base.filter(schedule.status_q(schedule.NEVER_VISITED, today)).order_by(
                 "next_home_visit_due", "name"
             )[:WORKLIST_LIMIT]
         ),
@@ -94,9 +95,9 @@ def worklist_for(*, user: User, today: date, village: str | None = None) -> dict
 def worklist_counts(*, user: User, today: date) -> dict[str, int]:
     base = children_in_scope(user=user).filter(status=ChildStatus.ACTIVE)
     return base.aggregate(
-        overdue=Count("id", filter=visit_status_q(rules.OVERDUE, today)),
-        due_soon=Count("id", filter=visit_status_q(rules.DUE_SOON, today)),
-        never_visited=Count("id", filter=visit_status_q(rules.NEVER_VISITED, today)),
+        overdue=Count("id", filter=schedule.status_q(schedule.OVERDUE, today)),
+        due_soon=Count("id", filter=schedule.status_q(schedule.DUE_SOON, today)),
+        never_visited=Count("id", filter=schedule.status_q(schedule.NEVER_VISITED, today)),
     )
 
 
@@ -119,9 +120,9 @@ def township_overview(*, user: User, today: date) -> list[dict]:
         .values("village_id")
         .annotate(
             total=Count("id"),
-            overdue=Count("id", filter=visit_status_q(rules.OVERDUE, today)),
-            due_soon=Count("id", filter=visit_status_q(rules.DUE_SOON, today)),
-            never_visited=Count("id", filter=visit_status_q(rules.NEVER_VISITED, today)),
+            overdue=Count("id", filter=schedule.status_q(schedule.OVERDUE, today)),
+            due_soon=Count("id", filter=schedule.status_q(schedule.DUE_SOON, today)),
+            never_visited=Count("id", filter=schedule.status_q(schedule.NEVER_VISITED, today)),
             # Left-behind children with no active care agreement and no capable parent at home.
             unsupervised=Count("id", filter=Q(focus_flags__contains=["unsupervised"])),
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import uuid
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,18 +15,20 @@ from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts import outbox
 from accounts import selectors as scope
 from accounts.models import Role, User
 from accounts.services import POLICY_DEFAULTS
+from children import schedule
 from children.models import Child, ChildStatus
-from children.services import Conflict, children_recompute_derived, reject_unknown, today
+from children.services import children_recompute_derived, reject_unknown
+from core.clock import today
+from core.errors import Conflict
+from core.sms import sms_backend
 from core.uploads import image_check
 from reporting import rules as report_rules
 
-from . import rules
 from .models import (
     MAX_PHOTOS,
     NotificationKind,
@@ -496,7 +497,7 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
         # As if the sweep ran at 08:00 that day (send_reminders --date).
         now = timezone.make_aware(datetime.combine(on, time(8, 0)))
     on = on or today()
-    params = {"today": on, "soon": rules.DUE_SOON_DAYS, "now": now}
+    params = {"today": on, "soon": schedule.DUE_SOON_DAYS, "now": now}
     statements = (
         [
             (kind, role, _rule_sql(role, recipient_area, source, due, condition))
@@ -535,28 +536,6 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
 
 
 # --- Delivery ---------------------------------------------------------------------------------
-
-
-class SmsBackend(ABC):
-    """Interface of an SMS channel. Configure with SMS_BACKEND (dotted path)."""
-
-    @abstractmethod
-    def send(self, phone: str, text: str) -> None:
-        """Send ``text`` to ``phone``; raise to have the digest retried."""
-
-
-class LoggingSmsBackend(SmsBackend):
-    """Writes the message to the log; for development and for areas without an SMS contract."""
-
-    sent: list[tuple[str, str]] = []
-
-    def send(self, phone: str, text: str) -> None:
-        logger.info("SMS to %s: %s", phone, text)
-        LoggingSmsBackend.sent.append((phone, text))
-
-
-def sms_backend() -> SmsBackend:
-    return import_string(getattr(settings, "SMS_BACKEND", "visits.services.LoggingSmsBackend"))()
 
 
 KIND_ZH = {
@@ -630,31 +609,4 @@ def notification_mark_read(*, user: User, notification_ids: list[uuid.UUID] | No
 
 
 def due_window(on: date) -> tuple[date, date]:
-    return on, on + timedelta(days=rules.DUE_SOON_DAYS)
-
-
-# --- Area policy (the *default* numbers, per area) ---------------------------------------------
-
-POLICY_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)
-
-
-def area_policy_update(*, user: User, area_code: str, values: dict[str, int | None]) -> None:
-    """Civil affairs set their area's numbers (empty = inherit). Every file below is recomputed
-    in the background after commit (through the outbox, so a broker that is down delays it only)."""
-    from accounts.models import AreaPolicy
-
-    scope.require_role(user, POLICY_ROLES)
-    # Settings, not case data: the administrator (no case-data scope) sets them too.
-    if not scope.code_in_area(user, area_code):
-        raise PermissionDenied
-    errors = {
-        name: ["应为1至3650之间的整数"]
-        for name, value in values.items()
-        if name not in POLICY_DEFAULTS or (value is not None and not 1 <= value <= 3650)
-    }
-    if errors:
-        raise ValidationError(errors)
-
-    with transaction.atomic():
-        AreaPolicy.objects.update_or_create(area_id=area_code, defaults=values)
-        outbox.enqueue("children.recompute_area", area_code)
+    return on, on + timedelta(days=schedule.DUE_SOON_DAYS)

@@ -14,11 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors as scope
+from accounts import services as account_services
 from accounts.models import Role
+from children import schedule
 from children import selectors as child_selectors
 from children.forms import add_service_errors
-from children.services import Conflict
 from children.uploads import private_file_response
+from core import clock
+from core.errors import Conflict
 from core.redirects import safe_next
 
 from . import rules, selectors, services
@@ -32,12 +35,17 @@ SUPERVISION_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
 def worklist(request: HttpRequest) -> HttpResponse:
     """The director's first page: overdue, then due soon, then never visited."""
     scope.require_role(request.user, (Role.DIRECTOR, *SUPERVISION_ROLES))
-    today = services.today()
+    today = clock.today()
     lists = selectors.worklist_for(user=request.user, today=today)
     sections = [
-        (rules.OVERDUE, _("Overdue"), "danger", lists[rules.OVERDUE]),
-        (rules.DUE_SOON, _("Due within 7 days"), "warning", lists[rules.DUE_SOON]),
-        (rules.NEVER_VISITED, _("Never visited at home"), "secondary", lists[rules.NEVER_VISITED]),
+        (schedule.OVERDUE, _("Overdue"), "danger", lists[schedule.OVERDUE]),
+        (schedule.DUE_SOON, _("Due within 7 days"), "warning", lists[schedule.DUE_SOON]),
+        (
+            schedule.NEVER_VISITED,
+            _("Never visited at home"),
+            "secondary",
+            lists[schedule.NEVER_VISITED],
+        ),
     ]
     for _key, _title, _colour, children in sections:
         for child in children:
@@ -62,7 +70,7 @@ def visit_create(request: HttpRequest, child_id) -> HttpResponse:
     form = VisitForm(
         request.POST or None,
         request.FILES or None,
-        initial={"visited_on": services.today(), "kind": request.GET.get("kind", VisitKind.HOME)},
+        initial={"visited_on": clock.today(), "kind": request.GET.get("kind", VisitKind.HOME)},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -184,10 +192,10 @@ def photo(request: HttpRequest, photo_id) -> HttpResponse:
 def township(request: HttpRequest) -> HttpResponse:
     """Supervisor: overdue and due-soon children grouped by village, with their directors."""
     scope.require_role(request.user, SUPERVISION_ROLES)
-    today = services.today()
+    today = clock.today()
     village = request.GET.get("village") or None
     lists = selectors.worklist_for(user=request.user, today=today, village=village)
-    attention = lists[rules.OVERDUE] + lists[rules.DUE_SOON]
+    attention = lists[schedule.OVERDUE] + lists[schedule.DUE_SOON]
     for child in attention:
         child.days = (today - child.next_home_visit_due).days
     grouped: dict[str, list] = {}
@@ -217,7 +225,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 def patrol(request: HttpRequest) -> HttpResponse:
     """督导巡查: key children visited by a supervisor this quarter."""
     scope.require_role(request.user, SUPERVISION_ROLES)
-    today = services.today()
+    today = clock.today()
     year, quarter = rules.quarter_of(today)
     try:
         year = int(request.GET.get("year", year))
@@ -275,7 +283,7 @@ def area_policy(request: HttpRequest) -> HttpResponse:
 
     from .forms import AreaPolicyForm
 
-    scope.require_role(request.user, services.POLICY_ROLES)
+    scope.require_role(request.user, account_services.POLICY_ROLES)
     area = request.user.area
     if area is None:
         raise Http404
@@ -285,7 +293,7 @@ def area_policy(request: HttpRequest) -> HttpResponse:
     form = AreaPolicyForm(request.POST or None, initial=own, inherited=inherited)
     if request.method == "POST" and form.is_valid():
         try:
-            services.area_policy_update(
+            account_services.area_policy_update(
                 user=request.user, area_code=area.code, values=form.cleaned_data
             )
         except ValidationError as exc:

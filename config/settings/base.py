@@ -9,6 +9,9 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config import embedded
+from core.keys import derive_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
     "children",
     "visits",
     "reporting",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
@@ -88,27 +92,21 @@ TEMPLATES = [
 ]
 
 # --- Database and broker -------------------------------------------------------------------
-# With no DATABASE_URL / REDIS_URL the embedded servers under var/ are started on demand,
-# except in production, where a missing URL is a configuration error.
+# With no DATABASE_URL / REDIS_URL: the embedded servers under var/ (SHOUWANG_VAR_DIR), whose
+# addresses config.embedded computes without starting anything. `make run`, `make test` and
+# pytest start them (config/embedded.py run, tests/conftest.py); a bare `manage.py` uses them
+# while they run. In production a missing URL is a configuration error.
 _PRODUCTION = env("DJANGO_SETTINGS_MODULE", default="").endswith(".production")
 if _PRODUCTION and not (env("DATABASE_URL", default="") and env("REDIS_URL", default="")):
     raise ImproperlyConfigured("DATABASE_URL and REDIS_URL are required in production")
-if env("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
-else:
-    from config.embedded import ensure_postgres
-
-    DATABASES = {"default": environ.Env.db_url_config(ensure_postgres())}
+_VAR_DIR = Path(env("SHOUWANG_VAR_DIR", default=str(BASE_DIR / "var")))
+_DATABASE_URL = env("DATABASE_URL", default="") or embedded.database_url(_VAR_DIR)
+DATABASES = {"default": environ.Env.db_url_config(_DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-if env("REDIS_URL", default=""):
-    REDIS_URL = env("REDIS_URL")
-else:
-    from config.embedded import ensure_redis
-
-    REDIS_URL = ensure_redis()
+REDIS_URL = env("REDIS_URL", default="") or embedded.redis_url(_VAR_DIR)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -148,13 +146,13 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 
 # Reverse proxies in front of Django (production: one nginx). Their X-Forwarded-For entries are the
-# only ones trusted when working out the client's address (config.security.client_ip).
+# only ones trusted when working out the client's address (core.web.client_ip).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # django-axes: 5 failures lock for 15 minutes, then the lock lifts by itself (never permanently).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.web.client_ip"
 # Locked by username: five failures of one account, from any address, lock that account for 15
 # minutes, and a successful sign-in forgives only the account that signed in (never the failures of
 # other accounts tried from the same address: issue 14, H1). Locked by address too, by our handler
@@ -301,8 +299,6 @@ if not FIELD_ENCRYPTION_KEYS or not ID_HASH_KEY:
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEYS and ID_HASH_KEY are required in production"
         )
-    from children.idcard import derive_key
-
     FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [derive_key(SECRET_KEY, "fields")]
     ID_HASH_KEY = ID_HASH_KEY or derive_key(SECRET_KEY, "id-hash")
 

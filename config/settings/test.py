@@ -24,6 +24,10 @@ API_RATE_LIMIT_ANONYMOUS = "1000000/m"
 _TEST_DATABASE_NAME = env("TEST_DATABASE_NAME", default="")
 if _TEST_DATABASE_NAME:
     DATABASES["default"]["TEST"] = {"NAME": _TEST_DATABASE_NAME}  # noqa: F405
-    # Concurrent runs share Redis and user ids repeat across test databases: keep their cache
-    # keys (session epochs, throttles) apart so one run cannot end another's sessions.
-    CACHES["default"]["KEY_PREFIX"] = f"shouwang-{_TEST_DATABASE_NAME}"  # noqa: F405
+# Each pytest-xdist worker (gw0, gw1…) has its own test database (pytest-django adds the suffix).
+# Concurrent runs and workers share Redis while user and task ids repeat across their databases:
+# keep their cache keys (session epochs, throttles) and Celery queues apart, so that one cannot end
+# another's sessions or run another's task against the wrong database.
+_RUN = "-".join(filter(None, ["test", _TEST_DATABASE_NAME, env("PYTEST_XDIST_WORKER", default="")]))
+CACHES["default"]["KEY_PREFIX"] = f"shouwang-{_RUN}"  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"shouwang-{_RUN}"

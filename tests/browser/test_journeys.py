@@ -24,6 +24,9 @@ from .conftest import DESKTOP, PHONE, log_in
 # The live server answers from its own thread and its own connection: the journeys need data
 # committed, so a transactional database (live_server asks for it anyway; stated here for readers).
 journey = pytest.mark.django_db(transaction=True)
+# One Chromium (the package-scoped `browser` fixture) for all the journeys: `make test` keeps them
+# on one xdist worker (--dist loadgroup); each worker has its own live server and database anyway.
+pytestmark = pytest.mark.xdist_group("browser")
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 

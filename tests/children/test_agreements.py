@@ -185,7 +185,7 @@ def test_visit_finding_caregiver_unable_flags_the_agreement_and_texts_the_parent
 ):
     from accounts import outbox
     from children.models import ParentNotice
-    from visits.services import LoggingSmsBackend
+    from core.sms import LoggingSmsBackend
 
     client = api_client(director_a)
     agreement = post(client, left_behind).json()

@@ -23,7 +23,7 @@ from children.fields import SealedText, encrypt_rows
 from children.models import Child, ChildEvent
 from children.selectors import timeline_for
 from children.services import child_update
-from reporting.exports import handover_lines
+from dashboards.exports import handover_lines
 from reporting.models import MandatoryReport
 from reporting.services import report_file
 from visits.models import Visit

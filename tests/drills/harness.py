@@ -24,7 +24,6 @@ loopback, plain-HTTP deployment needs (no SSL redirect, no proxy, console e-mail
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import hashlib
@@ -46,6 +45,8 @@ import psutil
 import psycopg
 import requests
 
+from core.keys import derive_key  # the Fernet and hash keys the drill processes share
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DRILLS_DIR = BASE_DIR / "var" / "drills"
@@ -53,12 +54,6 @@ TEMPLATE_DATABASE = "shouwang"  # the database config/embedded.py creates; migra
 # Variables that must never leak from the developer's shell into a drill process: they would point
 # it at the shared embedded servers.
 _SCRUBBED = ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SHOUWANG_VAR_DIR")
-
-
-def derive_key(secret: str, purpose: str) -> str:
-    """As children.idcard.derive_key: the Fernet and hash keys the drill processes share."""
-    digest = hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode()
 
 
 def log(message: str) -> None:

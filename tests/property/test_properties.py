@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from accounts import rules as area_rules
 from accounts.rules import AreaCodeError
 from children import idcard
+from children import schedule as visit_rules
 from children.idcard import IdNumberError
-from visits import rules as visit_rules
 
 from ..hypothesis_profiles import scaled
 

@@ -36,7 +36,7 @@ from children.services import (
 )
 from children.subsidy_views import ENROLMENT_ACTIONS
 from config.api import api
-from reporting.exports import KINDS
+from dashboards.exports import KINDS
 from reporting.services import report_attach, report_file
 from visits.models import VisitPhoto
 from visits.services import visit_record
@@ -320,7 +320,13 @@ def fingerprint() -> dict[str, int]:
     counts = {}
     for model in apps.get_models():
         label = model._meta.label_lower
-        ours = model._meta.app_label in ("accounts", "children", "visits", "reporting")
+        ours = model._meta.app_label in (
+            "accounts",
+            "children",
+            "visits",
+            "reporting",
+            "dashboards",
+        )
         if ours and label not in READ_SIDE_EFFECTS:
             counts[label] = model._default_manager.count()
     return counts

@@ -272,7 +272,7 @@ def test_a_forged_forwarded_for_header_does_not_dodge_the_ip_lock():
 
 
 def test_client_ip_with_and_without_proxies(rf, settings):
-    from config.security import client_ip
+    from core.web import client_ip
 
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.50")
     settings.TRUSTED_PROXY_COUNT = 0

@@ -10,9 +10,9 @@ from django.db import connection
 
 from accounts.models import AreaPolicy
 from children.models import Child
+from core.sms import LoggingSmsBackend
 from visits.models import Notification
 from visits.services import (
-    LoggingSmsBackend,
     digest_send_for,
     reminders_sweep,
     visit_record,

@@ -14,7 +14,7 @@ DEMO_STEPS = [
     ("visits.demo", "seed"),
     ("reporting.demo", "seed"),
     ("children.demo", "seed_benefits"),
-    ("reporting.demo", "seed_statistics"),
+    ("dashboards.demo", "seed"),
 ]
 
 

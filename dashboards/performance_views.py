@@ -57,7 +57,7 @@ def directors(request: HttpRequest, code: str) -> HttpResponse:
             row.spark = sparkline(row.months, scale)
     response = render(
         request,
-        "reporting/directors.html",
+        "dashboards/directors.html",
         {
             "report": report,
             "area": report.area,

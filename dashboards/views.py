@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET
 from accounts import rules as area_rules
 from accounts.models import Area, Role, User
 from children.models import Category
+from reporting.models import Stage
 
 from . import indicators
 from .indicator_sql import CATEGORIES
-from .models import Stage
 
 BAR_WIDTH = 100  # SVG viewBox units for the longest bar
 
@@ -118,7 +118,7 @@ def dashboard(request: HttpRequest, code: str | None = None) -> HttpResponse:
     on_time = total.on_time_pct
     response = render(
         request,
-        "reporting/dashboard.html",
+        "dashboards/dashboard.html",
         {
             "board": board,
             "area": area,

@@ -40,16 +40,16 @@ from children.models import (
     FamilyMember,
     SubsidyApplication,
 )
-from children.services import today as local_today
 from core import cells
+from core.clock import today as local_today
 from core.masking import PHONE
+from reporting import forms as report_forms
+from reporting import selectors as report_selectors
+from reporting.models import MandatoryReport, OrgType, Situation, Stage
 from visits.models import PersonSeen, ReviewStatus, SafetyHazard, Visit, VisitKind
 
-from . import forms as report_forms
 from . import indicators
-from . import selectors as report_selectors
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS
-from .models import MandatoryReport, OrgType, Situation, Stage
 
 EXPORT_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 HANDOVER_ROLES = (Role.CIVIL_AFFAIRS,)

@@ -15,7 +15,8 @@ from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import Area, Role, User
 
-from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS, sum_sql
+from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS, TABLE, sum_sql
+from .services import village_stats_refresh
 
 STATS_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 # The summary is refreshed every 10 minutes by Celery beat; a page finding it older than this
@@ -95,14 +96,12 @@ class Dashboard:
 
 def _summary_as_of() -> datetime | None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT max(as_of) FROM reporting_villagestats")
+        cursor.execute(f"SELECT max(as_of) FROM {TABLE}")
         return cursor.fetchone()[0]
 
 
 def ensure_fresh() -> datetime:
     """The summary's time, recounted first if it is missing or older than MAX_AGE (beat down)."""
-    from .services import village_stats_refresh
-
     as_of = _summary_as_of()
     if as_of is None or timezone.now() - as_of > MAX_AGE:
         now = timezone.now()

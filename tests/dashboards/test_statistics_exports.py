@@ -25,7 +25,8 @@ from children.services import (
     subsidy_decide,
     subsidy_standard_set,
 )
-from reporting.services import report_file, report_transition, village_stats_refresh
+from dashboards.services import village_stats_refresh
+from reporting.services import report_file, report_transition
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_3, VILLAGE_B
@@ -379,7 +380,7 @@ def test_benefits_with_ledger_totals(client_for, world, supervisor, civil_affair
 
 
 def test_indicator_table_has_every_indicator_per_area_and_a_total(client_for, world, civil_affairs):
-    from reporting.exports import COUNT_HEADERS
+    from dashboards.exports import COUNT_HEADERS
 
     headers, rows, about = _sheet(_export(client_for(civil_affairs), COUNTY_A, "indicators"))
     for header in COUNT_HEADERS.values():
@@ -598,7 +599,7 @@ def test_audit_records_are_written_in_batches(client_for, world, supervisor, mon
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    monkeypatch.setattr("reporting.exports.AUDIT_BATCH", 2)
+    monkeypatch.setattr("dashboards.exports.AUDIT_BATCH", 2)
     with CaptureQueriesContext(connection) as queries:
         _sheet(_export(client_for(supervisor), TOWNSHIP_1, "visits"))
     inserts = [

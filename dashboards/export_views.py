@@ -69,7 +69,7 @@ def exports_page(request: HttpRequest, code: str) -> HttpResponse:
     period, errors = exports.parse_period(request.GET)
     response = render(
         request,
-        "reporting/exports.html",
+        "dashboards/exports.html",
         {
             "area": area,
             "period": period,
@@ -117,7 +117,7 @@ def progress_report(request: HttpRequest, code: str) -> HttpResponse:
     report = progress.progress_report_for(user=request.user, area=area, year=year)
     response = render(
         request,
-        "reporting/progress_report.html",
+        "dashboards/progress_report.html",
         {
             "area": area,
             "report": report,

@@ -16,12 +16,12 @@ from children import exports as child_exports
 from children import selectors as child_selectors
 from children import subsidy_rules
 from children.models import ApplicationStatus, Entitlement, SubsidyApplication
-from children.services import today as local_today
+from core.clock import today as local_today
+from reporting.models import MandatoryReport, Situation, Stage
 from visits.models import Visit, VisitKind
 
 from . import indicators
 from .exports import Period, programme_names, zh_labels
-from .models import MandatoryReport, Situation, Stage
 
 DUE = (11, 30)  # month and day the report is due (S2)
 FIRST_YEAR = 2000

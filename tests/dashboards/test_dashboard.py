@@ -12,8 +12,9 @@ from children.services import (
     child_close,
     subsidy_apply,
 )
-from reporting.dashboard_views import drill_links
-from reporting.services import report_file, village_stats_refresh
+from dashboards.services import village_stats_refresh
+from dashboards.views import drill_links
+from reporting.services import report_file
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_2, VILLAGE_3
@@ -196,7 +197,7 @@ def _list_count(client, url: str) -> int:
 
 @pytest.mark.parametrize("area", [TOWNSHIP_1, VILLAGE_1, VILLAGE_2])
 def test_every_number_drills_down_to_a_list_of_that_size(client_for, world, civil_affairs, area):
-    from reporting import indicators
+    from dashboards import indicators
 
     board = indicators.dashboard_for(user=civil_affairs, area_code=area, with_rows=False)
     total = board.total
@@ -242,10 +243,10 @@ def test_summary_is_recounted_when_older_than_15_minutes(
 
 def test_refresh_task_and_beat(world):
     from config.celery_app import BEAT_SCHEDULE
-    from reporting.models import VillageStats
-    from reporting.tasks import refresh_stats
+    from dashboards.models import VillageStats
+    from dashboards.tasks import refresh_stats
 
-    assert BEAT_SCHEDULE["reporting-refresh-stats"]["task"] == "reporting.refresh_stats"
+    assert BEAT_SCHEDULE["dashboards-refresh-stats"]["task"] == "dashboards.refresh_stats"
     assert refresh_stats() == 3  # three villages have children
     assert VillageStats.objects.get(village_id=VILLAGE_1).children_total == 3
 

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 
 from accounts.models import Role
-from reporting import performance
-from reporting.performance_views import sparkline
+from dashboards import performance
+from dashboards.performance_views import sparkline
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_2, VILLAGE_3

@@ -18,6 +18,8 @@ CATEGORIES = (
     "single_parent",
 )
 RISKS = ("low", "medium", "high")
+# The summary table kept the name it had when it lived in reporting/ (moved without a copy).
+TABLE = "reporting_villagestats"
 
 _ACTIVE_AGREEMENT = (
     "EXISTS (SELECT 1 FROM children_careagreement a "
@@ -52,7 +54,7 @@ def refresh_sql() -> str:
         for condition in CHILD_COUNTS.values()
     )
     return f"""
-INSERT INTO reporting_villagestats (village_id, {columns}, as_of, as_of_date)
+INSERT INTO {TABLE} (village_id, {columns}, as_of, as_of_date)
 SELECT c.village_id,
     {counts},
     %(now)s, %(today)s
@@ -68,7 +70,7 @@ def sum_sql(child_prefix_length: int) -> str:
     sums = ", ".join(f"sum({column})::int AS {column}" for column in CHILD_COUNTS)
     return f"""
 SELECT left(village_id, {int(child_prefix_length)}) AS code, {sums}, max(as_of) AS as_of
-FROM reporting_villagestats
+FROM {TABLE}
 WHERE village_id LIKE %(prefix)s
 GROUP BY GROUPING SETS ((left(village_id, {int(child_prefix_length)})), ())
 """

@@ -1,0 +1,117 @@
+"""The one definition of the visit schedule (domain §3): how often a child must be contacted and
+visited at home, when each is due, and what "overdue", "due soon" and "never visited" mean — as
+pure Python (``intervals``, ``due_dates``, ``schedule_status``) and as the SQL condition of the
+same statuses (``status_q``) for lists, counts and dashboards. The due dates are stored on the
+child (``next_home_visit_due``, ``next_contact_due``) by children.services when a visit is
+recorded or the risk colour or the area's numbers change; everything else reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Q
+
+HOME = "home"
+CONTACT_KINDS = frozenset({"home", "phone", "video", "school", "other"})  # a home visit counts too
+DUE_SOON_DAYS = 7
+
+OK, DUE_SOON, OVERDUE, NEVER_VISITED = "ok", "due_soon", "overdue", "never_visited"
+
+
+@dataclass(frozen=True)
+class Intervals:
+    contact_days: int
+    home_days: int
+    reason: str
+
+
+def intervals(
+    *,
+    risk_level: str,
+    child_disabled: bool,
+    psych_concern: bool,
+    parent_serious_disability: bool,
+    policy: dict[str, int],
+) -> Intervals:
+    """How often the child must be contacted and visited at home, and why, in Chinese."""
+    if risk_level == "high":
+        return Intervals(
+            policy["contact_days_high"],
+            policy["home_days_high"],
+            f"高风险（红色）：每{policy['home_days_high']}天入户走访",
+        )
+    conditions = []
+    if risk_level == "medium":
+        conditions.append("中风险（黄色）")
+    if child_disabled:
+        conditions.append("残疾儿童")
+    if psych_concern:
+        conditions.append("心理或行为问题")
+    if parent_serious_disability:
+        conditions.append("父母一方重度残疾")
+    if conditions:
+        return Intervals(
+            policy["contact_days_medium"],
+            policy["home_days_medium"],
+            f"{'、'.join(conditions)}：每{policy['home_days_medium']}天入户走访",
+        )
+    return Intervals(
+        policy["contact_days_low"],
+        policy["home_days_low"],
+        f"一般：每{policy['contact_days_low']}天联系一次，每{policy['home_days_low']}天入户走访",
+    )
+
+
+def due_dates(
+    *,
+    registered_on: date,
+    last_contact_on: date | None,
+    last_home_visit_on: date | None,
+    intervals: Intervals,
+    never_visited_days: int,
+) -> tuple[date, date]:
+    """(next_contact_due, next_home_visit_due)."""
+    first_due = registered_on + timedelta(days=never_visited_days)
+    home_due = (
+        last_home_visit_on + timedelta(days=intervals.home_days)
+        if last_home_visit_on is not None
+        else first_due
+    )
+    contact_due = (
+        last_contact_on + timedelta(days=intervals.contact_days)
+        if last_contact_on is not None
+        else first_due
+    )
+    # A contact is never due later than the home visit, which is a contact too.
+    return min(contact_due, home_due), home_due
+
+
+def schedule_status(
+    *, next_home_visit_due: date, last_home_visit_on: date | None, today: date
+) -> str:
+    """``overdue`` when the home visit is past due; ``never_visited`` for a child not yet visited
+    at home (and not yet overdue); ``due_soon`` within 7 days; otherwise ``ok``."""
+    if next_home_visit_due < today:
+        return OVERDUE
+    if last_home_visit_on is None:
+        return NEVER_VISITED
+    if next_home_visit_due <= today + timedelta(days=DUE_SOON_DAYS):
+        return DUE_SOON
+    return OK
+
+
+def status_q(status: str, today: date) -> Q:
+    """The SQL form of ``schedule_status``, on a queryset of children."""
+    soon = today + timedelta(days=DUE_SOON_DAYS)
+    overdue = Q(next_home_visit_due__lt=today)
+    if status == OVERDUE:
+        return overdue
+    if status == NEVER_VISITED:
+        return Q(last_home_visit_on__isnull=True) & ~overdue
+    if status == DUE_SOON:
+        return Q(last_home_visit_on__isnull=False, next_home_visit_due__range=(today, soon))
+    if status == OK:
+        return Q(last_home_visit_on__isnull=False, next_home_visit_due__gt=soon)
+    return Q()

@@ -1,0 +1,25 @@
+"""Helpers for requests that every floor uses."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address that the outermost trusted proxy saw, or REMOTE_ADDR without proxies.
+
+    Each proxy appends the address it received the request from, so with N trusted proxies the
+    N-th entry from the right is the last one a client could not have written itself. One
+    definition serves the sign-in lock (django-axes), the API rate limits and the audit log, so a
+    forged X-Forwarded-For header can neither dodge them nor lock out somebody else.
+    """
+    remote_addr = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return remote_addr
+    addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
+    if not addresses:
+        return remote_addr
+    return addresses[-min(proxies, len(addresses))]
