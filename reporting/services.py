@@ -138,9 +138,19 @@ def report_transition(
             to_stage=to,
             by=user,
             note=(note or "").strip(),
-            data={k: v for k, v in data.items() if v not in (None, "", [])},
+            # Dates and times as ISO text (a datetime is not JSON: the API fuzzer once got a 500
+            # moving a report to police_received with police_notified_at).
+            data=_as_json({k: v for k, v in data.items() if v not in (None, "", [])}),
         )
     return locked
+
+
+def _as_json(values: dict) -> dict:
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
 
 
 def _check_codes(data: dict) -> None:

@@ -303,3 +303,21 @@ def test_every_transition_for_every_role(source, target, role):
     else:
         with pytest.raises(rules.TransitionForbidden):
             rules.find_transition(source=source, target=target, role=role, outcome="resolved")
+
+
+def test_police_receipt_with_the_time_the_police_were_told(api_client, child, supervisor):
+    """Found by the API fuzzer: a datetime in the transition's data answered 500."""
+    from reporting.models import ReportTransition
+
+    client = api_client(supervisor)
+    report_id = file(client, child_id=str(child.pk)).json()["id"]
+    response = move(
+        client,
+        report_id,
+        "police_received",
+        police_notified_at="2026-11-23T09:00:00+08:00",
+        police_receipt="泾公受字2026-119",
+    )
+    assert response.status_code == 200, response.content
+    transition = ReportTransition.objects.get(report_id=report_id, to_stage="police_received")
+    assert transition.data["police_notified_at"].startswith("2026-11-23T")
