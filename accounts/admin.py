@@ -206,9 +206,9 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     search_fields = ("object_id", "username", "area_code")
 
     def has_view_permission(self, request, obj=None):
-        from . import rules
+        from .permissions import Capability, can
 
-        return rules.may_read_audit_log(request.user.role)
+        return can(request.user, Capability.AUDIT_LOG_READ)
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)

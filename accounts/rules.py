@@ -123,23 +123,13 @@ FULL_NUMBER_ROLES: dict[str, frozenset[str]] = {
 # Files that leave the system for another one carry masked numbers, whoever makes them.
 HANDOVER = "handover"
 ALWAYS_MASKED_SURFACES = frozenset({HANDOVER})
-# Who reads and exports the audit log of their subtree. Never the system administrator: the one
-# who runs the system must not also be the one who reviews what was done with it. Civil affairs
-# keep their county's log, which is also how they see who opened the files of their children.
-AUDIT_LOG_ROLES = frozenset({AUDITOR, CIVIL_AFFAIRS})
-# Who creates and changes which staff accounts. The three system roles (三员) are the security
-# officer's to create, change, activate and give a password: the administrator, who creates the
-# case workers' accounts, could otherwise make an auditor of their own (or a second
-# administrator, or a superuser) and read or export the audit log through it (issue 14, H2).
-# ``add_staff`` run on the server is outside this rule (whoever runs it holds the server).
+# The three system roles (三员), whose accounts only the security officer creates and changes
+# (permissions.Capability.ACCOUNT_MANAGE_PRIVILEGED, issue 14, H2). Privileged accounts (and
+# civil affairs) enrol their second factor with a one-time code from the security officer
+# (settings.MFA_ENROLMENT_CODE_ROLES), never on trust at first use.
 PRIVILEGED_ROLES = frozenset({ADMIN, SECURITY, AUDITOR})
-ACCOUNT_MANAGER_ROLES = {"privileged": frozenset({SECURITY}), "case": frozenset({ADMIN})}
-# Privileged accounts (and civil affairs) enrol their second factor with a one-time code from the
-# security officer (settings.MFA_ENROLMENT_CODE_ROLES), never on trust at first use.
-# Who ends other people's sessions.
-END_SESSIONS_ROLES = frozenset({ADMIN, SECURITY})
-# Who resets a lost second factor and lifts sign-in lockouts.
-SECURITY_ADMIN_ROLES = frozenset({SECURITY})
+# Who may do what is the table of accounts.permissions; the functions below read it.
+
 # Roles that must sign in with a TOTP code by default (settings.MFA_REQUIRED_ROLES overrides).
 DEFAULT_MFA_REQUIRED_ROLES = (SUPERVISOR, CIVIL_AFFAIRS, ADMIN, SECURITY, AUDITOR)
 
@@ -162,8 +152,11 @@ def is_privileged(role: str, *, is_superuser: bool = False) -> bool:
 def may_manage_account(manager_role: str, role: str, *, is_superuser: bool = False) -> bool:
     """Whether a user acting as ``manager_role`` may create or change an account of ``role``
     (a superuser account counts as privileged whatever its role field says)."""
-    kind = "privileged" if is_privileged(role, is_superuser=is_superuser) else "case"
-    return manager_role in ACCOUNT_MANAGER_ROLES[kind]
+    from .permissions import Capability, roles_with
+
+    if is_privileged(role, is_superuser=is_superuser):
+        return manager_role in roles_with(Capability.ACCOUNT_MANAGE_PRIVILEGED)
+    return manager_role in roles_with(Capability.ACCOUNT_MANAGE_CASE)
 
 
 def may_see_full_number(role: str, kind: str, *, surface: str = "page") -> bool:
@@ -176,11 +169,15 @@ def may_see_full_number(role: str, kind: str, *, surface: str = "page") -> bool:
 
 def may_read_audit_log(role: str) -> bool:
     # Superuser status is deliberately not consulted: administrators never read the audit log.
-    return role in AUDIT_LOG_ROLES
+    from .permissions import Capability, role_can
+
+    return role_can(role, Capability.AUDIT_LOG_READ)
 
 
 def may_end_sessions(role: str, *, is_superuser: bool = False) -> bool:
-    return role in END_SESSIONS_ROLES or (is_superuser and role not in (SECURITY, AUDITOR))
+    from .permissions import Capability, role_can
+
+    return role_can(role, Capability.SESSIONS_END, is_superuser=is_superuser)
 
 
 def may_end_sessions_of(
@@ -190,16 +187,20 @@ def may_end_sessions_of(
     officer anyone's; the administrator only those of the accounts they manage — never the
     security officer's or the auditor's, whom they could otherwise keep signed out (found by the
     outside attack run of issue 14)."""
+    from .permissions import Capability, role_can
+
     acting = effective_role(role, is_superuser=is_superuser)
     if not may_end_sessions(role, is_superuser=is_superuser):
         return False
-    return acting == SECURITY or may_manage_account(
+    return role_can(acting, Capability.SECURITY_ADMIN) or may_manage_account(
         acting, account_role, is_superuser=account_is_superuser
     )
 
 
 def may_administer_security(role: str) -> bool:
-    return role in SECURITY_ADMIN_ROLES
+    from .permissions import Capability, role_can
+
+    return role_can(role, Capability.SECURITY_ADMIN)
 
 
 def mfa_required(

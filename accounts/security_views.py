@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 
 from core.redirects import safe_next
 
-from . import mfa, rules, selectors, services, session_limits, staff
+from . import mfa, permissions, rules, selectors, services, session_limits, staff
 from .forms import EnrolmentForm, TotpCodeForm
+from .permissions import Capability
 
 ENROL_KEY = "mfa_enrol_key"  # session: the hex secret offered at enrolment, until confirmed
 
@@ -157,8 +158,7 @@ def account_security(request: HttpRequest) -> HttpResponse:
 
 
 def _require_security_officer(user) -> None:
-    if not rules.may_administer_security(user.role):
-        raise PermissionDenied
+    permissions.require(user, Capability.SECURITY_ADMIN)
 
 
 @login_required
@@ -177,7 +177,8 @@ def security_home(request: HttpRequest) -> HttpResponse:
             "q": query,
             "lockouts": selectors.lockouts_for(user=request.user),
             "import_locks": selectors.import_locks_for(user=request.user),
-            "privileged_roles": sorted(rules.PRIVILEGED_ROLES),
+            # The system accounts (三员) are the officer's to change and give enrolment codes.
+            "privileged_ids": {p.pk for p in page if p.role in rules.PRIVILEGED_ROLES},
         },
     )
 

@@ -3,20 +3,20 @@
 Every queryset of children, visits, agreements, reports and subsidies passes through
 ``scope_queryset`` with the path to its area code. A user sees exactly their area's subtree; an
 object outside it does not exist for them (404). A role that may not act on an object it can see
-gets 403 from ``require_role``.
+gets 403 from ``accounts.permissions.require``, which reads the one table of capabilities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TypeVar
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from . import rules
+from . import permissions, rules
 from .models import Area, User
+from .permissions import Capability
 
 M = TypeVar("M", bound=Model)
 
@@ -102,13 +102,6 @@ def _audit_outside_scope(queryset: QuerySet, *, user: User, area_field: str, loo
         )
 
 
-def require_role(user: User, roles: Iterable[str]) -> None:
-    """403 unless the user holds one of ``roles``. Superuser status opens nothing here: a
-    superuser is the system administrator, with no case data (issue 14, M1)."""
-    if rules.effective_role(user.role, is_superuser=user.is_superuser) not in set(roles):
-        raise PermissionDenied
-
-
 def code_in_scope(user: User, code: str) -> bool:
     """Whether case records of area ``code`` are the user's to see."""
     prefix = scope_prefix(user)
@@ -153,8 +146,7 @@ def areas_for_user(*, user: User) -> QuerySet[Area]:
     """Areas of the user's subtree. Names and codes are the published 统计用区划代码, not case
     data: the system administrator, who manages them, sees them too (the security officer and the
     auditor work on accounts and the log, and have no use for them)."""
-    role = rules.effective_role(getattr(user, "role", ""), is_superuser=user.is_superuser)
-    prefix = area_prefix(user) if role not in (rules.SECURITY, rules.AUDITOR) else None
+    prefix = area_prefix(user) if permissions.can(user, Capability.AREA_READ) else None
     if prefix is None:
         return Area.objects.none()
     return Area.objects.filter(prefix_q(prefix, "code"))
@@ -194,8 +186,7 @@ def staff_for_user(*, user: User) -> QuerySet[User]:
 def require_audit_reader(user: User) -> None:
     """403 unless the user may read the audit log (the auditor, civil affairs; never the system
     administrator, superuser or not)."""
-    if not user.is_authenticated or not rules.may_read_audit_log(user.role):
-        raise PermissionDenied
+    permissions.require(user, Capability.AUDIT_LOG_READ)
 
 
 def audit_records_for(*, user: User) -> QuerySet:
@@ -217,7 +208,10 @@ def audit_records_for(*, user: User) -> QuerySet:
     if prefix is None:
         return records.none()
     condition = prefix_q(prefix, "area_code")
-    if user.role == rules.AUDITOR and len(prefix) == rules.PREFIX_LENGTH[rules.PROVINCE]:
+    if (
+        permissions.can(user, Capability.AUDIT_LOG_READ_UNPLACED)
+        and len(prefix) == rules.PREFIX_LENGTH[rules.PROVINCE]
+    ):
         condition |= Q(area_code="")
     return records.filter(condition)
 

@@ -13,8 +13,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from . import rules
+from . import permissions, rules
 from .models import Area, AuditAction, Role, User
+from .permissions import Capability
 
 
 @dataclass
@@ -244,9 +245,6 @@ POLICY_DEFAULTS: dict[str, int] = {
 }
 
 
-POLICY_ROLES = (Role.CIVIL_AFFAIRS, Role.ADMIN)
-
-
 def area_policy_update(*, user: User, area_code: str, values: dict[str, int | None]) -> None:
     """Civil affairs set their area's numbers (empty = inherit). Every file below is recomputed
     in the background after commit (through the outbox, so a broker that is down delays it only)."""
@@ -254,7 +252,7 @@ def area_policy_update(*, user: User, area_code: str, values: dict[str, int | No
     from . import selectors as scope
     from .models import AreaPolicy
 
-    scope.require_role(user, POLICY_ROLES)
+    permissions.require(user, Capability.AREA_POLICY_EDIT)
     # Settings, not case data: the administrator (no case-data scope) sets them too.
     if not scope.code_in_area(user, area_code):
         raise PermissionDenied
@@ -414,7 +412,7 @@ def user_sessions_end(*, by: User, user: User) -> int:
 
     from . import session_limits
 
-    own = by.pk == user.pk and rules.may_end_sessions(by.role, is_superuser=by.is_superuser)
+    own = by.pk == user.pk and permissions.can(by, Capability.SESSIONS_END)
     if not own and not rules.may_end_sessions_of(
         by.role, user.role, is_superuser=by.is_superuser, account_is_superuser=user.is_superuser
     ):
@@ -544,8 +542,7 @@ def mfa_device_reset(*, by: User, user: User) -> int:
 
     from . import session_limits
 
-    if not rules.may_administer_security(by.role):
-        raise PermissionDenied
+    permissions.require(by, Capability.SECURITY_ADMIN)
     with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=user).delete()
         audit_account(
@@ -563,8 +560,7 @@ def lockout_clear(*, by: User, username: str) -> int:
     attempts are forgotten. Returns how many attempt rows were removed."""
     from axes.utils import reset
 
-    if not rules.may_administer_security(by.role):
-        raise PermissionDenied
+    permissions.require(by, Capability.SECURITY_ADMIN)
     removed = reset(username=username)
     area_code = _area_of(username)
     audit_log(
@@ -694,9 +690,11 @@ def security_officers_over(user: User) -> list[User]:
         return []
     codes = [user.area_id, *rules.ancestor_codes(user.area_id)]
     return list(
-        User.objects.filter(role=Role.SECURITY, is_active=True, area_id__in=codes).order_by(
-            "-area_id", "username"
-        )
+        User.objects.filter(
+            role__in=permissions.roles_with(Capability.SECURITY_ADMIN),
+            is_active=True,
+            area_id__in=codes,
+        ).order_by("-area_id", "username")
     )
 
 
@@ -747,8 +745,7 @@ def import_lock_lift(*, by: User, lock, request=None) -> bool:
 
     from .models import ImportLock
 
-    if not rules.may_administer_security(by.role):
-        raise PermissionDenied
+    permissions.require(by, Capability.SECURITY_ADMIN)
     lifted = ImportLock.objects.filter(pk=lock.pk, lifted_at__isnull=True).update(
         lifted_at=timezone.now(), lifted_by=by
     )

@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import rules
+from . import permissions, rules
 from .models import ApiToken, AuditAction, MfaEnrolmentCode, Role, User
 from .services import audit_account
 
@@ -231,7 +231,9 @@ def enrolment_code_issue(*, by: User | None, user: User, request=None) -> str:
     The security officer issues it for an account of their area (not their own: an officer
     whose password leaked could otherwise enrol the thief), or the server does
     (``issue_enrolment_code``) for the first officer."""
-    if by is not None and (not rules.may_administer_security(by.role) or by.pk == user.pk):
+    if by is not None and (
+        not permissions.can(by, permissions.Capability.SECURITY_ADMIN) or by.pk == user.pk
+    ):
         raise PermissionDenied
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
     raw = "".join(secrets.choice(alphabet) for _ in range(12))
@@ -304,8 +306,7 @@ def system_account_save(
     is not a security officer."""
     from .models import Area
 
-    if not rules.may_administer_security(by.role):
-        raise PermissionDenied
+    permissions.require(by, permissions.Capability.SECURITY_ADMIN)
     errors: dict[str, list[str]] = {}
     if role not in rules.PRIVILEGED_ROLES:
         errors.setdefault("role", []).append("这里只能管理系统管理员、安全管理员和安全审计员账号")

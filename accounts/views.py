@@ -15,23 +15,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import rules, selectors
+from . import permissions, rules, selectors
 from .models import AuditAction, Role
+from .permissions import Capability
 
-STAFF_DIRECTORY_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER, Role.ADMIN)
-AREA_BROWSER_ROLES = (Role.DIRECTOR, *STAFF_DIRECTORY_ROLES)
+# Where a role's first page is another app's page (the menu leaves "Home" out for them:
+# permissions.Capability.MENU_HOME). Which page a role starts on is this view's decision.
+HOME_REDIRECTS = {
+    Role.DIRECTOR: "visits:worklist",
+    Role.SECURITY: "security",
+    Role.AUDITOR: "audit",
+}
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if user.role == Role.DIRECTOR:
-        # A director's first page is the worklist of children to visit.
-        return redirect("visits:worklist")
-    if user.role == Role.SECURITY:
-        return redirect("security")
-    if user.role == Role.AUDITOR:
-        return redirect("audit")
+    if user.role in HOME_REDIRECTS:
+        # A director's first page is the worklist of children to visit; the security officer's
+        # and the auditor's are their own.
+        return redirect(HOME_REDIRECTS[user.role])
     area = user.area
     sub_areas = (
         selectors.child_areas_with_staff_counts(user=user, area=area) if area is not None else []
@@ -39,13 +42,19 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/home.html",
-        {"area": area, "sub_areas": sub_areas, "role": user.role, "Role": Role},
+        {
+            "area": area,
+            "sub_areas": sub_areas,
+            # A mandatory reporter's home is their duty to report; everyone else's their areas.
+            "home_kind": "reporting" if user.role == Role.REPORTER else "areas",
+            "show_api_docs": user.role == Role.CIVIL_AFFAIRS or user.is_staff,
+        },
     )
 
 
 @login_required
 def area_list(request: HttpRequest, code: str | None = None) -> HttpResponse:
-    selectors.require_role(request.user, AREA_BROWSER_ROLES)
+    permissions.require(request.user, Capability.AREA_BROWSE)
     if code is None:
         code = request.user.area_id
     area = selectors.area_for_user_or_404(user=request.user, code=code or "")
@@ -66,7 +75,7 @@ def area_list(request: HttpRequest, code: str | None = None) -> HttpResponse:
 
 @login_required
 def staff_list(request: HttpRequest) -> HttpResponse:
-    selectors.require_role(request.user, STAFF_DIRECTORY_ROLES)
+    permissions.require(request.user, Capability.STAFF_DIRECTORY)
     staff = selectors.staff_for_user(user=request.user)
     role = request.GET.get("role", "")
     if role in Role.values:
@@ -80,13 +89,11 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "roles": Role.choices,
-            "role": role,
+            "selected_role": role,
             "q": query,
-            "can_end_sessions": rules.may_end_sessions(
-                request.user.role, is_superuser=request.user.is_superuser
-            ),
+            "can_end_sessions": permissions.can(request.user, Capability.SESSIONS_END),
             # The system accounts' sessions are the security officer's to end (/security/).
-            "privileged_roles": sorted(rules.PRIVILEGED_ROLES),
+            "privileged_ids": {p.pk for p in page if p.role in rules.PRIVILEGED_ROLES},
         },
     )
 
@@ -98,12 +105,9 @@ def staff_sessions_end(request: HttpRequest) -> HttpResponse:
     button of the staff list and of the security page).
 
     The user's id travels in the POST body: routes take no sequential ids (access matrix)."""
-    from django.core.exceptions import PermissionDenied
-
     from .services import user_sessions_end
 
-    if not rules.may_end_sessions(request.user.role, is_superuser=request.user.is_superuser):
-        raise PermissionDenied
+    permissions.require(request.user, Capability.SESSIONS_END)
     person = selectors.account_for_user_or_404(user=request.user, pk=request.POST.get("user"))
     user_sessions_end(by=request.user, user=person)
     if person.pk == request.user.pk:
@@ -113,12 +117,13 @@ def staff_sessions_end(request: HttpRequest) -> HttpResponse:
     messages.success(
         request, _("All sessions of %(name)s were ended.") % {"name": person.display_name}
     )
-    return redirect("security" if rules.may_administer_security(request.user.role) else "staff")
+    back = "security" if permissions.can(request.user, Capability.SECURITY_ADMIN) else "staff"
+    return redirect(back)
 
 
 def _audit_filtered(request: HttpRequest):
     """The audit records of the user's area, filtered as the page's form asks (403 unless the
-    user may read the audit log: accounts.rules.AUDIT_LOG_ROLES)."""
+    user may read the audit log: Capability.AUDIT_LOG_READ)."""
     records = selectors.audit_records_for(user=request.user)
     action = request.GET.get("action", "")
     if action in AuditAction.values:

@@ -15,11 +15,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import User
 from children.services import today
+from reminders import services
 from tests.conftest import log_in
-from visits import services
 
 CHILDREN = int(os.environ.get("BENCH_CHILDREN", "1000000"))
 VILLAGES = 20160
@@ -45,14 +46,11 @@ def scale_data(django_db_setup, django_db_blocker):
 
 
 def bare_select_sql() -> str:
-    return " UNION ALL ".join(
-        services._rule_sql(role, area, source, due, condition)
-        for _kind, role, area, source, due, condition in services._RULES
-    )
+    return " UNION ALL ".join(select for _kind, _role, select in services.rule_selects())
 
 
 def timed_sweep(on):
-    params = {"today": on, "soon": 7}
+    params = {"today": on, "now": timezone.now()}
     with connection.cursor() as cursor:
         started = time.perf_counter()
         cursor.execute(f"SELECT count(*) FROM ({bare_select_sql()}) s", params)
@@ -133,7 +131,7 @@ def test_monthly_ledger(scale_data):
     """The nightly ledger job: one entitlement per enrolment in force at the standard in force."""
     from datetime import date
 
-    from children.services import entitlements_generate
+    from benefits.services import entitlements_generate
 
     month = date(2026, 12, 1)
     with connection.cursor() as cursor:

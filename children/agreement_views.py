@@ -13,11 +13,14 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import AuditAction
+from accounts.permissions import Capability
 from accounts.services import audit_log
 from core import clock
 from core.errors import Conflict
+from core.forms import add_service_errors
 from core.masking import PHONE
 
 from . import selectors, services
@@ -27,7 +30,6 @@ from .forms import (
     ParentNoticeForm,
     ReasonForm,
     ScanForm,
-    add_service_errors,
     run_small_form,
 )
 from .models import CareAgreement, MemberStatus, Relation
@@ -39,13 +41,15 @@ DEFAULT_DUTIES = (
 )
 
 
-def _agreement_or_404(request: HttpRequest, agreement_id, roles=selectors.READ_ROLES):
+def _agreement_or_404(
+    request: HttpRequest, agreement_id, capability: Capability = Capability.CHILD_READ
+):
     agreement = selectors.child_record_or_404(
         CareAgreement.objects.select_related("child", "child__village", "created_by"),
         user=request.user,
         pk=agreement_id,
     )
-    scope.require_role(request.user, roles)
+    permissions.require(request.user, capability)
     return agreement
 
 
@@ -93,7 +97,7 @@ def _initial(child, user) -> dict:
 @require_http_methods(["GET", "POST"])
 def agreement_create(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
     )
     form = CareAgreementForm(request.POST or None, initial=_initial(child, request.user))
     if request.method == "POST" and form.is_valid():
@@ -114,7 +118,7 @@ def agreement_create(request: HttpRequest, child_id) -> HttpResponse:
 @login_required
 def agreement_detail(request: HttpRequest, agreement_id) -> HttpResponse:
     agreement = _agreement_or_404(request, agreement_id)
-    can_write = request.user.role in services.WRITE_ROLES
+    can_write = permissions.can(request.user, Capability.CHILD_WRITE)
     open_statuses = ("active", "needs_replacement")
     return render(
         request,
@@ -136,7 +140,7 @@ def agreement_detail(request: HttpRequest, agreement_id) -> HttpResponse:
 
 
 def _post_action(request: HttpRequest, agreement_id, form_class, action) -> HttpResponse:
-    agreement = _agreement_or_404(request, agreement_id, roles=services.WRITE_ROLES)
+    agreement = _agreement_or_404(request, agreement_id, capability=Capability.CHILD_WRITE)
     run_small_form(request, form_class, lambda data: action(agreement, data))
     return redirect("children:agreement", agreement_id=agreement.pk)
 
@@ -236,7 +240,7 @@ def agreement_pdf(request: HttpRequest, agreement_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def parent_contact_create(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
     )
     form = ParentContactForm(
         request.POST or None, initial={"contacted_on": clock.today(), "channel": "phone"}

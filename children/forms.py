@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Area
+from core.forms import add_service_errors, add_service_messages  # noqa: F401  (used by benefits, moving)
 
 from .imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 from .models import (
@@ -188,21 +189,6 @@ class ImportForm(forms.Form):
         return upload
 
 
-def add_service_errors(
-    form: forms.Form, exc: ValidationError, field_map: dict | None = None
-) -> None:
-    """Show a service's ValidationError next to the fields it names."""
-    field_map = field_map or {}
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            target = field_map.get(field, field)
-            for message in messages:
-                form.add_error(target if target in form.fields else None, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 class CareAgreementForm(forms.Form):
     caregiver_name = forms.CharField(label=_("Caregiver"), max_length=50)
     caregiver_relation = forms.ChoiceField(
@@ -298,93 +284,3 @@ def run_small_form(request, form_class, action) -> bool:
         messages.success(request, gettext("Saved."))
         return True
     return False
-
-
-def add_service_messages(request, exc: ValidationError) -> None:
-    """Show a service's ValidationError as page messages (for small action forms)."""
-    from django.contrib import messages
-
-    problems = exc.message_dict.values() if hasattr(exc, "error_dict") else [exc.messages]
-    for group in problems:
-        for problem in group:
-            messages.error(request, problem)
-
-
-# --- Benefits (补贴纳入) -------------------------------------------------------------------------
-
-
-def _programme_choices() -> list[tuple[str, str]]:
-    from .subsidy_rules import PROGRAMMES
-
-    return [(code, programme.name) for code, programme in PROGRAMMES.items()]
-
-
-class SubsidyApplyForm(forms.Form):
-    programme = forms.ChoiceField(label=_("Programme"), choices=_programme_choices)
-    note = forms.CharField(
-        label=_("Situation and evidence"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
-
-
-class SubsidyDecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        label=_("Decision"),
-        choices=[
-            ("approve", _("Approve")),
-            ("return", _("Return for more evidence")),
-            ("reject", _("Reject")),
-        ],
-        widget=forms.RadioSelect,
-    )
-    note = forms.CharField(
-        label=_("Reason"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Required to return or reject: the family will be told."),
-    )
-
-
-class EvidenceForm(forms.Form):
-    description = forms.CharField(
-        label=_("Document"), max_length=100, help_text=_("For example: death certificate")
-    )
-    file = forms.FileField(label=_("File"), help_text=_("JPG, PNG or PDF, at most 10 MB."))
-
-
-class ResubmitForm(forms.Form):
-    note = forms.CharField(
-        label=_("What was added"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
-def _exit_choices() -> list[tuple[str, str]]:
-    from .models import ExitReason
-
-    return [(value, label) for value, label in ExitReason.choices if value != ExitReason.ONE_OFF]
-
-
-class EnrolmentExitForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=_exit_choices)
-    on = forms.DateField(label=_("Date of the event"), widget=DATE_WIDGET)
-    note = forms.CharField(label=_("Note"), required=False, max_length=200)
-
-
-class EnrolmentReviewForm(forms.Form):
-    note = forms.CharField(label=_("Review note"), required=False, max_length=2000)
-
-
-class PayeeForm(forms.Form):
-    name = forms.CharField(label=_("Payee"), max_length=50)
-    account = forms.CharField(label=_("Bank account"), required=False, max_length=40)
-
-
-class EducationRecordForm(forms.Form):
-    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
-    school = forms.CharField(label=_("School"), max_length=100)

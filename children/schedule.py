@@ -1,9 +1,11 @@
 """The one definition of the visit schedule (domain §3): how often a child must be contacted and
 visited at home, when each is due, and what "overdue", "due soon" and "never visited" mean — as
 pure Python (``intervals``, ``due_dates``, ``schedule_status``) and as the SQL condition of the
-same statuses (``status_q``) for lists, counts and dashboards. The due dates are stored on the
-child (``next_home_visit_due``, ``next_contact_due``) by children.services when a visit is
-recorded or the risk colour or the area's numbers change; everything else reads them.
+same statuses (``status_q``) for lists, counts and dashboards, and "overdue" / "due soon" of any
+stored due date as Python, a Q and SQL text (the reminder sweep, the village counts). The due
+dates are stored on the child (``next_home_visit_due``, ``next_contact_due``) by
+children.services when a visit is recorded or the risk colour or the area's numbers change;
+everything else reads them.
 """
 
 from __future__ import annotations
@@ -88,16 +90,47 @@ def due_dates(
     return min(contact_due, home_due), home_due
 
 
+# --- "Overdue" and "due soon" of a stored due date: once, in the three forms ----------------------
+# A duty is overdue the day after its due date (due < today) and due soon from the due date back
+# DUE_SOON_DAYS days (today <= due <= today + 7). The same words in Python, as a Q on a field,
+# and as SQL text on a column (``today`` is a SQL expression, by default the %(today)s parameter).
+
+
+def is_overdue(due: date | None, today: date) -> bool:
+    return due is not None and due < today
+
+
+def is_due_soon(due: date | None, today: date) -> bool:
+    return due is not None and today <= due <= today + timedelta(days=DUE_SOON_DAYS)
+
+
+def overdue_q(field: str, today: date) -> Q:
+    return Q(**{f"{field}__lt": today})
+
+
+def due_soon_q(field: str, today: date) -> Q:
+    return Q(**{f"{field}__range": (today, today + timedelta(days=DUE_SOON_DAYS))})
+
+
+def overdue_sql(column: str, today: str = "%(today)s", *, days_late: str = "") -> str:
+    """``column`` is past due (with ``days_late``, a SQL number: by more than that many days)."""
+    return f"{column} < {today} - {days_late}" if days_late else f"{column} < {today}"
+
+
+def due_soon_sql(column: str, today: str = "%(today)s") -> str:
+    return f"{column} BETWEEN {today} AND {today} + {DUE_SOON_DAYS}"
+
+
 def schedule_status(
     *, next_home_visit_due: date, last_home_visit_on: date | None, today: date
 ) -> str:
     """``overdue`` when the home visit is past due; ``never_visited`` for a child not yet visited
     at home (and not yet overdue); ``due_soon`` within 7 days; otherwise ``ok``."""
-    if next_home_visit_due < today:
+    if is_overdue(next_home_visit_due, today):
         return OVERDUE
     if last_home_visit_on is None:
         return NEVER_VISITED
-    if next_home_visit_due <= today + timedelta(days=DUE_SOON_DAYS):
+    if is_due_soon(next_home_visit_due, today):
         return DUE_SOON
     return OK
 
@@ -105,13 +138,13 @@ def schedule_status(
 def status_q(status: str, today: date) -> Q:
     """The SQL form of ``schedule_status``, on a queryset of children."""
     soon = today + timedelta(days=DUE_SOON_DAYS)
-    overdue = Q(next_home_visit_due__lt=today)
+    overdue = overdue_q("next_home_visit_due", today)
     if status == OVERDUE:
         return overdue
     if status == NEVER_VISITED:
         return Q(last_home_visit_on__isnull=True) & ~overdue
     if status == DUE_SOON:
-        return Q(last_home_visit_on__isnull=False, next_home_visit_due__range=(today, soon))
+        return Q(last_home_visit_on__isnull=False) & due_soon_q("next_home_visit_due", today)
     if status == OK:
         return Q(last_home_visit_on__isnull=False, next_home_visit_due__gt=soon)
     return Q()

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
 
+from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.permissions import Capability
+from core import clock
 from core.masking import ID_NUMBER, PHONE
 
 from . import idcard, schedule
@@ -36,7 +37,6 @@ VISIT_STATUSES = (
     schedule.NEVER_VISITED,
 )
 PARENT_CONTACT_OVERDUE = "parent_contact_overdue"  # a list filter beside the focus flags
-READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 CHILD_AREA_FIELD = "village__code"
 
 
@@ -45,7 +45,9 @@ def children_in_scope(*, user: User) -> QuerySet[Child]:
     return scope.scope_queryset(Child.objects.all(), user=user, area_field=CHILD_AREA_FIELD)
 
 
-def child_for_user_or_404(*, user: User, child_id: Any, roles=READ_ROLES) -> Child:
+def child_for_user_or_404(
+    *, user: User, child_id: Any, capability: Capability = Capability.CHILD_READ
+) -> Child:
     """404 outside the user's area (or unknown), then 403 if the role may not do this."""
     try:
         child_uuid = uuid.UUID(str(child_id))
@@ -59,7 +61,7 @@ def child_for_user_or_404(*, user: User, child_id: Any, roles=READ_ROLES) -> Chi
         area_field=CHILD_AREA_FIELD,
         pk=child_uuid,
     )
-    scope.require_role(user, roles)
+    permissions.require(user, capability)
     return child
 
 
@@ -115,7 +117,7 @@ class ChildFilters:
 
 def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]:
     """The scoped, filtered list, with the village loaded: a constant number of queries."""
-    scope.require_role(user, READ_ROLES)
+    permissions.require(user, Capability.CHILD_READ)
     queryset = children_in_scope(user=user).select_related("village")
     if filters.status in ChildStatus.values:
         queryset = queryset.filter(status=filters.status)
@@ -125,7 +127,7 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
         area = scope.area_for_user_or_404(user=user, code=filters.area)
         queryset = queryset.filter(scope.subtree_q(area.code, "village__code"))
     if filters.contact == "overdue":
-        queryset = queryset.filter(next_contact_due__lt=timezone.localdate())
+        queryset = queryset.filter(schedule.overdue_q("next_contact_due", clock.today()))
     if filters.home_visit == "never":
         queryset = queryset.filter(last_home_visit_on__isnull=True)
     if filters.agreement == "none":
@@ -141,14 +143,14 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
     if filters.flag in FocusFlag.values:
         queryset = queryset.filter(focus_flags__contains=[filters.flag])
     elif filters.flag == PARENT_CONTACT_OVERDUE:
-        queryset = queryset.filter(parent_contact_due__lt=timezone.localdate())
+        queryset = queryset.filter(schedule.overdue_q("parent_contact_due", clock.today()))
     if filters.school_status in SchoolStatus.values:
         queryset = queryset.filter(school_status=filters.school_status)
     if filters.key_only:
         queryset = queryset.filter(is_key_child=True)
     if filters.visit_status in VISIT_STATUSES:
         queryset = queryset.filter(status=ChildStatus.ACTIVE).filter(
-            schedule.status_q(filters.visit_status, timezone.localdate())
+            schedule.status_q(filters.visit_status, clock.today())
         )
     if filters.q:
         query = filters.q
@@ -161,7 +163,7 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
 
 def parent_contact_overdue(child: Child, today: date) -> bool:
     """A left-behind child with no parent contact logged within the area's number of days."""
-    return child.parent_contact_due is not None and child.parent_contact_due < today
+    return schedule.is_overdue(child.parent_contact_due, today)
 
 
 def can_see_full_id(user: User, child: Child, *, surface: str = "page") -> bool:
@@ -373,142 +375,3 @@ def timeline_for(
     rank = {"create": 0, "family": 1, "change": 2}
     entries.sort(key=lambda e: (e.at, rank.get(e.kind, 3)), reverse=True)
     return entries
-
-
-# --- Benefits (补贴纳入) -------------------------------------------------------------------------
-
-
-def enrolments_for(child: Child) -> list:
-    """The child's benefits, newest first, each with its ledger (two queries)."""
-    from django.db.models import Prefetch, Sum
-
-    from .models import Entitlement
-
-    return list(
-        child.enrolments.select_related("application", "ended_by")
-        .prefetch_related(Prefetch("entitlements", queryset=Entitlement.objects.order_by("-month")))
-        .annotate(total_paid=Sum("entitlements__amount"))
-        .order_by("-start_month")
-    )
-
-
-def applications_for(child: Child) -> list:
-    from django.db.models import Count
-
-    return list(
-        child.subsidy_applications.select_related("submitted_by")
-        .annotate(evidence_count=Count("evidence"))
-        .order_by("-submitted_at")
-    )
-
-
-def application_for_user_or_404(*, user: User, application_id: Any, roles=READ_ROLES):
-    """404 outside the user's area, then 403 for a role that may not read child files (a
-    reporter's area covers the village, but an application is part of the child's file)."""
-    from .models import SubsidyApplication
-
-    application = child_record_or_404(
-        SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
-        user=user,
-        pk=application_id,
-    )
-    scope.require_role(user, roles)
-    return application
-
-
-def enrolment_for_user_or_404(*, user: User, enrolment_id: Any, roles=READ_ROLES):
-    """As application_for_user_or_404: found in area, then refused to roles without file access."""
-    from .models import Enrolment
-
-    enrolment = child_record_or_404(
-        Enrolment.objects.select_related("child", "application"), user=user, pk=enrolment_id
-    )
-    scope.require_role(user, roles)
-    return enrolment
-
-
-def evidence_for_user_or_404(*, user: User, evidence_id: Any):
-    from .models import SubsidyEvidence
-
-    return scope.get_in_scope_or_404(
-        SubsidyEvidence.objects.select_related("application__child"),
-        user=user,
-        area_field="application__child__village__code",
-        pk=evidence_id,
-    )
-
-
-def subsidy_queue_for(*, user: User, statuses: Iterable[str], area_code: str = "") -> QuerySet:
-    """Applications in these statuses in the user's area (or the given area within it), oldest
-    first, with child, village and submitter loaded (one query)."""
-    from .models import SubsidyApplication
-
-    queryset = child_records_in_scope(
-        SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
-        user=user,
-    ).filter(status__in=list(statuses))
-    if area_code:
-        area = scope.area_for_user_or_404(user=user, code=area_code)
-        queryset = queryset.filter(scope.subtree_q(area.code, CHILD_RECORD_AREA_FIELD))
-    return queryset.order_by("township_approved_on", "submitted_at")
-
-
-def subsidy_timeline_entries(*, child: Child) -> list[TimelineEntry]:
-    """Benefit applications, decisions, reviews and exits as entries of the file's timeline."""
-    from . import subsidy_rules
-    from .models import ApplicationStatus, SubsidyDecision
-
-    verbs = {
-        "submit": "提交补贴申请",
-        "resubmit": "重新提交补贴申请",
-        "return": "补贴申请被退回",
-        "reject": "补贴申请不予批准",
-        "review": "补贴复核：继续享受",
-        "exit": "补贴终止",
-    }
-    entries = []
-    decisions = (
-        SubsidyDecision.objects.filter(application__child=child)
-        .select_related("by", "application")
-        .order_by("-at")[:200]
-    )
-    for decision in decisions:
-        programme = subsidy_rules.PROGRAMMES[decision.application.programme].name
-        if decision.decision == "approve":
-            verb = (
-                "乡镇初审通过"
-                if decision.to_status == ApplicationStatus.TOWNSHIP_APPROVED
-                else "县级审批通过，纳入保障"
-            )
-        else:
-            verb = verbs.get(decision.decision, decision.decision)
-        changes = [("理由", "", decision.note)] if decision.note else []
-        entries.append(
-            TimelineEntry(
-                decision.at, decision.by.display_name, f"{verb}：{programme}", changes, "benefit"
-            )
-        )
-    return entries
-
-
-# The standard in force for a child's village and a month: county over city over province, then
-# the latest month. Used by the ledger and the standards page alike.
-STANDARD_IN_FORCE_SQL = """
-    SELECT st.id, st.amount FROM children_subsidystandard st
-    WHERE st.programme = {programme} AND st.effective_month <= {month}
-      AND st.area_id IN (left({village}, 6) || '000000', left({village}, 4) || '00000000',
-                         left({village}, 2) || '0000000000')
-    ORDER BY length(rtrim(st.area_id, '0')) DESC, st.effective_month DESC
-    LIMIT 1
-"""
-
-
-def standard_in_force(*, village_code: str, programme: str, month: date):
-    """The amount (yuan) a child of this village gets for ``month``, or None if none is set."""
-    from django.db import connection
-
-    sql = STANDARD_IN_FORCE_SQL.format(programme="%s", month="%s", village="%s")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [programme, month.replace(day=1), *[village_code] * 3])
-        row = cursor.fetchone()
-    return row[1] if row else None

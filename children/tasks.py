@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from accounts import outbox
-from core import clock
 
 from . import services
 
@@ -22,14 +21,6 @@ def refresh_derived() -> int:
 def recompute_area(area_code: str) -> int:
     """After an area's policy changes: recompute every active file below it, in batches."""
     return services.children_recompute_area(area_code=area_code)
-
-
-@shared_task(name="children.monthly_entitlements")
-def monthly_entitlements() -> int:
-    """Nightly: this month's entitlement for every enrolment in force (idempotent)."""
-    written = services.entitlements_generate(month=clock.today())
-    outbox.mark_run(monthly_entitlements.name)  # after the work: a crash leaves the day to catch up
-    return written
 
 
 @shared_task(name="children.text_parents")

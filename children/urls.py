@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import agreement_views, benefit_admin_views, subsidy_views, views
+from . import agreement_views, views
 
 app_name = "children"
 
@@ -23,52 +23,6 @@ urlpatterns = [
         name="parent_contact_add",
     ),
     path("agreements/<uuid:agreement_id>/", agreement_views.agreement_detail, name="agreement"),
-    path("<uuid:child_id>/subsidies/", subsidy_views.subsidy_apply, name="subsidies"),
-    path("<uuid:child_id>/subsidies/apply/", subsidy_views.subsidy_submit, name="subsidy_submit"),
-    path("<uuid:child_id>/subsidies/check/", subsidy_views.subsidy_check, name="subsidy_check"),
-    path(
-        "<uuid:child_id>/subsidies/education/",
-        subsidy_views.education_record_add,
-        name="education_add",
-    ),
-    path("subsidies/queue/", subsidy_views.subsidy_queue, name="subsidy_queue"),
-    path("subsidies/standards/", benefit_admin_views.subsidy_standards, name="subsidy_standards"),
-    path("subsidies/payments/", benefit_admin_views.subsidy_payments, name="subsidy_payments"),
-    path(
-        "subsidies/payments.xlsx",
-        benefit_admin_views.subsidy_payments_export,
-        name="subsidy_payments_export",
-    ),
-    path(
-        "subsidies/<uuid:application_id>/",
-        subsidy_views.application_detail,
-        name="subsidy_application",
-    ),
-    path(
-        "subsidies/<uuid:application_id>/resubmit/",
-        subsidy_views.subsidy_resubmit,
-        name="subsidy_resubmit",
-    ),
-    path(
-        "subsidies/<uuid:application_id>/evidence/",
-        subsidy_views.evidence_upload,
-        name="subsidy_evidence_upload",
-    ),
-    path(
-        "subsidies/evidence/<uuid:evidence_id>/",
-        subsidy_views.evidence_file,
-        name="subsidy_evidence",
-    ),
-    path(
-        "subsidies/enrolments/<uuid:enrolment_id>/<slug:action>/",
-        subsidy_views.enrolment_action,
-        name="enrolment_action",
-    ),
-    path(
-        "subsidies/<uuid:application_id>/decide/",
-        subsidy_views.subsidy_decide,
-        name="subsidy_decide",
-    ),
     path(
         "agreements/<uuid:agreement_id>/terminate/",
         agreement_views.agreement_terminate,

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import AuditAction
+from accounts.permissions import Capability
 from accounts.services import ImportLocked, audit_log
 from core import clock
 from core.errors import Conflict
+from core.forms import add_service_errors
 from core.masking import PHONE
-from visits import selectors as visit_selectors
-from visits import services as visit_services
 
-from . import exports, imports, rules, selectors, services
+from . import exports, extensions, imports, rules, selectors, services
 from .forms import (
     SECTIONS,
     AssessmentForm,
@@ -28,7 +33,6 @@ from .forms import (
     CloseForm,
     FamilyMemberForm,
     ImportForm,
-    add_service_errors,
 )
 from .models import (
     Category,
@@ -71,7 +75,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
             ],
             "school_statuses": SchoolStatus.choices,
             "statuses": ChildStatus.choices,
-            "can_write": request.user.role in services.WRITE_ROLES,
+            "can_write": permissions.can(request.user, Capability.CHILD_WRITE),
             "query_string": request.GET.urlencode(),
             "drill": _drill_down(filters),
         },
@@ -117,18 +121,32 @@ def child_export(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def child_create(request: HttpRequest) -> HttpResponse:
-    scope.require_role(request.user, services.WRITE_ROLES)
-    villages = _villages_for(request.user)
-    report = _report_from(request)
-    initial = {"name": report.child_name} if report is not None else None
-    form = ChildForm(request.POST or None, villages=villages, initial=initial)
+    report_id = request.GET.get("report") or request.POST.get("report")
+    if report_id:
+        # A file created from a mandatory report is the report's page (reporting files the
+        # child and links the report in one transaction); 307 keeps a posted form as it is.
+        try:
+            target = reverse("reporting:create_child", kwargs={"report_id": report_id})
+        except NoReverseMatch:
+            raise Http404 from None
+        return HttpResponseRedirect(target, status=307)
+    permissions.require(request.user, Capability.CHILD_WRITE)
+    return child_create_page(request, create=services.child_create)
+
+
+def child_create_page(
+    request: HttpRequest,
+    *,
+    create: Callable[..., Any],
+    initial: dict | None = None,
+    context: dict | None = None,
+) -> HttpResponse:
+    """The new-file form: ``create(user=…, **values)`` makes the file (and whatever goes with
+    it, e.g. linking the report it came from); its refusals are shown next to the fields."""
+    form = ChildForm(request.POST or None, villages=_villages_for(request.user), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            child = services.child_create(user=request.user, **form.service_values())
-            if report is not None:
-                from reporting.services import report_link_child
-
-                report_link_child(user=request.user, report=report, child=child)
+            child = create(user=request.user, **form.service_values())
         except ValidationError as exc:
             add_service_errors(form, exc, {"village_code": "village"})
         except Conflict as exc:
@@ -141,21 +159,8 @@ def child_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "children/child_form.html",
-        {"form": form, "sections": SECTIONS, "creating": True, "report": report},
+        {"form": form, "sections": SECTIONS, "creating": True, **(context or {})},
     )
-
-
-def _report_from(request: HttpRequest):
-    """The mandatory report a new file is created from (?report=ID), if the user may see it."""
-    report_id = request.GET.get("report") or request.POST.get("report")
-    if not report_id:
-        return None
-    from reporting.selectors import report_for_user_or_404
-
-    return report_for_user_or_404(user=request.user, report_id=report_id)
-
-
-OPEN_OR_RETURNED = ("submitted", "township_approved", "returned")
 
 
 @login_required
@@ -172,7 +177,9 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
     child.parent_contact_overdue = selectors.parent_contact_overdue(child, today)
     family = selectors.family_for(child)
     assessments = selectors.assessments_for(child)
-    can_write = (request.user.role in services.WRITE_ROLES) and child.status == ChildStatus.ACTIVE
+    can_write = (
+        permissions.can(request.user, Capability.CHILD_WRITE) and child.status == ChildStatus.ACTIVE
+    )
     response = render(
         request,
         "children/child_detail.html",
@@ -184,25 +191,16 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "family": family,
             "assessments": assessments,
             "timeline": selectors.timeline_for(
-                child,
-                extra=visit_selectors.timeline_entries(child=child)
-                + selectors.subsidy_timeline_entries(child=child),
-                user=request.user,
+                child, extra=extensions.timeline_entries(child), user=request.user
             ),
-            "enrolments": [e for e in selectors.enrolments_for(child) if e.end_month is None],
-            "open_applications": [
-                a for a in selectors.applications_for(child) if a.status in OPEN_OR_RETURNED
-            ],
             "can_write": can_write,
-            "can_assess": can_write and (request.user.role in services.ASSESSOR_ROLES),
+            "can_assess": can_write and permissions.can(request.user, Capability.CHILD_ASSESS),
             "assessment_due": child.next_assessment_due is not None
             and child.next_assessment_due <= today,
-            "visits": list(visit_selectors.visits_for_child(child=child)[:20]),
             "agreements": list(child.care_agreements.all()[:10]),
             "parent_contacts": list(child.parent_contacts.all()[:5]),
-            "visit_status": visit_selectors.status_of(child, today),
-            "can_visit": child.status == ChildStatus.ACTIVE
-            and (request.user.role in visit_services.VISITOR_ROLES),
+            # What the apps above the file add: visits, benefits (children.extensions).
+            **extensions.page_context(request, child, today),
             "sections": SECTIONS,
         },
     )
@@ -214,11 +212,9 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
     if section not in SECTIONS:
-        from django.http import Http404
-
         raise Http404
     child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
     )
     initial = {
         field: getattr(child, field)
@@ -265,7 +261,7 @@ def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def child_close(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
     )
     form = CloseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -285,7 +281,7 @@ def child_close(request: HttpRequest, child_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpResponse:
     child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, roles=services.WRITE_ROLES
+        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
     )
     member = get_object_or_404(FamilyMember, pk=member_id, child=child) if member_id else None
     initial = {}
@@ -328,7 +324,7 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def assessment_create(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, roles=services.ASSESSOR_ROLES
+        user=request.user, child_id=child_id, capability=Capability.CHILD_ASSESS
     )
     form = AssessmentForm(request.POST or None, initial={"assessed_on": clock.today()})
     if request.method == "POST" and form.is_valid():
@@ -364,7 +360,7 @@ def assessment_create(request: HttpRequest, child_id) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def child_import(request: HttpRequest) -> HttpResponse:
-    scope.require_role(request.user, services.WRITE_ROLES)
+    permissions.require(request.user, Capability.CHILD_WRITE)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -379,7 +375,7 @@ def child_import(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def import_template(request: HttpRequest) -> HttpResponse:
-    scope.require_role(request.user, services.WRITE_ROLES)
+    permissions.require(request.user, Capability.CHILD_WRITE)
     content = imports.template_bytes(villages=list(_villages_for(request.user)))
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = 'attachment; filename="census-template.xlsx"'

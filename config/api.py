@@ -8,9 +8,11 @@ from ninja.renderers import JSONRenderer
 
 from accounts.api import router as accounts_router
 from accounts.auth import ActiveSessionAuth, BearerTokenAuth
+from benefits.api import router as benefits_router
 from children.api import router as children_router
 from core.errors import Conflict
 from dashboards.api import router as dashboards_router
+from reminders.api import router as reminders_router
 from reporting.api import router as reporting_router
 from visits.api import router as visits_router
 
@@ -114,6 +116,8 @@ def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 
 api.add_router("/", accounts_router)
 api.add_router("/", children_router)
+api.add_router("/", benefits_router)
 api.add_router("/", visits_router)
 api.add_router("/", reporting_router)
+api.add_router("/", reminders_router)
 api.add_router("/", dashboards_router)

@@ -18,8 +18,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
     # The month's payment ledger. Daily rather than on the 1st only: it is idempotent, so a beat
     # that was down on the 1st, or an approval that took effect late, is caught up next night.
-    "children-monthly-entitlements": {
-        "task": "children.monthly_entitlements",
+    "benefits-monthly-entitlements": {
+        "task": "benefits.monthly_entitlements",
         "schedule": crontab(hour=2, minute=0),
     },
     # Dashboards read a per-village summary: recounted every 10 minutes, so a page is never
@@ -30,8 +30,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
     # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
     # selects everything due up to its day.
-    "visits-send-reminders": {
-        "task": "visits.send_reminders",
+    "reminders-send-reminders": {
+        "task": "reminders.send_reminders",
         "schedule": crontab(hour=8, minute=0),
     },
 }

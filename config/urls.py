@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from accounts import security_views
+from accounts import policy_views, security_views
 from accounts import views as account_views
 from accounts.forms import LoginForm
 
@@ -39,6 +39,10 @@ urlpatterns = [
         name="security_import_lock_lift",
     ),
     path("children/", include("children.urls")),
+    path("children/", include("benefits.urls")),
+    # Reminders and the area settings keep the addresses they had under /visits/.
+    path("visits/reminders/", include("reminders.urls")),
+    path("visits/settings/", policy_views.area_policy, name="area_policy"),
     path("visits/", include("visits.urls")),
     path("reports/", include("reporting.urls")),
     path("dashboard/", include("dashboards.urls")),

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from accounts.permissions import Capability
+
 from . import exports
 from . import progress_report as progress
 
@@ -76,7 +78,6 @@ def exports_page(request: HttpRequest, code: str) -> HttpResponse:
             "period_errors": errors,
             "period_query": f"from={period.start:%Y-%m-%d}&to={period.end:%Y-%m-%d}",
             "ledgers": LEDGERS,
-            "can_handover": exports.can_handover(request.user),
             "years": progress.year_choices(),
         },
     )
@@ -135,7 +136,7 @@ def progress_report(request: HttpRequest, code: str) -> HttpResponse:
 def handover(request: HttpRequest, code: str) -> StreamingHttpResponse:
     # Access is checked before the first byte: a streamed body cannot turn into a 403 later.
     area = exports.area_for_export_or_404(
-        user=request.user, code=code, roles=exports.HANDOVER_ROLES
+        user=request.user, code=code, capability=Capability.HANDOVER_EXPORT
     )
     response = StreamingHttpResponse(
         exports.handover_lines(user=request.user, area=area, request=request),

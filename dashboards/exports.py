@@ -20,25 +20,30 @@ from django.utils import timezone, translation
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import Area, AuditAction, Role, User
+from accounts.permissions import Capability
 from accounts.services import audit_log
+from benefits import rules as benefit_rules
+from benefits.models import (
+    ApplicationStatus,
+    Enrolment,
+    Entitlement,
+    ExitReason,
+    SubsidyApplication,
+)
 from children import exports as child_exports
-from children import idcard, subsidy_rules
+from children import idcard
 from children import rules as child_rules
 from children import selectors as child_selectors
 from children.models import (
     AgreementStatus,
-    ApplicationStatus,
     CareAgreement,
     CaregiverRelation,
     Child,
     ChildStatus,
-    Enrolment,
-    Entitlement,
-    ExitReason,
     FamilyMember,
-    SubsidyApplication,
 )
 from core import cells
 from core.clock import today as local_today
@@ -51,8 +56,6 @@ from visits.models import PersonSeen, ReviewStatus, SafetyHazard, Visit, VisitKi
 from . import indicators
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS
 
-EXPORT_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
-HANDOVER_ROLES = (Role.CIVIL_AFFAIRS,)
 KINDS = ("children", "agreements", "visits", "reports", "benefits", "indicators")
 AUDIT_BATCH = 2000  # as children/exports.py: one INSERT per batch keeps memory flat
 CHUNK = 2000
@@ -119,15 +122,13 @@ def parse_period(params: Mapping[str, str]) -> tuple[Period, list[str]]:
     return Period(values["from"], values["to"]), []
 
 
-def area_for_export_or_404(*, user: User, code: str, roles: Iterable[str] = EXPORT_ROLES) -> Area:
+def area_for_export_or_404(
+    *, user: User, code: str, capability: Capability = Capability.STATS_EXPORT
+) -> Area:
     """404 outside the user's area, then 403 for a role that may not export."""
     area = scope.area_for_user_or_404(user=user, code=code)
-    scope.require_role(user, roles)
+    permissions.require(user, capability)
     return area
-
-
-def can_handover(user: User) -> bool:
-    return user.role in HANDOVER_ROLES
 
 
 # --- Chinese labels ---------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def can_handover(user: User) -> bool:
 
 def zh_labels(choices: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[str, str]:
     """Code → Chinese label, whatever the language of the screen: the ledgers are filed
-    documents (as the bank list in children/payments.py)."""
+    documents (as the bank list in benefits/payments.py)."""
     items = choices.items() if isinstance(choices, Mapping) else choices
     with translation.override("zh-hans"):
         return {code: str(label) for code, label in items}
@@ -604,7 +605,7 @@ def _enrolment_of(application: SubsidyApplication) -> Enrolment | None:
 
 
 def programme_names() -> dict[str, str]:
-    return zh_labels((code, programme.name) for code, programme in subsidy_rules.PROGRAMMES.items())
+    return zh_labels((code, programme.name) for code, programme in benefit_rules.PROGRAMMES.items())
 
 
 def benefits_xlsx(*, user: User, area: Area, period: Period, request=None) -> tuple[bytes, int]:
@@ -927,7 +928,7 @@ def _application_record(application: SubsidyApplication) -> dict:
 
 def _enrolment_record(enrolment: Enrolment) -> dict:
     """The API's enrolment without its ledger: entitlements are lines of their own."""
-    from children.api import enrolment_out
+    from benefits.api import enrolment_out
 
     record = enrolment_out(enrolment, [])
     del record["entitlements"]
@@ -1006,7 +1007,7 @@ def handover_lines(*, user: User, area: Area, request=None) -> Iterator[bytes]:
     first, so a reader meets a child before its records), and a footer with the counts, which a
     reader can check to know the file is complete. ID numbers and phones are masked, never
     decrypted. One audit record per child, written in batches as the children stream out.
-    The caller checks access first (area_for_export_or_404 with HANDOVER_ROLES)."""
+    The caller checks access first (area_for_export_or_404 with Capability.HANDOVER_EXPORT)."""
     today = local_today()
     header = {
         "type": "header",

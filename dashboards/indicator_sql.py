@@ -4,20 +4,12 @@ the drill-down links all come from it."""
 
 from __future__ import annotations
 
-CATEGORIES = (
-    "left_behind",
-    "orphan",
-    "de_facto_unsupported",
-    "hiv_affected",
-    "severe_disability",
-    "serious_illness",
-    "low_income_family",
-    "guardian_abuse",
-    "street_child",
-    "emergency_affected",
-    "single_parent",
-)
-RISKS = ("low", "medium", "high")
+from children import schedule
+from children.models import Category, RiskLevel
+
+# The codes are the models' (children.models): a new category or colour gets its column.
+CATEGORIES = tuple(Category.values)
+RISKS = tuple(RiskLevel.values)
 # The summary table kept the name it had when it lived in reporting/ (moved without a copy).
 TABLE = "reporting_villagestats"
 
@@ -32,8 +24,8 @@ CHILD_COUNTS: dict[str, str | None] = {
     **{f"category_{code}": f"'{code}' = ANY(c.categories)" for code in CATEGORIES},
     **{f"risk_{code}": f"c.risk_level = '{code}'" for code in RISKS},
     "key_children": "c.is_key_child",
-    "home_visits_overdue": "c.next_home_visit_due < %(today)s",
-    "contacts_overdue": "c.next_contact_due < %(today)s",
+    "home_visits_overdue": schedule.overdue_sql("c.next_home_visit_due"),
+    "contacts_overdue": schedule.overdue_sql("c.next_contact_due"),
     "never_visited": "c.last_home_visit_on IS NULL",
     "left_behind_with_agreement": f"'left_behind' = ANY(c.categories) AND {_ACTIVE_AGREEMENT}",
     "left_behind_without_agreement": (
@@ -42,7 +34,7 @@ CHILD_COUNTS: dict[str, str | None] = {
     "out_of_school": "'out_of_school' = ANY(c.focus_flags)",
     "no_hukou": "'no_hukou' = ANY(c.focus_flags)",
     "unsupervised": "'unsupervised' = ANY(c.focus_flags)",
-    "parent_contact_overdue": "c.parent_contact_due < %(today)s",
+    "parent_contact_overdue": schedule.overdue_sql("c.parent_contact_due"),
 }
 
 

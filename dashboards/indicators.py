@@ -7,18 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from accounts import permissions
 from accounts import rules as area_rules
 from accounts import selectors as scope
-from accounts.models import Area, Role, User
+from accounts.models import Area, User
+from accounts.permissions import Capability
+from reporting import deadlines
 
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS, TABLE, sum_sql
 from .services import village_stats_refresh
 
-STATS_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 # The summary is refreshed every 10 minutes by Celery beat; a page finding it older than this
 # recounts before answering, so no number shown is more than 15 minutes behind the data.
 MAX_AGE = timedelta(minutes=15)
@@ -121,12 +122,9 @@ def _like(area: Area) -> str:
 
 
 def _reports_sql(length: int) -> str:
-    limits = settings.REPORT_STAGE_LIMIT_DAYS
-    limit_case = " ".join(f"WHEN '{stage}' THEN {int(days)}" for stage, days in limits.items())
     return f"""
 SELECT left(area_id, {length}) AS code, stage, count(*)::int,
-       count(*) FILTER (WHERE stage_changed_at < %(now)s - make_interval(days =>
-           CASE stage {limit_case} ELSE 36500 END))::int,
+       count(*) FILTER (WHERE {deadlines.late_sql("")})::int,
        max(%(now)s::timestamptz - filed_at)
 FROM reporting_mandatoryreport
 WHERE area_id LIKE %(prefix)s AND stage <> 'closed'
@@ -180,7 +178,7 @@ def indicators_for_area(area: Area, *, with_rows: bool = True) -> Dashboard:
 
 def dashboard_for(*, user: User, area_code: str | None = None, with_rows: bool = True) -> Dashboard:
     """The dashboard of an area in the user's scope (404 outside it; 403 for reporters)."""
-    scope.require_role(user, STATS_ROLES)
+    permissions.require(user, Capability.STATS_READ)
     if not area_code and user.area_id is None:
         # An administrator with no area starts from the first province.
         area_code = (

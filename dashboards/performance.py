@@ -40,13 +40,15 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from accounts import permissions
 from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import Area, Role, User
+from accounts.permissions import Capability
+from children import schedule
 from children.models import Child, ChildStatus
 from visits.models import Visit, VisitKind
 
-PERFORMANCE_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 12
 TOWNSHIPS_PER_PAGE = 10  # county and above: a page of townships, each with all its directors
@@ -217,7 +219,7 @@ def _village_figures(
         .annotate(
             children=Count("id"),
             key_children=Count("id", filter=Q(is_key_child=True)),
-            overdue=Count("id", filter=Q(next_home_visit_due__lt=today)),
+            overdue=Count("id", filter=schedule.overdue_q("next_home_visit_due", today)),
             never_visited=Count("id", filter=Q(last_home_visit_on__isnull=True)),
         )
         .order_by()
@@ -330,5 +332,5 @@ def director_performance_for(
     """The page for an area in the user's scope: 404 outside it, then 403 for a role that does
     not supervise directors (directors, reporters)."""
     area = scope.area_for_user_or_404(user=user, code=area_code)
-    scope.require_role(user, PERFORMANCE_ROLES)
+    permissions.require(user, Capability.PERFORMANCE_READ)
     return directors_performance(area, months=months, page_number=page_number)

@@ -12,10 +12,10 @@ from django.db.models import Count, Q, Sum
 
 from accounts import selectors as scope
 from accounts.models import Area, User
+from benefits import rules as benefit_rules
+from benefits.models import ApplicationStatus, Entitlement, SubsidyApplication
 from children import exports as child_exports
 from children import selectors as child_selectors
-from children import subsidy_rules
-from children.models import ApplicationStatus, Entitlement, SubsidyApplication
 from core.clock import today as local_today
 from reporting.models import MandatoryReport, Situation, Stage
 from visits.models import Visit, VisitKind
@@ -232,7 +232,7 @@ def _benefits_by_programme(*, user: User, area: Area, period: Period) -> list[Pr
         .values_list("enrolment__programme", "total")
     )
     names = programme_names()
-    codes = [code for code in subsidy_rules.PROGRAMMES if code in approved or code in paid]
+    codes = [code for code in benefit_rules.PROGRAMMES if code in approved or code in paid]
     codes += sorted((set(approved) | set(paid)) - set(codes))
     return [
         ProgrammeRow(

@@ -44,7 +44,7 @@ def drill_links(area_code: str) -> dict[str, str]:
         "parent_contact_overdue": _children_url(area_code, flag="parent_contact_overdue"),
         "reports_open": f"{reverse('reporting:queue')}?{urlencode({'area': area_code})}",
         "subsidy_applications_pending": (
-            f"{reverse('children:subsidy_queue')}?"
+            f"{reverse('benefits:subsidy_queue')}?"
             f"{urlencode({'status': 'pending', 'area': area_code})}"
         ),
     }

@@ -8,6 +8,8 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from accounts import permissions
+from accounts.permissions import Capability
 from children import selectors as child_selectors
 
 from . import selectors, services
@@ -163,7 +165,7 @@ def report_out(
 def report_create(request: HttpRequest, payload: ReportIn):
     from accounts import selectors as scope
 
-    scope.require_role(request.auth, services.FILER_ROLES)
+    permissions.require(request.auth, Capability.REPORT_FILE)
     child = None
     if payload.child_id:
         # The child must be in the filer's area (a reporter cannot read the file, but may name it).
@@ -190,9 +192,7 @@ def report_create(request: HttpRequest, payload: ReportIn):
 
 @router.get("/reports", response=ReportList)
 def report_list(request: HttpRequest, params: Query[ReportParams]):
-    from accounts import selectors as scope
-
-    scope.require_role(request.auth, selectors.READ_ROLES)
+    permissions.require(request.auth, Capability.REPORT_READ)
     queryset = selectors.reports_for(user=request.auth)
     if params.stage:
         queryset = queryset.filter(stage=params.stage)

@@ -9,8 +9,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.permissions import Capability
+from children import services as child_services
 from children.models import Child
 from core.errors import Conflict
 
@@ -24,8 +27,6 @@ from .models import (
     Situation,
     Stage,
 )
-
-FILER_ROLES = (Role.REPORTER, Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
 
 
 def report_file(
@@ -42,7 +43,7 @@ def report_file(
     police_receipt: str = "",
 ) -> MandatoryReport:
     """File a report. The police must be told at once; if they already were, say when."""
-    scope.require_role(user, FILER_ROLES)
+    permissions.require(user, Capability.REPORT_FILE)
     errors: dict[str, list[str]] = {}
     if situation not in Situation.values:
         errors.setdefault("situation", []).append("请选择情形")
@@ -183,7 +184,7 @@ def report_attach(*, user: User, report: MandatoryReport, upload) -> ReportAttac
 
     from children.uploads import document_type
 
-    scope.require_role(user, FILER_ROLES)
+    permissions.require(user, Capability.REPORT_FILE)
     content_type, extension = document_type(upload, field="file")
     attachment = ReportAttachment(report=report, content_type=content_type, uploaded_by=user)
     attachment.file.save(f"{uuid.uuid4().hex}{extension}", ContentFile(upload.read()), save=False)
@@ -204,7 +205,7 @@ def intervention_record(
 ) -> Intervention:
     """Record an intervention and its dates. Only supervisors and civil affairs; the report must be
     at the intervention stage."""
-    scope.require_role(user, (Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+    permissions.require(user, Capability.REPORT_INTERVENE)
     if report.stage != Stage.INTERVENTION:
         raise Conflict("报告尚未进入监护干预阶段")
     errors: dict[str, list[str]] = {}
@@ -233,9 +234,24 @@ def intervention_record(
     )
 
 
+def report_create_child(*, user: User, report: MandatoryReport, **values: Any) -> Child:
+    """Create the file of the child a report names and link the report to it, in one
+    transaction: a refused link leaves no file behind, a refused file no link."""
+    try:
+        with transaction.atomic():
+            child = child_services.child_create(user=user, **values)
+            report_link_child(user=user, report=report, child=child)
+    except child_services.DuplicateIdNumber as duplicate:
+        # The probe's audit record was written inside the transaction just rolled back.
+        child_services.id_probe_count(user=user, duplicate=duplicate, channel="child_create")
+        raise
+    return child
+
+
 def report_link_child(*, user: User, report: MandatoryReport, child: Child) -> MandatoryReport:
     """Link a report to the child's file (an existing one, or one just created from the report)."""
-    scope.require_role(user, (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS))
+    # Linking updates the file (its next assessment is due at once): whoever writes files.
+    permissions.require(user, Capability.CHILD_WRITE)
     if not scope.code_in_scope(user, child.village_id):
         raise PermissionDenied
     with transaction.atomic():

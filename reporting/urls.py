@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.report_create, name="create"),
     path("new/<uuid:child_id>/", views.report_create, name="create_for_child"),
     path("<uuid:report_id>/", views.report_detail, name="detail"),
+    path("<uuid:report_id>/child/new/", views.report_child_create, name="create_child"),
     path("<uuid:report_id>/move/", views.report_move, name="move"),
     path("<uuid:report_id>/attach/", views.report_attach, name="attach"),
     path(

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import Role
+from accounts.permissions import Capability
 from children import selectors as child_selectors
-from children.forms import add_service_errors, add_service_messages
+from children import views as child_views
 from children.uploads import private_file_response
 from core.errors import Conflict
+from core.forms import add_service_errors, add_service_messages
 
 from . import rules, selectors, services
 from .forms import (
@@ -32,14 +33,11 @@ from .forms import (
 )
 from .models import Stage
 
-# Most urgent first: dangers to life and body, then the rest.
-URGENT_SITUATIONS = ("sexual_abuse", "serious_harm", "missing", "domestic_violence", "living_alone")
-
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_create(request, child_id=None):
-    scope.require_role(request.user, services.FILER_ROLES)
+    permissions.require(request.user, Capability.REPORT_FILE)
     child = None
     if child_id is not None:
         child = scope.get_in_scope_or_404(
@@ -50,7 +48,7 @@ def report_create(request, child_id=None):
         )
     # A reporter may name a child of their area (as POST /api/v1/reports allows) but not read
     # the file: for them nothing of it is shown or pre-filled.
-    if child is not None and request.user.role not in child_selectors.READ_ROLES:
+    if child is not None and not permissions.can(request.user, Capability.CHILD_READ):
         shown = None
     else:
         shown = child
@@ -99,9 +97,9 @@ def report_detail(request, report_id):
             "interventions": report.interventions.select_related("recorded_by") if details else [],
             "attachment_form": AttachmentForm(),
             "intervention_form": InterventionForm(initial={"kind": report.intervention_type}),
-            "can_attach": role in services.FILER_ROLES,
+            "can_attach": permissions.can(request.user, Capability.REPORT_FILE),
             "can_intervene": report.stage == Stage.INTERVENTION
-            and role in (Role.SUPERVISOR, Role.CIVIL_AFFAIRS),
+            and permissions.can(request.user, Capability.REPORT_INTERVENE),
         },
     )
 
@@ -110,7 +108,7 @@ def report_detail(request, report_id):
 @require_POST
 def report_attach(request, report_id):
     report = selectors.report_for_user_or_404(
-        user=request.user, report_id=report_id, roles=services.FILER_ROLES
+        user=request.user, report_id=report_id, capability=Capability.REPORT_FILE
     )
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
@@ -188,7 +186,7 @@ def report_move(request, report_id):
 @login_required
 def report_queue(request):
     """Open reports, most urgent first, with how long each has been in its stage."""
-    scope.require_role(request.user, selectors.READ_ROLES)
+    permissions.require(request.user, Capability.REPORT_READ)
     reports = selectors.reports_for(user=request.user)
     show = request.GET.get("show", "open")
     if show == "open":
@@ -202,26 +200,7 @@ def report_queue(request):
         area = scope.area_for_user_or_404(user=request.user, code=area_code)
         reports = reports.filter(scope.subtree_q(area.code, "area__code"))
     total = reports.count()
-    reports = reports.annotate(
-        urgent=Case(
-            When(situation__in=URGENT_SITUATIONS, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-    ).order_by("urgent", "stage_changed_at")[:200]
-    now = timezone.now()
-    rows = []
-    for report in reports:
-        limit = settings.REPORT_STAGE_LIMIT_DAYS.get(report.stage)
-        days_open = (now - report.stage_changed_at).days
-        rows.append(
-            {
-                "report": report,
-                "child_name": selectors.child_name_for(request.user, report),
-                "days_open": days_open,
-                "late": limit is not None and days_open >= limit,
-            }
-        )
+    rows = selectors.report_queue_rows(user=request.user, reports=reports)
     return render(
         request,
         "reporting/report_queue.html",
@@ -233,4 +212,18 @@ def report_queue(request):
             "area": area_code,
             "details": selectors.sees_case_details(request.user),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_child_create(request: HttpRequest, report_id) -> HttpResponse:
+    """Create the file of the child a report names; the report is linked to it."""
+    report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
+    permissions.require(request.user, Capability.CHILD_WRITE)
+    return child_views.child_create_page(
+        request,
+        create=lambda **values: services.report_create_child(report=report, **values),
+        initial={"name": report.child_name},
+        context={"report": report},
     )

@@ -7,14 +7,16 @@ County B (341824) is somewhere else entirely.
 from __future__ import annotations
 
 import os
+from datetime import date
 
 import pytest
+import time_machine
 from django.test import Client
 
 from accounts.models import Area, Role, User
 from accounts.services import api_token_create
 
-from .factories import UserFactory, area_chain
+from .factories import UserFactory, area_chain, make_child
 
 PROVINCE = "340000000000"
 CITY = "341800000000"
@@ -181,3 +183,15 @@ def api_client():
         return Client(headers={"Authorization": f"Bearer {token}"})
 
     return make
+
+
+@pytest.fixture
+def frozen():
+    """Freeze time at 2026-11-23 10:00 in Asia/Shanghai; returns the traveller to move it."""
+    with time_machine.travel("2026-11-23 10:00 +0800", tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def child(frozen, director_a):
+    return make_child(director_a, name="查小雨", gender="female", birth_date=date(2016, 3, 8))

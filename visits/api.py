@@ -6,12 +6,14 @@ from datetime import date, datetime
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 
 from accounts.models import AuditAction
+from accounts.permissions import Capability
 from accounts.services import audit_log
 from children import selectors as child_selectors
 from core import clock
+from core.api import PageParams
 
 from . import selectors, services
 
@@ -80,27 +82,6 @@ class ScheduleOut(Schema):
     last_home_visit_on: date | None
 
 
-class ReminderOut(Schema):
-    id: str
-    kind: str
-    child_id: str | None
-    report_id: str | None
-    due_date: date | None
-    created_on: date
-    read: bool
-
-
-class ReminderList(Schema):
-    items: list[ReminderOut]
-    count: int
-
-
-class PageParams(Schema):
-    # Bounded so the offset stays a PostgreSQL bigint: a larger page would be a 500, not a 422.
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=200)
-
-
 def visit_out(visit) -> dict:
     return {
         "id": str(visit.pk),
@@ -129,7 +110,7 @@ def visit_out(visit) -> dict:
 @router.post("/children/{child_id}/visits", response={201: VisitOut})
 def visit_create(request: HttpRequest, child_id: str, payload: VisitIn):
     child = child_selectors.child_for_user_or_404(
-        user=request.auth, child_id=child_id, roles=services.VISITOR_ROLES
+        user=request.auth, child_id=child_id, capability=Capability.VISIT_RECORD
     )
     findings = payload.findings.dict() if payload.findings else {}
     visit = services.visit_record(
@@ -179,23 +160,3 @@ def schedule(request: HttpRequest, child_id: str):
         "last_contact_on": child.last_contact_on,
         "last_home_visit_on": child.last_home_visit_on,
     }
-
-
-@router.get("/reminders", response=ReminderList)
-def reminders(request: HttpRequest, params: Query[PageParams]):
-    queryset = selectors.reminders_for(user=request.auth)
-    count = queryset.count()
-    start = (params.page - 1) * params.page_size
-    items = [
-        {
-            "id": str(n.pk),
-            "kind": n.kind,
-            "child_id": str(n.child_id) if n.child_id else None,
-            "report_id": str(n.report_id) if n.report_id else None,
-            "due_date": n.due_date,
-            "created_on": n.created_on,
-            "read": n.read_at is not None,
-        }
-        for n in queryset[start : start + params.page_size]
-    ]
-    return {"items": items, "count": count}

@@ -115,23 +115,3 @@ class ReviewForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-
-
-class AreaPolicyForm(forms.Form):
-    """Every *default* number of an area; empty means "as the area above"."""
-
-    def __init__(self, *args, inherited: dict[str, int], **kwargs) -> None:
-        from accounts.models import AreaPolicy
-        from accounts.services import POLICY_DEFAULTS
-
-        super().__init__(*args, **kwargs)
-        for name in POLICY_DEFAULTS:
-            model_field = AreaPolicy._meta.get_field(name)
-            self.fields[name] = forms.IntegerField(
-                label=model_field.verbose_name,
-                required=False,
-                min_value=1,
-                max_value=3650,
-                widget=forms.NumberInput(attrs={"placeholder": inherited[name]}),
-                help_text=_("Empty: %(value)s, as the area above.") % {"value": inherited[name]},
-            )

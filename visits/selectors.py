@@ -1,4 +1,4 @@
-"""Reads for visits, worklists, supervisor overviews and reminders — always scoped."""
+"""Reads for visits, worklists, supervisor overviews and patrols — always scoped."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import Role, User
+from accounts.permissions import Capability
 from children import schedule
 from children import selectors as child_selectors
 from children.models import Child, ChildStatus
 from children.selectors import children_in_scope
 
 from . import rules
-from .models import Notification, ReviewStatus, Visit
-
-VISIT_READ_ROLES = (Role.DIRECTOR, Role.SUPERVISOR, Role.CIVIL_AFFAIRS, Role.VIEWER)
+from .models import ReviewStatus, Visit
 
 
 def status_of(child: Child, today: date) -> str:
@@ -33,11 +33,13 @@ def visits_for_child(*, child: Child) -> QuerySet[Visit]:
     return child.visits.select_related("visitor", "reviewed_by").prefetch_related("photos")
 
 
-def visit_for_user_or_404(*, user: User, visit_id, roles=VISIT_READ_ROLES) -> Visit:
+def visit_for_user_or_404(
+    *, user: User, visit_id, capability: Capability = Capability.VISIT_READ
+) -> Visit:
     visit = child_selectors.child_record_or_404(
         Visit.objects.select_related("child", "child__village", "visitor"), user=user, pk=visit_id
     )
-    scope.require_role(user, roles)
+    permissions.require(user, capability)
     return visit
 
 
@@ -170,18 +172,6 @@ def patrol_for_quarter(*, user: User, year: int, quarter: int) -> dict:
         "total": len(rows),
         "patrolled": sum(1 for c in rows if c.patrolled),
     }
-
-
-def reminders_for(*, user: User) -> QuerySet[Notification]:
-    return (
-        Notification.objects.filter(recipient=user)
-        .select_related("child")
-        .order_by("read_at", "-created_on", "kind")
-    )
-
-
-def unread_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 def timeline_entries(*, child: Child) -> list:

@@ -13,7 +13,4 @@ urlpatterns = [
     path("township/", views.township, name="township"),
     path("review/", views.review_queue, name="review"),
     path("patrol/", views.patrol, name="patrol"),
-    path("reminders/", views.reminders, name="reminders"),
-    path("reminders/read/", views.reminders_mark_read, name="reminders_read"),
-    path("settings/", views.area_policy, name="policy"),
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,30 +9,28 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
+from accounts import permissions
 from accounts import selectors as scope
-from accounts import services as account_services
-from accounts.models import Role
+from accounts.permissions import Capability
 from children import schedule
 from children import selectors as child_selectors
-from children.forms import add_service_errors
 from children.uploads import private_file_response
 from core import clock
 from core.errors import Conflict
+from core.forms import add_service_errors
 from core.redirects import safe_next
 
 from . import rules, selectors, services
 from .forms import ReviewForm, VisitForm
 from .models import VisitKind, VisitPhoto
 
-SUPERVISION_ROLES = (Role.SUPERVISOR, Role.CIVIL_AFFAIRS)
-
 
 @login_required
 def worklist(request: HttpRequest) -> HttpResponse:
     """The director's first page: overdue, then due soon, then never visited."""
-    scope.require_role(request.user, (Role.DIRECTOR, *SUPERVISION_ROLES))
+    permissions.require(request.user, Capability.VISIT_RECORD)
     today = clock.today()
     lists = selectors.worklist_for(user=request.user, today=today)
     sections = [
@@ -65,7 +61,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def visit_create(request: HttpRequest, child_id) -> HttpResponse:
     child = child_selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, roles=services.VISITOR_ROLES
+        user=request.user, child_id=child_id, capability=Capability.VISIT_RECORD
     )
     form = VisitForm(
         request.POST or None,
@@ -117,8 +113,9 @@ def _next_due(child) -> str:
 def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_user_or_404(user=request.user, visit_id=visit_id)
     can_review = (
-        request.user.role in services.REVIEWER_ROLES
-    ) and visit.visitor_id != request.user.pk
+        permissions.can(request.user, Capability.VISIT_REVIEW)
+        and visit.visitor_id != request.user.pk
+    )
     form = ReviewForm(request.POST or None)
     if request.method == "POST":
         if not can_review:
@@ -149,7 +146,7 @@ def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_user_or_404(
-        user=request.user, visit_id=visit_id, roles=services.VISITOR_ROLES
+        user=request.user, visit_id=visit_id, capability=Capability.VISIT_RECORD
     )
     if visit.visitor_id != request.user.pk:
         raise PermissionDenied
@@ -184,14 +181,14 @@ def photo(request: HttpRequest, photo_id) -> HttpResponse:
         area_field="visit__child__village__code",
         pk=photo_id,
     )
-    scope.require_role(request.user, selectors.VISIT_READ_ROLES)
+    permissions.require(request.user, Capability.VISIT_READ)
     return private_file_response(item.image, "image/jpeg")
 
 
 @login_required
 def township(request: HttpRequest) -> HttpResponse:
     """Supervisor: overdue and due-soon children grouped by village, with their directors."""
-    scope.require_role(request.user, SUPERVISION_ROLES)
+    permissions.require(request.user, Capability.VISIT_REVIEW)
     today = clock.today()
     village = request.GET.get("village") or None
     lists = selectors.worklist_for(user=request.user, today=today, village=village)
@@ -214,7 +211,7 @@ def township(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    scope.require_role(request.user, SUPERVISION_ROLES)
+    permissions.require(request.user, Capability.VISIT_REVIEW)
     page = Paginator(selectors.visits_to_review(user=request.user), 30).get_page(
         request.GET.get("page")
     )
@@ -224,7 +221,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 def patrol(request: HttpRequest) -> HttpResponse:
     """督导巡查: key children visited by a supervisor this quarter."""
-    scope.require_role(request.user, SUPERVISION_ROLES)
+    permissions.require(request.user, Capability.PATROL)
     today = clock.today()
     year, quarter = rules.quarter_of(today)
     try:
@@ -248,60 +245,3 @@ def patrol(request: HttpRequest) -> HttpResponse:
             "following": following,
         },
     )
-
-
-@login_required
-def reminders(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.reminders_for(user=request.user), 50).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "visits/reminders.html", {"page": page})
-
-
-@login_required
-@require_POST
-def reminders_mark_read(request: HttpRequest) -> HttpResponse:
-    ids = []
-    for value in request.POST.getlist("id"):
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    services.notification_mark_read(
-        user=request.user, notification_ids=ids if request.POST.getlist("id") else None
-    )
-    return redirect("visits:reminders")
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def area_policy(request: HttpRequest) -> HttpResponse:
-    """Civil affairs: the visit cadence, escalation and left-behind numbers of their area."""
-    from accounts import rules as area_rules
-    from accounts.models import AreaPolicy
-    from accounts.services import POLICY_DEFAULTS, policies_for
-
-    from .forms import AreaPolicyForm
-
-    scope.require_role(request.user, account_services.POLICY_ROLES)
-    area = request.user.area
-    if area is None:
-        raise Http404
-    parent = area_rules.parent_code(area.code)
-    inherited = policies_for({parent})[parent] if parent else dict(POLICY_DEFAULTS)
-    own = AreaPolicy.objects.filter(area=area).values(*POLICY_DEFAULTS).first() or {}
-    form = AreaPolicyForm(request.POST or None, initial=own, inherited=inherited)
-    if request.method == "POST" and form.is_valid():
-        try:
-            account_services.area_policy_update(
-                user=request.user, area_code=area.code, values=form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _("Saved. Due dates in %(area)s are being recalculated.") % {"area": area.name},
-            )
-            return redirect("visits:policy")
-    return render(request, "visits/area_policy.html", {"form": form, "area": area})

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "children",
     "visits",
     "reporting",
+    "benefits",
+    "reminders",
     "dashboards",
 ]
 
@@ -86,6 +88,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.navigation",
+                "accounts.context_processors.capabilities",
+                "reminders.context_processors.reminder_badge",
             ],
         },
     },

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from accounts import outbox
 from accounts.models import OutboxMessage, ScheduledRun
-from visits.models import Notification
+from reminders.models import Notification
 
 from ..factories import make_child
 
@@ -111,24 +111,24 @@ def test_sent_messages_are_pruned_after_a_week():
 def test_the_daily_tasks_come_from_the_beat_schedule():
     assert outbox.daily_tasks() == [
         ("children.refresh_derived", time(1, 30)),
-        ("children.monthly_entitlements", time(2, 0)),
-        ("visits.send_reminders", time(8, 0)),
+        ("benefits.monthly_entitlements", time(2, 0)),
+        ("reminders.send_reminders", time(8, 0)),
     ]  # the 10-minute statistics refresh is not a daily task
 
 
 def test_a_sweep_beat_missed_is_queued_once_after_the_grace(areas, director_a):
-    only_sweep = [("visits.send_reminders", time(8, 0))]
+    only_sweep = [("reminders.send_reminders", time(8, 0))]
     with time_machine.travel("2026-11-23 10:00 +0800", tick=False):
         make_child(director_a)
     with time_machine.travel("2026-12-08 08:09 +0800", tick=False):
         assert outbox.catch_up(tasks=only_sweep) == []  # beat may still be on its way
     with time_machine.travel("2026-12-08 08:30 +0800", tick=False):
-        assert outbox.catch_up(tasks=only_sweep) == ["visits.send_reminders"]
+        assert outbox.catch_up(tasks=only_sweep) == ["reminders.send_reminders"]
         assert outbox.catch_up(tasks=only_sweep) == []
         assert outbox.run_inline() == 2  # the sweep, then the digests it queued
     run = ScheduledRun.objects.get()
     assert (run.task, run.day, run.queued_by) == (
-        "visits.send_reminders",
+        "reminders.send_reminders",
         date(2026, 12, 8),
         "catch_up",
     )
@@ -136,13 +136,13 @@ def test_a_sweep_beat_missed_is_queued_once_after_the_grace(areas, director_a):
 
 
 def test_a_sweep_beat_sent_is_not_caught_up(areas, director_a):
-    from visits.tasks import send_reminders
+    from reminders.tasks import send_reminders
 
     with time_machine.travel("2026-12-08 08:00 +0800", tick=False):
         send_reminders.apply()
     with time_machine.travel("2026-12-08 09:00 +0800", tick=False):
-        assert "visits.send_reminders" not in outbox.catch_up()
-    assert ScheduledRun.objects.get(task="visits.send_reminders").queued_by == "beat"
+        assert "reminders.send_reminders" not in outbox.catch_up()
+    assert ScheduledRun.objects.get(task="reminders.send_reminders").queued_by == "beat"
 
 
 def test_relay_inline_command_runs_waiting_tasks(capsys):

@@ -4,8 +4,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts import selectors
+from accounts import permissions, selectors
 from accounts.models import Area, User
+from accounts.permissions import Capability
 
 from ..conftest import (
     CITY,
@@ -93,14 +94,14 @@ def test_staff_directory_is_scoped(supervisor, director_a, director_b, other_sup
     assert names == {"supervisor", "director_a", "director_b"}
 
 
-def test_require_role(director_a, civil_affairs, admin_user):
-    selectors.require_role(civil_affairs, ["civil_affairs"])
+def test_require_a_capability(director_a, civil_affairs, admin_user):
+    permissions.require(civil_affairs, Capability.BENEFIT_PAY)
     # A superuser is the system administrator: no case role (issue 14, M1).
     with pytest.raises(PermissionDenied):
-        selectors.require_role(admin_user, ["civil_affairs"])
-    selectors.require_role(admin_user, ["admin"])
+        permissions.require(admin_user, Capability.BENEFIT_PAY)
+    permissions.require(admin_user, Capability.SYSTEM_ADMIN)
     with pytest.raises(PermissionDenied):
-        selectors.require_role(director_a, ["civil_affairs", "supervisor"])
+        permissions.require(director_a, Capability.VISIT_REVIEW)
 
 
 def test_scope_query_is_an_indexable_range(civil_affairs):

@@ -14,8 +14,10 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from children.models import Child, Enrolment
-from children.services import subsidy_apply, subsidy_decide, today
+from benefits.models import Enrolment
+from benefits.services import subsidy_apply, subsidy_decide
+from children.models import Child
+from children.services import today
 from visits.services import visit_record
 
 from ..factories import make_child, make_orphan
@@ -232,7 +234,7 @@ def test_civil_affairs_approves_an_orphan_allowance(
 
     page.goto(f"/children/subsidies/{application.pk}/")
     expect(page.locator("h1")).to_have_text("孤儿基本生活费")
-    status = page.locator("h1 ~ .badge")  # children/_application_status.html beside the title
+    status = page.locator("h1 ~ .badge")  # benefits/_application_status.html beside the title
     expect(status).to_have_text("乡镇已初审")
     decision = page.locator("section.card", has_text="提交审核意见")
     decision.locator("input[name=decision][value=approve]").check()

@@ -97,3 +97,36 @@ def test_the_sql_condition_agrees_with_the_python_rule(director_a, offset, visit
         if Child.objects.filter(rules.status_q(status, today), pk=child.pk).exists()
     ]
     assert matching == [expected]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", [-30, -8, -7, -1, 0, 1, 6, 7, 8])
+def test_overdue_and_due_soon_agree_in_python_q_and_sql(director_a, offset):
+    """ "Overdue" and "due soon" of any stored due date: the Python rule, the Q (lists) and the SQL
+    text (the sweep, the village counts) give one answer at every boundary."""
+    from django.db import connection
+
+    from children.models import Child
+
+    from ..factories import make_child
+
+    today = date(2026, 11, 23)
+    due = today + timedelta(days=offset)
+    child = make_child(director_a, name="边界")
+    Child.objects.filter(pk=child.pk).update(parent_contact_due=due)
+    for python_rule, q_rule, sql_rule in (
+        (rules.is_overdue, rules.overdue_q, rules.overdue_sql),
+        (rules.is_due_soon, rules.due_soon_q, rules.due_soon_sql),
+    ):
+        by_q = Child.objects.filter(q_rule("parent_contact_due", today), pk=child.pk).exists()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {sql_rule('c.parent_contact_due')} FROM children_child c "
+                "WHERE c.id = %(id)s",
+                {"today": today, "id": child.pk},
+            )
+            by_sql = cursor.fetchone()[0]
+        assert python_rule(due, today) == by_q == by_sql, (python_rule.__name__, offset)
+    assert rules.is_overdue(due, today) == (offset < 0)
+    assert rules.is_due_soon(due, today) == (0 <= offset <= 7)
+    assert not rules.is_overdue(None, today) and not rules.is_due_soon(None, today)

@@ -1,10 +1,6 @@
 """Issue 15: the floors of the house. A lower app never imports a higher one — not even inside a
 function — and apps on one floor do not import each other, so there is no import cycle between
 apps. Every import statement of every app module (migrations aside) is parsed and checked.
-
-``NOT_YET_MOVED`` lists the imports that break the rule today and wait for their code to move to
-its room (issue 15 is done in steps): a new violation fails, and so does an entry of the list
-that no longer occurs, so the list only ever shrinks.
 """
 
 from __future__ import annotations
@@ -26,17 +22,6 @@ FLOORS = {
     "dashboards": 4,
     "config": 5,
     "demo": 6,
-}
-
-# (module file, imported app) pairs waiting for issue 15's next steps.
-NOT_YET_MOVED: set[tuple[str, str]] = {
-    # The inbox badge and the notifications written by the caregiver-unable flow wait for the
-    # reminders app; the child pages read visits and file reports through reporting.
-    ("accounts/context_processors.py", "visits"),
-    ("children/services.py", "visits"),
-    ("children/views.py", "reporting"),
-    ("children/views.py", "visits"),
-    ("visits/services.py", "reporting"),
 }
 
 
@@ -74,13 +59,11 @@ def violations() -> set[tuple[str, str]]:
 
 
 def test_no_app_imports_a_higher_floor_or_a_sibling():
-    found = violations()
-    new = sorted(found - NOT_YET_MOVED)
-    assert not new, "imports that break the floors (move the code, or queue an outbox task):\n" + (
-        "\n".join(f"{module} imports {app}" for module, app in new)
+    found = sorted(violations())
+    assert not found, (
+        "imports that break the floors (move the code, or queue an outbox task):\n"
+        + ("\n".join(f"{module} imports {app}" for module, app in found))
     )
-    gone = sorted(NOT_YET_MOVED - found)
-    assert not gone, "fixed: remove from NOT_YET_MOVED:\n" + "\n".join(map(str, gone))
 
 
 def test_the_check_sees_imports_inside_functions(tmp_path):

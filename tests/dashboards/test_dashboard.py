@@ -7,11 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from children.services import (
-    care_agreement_create,
-    child_close,
-    subsidy_apply,
-)
+from benefits.services import subsidy_apply
+from children.services import care_agreement_create, child_close
 from dashboards.services import village_stats_refresh
 from dashboards.views import drill_links
 from reporting.services import report_file

@@ -15,16 +15,15 @@ import time_machine
 from openpyxl import load_workbook
 
 from accounts.models import AuditAction, AuditRecord, Role
-from children.idcard import decrypt
-from children.models import Child
-from children.services import (
-    care_agreement_create,
-    care_agreement_terminate,
+from benefits.services import (
     entitlements_generate,
     subsidy_apply,
     subsidy_decide,
     subsidy_standard_set,
 )
+from children.idcard import decrypt
+from children.models import Child
+from children.services import care_agreement_create, care_agreement_terminate
 from dashboards.services import village_stats_refresh
 from reporting.services import report_file, report_transition
 from visits.services import visit_record

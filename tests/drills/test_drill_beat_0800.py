@@ -118,7 +118,7 @@ def test_beat_schedule_file_lost(drill_stack, drill_services, tmp_path):
             relay = stack.relay(fake_start=at(8, 30))
             created = int(worker.wait_output(DONE, timeout=90)[0])
             time.sleep(5)  # beat and relay keep running: nothing is sent again
-            caught_up = "visits.send_reminders" in relay.output()
+            caught_up = "reminders.send_reminders" in relay.output()
             log(f"outbox relay at 08:30: caught up={caught_up}, the sweep created {created}")
         runs = len(re.findall(DONE, worker.output()))
         stored, distinct = notification_counts(conn)

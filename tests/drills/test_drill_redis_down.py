@@ -160,7 +160,8 @@ def test_redis_down_while_directors_log_visits(drill_stack):
                 _count(
                     conn,
                     "SELECT count(*) FROM accounts_scheduledrun"
-                    " WHERE task = 'visits.send_reminders' AND day = %s AND queued_by = 'catch_up'",
+                    " WHERE task = 'reminders.send_reminders' AND day = %s"
+                    " AND queued_by = 'catch_up'",
                     today,
                 )
                 == 1
@@ -174,7 +175,7 @@ def test_redis_down_while_directors_log_visits(drill_stack):
             for row in conn.execute("SELECT task FROM accounts_outboxmessage WHERE sent_at IS NULL")
         }
         conn.commit()
-    assert {"visits.send_reminders", "visits.send_digests"} <= tasks, tasks
+    assert {"reminders.send_reminders", "reminders.send_digests"} <= tasks, tasks
     health = requests.get(f"{base}/healthz", timeout=10)
     assert health.status_code == 200, health.text  # the web stays in the load balancer's rotation
     assert health.json()["broker"] == "down" and health.json()["outbox_waiting"] >= 2

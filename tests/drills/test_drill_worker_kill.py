@@ -1,6 +1,6 @@
 """Drill: a Celery worker killed with SIGKILL in the middle of the reminder sweep.
 
-The sweep (``visits.send_reminders``, acks_late, reject_on_worker_lost) is made to stop half-way:
+The sweep (``reminders.send_reminders``, acks_late, reject_on_worker_lost) is made to stop half-way:
 the drill holds ``LOCK TABLE visits_notification IN SHARE ROW EXCLUSIVE MODE`` in its own
 connection, so the sweep's first INSERT waits (seen in pg_stat_activity). Then:
 
@@ -56,7 +56,7 @@ def _marked_as_run(conn) -> int:
     if not exists:
         return 0
     return conn.execute(
-        "SELECT count(*) FROM accounts_scheduledrun WHERE task = 'visits.send_reminders'"
+        "SELECT count(*) FROM accounts_scheduledrun WHERE task = 'reminders.send_reminders'"
     ).fetchone()[0]
 
 
@@ -71,7 +71,7 @@ def _stall_sweep(stack: Stack, client, monitor):
     """Hold the lock, send the task, return (lock connection, task id, waiting backend pids)."""
     locker = stack.services.connect(stack.database)
     locker.execute("LOCK TABLE visits_notification IN SHARE ROW EXCLUSIVE MODE")
-    task_id = client.send_task("visits.send_reminders").id
+    task_id = client.send_task("reminders.send_reminders").id
     pids = wait_for(
         lambda: _waiting_sweep(monitor, stack.database),
         timeout=60,

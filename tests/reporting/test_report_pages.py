@@ -144,9 +144,9 @@ def test_attachments_checked_from_bytes_and_scoped(
 def test_protection_order_recorded_and_reminded_14_days_before_expiry(
     client_for, report, director_a, supervisor
 ):
+    from reminders.models import Notification
+    from reminders.services import reminders_sweep
     from reporting.models import Intervention
-    from visits.models import Notification
-    from visits.services import reminders_sweep
 
     _to_intervention(report, director_a, supervisor)
     client = client_for(supervisor)
@@ -205,8 +205,13 @@ def test_a_new_file_created_from_a_report_is_linked(client_for, director_a, repo
         child_name="李小花",
     )
     client = client_for(director_a)
-    assert "?report=" in client.get(f"/reports/{report.pk}/").content.decode()
-    form = client.get(f"/children/new/?report={report.pk}").content.decode()
+    assert (
+        f"/reports/{report.pk}/child/new/" in client.get(f"/reports/{report.pk}/").content.decode()
+    )
+    # The address the link had before keeps working, a posted form included (307).
+    old = client.get(f"/children/new/?report={report.pk}")
+    assert old.status_code == 307 and old["Location"] == f"/reports/{report.pk}/child/new/"
+    form = client.get(f"/reports/{report.pk}/child/new/").content.decode()
     assert 'value="李小花"' in form
     response = client.post(
         f"/children/new/?report={report.pk}",
@@ -220,10 +225,12 @@ def test_a_new_file_created_from_a_report_is_linked(client_for, director_a, repo
             "school_status": "in_school",
             "report": str(report.pk),
         },
+        follow=True,
     )
-    assert response.status_code == 302
+    assert [status for _url, status in response.redirect_chain] == [307, 302]
     report.refresh_from_db()
     child = Child.objects.get(name="李小花")
+    assert response.redirect_chain[-1][0] == f"/children/{child.pk}/"
     assert report.child == child and report.area_id == child.village_id
     assert child.next_assessment_due is not None
 

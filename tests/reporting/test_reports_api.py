@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 import time_machine
 
+from reminders.models import Notification
+from reminders.services import reminders_sweep
 from reporting import rules
-from visits.models import Notification
-from visits.services import reminders_sweep
 
 from ..factories import make_child
 

@@ -24,17 +24,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RoutePattern
 
 from accounts.services import api_token_create
+from benefits.models import Enrolment, SubsidyEvidence
+from benefits.services import subsidy_apply, subsidy_decide, subsidy_evidence_attach
+from benefits.views import ENROLMENT_ACTIONS
 from children.forms import SECTIONS
-from children.models import Enrolment, SubsidyEvidence
 from children.services import (
     care_agreement_attach_scan,
     care_agreement_create,
     parent_contact_record,
-    subsidy_apply,
-    subsidy_decide,
-    subsidy_evidence_attach,
 )
-from children.subsidy_views import ENROLMENT_ACTIONS
 from config.api import api
 from dashboards.exports import KINDS
 from reporting.services import report_attach, report_file

@@ -376,7 +376,7 @@ def test_the_superuser_has_no_case_data_even_with_a_token(
     admin_user, director_a, supervisor, civil_affairs, api_client, areas
 ):
     """M1: with its MFA-less token the superuser approved a benefit and read full ID numbers."""
-    from children.services import subsidy_apply, subsidy_decide
+    from benefits.services import subsidy_apply, subsidy_decide
 
     number = make_id_number("2014-05-01", area="341823", seq=81)
     orphan = make_orphan(director_a, name="令牌孤儿", birth_date=date(2014, 5, 1), id_number=number)

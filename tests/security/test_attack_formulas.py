@@ -16,6 +16,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from accounts.models import Area, AuditAction, AuditRecord, Role
+from benefits import services as benefit_services
 from children import services as child_services
 from core import cells
 from reporting.services import report_file
@@ -64,7 +65,7 @@ def frozen():
 def hostile_world(frozen, areas, director_a, supervisor, civil_affairs):
     """One child per payload in village 1, with the payload in every free-text field the ledgers
     carry: the file, a care agreement, a visit, a mandatory report, a benefit and its payee."""
-    child_services.subsidy_standard_set(
+    benefit_services.subsidy_standard_set(
         user=civil_affairs,
         area_code=COUNTY_A,
         programme="education_aid",
@@ -112,16 +113,16 @@ def hostile_world(frozen, areas, director_a, supervisor, civil_affairs):
             child=child,
             police_receipt=payload,
         )
-        application = child_services.subsidy_apply(
+        application = benefit_services.subsidy_apply(
             user=director_a, child=child, programme="education_aid", note=payload
         )
-        child_services.subsidy_decide(
+        benefit_services.subsidy_decide(
             user=supervisor, application=application, decision="approve", note=payload
         )
-        child_services.subsidy_decide(
+        benefit_services.subsidy_decide(
             user=civil_affairs, application=application, decision="approve", note=payload
         )
-        child_services.enrolment_set_payee(
+        benefit_services.enrolment_set_payee(
             user=civil_affairs,
             enrolment=application.enrolment,
             name=payload,
@@ -129,7 +130,7 @@ def hostile_world(frozen, areas, director_a, supervisor, civil_affairs):
         )
         children.append(child)
     frozen.move_to("2026-12-02 09:00 +0800")  # approved in November: paid from December
-    assert child_services.entitlements_generate(month=date(2026, 12, 1)) == len(PAYLOADS)
+    assert benefit_services.entitlements_generate(month=date(2026, 12, 1)) == len(PAYLOADS)
     # Area names and the exporting officer's name reach the indicators and 说明 sheets.
     Area.objects.filter(code=VILLAGE_1).update(name=PAYLOADS[0])
     Area.objects.filter(code=VILLAGE_2).update(name=PAYLOADS[3])

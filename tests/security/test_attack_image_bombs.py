@@ -20,8 +20,10 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from children.models import CareAgreement, SubsidyEvidence
-from children.services import care_agreement_create, subsidy_apply
+from benefits.models import SubsidyEvidence
+from benefits.services import subsidy_apply
+from children.models import CareAgreement
+from children.services import care_agreement_create
 from reporting.models import ReportAttachment
 from reporting.services import report_file
 from visits.models import Visit, VisitPhoto

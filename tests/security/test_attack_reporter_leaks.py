@@ -170,8 +170,9 @@ def test_a_file_linked_later_stays_hidden_from_the_reporter(
             "hukou_registered": "on",
             "school_status": "in_school",
         },
+        follow=True,
     )
-    assert response.status_code == 302, response.context["form"].errors
+    assert [status for _url, status in response.redirect_chain] == [307, 302]
     assert MandatoryReport.objects.get(pk=report_id).child_name == CHILD_NAME
     for answer in (
         api_client(reporter).get(f"/api/v1/reports/{report_id}"),

@@ -179,15 +179,15 @@ def test_every_post_form_carries_a_csrf_token(
         (director_a, reverse("children:assess", args=[child.pk])),
         (director_a, reverse("children:agreement_add", args=[child.pk])),
         (director_a, reverse("children:import")),
-        (director_a, reverse("children:subsidies", args=[orphan.pk])),
+        (director_a, reverse("benefits:subsidies", args=[orphan.pk])),
         (director_a, reverse("visits:create", args=[child.pk])),
-        (director_a, reverse("visits:reminders")),
+        (director_a, reverse("reminders:inbox")),
         (director_a, reverse("reporting:create_for_child", args=[child.pk])),
         (director_a, reverse("password_change")),
-        (supervisor, reverse("children:subsidy_queue")),
-        (civil_affairs, reverse("visits:policy")),
-        (civil_affairs, reverse("children:subsidy_standards")),
-        (civil_affairs, reverse("children:subsidy_payments")),
+        (supervisor, reverse("benefits:subsidy_queue")),
+        (civil_affairs, reverse("area_policy")),
+        (civil_affairs, reverse("benefits:subsidy_standards")),
+        (civil_affairs, reverse("benefits:subsidy_payments")),
     ]
     forms_seen = 0
     for user, url in pages:

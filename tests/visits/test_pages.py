@@ -8,8 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from visits.models import Notification, Visit, VisitPhoto
-from visits.services import reminders_sweep, visit_record
+from reminders.models import Notification
+from reminders.services import reminders_sweep
+from visits.models import Visit, VisitPhoto
+from visits.services import visit_record
 
 from ..factories import make_child
 

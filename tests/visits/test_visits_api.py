@@ -130,7 +130,7 @@ def test_children_list_filter_by_visit_status(api_client, frozen, director_a):
 
 
 def test_reminders_endpoint_lists_own_only(api_client, child, director_a, director_b, frozen):
-    from visits.services import reminders_sweep
+    from reminders.services import reminders_sweep
 
     frozen.move_to("2026-12-08 09:00 +0800")
     reminders_sweep()

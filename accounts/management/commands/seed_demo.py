@@ -13,7 +13,7 @@ DEMO_STEPS = [
     ("children.demo", "seed"),
     ("visits.demo", "seed"),
     ("reporting.demo", "seed"),
-    ("children.demo", "seed_benefits"),
+    ("benefits.demo", "seed"),
     ("dashboards.demo", "seed"),
 ]
 

@@ -1,0 +1,142 @@
+"""County civil affairs' benefit pages: the standards of their area and the monthly payment list
+with its .xlsx for the bank. Thin: payments.py reads, services.subsidy_standard_set writes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import permissions
+from accounts.permissions import Capability
+from core import clock
+from core.forms import add_service_errors
+
+from . import payments, rules, services
+
+PAGE_SIZE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class StandardForm(forms.Form):
+    """Shapes only: the service checks the amount's range and the area (its messages are the
+    Chinese ones shown next to the fields)."""
+
+    programme = forms.ChoiceField(
+        label=gettext_lazy("Programme"),
+        choices=[(code, p.name) for code, p in rules.PROGRAMMES.items()],
+    )
+    month = forms.CharField(
+        label=gettext_lazy("From month"),
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-01"}),
+    )
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount (yuan)"),
+        decimal_places=2,
+        help_text=gettext_lazy("Per month; for temporary assistance, the one-off sum."),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+
+    def clean_month(self):
+        month = payments.parse_month(self.cleaned_data["month"])
+        if month is None:
+            # Django's own message, already translated into Chinese.
+            raise ValidationError(forms.DateField.default_error_messages["invalid"])
+        return month
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subsidy_standards(request: HttpRequest) -> HttpResponse:
+    """The standards of the user's area and of the areas above it; civil affairs set their own."""
+    permissions.require(request.user, Capability.BENEFIT_ADMINISTER)
+    area = request.user.area
+    if area is None:
+        # A standard belongs to an area: a superuser without one has nothing to set here.
+        raise Http404
+    this_month = clock.today().replace(day=1)
+    if request.method == "POST":
+        form = StandardForm(request.POST)
+        if form.is_valid():
+            try:
+                standard = services.subsidy_standard_set(
+                    user=request.user,
+                    area_code=area.code,
+                    programme=form.cleaned_data["programme"],
+                    month=form.cleaned_data["month"],
+                    amount=form.cleaned_data["amount"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Saved: %(programme)s, %(amount)s yuan from %(month)s.")
+                    % {
+                        "programme": payments.programme_name(standard.programme),
+                        "amount": f"{standard.amount:.2f}",
+                        "month": f"{standard.effective_month:%Y-%m}",
+                    },
+                )
+                return redirect("benefits:subsidy_standards")
+    else:
+        # "Change" links on the page prefill the form from the query string.
+        initial = {"month": f"{this_month:%Y-%m}"}
+        initial.update({k: v for k, v in request.GET.items() if k in StandardForm.base_fields})
+        form = StandardForm(initial=initial)
+    return render(
+        request,
+        "benefits/subsidy_standards.html",
+        {
+            "area": area,
+            "form": form,
+            "this_month": this_month,
+            "programmes": payments.standards_for_user(user=request.user, month=this_month),
+        },
+    )
+
+
+def _chosen_month(request: HttpRequest):
+    return payments.parse_month(request.GET.get("month")) or clock.today().replace(day=1)
+
+
+@login_required
+@require_GET
+def subsidy_payments(request: HttpRequest) -> HttpResponse:
+    """One month's entitlements in the user's area: totals and the rows, a page at a time."""
+    month = _chosen_month(request)
+    queryset = payments.payments_for_user(user=request.user, month=month)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "benefits/subsidy_payments.html",
+        {
+            "month": month,
+            "previous_month": payments.previous_month(month),
+            "next_month": rules.next_month(month),
+            "totals": payments.payment_totals(queryset),
+            "page": page,
+            "rows": [
+                {"entitlement": e, "programme": payments.programme_name(e.enrolment.programme)}
+                for e in page
+            ],
+        },
+    )
+
+
+@login_required
+@require_GET
+def subsidy_payments_export(request: HttpRequest) -> HttpResponse:
+    month = _chosen_month(request)
+    content, _count = payments.payments_xlsx(user=request.user, month=month, request=request)
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{payments.payments_filename(month)}"'
+    response["Cache-Control"] = "no-store"
+    return response

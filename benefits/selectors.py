@@ -1,0 +1,179 @@
+"""Reads of benefits, always through the user's scope (the child file's selectors): a child's
+benefits and applications, the queues, the standard in force, and the benefits' part of the
+child's page and timeline (registered in apps.py, see children/extensions.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.http import HttpRequest
+
+from accounts import permissions
+from accounts import selectors as scope
+from accounts.models import User
+from accounts.permissions import Capability
+from children.models import Child
+from children.selectors import (
+    CHILD_RECORD_AREA_FIELD,
+    TimelineEntry,
+    child_record_or_404,
+    child_records_in_scope,
+)
+
+from . import rules
+from .models import (
+    ApplicationStatus,
+    Enrolment,
+    Entitlement,
+    SubsidyApplication,
+    SubsidyDecision,
+    SubsidyEvidence,
+)
+
+# Applications the child's page lists: under review, or returned for more evidence.
+OPEN_OR_RETURNED = (
+    ApplicationStatus.SUBMITTED,
+    ApplicationStatus.TOWNSHIP_APPROVED,
+    ApplicationStatus.RETURNED,
+)
+
+
+def enrolments_for(child: Child) -> list:
+    """The child's benefits, newest first, each with its ledger (two queries)."""
+    return list(
+        child.enrolments.select_related("application", "ended_by")
+        .prefetch_related(Prefetch("entitlements", queryset=Entitlement.objects.order_by("-month")))
+        .annotate(total_paid=Sum("entitlements__amount"))
+        .order_by("-start_month")
+    )
+
+
+def applications_for(child: Child) -> list:
+    return list(
+        child.subsidy_applications.select_related("submitted_by")
+        .annotate(evidence_count=Count("evidence"))
+        .order_by("-submitted_at")
+    )
+
+
+def application_for_user_or_404(
+    *, user: User, application_id: Any, capability: Capability = Capability.CHILD_READ
+):
+    """404 outside the user's area, then 403 for a role that may not read child files (a
+    reporter's area covers the village, but an application is part of the child's file)."""
+    application = child_record_or_404(
+        SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
+        user=user,
+        pk=application_id,
+    )
+    permissions.require(user, capability)
+    return application
+
+
+def enrolment_for_user_or_404(
+    *, user: User, enrolment_id: Any, capability: Capability = Capability.CHILD_READ
+):
+    """As application_for_user_or_404: found in area, then refused to roles without file access."""
+    enrolment = child_record_or_404(
+        Enrolment.objects.select_related("child", "application"), user=user, pk=enrolment_id
+    )
+    permissions.require(user, capability)
+    return enrolment
+
+
+def evidence_for_user_or_404(*, user: User, evidence_id: Any):
+    return scope.get_in_scope_or_404(
+        SubsidyEvidence.objects.select_related("application__child"),
+        user=user,
+        area_field="application__child__village__code",
+        pk=evidence_id,
+    )
+
+
+def subsidy_queue_for(*, user: User, statuses: Iterable[str], area_code: str = "") -> QuerySet:
+    """Applications in these statuses in the user's area (or the given area within it), oldest
+    first, with child, village and submitter loaded (one query)."""
+    queryset = child_records_in_scope(
+        SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
+        user=user,
+    ).filter(status__in=list(statuses))
+    if area_code:
+        area = scope.area_for_user_or_404(user=user, code=area_code)
+        queryset = queryset.filter(scope.subtree_q(area.code, CHILD_RECORD_AREA_FIELD))
+    return queryset.order_by("township_approved_on", "submitted_at")
+
+
+def subsidy_timeline_entries(*, child: Child) -> list[TimelineEntry]:
+    """Benefit applications, decisions, reviews and exits as entries of the file's timeline."""
+    verbs = {
+        "submit": "提交补贴申请",
+        "resubmit": "重新提交补贴申请",
+        "return": "补贴申请被退回",
+        "reject": "补贴申请不予批准",
+        "review": "补贴复核：继续享受",
+        "exit": "补贴终止",
+    }
+    entries = []
+    decisions = (
+        SubsidyDecision.objects.filter(application__child=child)
+        .select_related("by", "application")
+        .order_by("-at")[:200]
+    )
+    for decision in decisions:
+        programme = rules.PROGRAMMES[decision.application.programme].name
+        if decision.decision == "approve":
+            verb = (
+                "乡镇初审通过"
+                if decision.to_status == ApplicationStatus.TOWNSHIP_APPROVED
+                else "县级审批通过，纳入保障"
+            )
+        else:
+            verb = verbs.get(decision.decision, decision.decision)
+        changes = [("理由", "", decision.note)] if decision.note else []
+        entries.append(
+            TimelineEntry(
+                decision.at, decision.by.display_name, f"{verb}：{programme}", changes, "benefit"
+            )
+        )
+    return entries
+
+
+# The standard in force for a child's village and a month: county over city over province, then
+# the latest month. Used by the ledger and the standards page alike.
+STANDARD_IN_FORCE_SQL = """
+    SELECT st.id, st.amount FROM children_subsidystandard st
+    WHERE st.programme = {programme} AND st.effective_month <= {month}
+      AND st.area_id IN (left({village}, 6) || '000000', left({village}, 4) || '00000000',
+                         left({village}, 2) || '0000000000')
+    ORDER BY length(rtrim(st.area_id, '0')) DESC, st.effective_month DESC
+    LIMIT 1
+"""
+
+
+def standard_in_force(*, village_code: str, programme: str, month: date):
+    """The amount (yuan) a child of this village gets for ``month``, or None if none is set."""
+    sql = STANDARD_IN_FORCE_SQL.format(programme="%s", month="%s", village="%s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [programme, month.replace(day=1), *[village_code] * 3])
+        row = cursor.fetchone()
+    return row[1] if row else None
+
+
+# --- The child's page (children/extensions.py) ------------------------------------------------
+
+
+def child_page_context(request: HttpRequest, child: Child, today: date) -> dict:
+    """The benefits' part of the child's page (templates/benefits/_child_benefits.html): the
+    benefits in force and the applications under review or returned."""
+    return {
+        "enrolments": [e for e in enrolments_for(child) if e.end_month is None],
+        "open_applications": [a for a in applications_for(child) if a.status in OPEN_OR_RETURNED],
+    }
+
+
+def child_timeline_entries(child: Child) -> list[TimelineEntry]:
+    return subsidy_timeline_entries(child=child)

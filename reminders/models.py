@@ -1,0 +1,73 @@
+"""Reminders (提醒): one row per person, duty and due date, with its delivery state.
+
+The table keeps its name from when reminders lived in ``visits`` (moved in issue 15).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationKind(models.TextChoices):
+    VISIT_OVERDUE = "visit_overdue", _("Visit overdue")
+    VISIT_DUE_SOON = "visit_due_soon", _("Visit due soon")
+    ESCALATION = "escalation", _("Escalation")
+    REPORT_DEADLINE = "report_deadline", _("Report deadline")
+    AGREEMENT_EXPIRING = "agreement_expiring", _("Care agreement expiring")
+    SUBSIDY_REVIEW = "subsidy_review", _("Subsidy review due")
+
+
+class Notification(models.Model):
+    """One reminder to one person. Unique per (recipient, child or report, kind, due date), so a
+    re-run, a retry or a second worker can never create it twice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    child = models.ForeignKey(
+        "children.Child", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    report_id = models.UUIDField(null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    created_on = models.DateField(_("created on"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    detail = models.CharField(max_length=200, blank=True, default="")
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Delivery: the daily digest claims unsent rows; a failed send leaves them unsent for the retry.
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "visits_notification"  # kept from when reminders lived in visits
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-created_on", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "child", "report_id", "due_date"],
+                name="notification_once",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=NotificationKind.values), name="notification_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created_on"],
+                name="notification_unread",
+                condition=models.Q(read_at__isnull=True),
+            ),
+            models.Index(
+                fields=["recipient"],
+                name="notification_undigested",
+                condition=models.Q(digest_sent_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.kind} {self.due_date}"

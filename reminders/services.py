@@ -1,0 +1,352 @@
+"""The reminder sweep and the delivery of reminders.
+
+The sweep (domain §4) is one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` per rule over the whole
+database: the rules read the due dates the apps below keep (the child's schedule, care
+agreements, benefit reviews, mandatory reports) and never call into them. Delivery sends each
+person one digest of what is new, by e-mail and text message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone, translation
+
+from accounts import outbox
+from accounts.models import Role, User
+from accounts.services import POLICY_DEFAULTS
+from children import schedule
+from core.clock import today
+from core.sms import sms_backend
+from reporting import deadlines
+
+from .models import Notification, NotificationKind
+
+logger = logging.getLogger(__name__)
+
+
+# Each area's policy value is the one set nearest to the village (village → province), else the
+# default: five LEFT JOINs on the codes derived from the village code.
+def _policy_joins(area: str) -> str:
+    return f"""
+    LEFT JOIN accounts_areapolicy p5 ON p5.area_id = {area}
+    LEFT JOIN accounts_areapolicy p4 ON p4.area_id = left({area}, 9) || '000'
+    LEFT JOIN accounts_areapolicy p3 ON p3.area_id = left({area}, 6) || '000000'
+    LEFT JOIN accounts_areapolicy p2 ON p2.area_id = left({area}, 4) || '00000000'
+    LEFT JOIN accounts_areapolicy p1 ON p1.area_id = left({area}, 2) || '0000000000'
+"""
+
+
+_POLICY_JOINS = _policy_joins("c.village_id")
+
+
+def _policy(column: str) -> str:
+    default = int(POLICY_DEFAULTS[column])
+    return f"COALESCE(p5.{column}, p4.{column}, p3.{column}, p2.{column}, p1.{column}, {default})"
+
+
+# The sweep's rules: (kind, recipients' role, the recipient's area as derived from the village,
+# the rows it is about, the due date, the condition). Each is one INSERT … SELECT.
+_CHILDREN = "children_child c"
+_AGREEMENTS = "children_careagreement a JOIN children_child c ON c.id = a.child_id"
+AGREEMENT_EXPIRING_DAYS = 30
+
+
+class Rule(NamedTuple):
+    kind: str
+    role: str
+    recipient_area: str
+    source: str
+    due: str
+    condition: str
+    detail: str = "''"  # SQL text of the reminder's detail line
+
+
+_RULES = [
+    Rule(
+        NotificationKind.VISIT_DUE_SOON,
+        Role.DIRECTOR,
+        "c.village_id",
+        _CHILDREN,
+        "c.next_home_visit_due",
+        schedule.due_soon_sql("c.next_home_visit_due"),
+    ),
+    Rule(
+        NotificationKind.VISIT_OVERDUE,
+        Role.DIRECTOR,
+        "c.village_id",
+        _CHILDREN,
+        "c.next_home_visit_due",
+        schedule.overdue_sql("c.next_home_visit_due"),
+    ),
+    Rule(
+        NotificationKind.ESCALATION,
+        Role.SUPERVISOR,
+        "left(c.village_id, 9) || '000'",
+        _CHILDREN,
+        "c.next_home_visit_due",
+        schedule.overdue_sql(
+            "c.next_home_visit_due", days_late=_policy("escalate_supervisor_days")
+        ),
+    ),
+    Rule(
+        NotificationKind.ESCALATION,
+        Role.CIVIL_AFFAIRS,
+        "left(c.village_id, 6) || '000000'",
+        _CHILDREN,
+        "c.next_home_visit_due",
+        schedule.overdue_sql("c.next_home_visit_due", days_late=_policy("escalate_county_days")),
+    ),
+    Rule(
+        # A caregiver found unable, and no new agreement by the date set: the supervisor is told.
+        NotificationKind.ESCALATION,
+        Role.SUPERVISOR,
+        "left(c.village_id, 9) || '000'",
+        _AGREEMENTS,
+        "a.replacement_due",
+        "a.status = 'needs_replacement' AND a.replacement_due < %(today)s AND NOT EXISTS ("
+        "SELECT 1 FROM children_careagreement b WHERE b.child_id = a.child_id "
+        "AND b.status = 'active')",
+    ),
+    Rule(
+        # A benefit's periodic review (every 6 months) falls due within a week.
+        NotificationKind.SUBSIDY_REVIEW,
+        Role.DIRECTOR,
+        "c.village_id",
+        "children_enrolment e JOIN children_child c ON c.id = e.child_id",
+        "e.next_review_on",
+        f"e.end_month IS NULL AND e.next_review_on <= %(today)s + {schedule.DUE_SOON_DAYS}",
+        # Why, when a change to the family broke the benefit's rule (benefits stores it).
+        "e.review_reason",
+    ),
+    Rule(
+        NotificationKind.AGREEMENT_EXPIRING,
+        Role.DIRECTOR,
+        "c.village_id",
+        _AGREEMENTS,
+        "a.end_date",
+        f"a.status = 'active' AND a.end_date BETWEEN %(today)s "
+        f"AND %(today)s + {AGREEMENT_EXPIRING_DAYS}",
+    ),
+]
+
+
+def _local_date(timestamp_sql: str) -> str:
+    return f"(({timestamp_sql}) AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+# Mandatory reports (domain §6), all report_deadline to the township supervisor, and to county
+# civil affairs when a stage is still open a week after its limit: (role, recipient's area, due
+# date, condition).
+_SUPERVISOR_OF = "left(r.area_id, 9) || '000'"
+_COUNTY_OF = "left(r.area_id, 6) || '000000'"
+_POLICE_DUE = deadlines.police_due_sql()
+_ASSESSMENT_DUE = f"r.police_received_at + {_policy('report_assessment_days')} * interval '1 day'"
+_STAGE_DUE = deadlines.stage_due_sql()
+_COUNTY_DUE = deadlines.county_due_sql()
+_REPORT_RULES = [
+    # No police notification a day after filing.
+    (
+        Role.SUPERVISOR,
+        _SUPERVISOR_OF,
+        _local_date(_POLICE_DUE),
+        f"r.police_notified_at IS NULL AND {_POLICE_DUE} < %(now)s",
+    ),
+    # Not assessed within 7 days of the police receiving it.
+    (
+        Role.SUPERVISOR,
+        _SUPERVISOR_OF,
+        _local_date(_ASSESSMENT_DUE),
+        f"r.stage IN ('police_received', 'emergency_handled') AND {_ASSESSMENT_DUE} < %(now)s",
+    ),
+    # Any stage open longer than its limit; and a week after that, the county too.
+    (Role.SUPERVISOR, _SUPERVISOR_OF, _local_date(_STAGE_DUE), deadlines.late_sql()),
+    (Role.CIVIL_AFFAIRS, _COUNTY_OF, _local_date(_COUNTY_DUE), f"{_COUNTY_DUE} < %(now)s"),
+]
+
+
+# A visit found danger (safety concern) and no report followed within 24 hours: the township
+# supervisor is told (domain §6).
+_VISIT_DANGER_SQL = f"""
+    SELECT u.id, c.id, NULL::uuid, {_local_date("v.created_at + interval '24 hours'")}, ''
+    FROM visits_visit v
+    JOIN children_child c ON c.id = v.child_id
+    JOIN accounts_user u
+      ON u.area_id = left(c.village_id, 9) || '000' AND u.role = 'supervisor' AND u.is_active
+    WHERE v.safety_concern AND c.status = 'active'
+      AND v.created_at + interval '24 hours' < %(now)s
+      AND v.created_at > %(now)s - interval '30 days'
+      AND NOT EXISTS (
+          SELECT 1 FROM reporting_mandatoryreport r
+          WHERE r.child_id = v.child_id AND r.filed_at >= v.created_at - interval '1 day'
+      )
+"""
+
+
+# A personal safety protection order nearing its expiry: the supervisor is reminded 14 days before.
+PROTECTION_ORDER_NOTICE_DAYS = 14
+_PROTECTION_ORDER_SQL = f"""
+    SELECT u.id, r.child_id, r.id, i.expires_on, ''
+    FROM reporting_intervention i
+    JOIN reporting_mandatoryreport r ON r.id = i.report_id
+    JOIN accounts_user u
+      ON u.area_id = left(r.area_id, 9) || '000' AND u.role = 'supervisor' AND u.is_active
+    WHERE i.kind = 'protection_order' AND r.stage <> 'closed'
+      AND i.expires_on BETWEEN %(today)s AND %(today)s + {PROTECTION_ORDER_NOTICE_DAYS}
+"""
+
+
+def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -> str:
+    return f"""
+        SELECT u.id, r.child_id, r.id, {due}, ''
+        FROM reporting_mandatoryreport r
+        {_policy_joins("r.area_id")}
+        JOIN accounts_user u
+          ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
+        WHERE r.stage <> 'closed' AND {condition}
+    """
+
+
+def _rule_sql(rule: Rule) -> str:
+    """The SELECT of one rule: (recipient, child, report, due date, detail) for every active
+    child."""
+    return f"""
+        SELECT u.id, c.id, NULL::uuid, {rule.due}, {rule.detail}
+        FROM {rule.source}
+        {_POLICY_JOINS}
+        JOIN accounts_user u
+          ON u.area_id = {rule.recipient_area} AND u.role = '{rule.role}' AND u.is_active
+        WHERE c.status = 'active' AND {rule.due} IS NOT NULL AND {rule.condition}
+    """
+
+
+@dataclass
+class SweepResult:
+    created: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.created.values())
+
+
+def reminders_sweep(*, on: date | None = None) -> SweepResult:
+    """The daily sweep (domain §4), one INSERT … SELECT … ON CONFLICT DO NOTHING per rule.
+
+    Selection is set-based over the whole database; ``due <= today`` (never ``== today``) so a
+    missed day is caught up; the unique constraint makes re-runs and concurrent runs harmless.
+    """
+    now = timezone.now()
+    if on is not None and on != timezone.localdate(now):
+        # As if the sweep ran at 08:00 that day (send_reminders --date).
+        now = timezone.make_aware(datetime.combine(on, time(8, 0)))
+    on = on or today()
+    params = {"today": on, "now": now}
+    created: dict[str, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for kind, role, select in rule_selects():
+            cursor.execute(
+                f"""
+                INSERT INTO visits_notification
+                    (id, recipient_id, kind, child_id, report_id, due_date, created_on,
+                     created_at, detail)
+                SELECT gen_random_uuid(), s.uid, %(kind)s, s.cid, s.rid, s.due, %(today)s,
+                       now(), s.detail
+                FROM ({select}) AS s(uid, cid, rid, due, detail)
+                ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
+                """,
+                {**params, "kind": kind},
+            )
+            key = f"{kind}:{role}"
+            created[key] = created.get(key, 0) + cursor.rowcount
+        # Through the outbox: queued only if the sweep commits, and kept if the broker is down.
+        outbox.enqueue("reminders.send_digests", on.isoformat())
+    logger.info("reminder sweep for %s: %s", on, created)
+    return SweepResult(created)
+
+
+def rule_selects() -> list[tuple[str, str, str]]:
+    """(kind, recipients' role, SELECT of (recipient, child, report, due date, detail)) of every
+    rule of the sweep; the SELECTs take %(today)s and %(now)s."""
+    return (
+        [(rule.kind, rule.role, _rule_sql(rule)) for rule in _RULES]
+        + [
+            (NotificationKind.REPORT_DEADLINE, role, _report_rule_sql(role, area, due, condition))
+            for role, area, due, condition in _REPORT_RULES
+        ]
+        + [
+            (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _VISIT_DANGER_SQL),
+            (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _PROTECTION_ORDER_SQL),
+        ]
+    )
+
+
+# --- Delivery ---------------------------------------------------------------------------------
+
+
+def kind_label_zh(kind: str) -> str:
+    """A reminder kind's name in Chinese, whatever the language of the page that triggered the
+    send: the digest goes out in Chinese (the kinds' labels and their translations are the one
+    list of names)."""
+    with translation.override("zh-hans"):
+        return str(NotificationKind(kind).label) if kind in NotificationKind.values else kind
+
+
+def digest_send_for(*, recipient_id: int) -> int:
+    """Send one recipient's digest of reminders not yet sent. Rows are claimed with
+    SELECT … FOR UPDATE SKIP LOCKED and marked sent in the same transaction as the send, so a
+    failed send leaves them for the retry and two workers never send the same rows."""
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(recipient_id=recipient_id, digest_sent_at__isnull=True)
+            .select_related("child", "recipient")
+            .order_by("kind", "due_date")
+        )
+        if not rows:
+            return 0
+        recipient = rows[0].recipient
+        lines = []
+        for row in rows:
+            subject = row.child.name if row.child_id else (row.detail or "")
+            due = f"（应于 {row.due_date:%Y-%m-%d}）" if row.due_date else ""
+            lines.append(f"· {kind_label_zh(row.kind)}：{subject}{due}")
+        body = (
+            f"{recipient.display_name}，您好：\n\n守望今日有 {len(rows)} 条新提醒：\n"
+            + "\n".join(lines)
+            + "\n\n请登录守望查看并处理。"
+        )
+        if recipient.email:
+            send_mail(
+                f"守望提醒：{len(rows)} 条新提醒",
+                body,
+                settings.DEFAULT_FROM_EMAIL,
+                [recipient.email],
+            )
+        if recipient.phone and recipient.phone.startswith("1") and len(recipient.phone) == 11:
+            sms_backend().send(recipient.phone, f"【守望】您有{len(rows)}条新提醒，请登录查看。")
+        Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+            digest_sent_at=timezone.now()
+        )
+    return len(rows)
+
+
+def recipients_with_unsent() -> list[int]:
+    return list(
+        Notification.objects.filter(digest_sent_at__isnull=True)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+
+
+def notification_mark_read(*, user: User, notification_ids: list[uuid.UUID] | None = None) -> int:
+    queryset = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        queryset = queryset.filter(pk__in=notification_ids)
+    return queryset.update(read_at=timezone.now())

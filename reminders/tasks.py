@@ -1,0 +1,52 @@
+"""Celery tasks for reminders: thin wrappers that call a service."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+from django.db import transaction
+
+from accounts import outbox
+
+from . import services
+
+
+@shared_task(name="reminders.send_reminders", acks_late=True)
+def send_reminders(on: str | None = None) -> int:
+    """The daily sweep (beat, 08:00 Asia/Shanghai). Idempotent: safe to retry or run twice."""
+    if on is not None:
+        return services.reminders_sweep(on=date.fromisoformat(on)).total
+    # The day's run is recorded in the sweep's own transaction: a worker killed mid-sweep leaves
+    # no record, so the relay's catch-up still sees the day as not run.
+    with transaction.atomic():
+        outbox.mark_run(send_reminders.name)
+        return services.reminders_sweep().total
+
+
+@shared_task(name="reminders.send_digests")
+def send_digests(on: str | None = None) -> int:
+    """Fan out one digest task per recipient with reminders not yet sent."""
+    recipients = services.recipients_with_unsent()
+    for recipient_id in recipients:
+        send_digest.delay(recipient_id)
+    return len(recipients)
+
+
+@shared_task(
+    name="reminders.send_digest",
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def send_digest(recipient_id: int) -> int:
+    """Send one recipient's digest; a failure is retried and creates no second notification."""
+    return services.digest_send_for(recipient_id=recipient_id)
+
+
+# The names these tasks had while reminders lived in ``visits``: messages queued under them before
+# an upgrade (in the outbox or the broker) still run. Remove one release after issue 15.
+shared_task(name="visits.send_reminders", acks_late=True)(send_reminders.run)
+shared_task(name="visits.send_digests")(send_digests.run)
+shared_task(name="visits.send_digest")(send_digest.run)

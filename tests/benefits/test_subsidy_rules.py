@@ -1,0 +1,147 @@
+"""domain.md §7: each eligibility rule at its boundaries, and the months a benefit is paid."""
+
+from datetime import date
+
+import pytest
+
+from benefits.rules import (
+    PROGRAMMES,
+    eligibility,
+    in_set_a,
+    last_month_of_minority,
+    notice_ends,
+    payable_in,
+    refusals,
+)
+from children.rules import Parent
+
+
+def parent(relation, status="at_home", capable=True, disabled=False):
+    return Parent(relation, status, capable, None, disabled)
+
+
+def check(programme, *, age=10, parents=(), categories=(), flags=(), school="in_school"):
+    return eligibility(
+        programme=programme,
+        age=age,
+        categories=categories,
+        flags=flags,
+        school_status=school,
+        parents=list(parents),
+    )
+
+
+ORPHANED = (parent("father", "deceased", False), parent("mother", "missing", False))
+
+
+def test_orphan_needs_both_parents_dead_or_missing():
+    assert check("orphan_allowance", parents=ORPHANED) == []
+    one_at_home = (parent("father", "deceased", False), parent("mother"))
+    assert check("orphan_allowance", parents=one_at_home) == ["母亲未死亡或未宣告失踪"]
+    assert check("orphan_allowance", parents=ORPHANED[:1]) == ["未登记父母双方情况"]
+    # A parent who is imprisoned is not gone: de facto unsupported, not an orphan.
+    jailed = (parent("father", "deceased", False), parent("mother", "imprisoned", False))
+    assert check("orphan_allowance", parents=jailed) == ["母亲未死亡或未宣告失踪"]
+
+
+@pytest.mark.parametrize(("age", "eligible"), [(0, True), (17, True), (18, False), (19, False)])
+def test_under_18_boundary(age, eligible):
+    for programme in ("orphan_allowance", "de_facto_unsupported_allowance", "minimum_living"):
+        facts = (
+            ORPHANED
+            if programme == "orphan_allowance"
+            else (
+                parent("father", "imprisoned", False),
+                parent("mother", "in_rehab", False),
+            )
+        )
+        reasons = check(programme, age=age, parents=facts)
+        assert (reasons == []) is eligible, (programme, age, reasons)
+        assert ("已年满18周岁" in reasons) is (not eligible)
+
+
+def test_temporary_assistance_has_no_age_limit():
+    assert check("temporary_assistance", age=18) == []
+
+
+@pytest.mark.parametrize(
+    ("father", "mother", "eligible"),
+    [
+        # Both parents in set A.
+        (parent("father", "imprisoned", False), parent("mother", "in_rehab", False), True),
+        (parent("father", disabled=True), parent("mother", "at_home", False), True),
+        # One parent dead or missing, the other in set A.
+        (parent("father", "deceased", False), parent("mother", "imprisoned", False), True),
+        (parent("father", "missing", False), parent("mother", disabled=True), True),
+        # One parent in set A, the other able: not unsupported.
+        (parent("father", "imprisoned", False), parent("mother"), False),
+        (parent("father", "deceased", False), parent("mother", "working_away"), False),
+        # Both gone is an orphan, not de facto unsupported.
+        (parent("father", "deceased", False), parent("mother", "deceased", False), False),
+    ],
+)
+def test_de_facto_unsupported_set_a(father, mother, eligible):
+    reasons = check("de_facto_unsupported_allowance", parents=(father, mother))
+    assert (reasons == []) is eligible
+
+
+def test_set_a_members():
+    assert in_set_a(parent("father", "imprisoned", True))
+    assert in_set_a(parent("father", "in_rehab", True))
+    assert in_set_a(parent("father", disabled=True))
+    assert in_set_a(parent("father", "other", False))  # guardianship revoked, deported …
+    assert not in_set_a(parent("father", "deceased", False))
+    assert not in_set_a(parent("father", "working_away"))
+
+
+@pytest.mark.parametrize(("age", "eligible"), [(0, True), (6, True), (7, False)])
+def test_rehabilitation_from_0_to_6(age, eligible):
+    reasons = check("disability_rehabilitation", age=age, flags=("disabled",))
+    assert (reasons == []) is eligible
+    assert "档案中未登记残疾情况" in check("disability_rehabilitation", age=3)
+
+
+def test_category_and_flag_programmes():
+    assert check("hiv_affected_allowance") == ["未认定为艾滋病病毒感染儿童"]
+    assert check("hiv_affected_allowance", categories=("hiv_affected",)) == []
+    assert check("medical_assistance") == ["档案中未登记疾病情况"]
+    assert check("medical_assistance", flags=("ill",)) == []
+    assert check("education_aid", school="dropped_out") == ["未在校就读"]
+    assert check("education_aid", school="preschool") == []
+
+
+def test_every_reason_says_what_evidence_would_change_it():
+    for code in PROGRAMMES:
+        for refusal in refusals(
+            programme=code,
+            age=19,
+            categories=(),
+            flags=(),
+            school_status="dropped_out",
+            parents=[parent("father")],
+        ):
+            assert refusal.reason and refusal.evidence, code
+    assert refusals(
+        programme="nonsense", age=1, categories=(), flags=(), school_status="", parents=[]
+    )[0].reason.startswith("未知的补贴项目")
+
+
+def test_public_notice_programmes():
+    assert {c for c, p in PROGRAMMES.items() if p.public_notice} == {
+        "minimum_living",
+        "extreme_poverty_support",
+    }
+    assert not PROGRAMMES["orphan_allowance"].public_notice  # privacy: no public notice
+    assert notice_ends(date(2026, 11, 23)) == date(2026, 11, 30)
+
+
+def test_paid_up_to_the_month_of_the_18th_birthday():
+    born = date(2009, 1, 15)
+    assert last_month_of_minority(born) == date(2027, 1, 1)
+    assert payable_in(birth_date=born, month=date(2027, 1, 1))
+    assert not payable_in(birth_date=born, month=date(2027, 2, 1))
+    # Full-time education recorded for the year keeps the benefit that year only.
+    assert payable_in(birth_date=born, month=date(2027, 2, 1), education_years=[2027])
+    assert not payable_in(birth_date=born, month=date(2028, 1, 1), education_years=[2027])
+    # Born on 29 February: 18 on 1 March of a common year.
+    assert last_month_of_minority(date(2008, 2, 29)) == date(2026, 3, 1)

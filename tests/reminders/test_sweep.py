@@ -1,0 +1,184 @@
+"""The reminder sweep (domain §4) at its boundaries, idempotent, concurrent, through Celery."""
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.utils import translation
+
+from accounts.models import AreaPolicy
+from children.models import Child
+from core.sms import LoggingSmsBackend
+from reminders.models import Notification
+from reminders.services import digest_send_for, reminders_sweep
+from visits.services import visit_record
+
+from ..conftest import COUNTY_A, TOWNSHIP_1
+from ..factories import make_child
+
+pytestmark = pytest.mark.django_db
+
+DUE = date(2026, 12, 7)  # the child in conftest is registered 2026-11-23: due 14 days later
+
+
+def kinds(user=None):
+    queryset = Notification.objects.all()
+    if user is not None:
+        queryset = queryset.filter(recipient=user)
+    return sorted(
+        (n.recipient.username, n.kind, n.due_date) for n in queryset.select_related("recipient")
+    )
+
+
+def sweep_on(day: date):
+    with time_machine.travel(f"{day.isoformat()} 08:00 +0800", tick=False):
+        return reminders_sweep()
+
+
+def test_due_soon_window(child, director_a):
+    assert sweep_on(DUE - timedelta(days=8)).total == 0
+    sweep_on(DUE - timedelta(days=7))
+    assert kinds() == [("director_a", "visit_due_soon", DUE)]
+
+
+def test_overdue_the_day_after_not_on_the_due_day(child, director_a):
+    sweep_on(DUE)
+    assert [k for k in kinds() if k[1] == "visit_overdue"] == []
+    sweep_on(DUE + timedelta(days=1))
+    assert ("director_a", "visit_overdue", DUE) in kinds()
+
+
+def test_escalation_after_14_and_30_days(
+    child, director_a, supervisor, other_supervisor, civil_affairs
+):
+    sweep_on(DUE + timedelta(days=14))
+    assert [k for k in kinds() if k[1] == "escalation"] == []
+    sweep_on(DUE + timedelta(days=15))
+    assert [k for k in kinds() if k[1] == "escalation"] == [("supervisor", "escalation", DUE)]
+    sweep_on(DUE + timedelta(days=30))
+    assert ("civil_affairs", "escalation", DUE) not in kinds()
+    sweep_on(DUE + timedelta(days=31))
+    assert ("civil_affairs", "escalation", DUE) in kinds()
+    # Only the child's own township supervisor and county: never the other township's.
+    assert not Notification.objects.filter(recipient=other_supervisor).exists()
+
+
+def test_idempotent_same_day_next_day_and_missed_days(child, director_a, supervisor):
+    first = sweep_on(DUE + timedelta(days=20))  # the sweep did not run for 20 days: caught up
+    assert first.total == 2  # overdue to the director, escalation to the supervisor
+    assert sweep_on(DUE + timedelta(days=20)).total == 0
+    assert sweep_on(DUE + timedelta(days=21)).total == 0
+    assert Notification.objects.count() == 2
+
+
+def test_recording_a_visit_starts_a_new_cycle(child, director_a, frozen):
+    frozen.move_to("2026-12-09 10:00 +0800")
+    reminders_sweep()
+    assert [k[1] for k in kinds()] == ["visit_overdue"]
+    visit_record(user=director_a, child=child, visited_on=date(2026, 12, 9), kind="home")
+    child.refresh_from_db()
+    assert child.next_home_visit_due == date(2027, 3, 9)
+    assert reminders_sweep().total == 0
+    frozen.move_to("2027-03-02 10:00 +0800")
+    reminders_sweep()
+    assert ("director_a", "visit_due_soon", date(2027, 3, 9)) in kinds()
+
+
+def test_closed_files_get_no_reminders(child, director_a):
+    Child.objects.filter(pk=child.pk).update(status="closed", closed_on=date(2026, 11, 24))
+    assert sweep_on(DUE + timedelta(days=40)).total == 0
+
+
+def test_area_policy_changes_escalation(child, director_a, supervisor):
+    AreaPolicy.objects.create(area_id=COUNTY_A, escalate_supervisor_days=3)
+    sweep_on(DUE + timedelta(days=3))
+    assert [k for k in kinds() if k[1] == "escalation"] == []
+    sweep_on(DUE + timedelta(days=4))
+    assert ("supervisor", "escalation", DUE) in kinds()
+
+
+def test_area_policy_changes_intervals(frozen, director_a):
+    AreaPolicy.objects.create(area_id=TOWNSHIP_1, home_days_low=60, never_visited_days=7)
+    child = make_child(director_a)
+    assert child.next_home_visit_due == date(2026, 11, 30)
+    visit_record(user=director_a, child=child, visited_on=date(2026, 11, 23), kind="home")
+    child.refresh_from_db()
+    assert child.next_home_visit_due == date(2027, 1, 22) and child.home_visit_interval_days == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_in_parallel_create_each_reminder_once(areas, director_a, supervisor):
+    with time_machine.travel("2026-11-23 10:00 +0800", tick=False):
+        for i in range(40):
+            make_child(director_a, name=f"儿童{i}")
+    errors = []
+
+    def run():
+        try:
+            with time_machine.travel("2027-01-10 08:00 +0800", tick=False):
+                reminders_sweep()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Notification.objects.filter(kind="visit_overdue").count() == 40
+    assert Notification.objects.filter(kind="escalation").count() == 40
+
+
+def test_command_with_date(child, director_a, capsys):
+    from django.core.management import call_command
+
+    call_command("send_reminders", "--date", "2026-12-08")
+    assert "1 new reminders" in capsys.readouterr().out
+    call_command("send_reminders", "--date", "2026-12-08")
+    assert "0 new reminders" in capsys.readouterr().out
+
+
+def test_digest_is_sent_once_and_failures_leave_rows_for_the_retry(child, director_a, monkeypatch):
+    director_a.email = "chaji@example.cn"
+    director_a.phone = "13900000001"
+    director_a.save()
+    sweep_on(DUE + timedelta(days=1))
+    import reminders.services as services
+
+    def broken(*args, **kwargs):
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(services, "send_mail", broken)
+    with pytest.raises(ConnectionRefusedError):
+        digest_send_for(recipient_id=director_a.pk)
+    assert Notification.objects.filter(digest_sent_at__isnull=True).count() == 1
+    monkeypatch.undo()
+    LoggingSmsBackend.sent.clear()
+    with translation.override("en"):  # the digest is Chinese whatever the caller's language
+        assert digest_send_for(recipient_id=director_a.pk) == 1
+    assert len(mail.outbox) == 1 and "· 走访逾期：查小雨" in mail.outbox[0].body
+    assert LoggingSmsBackend.sent == [("13900000001", "【守望】您有1条新提醒，请登录查看。")]
+    assert digest_send_for(recipient_id=director_a.pk) == 0  # nothing twice
+    assert Notification.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_task_round_trip_through_a_real_celery_worker(areas, director_a):
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery_app import app
+    from reminders.tasks import send_reminders
+
+    with time_machine.travel("2026-11-23 10:00 +0800", tick=False):
+        make_child(director_a, name="查小雨")
+    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+        created = send_reminders.delay("2026-12-08").get(timeout=30)
+        again = send_reminders.delay("2026-12-08").get(timeout=30)
+    assert (created, again) == (1, 0)
+    assert Notification.objects.get().kind == "visit_overdue"
