@@ -62,7 +62,7 @@ drills: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -r accounts children visits reporting dashboards config -c pyproject.toml
+	$(BIN)/bandit -q -r accounts children visits reporting dashboards config demo -c pyproject.toml
 	scripts/audit-deps.sh
 
 format: install

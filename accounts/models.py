@@ -172,6 +172,11 @@ class ApiToken(models.Model):
         return _hash_token(raw)
 
 
+def _policy_number(verbose_name: str) -> models.PositiveSmallIntegerField:
+    """A number of an area policy: empty (NULL) takes the value of the area above."""
+    return models.PositiveSmallIntegerField(verbose_name, null=True, blank=True)
+
+
 class AreaPolicy(models.Model):
     """Per-area overrides of the numbers domain.md marks *default*. Empty means "inherit".
 
@@ -186,69 +191,43 @@ class AreaPolicy(models.Model):
         primary_key=True,
         related_name="policy",
     )
-    left_behind_away_days = models.PositiveSmallIntegerField(
-        _("days away before a child counts as left-behind"), null=True, blank=True
-    )
-    reassess_days = models.PositiveSmallIntegerField(
-        _("days between guardianship assessments"), null=True, blank=True
-    )
+    left_behind_away_days = _policy_number(_("days away before a child counts as left-behind"))
+    reassess_days = _policy_number(_("days between guardianship assessments"))
     # Visit cadence (domain §3): any contact / home visit at least every N days.
-    contact_days_low = models.PositiveSmallIntegerField(
-        _("contact every (days), low risk"), null=True, blank=True
+    contact_days_low = _policy_number(_("contact every (days), low risk"))
+    home_days_low = _policy_number(_("home visit every (days), low risk"))
+    contact_days_medium = _policy_number(
+        _("contact every (days), medium risk or special condition")
     )
-    home_days_low = models.PositiveSmallIntegerField(
-        _("home visit every (days), low risk"), null=True, blank=True
+    home_days_medium = _policy_number(
+        _("home visit every (days), medium risk or special condition")
     )
-    contact_days_medium = models.PositiveSmallIntegerField(
-        _("contact every (days), medium risk or special condition"), null=True, blank=True
+    contact_days_high = _policy_number(_("contact every (days), high risk"))
+    home_days_high = _policy_number(_("home visit every (days), high risk"))
+    never_visited_days = _policy_number(_("first home visit due (days after registration)"))
+    escalate_supervisor_days = _policy_number(
+        _("tell the township supervisor when overdue by more than (days)")
     )
-    home_days_medium = models.PositiveSmallIntegerField(
-        _("home visit every (days), medium risk or special condition"), null=True, blank=True
+    escalate_county_days = _policy_number(
+        _("tell county civil affairs when overdue by more than (days)")
     )
-    contact_days_high = models.PositiveSmallIntegerField(
-        _("contact every (days), high risk"), null=True, blank=True
+    agreement_replacement_days = _policy_number(
+        _("days to sign a new care agreement when the caregiver cannot care")
     )
-    home_days_high = models.PositiveSmallIntegerField(
-        _("home visit every (days), high risk"), null=True, blank=True
+    report_assessment_days = _policy_number(
+        _("days to assess a mandatory report after the police receive it")
     )
-    never_visited_days = models.PositiveSmallIntegerField(
-        _("first home visit due (days after registration)"), null=True, blank=True
-    )
-    escalate_supervisor_days = models.PositiveSmallIntegerField(
-        _("tell the township supervisor when overdue by more than (days)"), null=True, blank=True
-    )
-    escalate_county_days = models.PositiveSmallIntegerField(
-        _("tell county civil affairs when overdue by more than (days)"), null=True, blank=True
-    )
-    agreement_replacement_days = models.PositiveSmallIntegerField(
-        _("days to sign a new care agreement when the caregiver cannot care"),
-        null=True,
-        blank=True,
-    )
-    report_assessment_days = models.PositiveSmallIntegerField(
-        _("days to assess a mandatory report after the police receive it"),
-        null=True,
-        blank=True,
-    )
-    parent_contact_days = models.PositiveSmallIntegerField(
-        _("flag a left-behind child with no parent contact logged for (days)"),
-        null=True,
-        blank=True,
+    parent_contact_days = _policy_number(
+        _("flag a left-behind child with no parent contact logged for (days)")
     )
     # Benefits (domain §7): each review level decides within N working days; reviews every N days.
-    subsidy_township_working_days = models.PositiveSmallIntegerField(
-        _("working days for the township to review a benefit application"),
-        null=True,
-        blank=True,
+    subsidy_township_working_days = _policy_number(
+        _("working days for the township to review a benefit application")
     )
-    subsidy_county_working_days = models.PositiveSmallIntegerField(
-        _("working days for the county to approve a benefit application"),
-        null=True,
-        blank=True,
+    subsidy_county_working_days = _policy_number(
+        _("working days for the county to approve a benefit application")
     )
-    subsidy_review_days = models.PositiveSmallIntegerField(
-        _("days between reviews of a benefit in payment"), null=True, blank=True
-    )
+    subsidy_review_days = _policy_number(_("days between reviews of a benefit in payment"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

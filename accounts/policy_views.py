@@ -6,14 +6,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.forms import add_service_errors
 
-from . import permissions, rules, services
+from . import rules, selectors, services
 from .forms import AreaPolicyForm
 from .models import AreaPolicy
 from .permissions import Capability
@@ -24,10 +24,7 @@ from .services import POLICY_DEFAULTS, policies_for
 @require_http_methods(["GET", "POST"])
 def area_policy(request: HttpRequest) -> HttpResponse:
     """Civil affairs: the visit cadence, escalation and left-behind numbers of their area."""
-    permissions.require(request.user, Capability.AREA_POLICY_EDIT)
-    area = request.user.area
-    if area is None:
-        raise Http404
+    area = selectors.own_area_or_404(user=request.user, capability=Capability.AREA_POLICY_EDIT)
     parent = rules.parent_code(area.code)
     inherited = policies_for({parent})[parent] if parent else dict(POLICY_DEFAULTS)
     own = AreaPolicy.objects.filter(area=area).values(*POLICY_DEFAULTS).first() or {}

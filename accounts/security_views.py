@@ -10,17 +10,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.forms import add_service_errors
 from core.redirects import safe_next
 
 from . import mfa, permissions, rules, selectors, services, session_limits, staff
 from .forms import EnrolmentForm, TotpCodeForm
 from .permissions import Capability
+from .views import staff_search
 
 ENROL_KEY = "mfa_enrol_key"  # session: the hex secret offered at enrolment, until confirmed
 
@@ -166,19 +167,13 @@ def security_home(request: HttpRequest) -> HttpResponse:
     """Staff of the officer's area with their second factor, and the sign-in lockouts now."""
     _require_security_officer(request.user)
     accounts = selectors.accounts_with_mfa_status(user=request.user)
-    query = request.GET.get("q", "").strip()
-    accounts = selectors.staff_matching(accounts, query)
-    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/security.html",
         {
-            "page": page,
-            "q": query,
+            **staff_search(request, accounts),
             "lockouts": selectors.lockouts_for(user=request.user),
             "import_locks": selectors.import_locks_for(user=request.user),
-            # The system accounts (三员) are the officer's to change and give enrolment codes.
-            "privileged_ids": {p.pk for p in page if p.role in rules.PRIVILEGED_ROLES},
         },
     )
 
@@ -272,9 +267,7 @@ def security_account(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
-            for field, problems in exc.message_dict.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,

@@ -162,6 +162,15 @@ def area_for_user_or_404(*, user: User, code: str) -> Area:
         raise Http404 from exc
 
 
+def own_area_or_404(*, user: User, capability: Capability) -> Area:
+    """The user's own area, for a page that sets something of it: 403 for a role without
+    ``capability``; 404 for an account placed nowhere (a superuser has nothing to set there)."""
+    permissions.require(user, capability)
+    if user.area is None:
+        raise Http404
+    return user.area
+
+
 def child_areas_with_staff_counts(*, user: User, area: Area) -> QuerySet[Area]:
     """The areas one level below ``area`` (inside scope), each with its number of active staff."""
     return (

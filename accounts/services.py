@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 
 from . import permissions, rules
 from .models import Area, AuditAction, Role, User
@@ -341,6 +344,70 @@ def audit_log(
     )
 
 
+def audit_children(
+    *, user: User | None, action: str, children: Iterable, request=None, detail: dict | None = None
+) -> None:
+    """One audit record per child whose file is read, viewed or exported: (its id, its
+    village). ``children`` are Child rows; this floor reads only their pk and village_id."""
+    audit_log(
+        user=user,
+        action=action,
+        object_type="child",
+        records=[(str(child.pk), child.village_id) for child in children],
+        request=request,
+        detail=detail,
+    )
+
+
+def audit_api_read(request: HttpRequest, children: Iterable) -> None:
+    """A read through the API of these children's files or of what hangs off them."""
+    audit_children(
+        user=request.auth,
+        action=AuditAction.API_READ,
+        children=children,
+        request=request,
+        detail={"path": request.path},
+    )
+
+
+AUDIT_BATCH = 2000  # records per INSERT of an export's audit: memory stays flat on a big county
+
+
+class ExportAudit:
+    """The audit of an export: (record id, area code) pairs collected as rows are written and
+    saved in batches of ``batch``; ``flush`` saves the rest."""
+
+    def __init__(
+        self,
+        *,
+        user: User,
+        request,
+        detail: dict,
+        object_type: str = "child",
+        batch: int = AUDIT_BATCH,
+    ) -> None:
+        self.user, self.request, self.detail, self.object_type = user, request, detail, object_type
+        self.batch = batch
+        self.pending: list[tuple[str, str]] = []
+
+    def add(self, object_id: Any, area_code: str) -> None:
+        self.pending.append((str(object_id), area_code))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            audit_log(
+                user=self.user,
+                action=AuditAction.EXPORT,
+                object_type=self.object_type,
+                records=self.pending,
+                request=self.request,
+                detail=self.detail,
+            )
+            self.pending = []
+
+
 def audit_refusal(
     *,
     user: User | None,
@@ -377,20 +444,38 @@ def audit_account(
     )
 
 
-def _area_of(username: str) -> str:
-    """The area code of the account ``username`` ("" when there is none)."""
-    return User.objects.filter(username=username).values_list("area_id", flat=True).first() or ""
+def _mfa_failed(user: User, request, **detail) -> None:
+    """A wrong code of ``user``'s second factor (or enrolment code), audited on their account."""
+    audit_account(
+        by=user, account=user, action=AuditAction.MFA_FAILED, request=request, detail=detail
+    )
+
+
+def _audit_username(
+    *, by: User | None, username: str, action: str, request=None, detail: dict | None = None
+) -> None:
+    """An audit record about the account ``username``, which may not exist: in the account's area
+    when it does ("" when not), so the area's civil affairs see what concerns their staff."""
+    area_code = (
+        User.objects.filter(username=username).values_list("area_id", flat=True).first() or ""
+    )
+    audit_log(
+        user=by,
+        action=action,
+        object_type="user",
+        records=[(username[:64], area_code)],
+        request=request,
+        detail=detail,
+    )
 
 
 def audit_login_failed(*, username: str, request=None) -> None:
     """A failed sign-in, with the username tried (never the password) and the account's area
     when it exists, so the area's civil affairs see attacks on their staff."""
-    area_code = _area_of(username)
-    audit_log(
-        user=None,
+    _audit_username(
+        by=None,
+        username=username,
         action=AuditAction.LOGIN_FAILED,
-        object_type="user",
-        records=[(username[:64], area_code)],
         request=request,
         detail={"username": username[:150]},
     )
@@ -459,13 +544,7 @@ def mfa_device_enrol(
     totp = TOTP(bytes.fromhex(key))
     matched = token.isdigit() and totp.verify(int(token), tolerance=1)
     if not matched:
-        audit_account(
-            by=user,
-            account=user,
-            action=AuditAction.MFA_FAILED,
-            request=request,
-            detail={"step": "enrol"},
-        )
+        _mfa_failed(user, request, step="enrol")
         return None
     device = None
     with transaction.atomic():
@@ -487,13 +566,7 @@ def mfa_device_enrol(
                 request=request,
             )
     if not code_ok:
-        audit_account(
-            by=user,
-            account=user,
-            action=AuditAction.MFA_FAILED,
-            request=request,
-            detail={"step": "enrolment_code"},
-        )
+        _mfa_failed(user, request, step="enrolment_code")
         raise EnrolmentCodeRefused
     return device
 
@@ -519,15 +592,13 @@ def mfa_verify(*, user: User, token: str, request=None):
         if not allowed and why and why.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
             locked_until = why.get("locked_until")
             wait = max(1, int((locked_until - timezone.now()).total_seconds()) + 1)
-    audit_log(
-        user=user,
-        action=AuditAction.MFA_FAILED,
-        object_type="user",
-        records=[(user.username[:64], user.area_id or "")],
-        request=request,
-        detail={"step": "verify", "throttled": wait is not None,
-                "failures": device.throttling_failure_count},
-    )  # fmt: skip
+    _mfa_failed(
+        user,
+        request,
+        step="verify",
+        throttled=wait is not None,
+        failures=device.throttling_failure_count,
+    )
     return None, wait
 
 
@@ -562,12 +633,10 @@ def lockout_clear(*, by: User, username: str) -> int:
 
     permissions.require(by, Capability.SECURITY_ADMIN)
     removed = reset(username=username)
-    area_code = _area_of(username)
-    audit_log(
-        user=by,
+    _audit_username(
+        by=by,
+        username=username,
         action=AuditAction.LOCKOUT_CLEARED,
-        object_type="user",
-        records=[(username[:64], area_code)],
         detail={"attempts_removed": removed},
     )
     return removed

@@ -114,33 +114,24 @@ def staff_save(
         user.save()
         after = snapshot(user)
         if before is None:
-            _audit_account(
-                by=by,
-                account=user,
-                action=AuditAction.STAFF_CREATED,
-                request=request,
-                detail={
-                    "via": via,
-                    "after": {k: _jsonable(v) for k, v in after.items()},
-                    "password_set": password_set,
-                },
-            )
+            action = AuditAction.STAFF_CREATED
+            detail = {
+                "after": {k: _jsonable(v) for k, v in after.items()},
+                "password_set": password_set,
+            }
         else:
             changed = [name for name in TRACKED_FIELDS if before[name] != after[name]]
-            if changed:
-                _audit_account(
-                    by=by,
-                    account=user,
-                    action=AuditAction.STAFF_CHANGED,
-                    request=request,
-                    detail={
-                        "via": via,
-                        "before": {k: _jsonable(before[k]) for k in changed},
-                        "after": {k: _jsonable(after[k]) for k in changed},
-                    },
-                )
-            if password_set:
-                password_changed(by=by, account=user, via=via, request=request)
+            action = AuditAction.STAFF_CHANGED if changed else None
+            detail = {
+                "before": {k: _jsonable(before[k]) for k in changed},
+                "after": {k: _jsonable(after[k]) for k in changed},
+            }
+        if action is not None:
+            _audit_account(
+                by=by, account=user, action=action, request=request, detail={"via": via, **detail}
+            )
+        if before is not None and password_set:
+            password_changed(by=by, account=user, via=via, request=request)
     return user
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordChangeView
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -73,6 +74,19 @@ def area_list(request: HttpRequest, code: str | None = None) -> HttpResponse:
     )
 
 
+def staff_search(request: HttpRequest, staff: QuerySet) -> dict:
+    """The search of the staff and security pages: the page of ``staff`` matching ``?q=``, and
+    which of them are system accounts (三员: the security officer's to change, to give enrolment
+    codes and to end the sessions of, on /security/)."""
+    query = request.GET.get("q", "").strip()
+    page = Paginator(selectors.staff_matching(staff, query), 50).get_page(request.GET.get("page"))
+    return {
+        "page": page,
+        "q": query,
+        "privileged_ids": {p.pk for p in page if p.role in rules.PRIVILEGED_ROLES},
+    }
+
+
 @login_required
 def staff_list(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Capability.STAFF_DIRECTORY)
@@ -80,20 +94,14 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role", "")
     if role in Role.values:
         staff = staff.filter(role=role)
-    query = request.GET.get("q", "").strip()
-    staff = selectors.staff_matching(staff, query)
-    page = Paginator(staff, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/staff_list.html",
         {
-            "page": page,
+            **staff_search(request, staff),
             "roles": Role.choices,
             "selected_role": role,
-            "q": query,
             "can_end_sessions": permissions.can(request.user, Capability.SESSIONS_END),
-            # The system accounts' sessions are the security officer's to end (/security/).
-            "privileged_ids": {p.pk for p in page if p.role in rules.PRIVILEGED_ROLES},
         },
     )
 

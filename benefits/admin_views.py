@@ -8,13 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import permissions
+from accounts import selectors as scope
 from accounts.permissions import Capability
 from core import clock
 from core.forms import add_service_errors
@@ -56,11 +56,8 @@ class StandardForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def subsidy_standards(request: HttpRequest) -> HttpResponse:
     """The standards of the user's area and of the areas above it; civil affairs set their own."""
-    permissions.require(request.user, Capability.BENEFIT_ADMINISTER)
-    area = request.user.area
-    if area is None:
-        # A standard belongs to an area: a superuser without one has nothing to set here.
-        raise Http404
+    # A standard belongs to an area: a superuser without one has nothing to set here.
+    area = scope.own_area_or_404(user=request.user, capability=Capability.BENEFIT_ADMINISTER)
     this_month = clock.today().replace(day=1)
     if request.method == "POST":
         form = StandardForm(request.POST)
@@ -80,7 +77,7 @@ def subsidy_standards(request: HttpRequest) -> HttpResponse:
                     request,
                     _("Saved: %(programme)s, %(amount)s yuan from %(month)s.")
                     % {
-                        "programme": payments.programme_name(standard.programme),
+                        "programme": rules.programme_name(standard.programme),
                         "amount": f"{standard.amount:.2f}",
                         "month": f"{standard.effective_month:%Y-%m}",
                     },
@@ -124,7 +121,7 @@ def subsidy_payments(request: HttpRequest) -> HttpResponse:
             "totals": payments.payment_totals(queryset),
             "page": page,
             "rows": [
-                {"entitlement": e, "programme": payments.programme_name(e.enrolment.programme)}
+                {"entitlement": e, "programme": rules.programme_name(e.enrolment.programme)}
                 for e in page
             ],
         },

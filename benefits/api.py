@@ -16,28 +16,15 @@ from pydantic import field_validator
 from accounts import permissions
 from accounts import rules as area_rules
 from accounts import selectors as scope
-from accounts.models import AuditAction
 from accounts.permissions import Capability
-from accounts.services import audit_log
+from accounts.services import audit_api_read
 from children import selectors as child_selectors
-from children.models import Child
+from core.api import PageParams, page_of
 
 from . import rules, selectors, services
 from .models import Enrolment, SubsidyApplication, SubsidyStandard
 
 router = Router(tags=["benefits"])
-
-
-def _audit_read(request: HttpRequest, children: list[Child]) -> None:
-    """A read of benefits is a read of the children's files (as children/api.py records it)."""
-    audit_log(
-        user=request.auth,
-        action=AuditAction.API_READ,
-        object_type="child",
-        records=[(str(c.pk), c.village_id) for c in children],
-        request=request,
-        detail={"path": request.path},
-    )
 
 
 ProgrammeCode = Literal[
@@ -132,17 +119,6 @@ ExitReasonCode = Literal[
 ]  # ExitReason without one_off, which only the approval of temporary assistance records
 
 
-class PageParams(Schema):
-    # Bounded so the offset stays a PostgreSQL bigint: a larger page would be a 500, not a 422.
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=200)
-
-
-def _page(queryset, params: PageParams) -> tuple[list, int]:
-    start = (params.page - 1) * params.page_size
-    return list(queryset[start : start + params.page_size]), queryset.count()
-
-
 class SubsidyApplicationRow(SubsidyApplicationOut):
     child_name: str
     village_code: str
@@ -218,7 +194,7 @@ def evidence_out(evidence) -> dict:
 
 
 def _audit_applications(request: HttpRequest, applications: list) -> None:
-    _audit_read(request, [a.child for a in applications])
+    audit_api_read(request, [a.child for a in applications])
 
 
 @router.get("/subsidy-applications", response=SubsidyApplicationList)
@@ -237,7 +213,7 @@ def subsidy_application_scoped_list(request: HttpRequest, params: Query[Applicat
         queryset = queryset.filter(status=params.status)
     if params.programme:
         queryset = queryset.filter(programme=params.programme)
-    applications, count = _page(queryset.order_by("submitted_at", "id"), params)
+    applications, count = page_of(queryset.order_by("submitted_at", "id"), params)
     _audit_applications(request, applications)
     return {"items": [application_row(a) for a in applications], "count": count}
 
@@ -378,7 +354,7 @@ def enrolment_list(request: HttpRequest, child_id: str, params: Query[PageParams
     enrolments = selectors.enrolments_for(child)
     start = (params.page - 1) * params.page_size
     page = enrolments[start : start + params.page_size]
-    _audit_read(request, [child])
+    audit_api_read(request, [child])
     return {
         "items": [enrolment_out(e, e.entitlements.all()) for e in page],
         "count": len(enrolments),
@@ -514,7 +490,7 @@ def subsidy_standard_list(request: HttpRequest, params: Query[StandardListParams
         )
     if params.programme:
         queryset = queryset.filter(programme=params.programme)
-    standards, count = _page(
+    standards, count = page_of(
         queryset.order_by("programme", "area_id", "effective_month", "id"), params
     )
     return {"items": [standard_out(s) for s in standards], "count": count}

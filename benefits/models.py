@@ -11,8 +11,21 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from children.fields import EncryptedTextField
 from children.models import Child
+from core.fields import EncryptedTextField
+
+
+class _ChildProgramme:
+    """What an application and an enrolment (a child in a programme) both show."""
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.programme}"
+
+    @property
+    def programme_name(self) -> str:
+        from .rules import programme_name
+
+        return programme_name(self.programme)
 
 
 class ApplicationStatus(models.TextChoices):
@@ -23,7 +36,7 @@ class ApplicationStatus(models.TextChoices):
     RETURNED = "returned", _("Returned for more evidence")
 
 
-class SubsidyApplication(models.Model):
+class SubsidyApplication(_ChildProgramme, models.Model):
     """补贴纳入: an application for a benefit programme, reviewed by township then county."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -61,16 +74,6 @@ class SubsidyApplication(models.Model):
                 name="subsidy_app_status_valid",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.child} {self.programme}"
-
-    @property
-    def programme_name(self) -> str:
-        from .rules import PROGRAMMES
-
-        programme = PROGRAMMES.get(self.programme)
-        return programme.name if programme else self.programme
 
 
 class SubsidyDecision(models.Model):
@@ -140,7 +143,7 @@ class ExitReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Enrolment(models.Model):
+class Enrolment(_ChildProgramme, models.Model):
     """A child enrolled in a programme after county approval; paid from the next month on."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -196,16 +199,6 @@ class Enrolment(models.Model):
                 name="enrolment_exit_reason_valid",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.child} {self.programme}"
-
-    @property
-    def programme_name(self) -> str:
-        from .rules import PROGRAMMES
-
-        programme = PROGRAMMES.get(self.programme)
-        return programme.name if programme else self.programme
 
 
 class Entitlement(models.Model):

@@ -17,18 +17,17 @@ from openpyxl.styles import Font
 from accounts import permissions
 from accounts import rules as area_rules
 from accounts import selectors as scope
-from accounts.models import AuditAction, User
+from accounts.models import User
 from accounts.permissions import Capability
-from accounts.services import audit_log
-from children import idcard
+from accounts.services import ExportAudit
 from children import selectors as child_selectors
-from core import cells
+from core import cells, crypto
 
 from . import rules, selectors
 from .models import Entitlement, SubsidyStandard
 
 PAYMENT_AREA_FIELD = "enrolment__child__village__code"
-AUDIT_BATCH = 2000  # as exports.py: one INSERT per batch keeps memory flat on a big county
+AUDIT_BATCH = 2000  # rows read and audit records written at a time: memory stays flat
 XLSX_HEADERS = [
     "序号",
     "乡镇（街道）",
@@ -53,11 +52,6 @@ LEFT JOIN LATERAL ({
     )
 }) s ON true
 """
-
-
-def programme_name(code: str) -> str:
-    programme = rules.PROGRAMMES.get(code)
-    return programme.name if programme else code
 
 
 def parse_month(value: str | None) -> date | None:
@@ -195,7 +189,7 @@ def payment_totals(queryset: QuerySet[Entitlement]) -> PaymentTotals:
         programmes=[
             ProgrammeTotal(
                 code=code,
-                name=programme_name(code),
+                name=rules.programme_name(code),
                 rows=per_programme[code]["rows"],
                 children=per_programme[code]["children"],
                 total=per_programme[code]["total"],
@@ -228,7 +222,12 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
     bold = Font(bold=True)
     sheet.append([cells.xlsx_cell(sheet, h, font=bold) for h in XLSX_HEADERS])
     count = 0
-    pending: list[tuple[str, str]] = []
+    audit = ExportAudit(
+        user=user,
+        request=request,
+        detail={"export": "subsidy_payments_xlsx", "month": month_label},
+        batch=AUDIT_BATCH,
+    )
     # The bank's list is in Chinese whatever the language of the screen.
     names = {code: _chinese(p.name) for code, p in rules.PROGRAMMES.items()}
     for entitlement in queryset.iterator(chunk_size=AUDIT_BATCH):
@@ -236,11 +235,11 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
         child = enrolment.child
         village = child.village
         if child_selectors.can_see_full_id(user, child):
-            id_number = idcard.decrypt(child.id_number_encrypted)
+            id_number = crypto.decrypt(child.id_number_encrypted)
         else:
             id_number = child.id_number_masked
         if full_account and enrolment.payee_account_encrypted:
-            account = idcard.decrypt(enrolment.payee_account_encrypted)
+            account = crypto.decrypt(enrolment.payee_account_encrypted)
         else:
             account = enrolment.payee_account_masked
         count += 1
@@ -261,12 +260,8 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
                 ],
             )
         )
-        pending.append((str(child.pk), child.village_id))
-        if len(pending) >= AUDIT_BATCH:
-            _audit(user, pending, month_label, request)
-            pending = []
-    if pending:
-        _audit(user, pending, month_label, request)
+        audit.add(child.pk, child.village_id)
+    audit.flush()
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue(), count
@@ -277,14 +272,3 @@ def _chinese(text) -> str:
 
     with translation.override("zh-hans"):
         return str(text)
-
-
-def _audit(user: User, records: list[tuple[str, str]], month_label: str, request) -> None:
-    audit_log(
-        user=user,
-        action=AuditAction.EXPORT,
-        object_type="child",
-        records=records,
-        request=request,
-        detail={"export": "subsidy_payments_xlsx", "month": month_label},
-    )

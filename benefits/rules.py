@@ -186,3 +186,60 @@ NEXT_ON_APPROVE = {SUBMITTED: TOWNSHIP_APPROVED, TOWNSHIP_APPROVED: APPROVED}
 def notice_ends(township_approved_on: date) -> date:
     """The first day the county may approve a programme with public notice."""
     return township_approved_on + timedelta(days=PUBLIC_NOTICE_DAYS)
+
+
+# --- Review deadlines --------------------------------------------------------------------------
+
+
+def add_working_days(start: date, days: int) -> date:
+    """``days`` working days (Monday–Friday) after ``start``."""
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def review_deadline(
+    *,
+    status: str,
+    programme: str,
+    submitted_on: date,
+    township_approved_on: date | None,
+    policy: dict[str, int],
+) -> date:
+    """The date the current level must decide by: N working days (*default* 10 for each level,
+    per the area's policy) from when the application reached it; for a programme with public
+    notice the county's days start when the notice ends."""
+    if status == "submitted" or township_approved_on is None:
+        return add_working_days(submitted_on, policy["subsidy_township_working_days"])
+    since = township_approved_on
+    if PROGRAMMES[programme].public_notice:
+        since = notice_ends(since) - timedelta(days=1)
+    return add_working_days(since, policy["subsidy_county_working_days"])
+
+
+def waiting_since(*, status: str, submitted_on: date, township_approved_on: date | None) -> date:
+    """When the application reached the level that must decide now."""
+    if status == "township_approved" and township_approved_on is not None:
+        return township_approved_on
+    return submitted_on
+
+
+def notice_still_running(
+    *, status: str, programme: str, township_approved_on: date | None, today: date
+) -> date | None:
+    """The end of a public notice not yet over (the county may not approve before it)."""
+    if status != "township_approved" or township_approved_on is None:
+        return None
+    if not PROGRAMMES[programme].public_notice:
+        return None
+    ends = notice_ends(township_approved_on)
+    return ends if ends > today else None
+
+
+def programme_name(code: str) -> str:
+    """The programme's name, or its code when no programme has it any more."""
+    programme = PROGRAMMES.get(code)
+    return programme.name if programme else code

@@ -16,6 +16,7 @@ from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import User
 from accounts.permissions import Capability
+from accounts.services import policies_for
 from children.models import Child
 from children.selectors import (
     CHILD_RECORD_AREA_FIELD,
@@ -23,6 +24,7 @@ from children.selectors import (
     child_record_or_404,
     child_records_in_scope,
 )
+from core import clock
 
 from . import rules
 from .models import (
@@ -177,3 +179,55 @@ def child_page_context(request: HttpRequest, child: Child, today: date) -> dict:
 
 def child_timeline_entries(child: Child) -> list[TimelineEntry]:
     return subsidy_timeline_entries(child=child)
+
+
+# --- Review queue: deadlines and lateness (benefits.rules) -------------------------------------
+
+
+def _policy_of(applications: list) -> dict[str, dict[str, int]]:
+    return policies_for({a.child.village_id for a in applications})
+
+
+def _deadline(application, policy: dict[str, int]) -> date:
+    return rules.review_deadline(
+        status=application.status,
+        programme=application.programme,
+        submitted_on=application.submitted_at.date(),
+        township_approved_on=application.township_approved_on,
+        policy=policy,
+    )
+
+
+def review_deadline_of(application) -> date:
+    """The date the level now deciding ``application`` must decide by."""
+    return _deadline(application, _policy_of([application])[application.child.village_id])
+
+
+def subsidy_queue_rows(*, user: User, applications: Iterable) -> list[dict[str, Any]]:
+    """Queue rows: each application with its programme, days waiting at this level, deadline,
+    lateness and a public notice still running; ``own`` marks the user's own submissions."""
+    applications = list(applications)
+    policies = _policy_of(applications)
+    today = clock.today()
+    rows = []
+    for application in applications:
+        deadline = _deadline(application, policies[application.child.village_id])
+        facts = {
+            "status": application.status,
+            "township_approved_on": application.township_approved_on,
+        }
+        since = rules.waiting_since(submitted_on=application.submitted_at.date(), **facts)
+        rows.append(
+            {
+                "application": application,
+                "programme": rules.PROGRAMMES[application.programme],
+                "waiting_days": (today - since).days,
+                "deadline": deadline,
+                "late": deadline < today,
+                "notice_ends": rules.notice_still_running(
+                    programme=application.programme, today=today, **facts
+                ),
+                "own": application.submitted_by_id == user.pk,
+            }
+        )
+    return rows

@@ -20,13 +20,13 @@ from accounts import selectors as scope
 from accounts.models import Area, User
 from accounts.permissions import Capability
 from accounts.services import policies_for
-from children import idcard
 from children import rules as child_rules
 from children.models import Child, ChildStatus, CloseReason, Relation
 from children.services import require_writer
-from children.uploads import document_type
+from core import crypto
 from core.clock import today
 from core.errors import Conflict
+from core.uploads import document_type
 
 from . import rules
 from .models import (
@@ -372,7 +372,7 @@ def enrolment_set_payee(*, user: User, enrolment: Enrolment, name: str, account:
         errors["payee_account"] = ["银行账号应为8至30位数字"]
     _raise_if_errors(errors)
     enrolment.payee_name = name
-    enrolment.payee_account_encrypted = idcard.encrypt(account) if account else ""
+    enrolment.payee_account_encrypted = crypto.encrypt(account) if account else ""
     enrolment.payee_account_masked = mask_account(account)
     enrolment.save(update_fields=["payee_name", "payee_account_encrypted", "payee_account_masked"])
     return enrolment

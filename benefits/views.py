@@ -4,11 +4,10 @@ and the actions on an enrolment (review, exit, payee). Thin: services decide."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,15 +16,13 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from accounts.models import AuditAction, Role
 from accounts.permissions import Capability
-from accounts.services import audit_log, policies_for
+from accounts.services import audit_children, audit_log
 from children import rules as child_rules
 from children import selectors as child_selectors
-from children.forms import run_small_form
 from children.models import ChildStatus
-from children.uploads import private_file_response
 from core import clock
-from core.errors import Conflict
-from core.forms import add_service_errors
+from core.forms import refusals_on_form, run_small_form, small_form_view
+from core.uploads import private_file_response
 
 from . import rules, selectors, services
 from .forms import (
@@ -46,46 +43,12 @@ DECIDER_STATUS = {
 }
 
 
-def add_working_days(start: date, days: int) -> date:
-    """``days`` working days (Monday–Friday) after ``start``."""
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
-
-
-def review_deadline(application, policy: dict[str, int]) -> date:
-    """The date the current level must decide by: N working days (*default* 10 for each level,
-    per the area's policy) from when the application reached it."""
-    if application.status == ApplicationStatus.SUBMITTED:
-        return add_working_days(
-            application.submitted_at.date(), policy["subsidy_township_working_days"]
-        )
-    since = application.township_approved_on
-    if rules.PROGRAMMES[application.programme].public_notice:
-        # The county's days start when the public notice ends.
-        since = rules.notice_ends(since) - timedelta(days=1)
-    return add_working_days(since, policy["subsidy_county_working_days"])
-
-
-def _policies(applications) -> dict[str, dict[str, int]]:
-    return policies_for({a.child.village_id for a in applications})
-
-
 def _role(user) -> str:
     return user.role
 
 
-def _audit_view(request: HttpRequest, child, object_type: str = "child") -> None:
-    audit_log(
-        user=request.user,
-        action=AuditAction.VIEW,
-        object_type=object_type,
-        records=[(str(child.pk), child.village_id)],
-        request=request,
-    )
+def _audit_view(request: HttpRequest, child) -> None:
+    audit_children(user=request.user, action=AuditAction.VIEW, children=[child], request=request)
 
 
 def _default_note(child, family) -> str:
@@ -202,18 +165,13 @@ def subsidy_submit(request: HttpRequest, child_id) -> HttpResponse:
     )
     form = SubsidyApplyForm(request.POST)
     if form.is_valid():
-        try:
+        with refusals_on_form(form):
             application = services.subsidy_apply(
                 user=request.user,
                 child=child,
                 programme=form.cleaned_data["programme"],
                 note=form.cleaned_data["note"],
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(
                 request, _("The application was submitted. Add the supporting documents here.")
             )
@@ -252,9 +210,7 @@ def application_detail(request: HttpRequest, application_id) -> HttpResponse:
             "refusals": services.subsidy_refusals(child=child, programme=application.programme),
             "decisions": list(application.decisions.select_related("by")),
             "evidence": list(application.evidence.select_related("uploaded_by")),
-            "deadline": review_deadline(application, _policies([application])[child.village_id])
-            if is_open
-            else None,
+            "deadline": selectors.review_deadline_of(application) if is_open else None,
             "today": clock.today(),
             "notice_ends": notice_ends,
             "can_decide": can_decide,
@@ -274,48 +230,25 @@ def application_detail(request: HttpRequest, application_id) -> HttpResponse:
     return response
 
 
-def _application_action(request: HttpRequest, application_id, form_class, action) -> HttpResponse:
-    """Run a small POST form against an application; problems come back as messages."""
-    application = selectors.application_for_user_or_404(
+# A small POST form of the application page, ``service(user=…, application=…,
+# **cleaned_data)``; problems come back as messages.
+_application_action = partial(
+    small_form_view,
+    fetch=lambda request, application_id: selectors.application_for_user_or_404(
         user=request.user, application_id=application_id
-    )
-    run_small_form(request, form_class, lambda data: action(application, data))
-    return redirect("benefits:subsidy_application", application_id=application.pk)
+    ),
+    record="application",
+    back=lambda application: redirect(
+        "benefits:subsidy_application", application_id=application.pk
+    ),
+)
 
 
-@login_required
-@require_POST
-def subsidy_decide(request: HttpRequest, application_id) -> HttpResponse:
-    return _application_action(
-        request,
-        application_id,
-        SubsidyDecisionForm,
-        lambda a, data: services.subsidy_decide(user=request.user, application=a, **data),
-    )
-
-
-@login_required
-@require_POST
-def subsidy_resubmit(request: HttpRequest, application_id) -> HttpResponse:
-    return _application_action(
-        request,
-        application_id,
-        ResubmitForm,
-        lambda a, data: services.subsidy_resubmit(user=request.user, application=a, **data),
-    )
-
-
-@login_required
-@require_POST
-def evidence_upload(request: HttpRequest, application_id) -> HttpResponse:
-    return _application_action(
-        request,
-        application_id,
-        EvidenceForm,
-        lambda a, data: services.subsidy_evidence_attach(
-            user=request.user, application=a, upload=data["file"], description=data["description"]
-        ),
-    )
+subsidy_decide = _application_action(SubsidyDecisionForm, services.subsidy_decide)
+subsidy_resubmit = _application_action(ResubmitForm, services.subsidy_resubmit)
+evidence_upload = _application_action(
+    EvidenceForm, lambda *, file, **values: services.subsidy_evidence_attach(upload=file, **values)
+)
 
 
 @login_required
@@ -396,34 +329,7 @@ def subsidy_queue(request: HttpRequest) -> HttpResponse:
         user=request.user, statuses=statuses, area_code=request.GET.get("area", "")
     )
     total = queryset.count()
-    today = clock.today()
-    rows = []
-    applications = list(queryset[:QUEUE_LIMIT])
-    policies = _policies(applications)
-    for application in applications:
-        deadline = review_deadline(application, policies[application.child.village_id])
-        programme = rules.PROGRAMMES[application.programme]
-        since = (
-            application.township_approved_on
-            if application.status == ApplicationStatus.TOWNSHIP_APPROVED
-            else application.submitted_at.date()
-        )
-        notice_ends = (
-            rules.notice_ends(application.township_approved_on)
-            if programme.public_notice and application.status == ApplicationStatus.TOWNSHIP_APPROVED
-            else None
-        )
-        rows.append(
-            {
-                "application": application,
-                "programme": programme,
-                "waiting_days": (today - since).days,
-                "deadline": deadline,
-                "late": deadline < today,
-                "notice_ends": notice_ends if notice_ends and notice_ends > today else None,
-                "own": application.submitted_by_id == request.user.pk,
-            }
-        )
+    rows = selectors.subsidy_queue_rows(user=request.user, applications=queryset[:QUEUE_LIMIT])
     return render(
         request,
         "benefits/subsidy_queue.html",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts import permissions
 from accounts import selectors as scope
@@ -19,21 +18,19 @@ from accounts.models import AuditAction
 from accounts.permissions import Capability
 from accounts.services import audit_log
 from core import clock
-from core.errors import Conflict
-from core.forms import add_service_errors
+from core.forms import refusals_on_form, small_form_view
 from core.masking import PHONE
+from core.uploads import private_file_response
 
-from . import selectors, services
+from . import rules, selectors, services
 from .forms import (
     CareAgreementForm,
     ParentContactForm,
     ParentNoticeForm,
     ReasonForm,
     ScanForm,
-    run_small_form,
 )
 from .models import CareAgreement, MemberStatus, Relation
-from .uploads import private_file_response
 
 DEFAULT_DUTIES = (
     "负责儿童的日常生活照料、安全看护和学习督促；发现儿童生病、受伤或处于危险时及时送医、报警，"
@@ -63,7 +60,7 @@ def _initial(child, user) -> dict:
     today = clock.today()
     initial = {
         "start_date": today,
-        "end_date": today + timedelta(days=365),
+        "end_date": rules.agreement_default_end(today),
         "duties": DEFAULT_DUTIES,
     }
     members = list(child.family_members.all())
@@ -101,15 +98,10 @@ def agreement_create(request: HttpRequest, child_id) -> HttpResponse:
     )
     form = CareAgreementForm(request.POST or None, initial=_initial(child, request.user))
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_on_form(form):
             agreement = services.care_agreement_create(
                 user=request.user, child=child, **form.cleaned_data
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(request, _("The care agreement was recorded."))
             return redirect("children:agreement", agreement_id=agreement.pk)
     return render(request, "children/agreement_form.html", {"form": form, "child": child})
@@ -139,60 +131,23 @@ def agreement_detail(request: HttpRequest, agreement_id) -> HttpResponse:
     )
 
 
-def _post_action(request: HttpRequest, agreement_id, form_class, action) -> HttpResponse:
-    agreement = _agreement_or_404(request, agreement_id, capability=Capability.CHILD_WRITE)
-    run_small_form(request, form_class, lambda data: action(agreement, data))
-    return redirect("children:agreement", agreement_id=agreement.pk)
+# A POST action of the agreement page: ``service(user=…, agreement=…, **cleaned_data)``.
+_agreement_action = partial(
+    small_form_view,
+    fetch=lambda request, agreement_id: _agreement_or_404(
+        request, agreement_id, capability=Capability.CHILD_WRITE
+    ),
+    record="agreement",
+    back=lambda agreement: redirect("children:agreement", agreement_id=agreement.pk),
+)
 
 
-@login_required
-@require_POST
-def agreement_terminate(request: HttpRequest, agreement_id) -> HttpResponse:
-    return _post_action(
-        request,
-        agreement_id,
-        ReasonForm,
-        lambda a, data: services.care_agreement_terminate(
-            user=request.user, agreement=a, reason=data["reason"]
-        ),
-    )
-
-
-@login_required
-@require_POST
-def agreement_caregiver_unable(request: HttpRequest, agreement_id) -> HttpResponse:
-    return _post_action(
-        request,
-        agreement_id,
-        ReasonForm,
-        lambda a, data: services.care_agreement_caregiver_unable(
-            user=request.user, agreement=a, reason=data["reason"]
-        ),
-    )
-
-
-@login_required
-@require_POST
-def agreement_notice(request: HttpRequest, agreement_id) -> HttpResponse:
-    return _post_action(
-        request,
-        agreement_id,
-        ParentNoticeForm,
-        lambda a, data: services.parent_notice_record(user=request.user, agreement=a, **data),
-    )
-
-
-@login_required
-@require_POST
-def agreement_scan_upload(request: HttpRequest, agreement_id) -> HttpResponse:
-    return _post_action(
-        request,
-        agreement_id,
-        ScanForm,
-        lambda a, data: services.care_agreement_attach_scan(
-            user=request.user, agreement=a, upload=data["scan"]
-        ),
-    )
+agreement_terminate = _agreement_action(ReasonForm, services.care_agreement_terminate)
+agreement_caregiver_unable = _agreement_action(ReasonForm, services.care_agreement_caregiver_unable)
+agreement_notice = _agreement_action(ParentNoticeForm, services.parent_notice_record)
+agreement_scan_upload = _agreement_action(
+    ScanForm, lambda *, scan, **values: services.care_agreement_attach_scan(upload=scan, **values)
+)
 
 
 @login_required
@@ -246,11 +201,8 @@ def parent_contact_create(request: HttpRequest, child_id) -> HttpResponse:
         request.POST or None, initial={"contacted_on": clock.today(), "channel": "phone"}
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_on_form(form):
             services.parent_contact_record(user=request.user, child=child, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
             messages.success(request, _("Saved."))
             return redirect("children:detail", child_id=child.pk)
     return render(request, "children/parent_contact_form.html", {"form": form, "child": child})

@@ -10,9 +10,8 @@ from ninja import Field, Query, Router, Schema, Status
 
 from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import AuditAction
 from accounts.permissions import Capability
-from accounts.services import audit_log
+from accounts.services import audit_api_read
 from core import clock
 from core.masking import PHONE
 
@@ -191,11 +190,11 @@ def child_out(user, child: Child) -> dict:
     }
 
 
-def member_out(user, member: FamilyMember, child: Child) -> dict:
-    from .idcard import mask_phone
+def member_fields(member: FamilyMember) -> dict:
+    """Who the member is and their situation, numbers masked: the API's and the hand-over's."""
+    from core.masking import mask_phone
 
     return {
-        "phone": scope.shown_number(user, PHONE, member.phone, child.village_id),
         "id": str(member.pk),
         "child_id": str(member.child_id),
         "relation": member.relation,
@@ -204,22 +203,18 @@ def member_out(user, member: FamilyMember, child: Child) -> dict:
         "id_number_masked": member.id_number_masked,
         "status": member.status,
         "has_guardian_capacity": member.has_guardian_capacity,
+    }
+
+
+def member_out(user, member: FamilyMember, child: Child) -> dict:
+    return {
+        "phone": scope.shown_number(user, PHONE, member.phone, child.village_id),
+        **member_fields(member),
         "work_place": member.work_place,
         "employer": member.employer,
         "away_since": member.away_since,
         "child": child_out(user, child),
     }
-
-
-def _audit_read(request: HttpRequest, children: list[Child]) -> None:
-    audit_log(
-        user=request.auth,
-        action=AuditAction.API_READ,
-        object_type="child",
-        records=[(str(c.pk), c.village_id) for c in children],
-        request=request,
-        detail={"path": request.path},
-    )
 
 
 def _child_payload(payload: Schema) -> dict:
@@ -271,14 +266,14 @@ def child_list(request: HttpRequest, params: Query[ListParams]):
     count = queryset.count()
     start = (params.page - 1) * params.page_size
     children = list(queryset[start : start + params.page_size])
-    _audit_read(request, children)
+    audit_api_read(request, children)
     return {"items": [child_out(request.auth, c) for c in children], "count": count}
 
 
 @router.get("/children/{child_id}", response=ChildOut)
 def child_detail(request: HttpRequest, child_id: str):
     child = selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
-    _audit_read(request, [child])
+    audit_api_read(request, [child])
     return child_out(request.auth, child)
 
 
@@ -318,7 +313,7 @@ def family_member_create(request: HttpRequest, child_id: str, payload: FamilyMem
 def family_member_list(request: HttpRequest, child_id: str):
     child = selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
     members = selectors.family_for(child)
-    _audit_read(request, [child])
+    audit_api_read(request, [child])
     return {"items": [member_out(request.auth, m, child) for m in members], "count": len(members)}
 
 
@@ -433,7 +428,7 @@ def care_agreement_create(request: HttpRequest, child_id: str, payload: CareAgre
 def care_agreement_list(request: HttpRequest, child_id: str):
     child = selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
     agreements = list(child.care_agreements.all())
-    _audit_read(request, [child])
+    audit_api_read(request, [child])
     return {"items": [agreement_out(request.auth, a) for a in agreements], "count": len(agreements)}
 
 

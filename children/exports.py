@@ -9,11 +9,11 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from accounts.models import AuditAction, User
-from accounts.services import audit_log
-from core import cells
+from accounts.models import User
+from accounts.services import ExportAudit
+from core import cells, crypto
 
-from . import idcard, rules, selectors
+from . import rules, selectors
 from .models import Category, Child, ChildStatus, FocusFlag, Gender, RiskLevel, SchoolStatus
 
 HEADERS = [
@@ -67,7 +67,6 @@ SCHOOL_ZH = {
 }
 RISK_ZH = {"low": "绿（低）", "medium": "黄（中）", "high": "红（高）"}
 STATUS_ZH = {"active": "在档", "closed": "已结案"}
-AUDIT_BATCH = 2000
 
 # Fail loudly if a code is added to the models without a Chinese label here.
 assert set(CATEGORY_ZH) == set(Category.values) and set(FLAG_ZH) == set(FocusFlag.values)
@@ -87,7 +86,7 @@ def children_xlsx(*, user: User, queryset: QuerySet[Child], request=None) -> tup
     sheet.append([cells.xlsx_cell(sheet, h, font=header_font) for h in HEADERS])
     today = timezone.localdate()
     count = 0
-    pending: list[tuple[str, str]] = []
+    audit = ExportAudit(user=user, request=request, detail={"export": "children_xlsx"})
     for child in queryset.select_related("village").iterator(chunk_size=2000):
         full = selectors.can_see_full_id(user, child)
         sheet.append(
@@ -98,7 +97,7 @@ def children_xlsx(*, user: User, queryset: QuerySet[Child], request=None) -> tup
                     GENDER_ZH[child.gender],
                     child.birth_date,
                     rules.age_on(child.birth_date, today),
-                    idcard.decrypt(child.id_number_encrypted) if full else child.id_number_masked,
+                    crypto.decrypt(child.id_number_encrypted) if full else child.id_number_masked,
                     child.village.name,
                     child.village_id,
                     child.address,
@@ -115,23 +114,8 @@ def children_xlsx(*, user: User, queryset: QuerySet[Child], request=None) -> tup
             )
         )
         count += 1
-        pending.append((str(child.pk), child.village_id))
-        if len(pending) >= AUDIT_BATCH:
-            _audit(user, pending, request)
-            pending = []
-    if pending:
-        _audit(user, pending, request)
+        audit.add(child.pk, child.village_id)
+    audit.flush()
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue(), count
-
-
-def _audit(user: User, records: list[tuple[str, str]], request) -> None:
-    audit_log(
-        user=user,
-        action=AuditAction.EXPORT,
-        object_type="child",
-        records=records,
-        request=request,
-        detail={"export": "children_xlsx"},
-    )

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Area
-from core.forms import add_service_errors, add_service_messages  # noqa: F401  (used by benefits, moving)
 
 from .imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 from .models import (
@@ -258,29 +257,3 @@ class ParentContactForm(forms.Form):
     contacted_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
     channel = forms.ChoiceField(label=_("How"), choices=ContactChannel.choices)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
-
-
-def run_small_form(request, form_class, action) -> bool:
-    """Check a small action form posted with the page, run ``action(cleaned_data)`` (a service
-    call) and report the outcome as page messages. True when the action ran."""
-    from django.contrib import messages
-    from django.utils.translation import gettext
-
-    from core.errors import Conflict
-
-    form = form_class(request.POST, request.FILES)
-    if not form.is_valid():
-        for problems in form.errors.values():
-            for problem in problems:
-                messages.error(request, problem)
-        return False
-    try:
-        action(form.cleaned_data)
-    except ValidationError as exc:
-        add_service_messages(request, exc)
-    except Conflict as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, gettext("Saved."))
-        return True
-    return False

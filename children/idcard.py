@@ -1,23 +1,14 @@
-"""Chinese resident ID numbers (GB 11643): validation, encryption at rest, keyed hash and masking.
-
-Pure functions except ``encrypt``/``decrypt``/``lookup_hash``, which read their keys from settings.
-"""
+"""Chinese resident ID numbers (GB 11643): parsing and validation against the birth date and
+gender, and their masked form. Pure functions; encryption at rest and the keyed hash that finds
+duplicates are core.crypto."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
-
-from core.keys import derive_key  # noqa: F401  (re-exported)
-from core.masking import mask_id_number, mask_phone  # noqa: F401  (re-exported)
+from core.masking import mask_id_number
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -73,48 +64,3 @@ def validate_against(raw: str, *, birth_date: date | None, gender: str | None) -
 # One definition of how a masked number looks (core.masking); whether a user sees it masked is
 # decided by accounts.selectors.sees_full_number.
 mask = mask_id_number
-
-
-@lru_cache(maxsize=1)
-def _fernet() -> MultiFernet:
-    # The first key encrypts; all keys decrypt, so keys can be rotated.
-    return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEYS])
-
-
-def encrypt(value: str) -> str:
-    return _fernet().encrypt(value.encode()).decode() if value else ""
-
-
-def decrypt(token: str) -> str:
-    if not token:
-        return ""
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
-        return ""
-
-
-def decrypt_or_none(value: str) -> str | None:
-    """The plaintext of a token any key opens, else None (legacy plaintext, or a lost key)."""
-    try:
-        return _fernet().decrypt(value.encode()).decode()
-    except (InvalidToken, UnicodeError):
-        return None
-
-
-def looks_like_token(value: str) -> bool:
-    """Shaped like a Fernet token: URL-safe base64 of version byte 0x80, a timestamp, an IV,
-    at least one AES block and an HMAC. Plain case notes never are."""
-    if len(value) < 100 or not value.startswith("gAAAAA"):
-        return False
-    try:
-        raw = base64.urlsafe_b64decode(value.encode())
-    except ValueError:
-        return False
-    return len(raw) >= 73 and (len(raw) - 57) % 16 == 0
-
-
-def lookup_hash(value: str) -> str:
-    """Keyed hash for exact lookup and duplicate detection, without storing the number."""
-    key = settings.ID_HASH_KEY.encode()
-    return hmac.new(key, value.upper().encode(), hashlib.sha256).hexdigest()

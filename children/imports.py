@@ -17,10 +17,10 @@ from accounts import selectors as scope
 from accounts import services as account_services
 from accounts.models import Area, AuditAction, User
 from accounts.services import audit_log
-from core import cells
+from core import cells, crypto
 from core.uploads import zip_expanded_size
 
-from . import idcard, services
+from . import services
 from .models import Child, ChildStatus
 
 # Issue 14, L3: 50,000 rows took 11.5 s and answered with an 18 MB page. Refused before reading.
@@ -488,7 +488,7 @@ def _check_duplicates(user: User, seen_numbers: dict[str, int], report: ImportRe
     """Numbers already on file. In the user's area: named, with their row. Elsewhere: one message
     for the whole file (no row, name or area of a file the user may not see), and each number is
     a probe that counts toward the import lock (issue 14, M5)."""
-    hashes = {idcard.lookup_hash(n): n for n in seen_numbers}
+    hashes = {crypto.lookup_hash(n): n for n in seen_numbers}
     outside: list[tuple[str, str]] = []
     found = Child.objects.filter(id_number_hash__in=hashes).values_list(
         "id_number_hash", "pk", "village_id", "name", "status"

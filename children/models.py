@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 
 class Gender(models.TextChoices):

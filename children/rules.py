@@ -193,6 +193,7 @@ def next_change(
 
 
 ADULT_AGE = 18
+AGREEMENT_TERM_DAYS = 365  # *default* term offered for a new care agreement (one year)
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
@@ -205,3 +206,8 @@ def valid_phone(phone: str) -> bool:
 
 def caregiver_is_adult(birth_date: date, on: date) -> bool:
     return age_on(birth_date, on) >= ADULT_AGE
+
+
+def agreement_default_end(start: date) -> date:
+    """The end date offered for a care agreement starting on ``start``."""
+    return start + timedelta(days=AGREEMENT_TERM_DAYS)

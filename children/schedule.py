@@ -100,6 +100,11 @@ def is_overdue(due: date | None, today: date) -> bool:
     return due is not None and due < today
 
 
+def is_due(due: date | None, today: date) -> bool:
+    """Due today or earlier (a duty to do now, e.g. a re-assessment)."""
+    return due is not None and due <= today
+
+
 def is_due_soon(due: date | None, today: date) -> bool:
     return due is not None and today <= due <= today + timedelta(days=DUE_SOON_DAYS)
 

@@ -13,10 +13,10 @@ from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import User
 from accounts.permissions import Capability
-from core import clock
+from core import clock, crypto
 from core.masking import ID_NUMBER, PHONE
 
-from . import idcard, schedule
+from . import schedule
 from .models import (
     Category,
     Child,
@@ -175,7 +175,7 @@ def can_see_full_id(user: User, child: Child, *, surface: str = "page") -> bool:
 def id_number_for(user: User, child: Child) -> str:
     """The ID number as this user may see it: full or masked."""
     if can_see_full_id(user, child):
-        return idcard.decrypt(child.id_number_encrypted)
+        return crypto.decrypt(child.id_number_encrypted)
     return child.id_number_masked
 
 

@@ -19,6 +19,7 @@ from accounts import services as account_services
 from accounts.models import Area, User
 from accounts.permissions import Capability
 from accounts.services import policies_for
+from core import crypto
 from core.clock import today
 from core.errors import Conflict
 
@@ -196,10 +197,10 @@ def validate_child(
 
 
 def apply_id_number(child_or_member, number: str, *, with_hash: bool) -> None:
-    child_or_member.id_number_encrypted = idcard.encrypt(number)
+    child_or_member.id_number_encrypted = crypto.encrypt(number)
     child_or_member.id_number_masked = idcard.mask(number)
     if with_hash:
-        child_or_member.id_number_hash = idcard.lookup_hash(number) if number else None
+        child_or_member.id_number_hash = crypto.lookup_hash(number) if number else None
         child_or_member.id_number_last4 = number[-4:] if number else ""
 
 
@@ -216,7 +217,7 @@ def _raise_if_errors(errors: dict) -> None:
 
 def _refuse_duplicate(user: User, number: str, exclude_pk: uuid.UUID | None = None) -> None:
     """Raise DuplicateIdNumber when another file carries ``number``."""
-    queryset = Child.objects.filter(id_number_hash=idcard.lookup_hash(number))
+    queryset = Child.objects.filter(id_number_hash=crypto.lookup_hash(number))
     if exclude_pk is not None:
         queryset = queryset.exclude(pk=exclude_pk)
     found = queryset.values_list("pk", "village_id").first()
@@ -352,7 +353,7 @@ def _child_update(
             raise Conflict(STALE_MESSAGE, field="version")
         if locked.status == ChildStatus.CLOSED:
             raise Conflict("档案已结案，不能修改")
-        current_number = idcard.decrypt(locked.id_number_encrypted)
+        current_number = crypto.decrypt(locked.id_number_encrypted)
         values = {
             field: getattr(locked, field)
             for field in CHILD_FIELDS
@@ -471,39 +472,12 @@ def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
     _require_active(child)
     values = {"has_guardian_capacity": True, **{k: v for k, v in data.items() if v is not None}}
     reject_unknown(values, MEMBER_FIELDS)
-    errors: dict[str, list[str]] = {}
-    validate_member(values, errors)
-    _raise_if_errors(errors)
-    number = values.pop("id_number", "") or ""
-    member = FamilyMember(child=child, **values)
-    apply_id_number(member, number, with_hash=False)
-    with transaction.atomic(), history_context(user):
-        member.full_clean(exclude=["evidence"])
-        member.save()
-        children_recompute_derived([child.pk])
-        _benefits_recheck(child.pk)
-    return member
+    return _member_save(user, FamilyMember(child=child), values)
 
 
-_TEXT_TYPES = ("CharField", "TextField")
-
-
-def family_member_update(
-    *, user: User, member: FamilyMember, changes: dict[str, Any]
-) -> FamilyMember:
-    require_writer(user)
-    _require_active(member.child)
-    reject_unknown(changes, MEMBER_FIELDS)
-    values = {field: getattr(member, field) for field in MEMBER_FIELDS if field != "id_number"}
-    values["id_number"] = idcard.decrypt(member.id_number_encrypted)
-    values.update(changes)
-    # null clears an optional text field, whose column holds "" (never NULL): full_clean skips
-    # empty values of blank fields, so a None would only fail at the database.
-    for field, value in changes.items():
-        if value is None and field != "id_number":
-            column = FamilyMember._meta.get_field(field)
-            if column.blank and not column.null and column.get_internal_type() in _TEXT_TYPES:
-                values[field] = ""
+def _member_save(user: User, member: FamilyMember, values: dict[str, Any]) -> FamilyMember:
+    """Check the member's values and save them; the child's file is recomputed from its family
+    and benefits recheck it once the change commits."""
     errors: dict[str, list[str]] = {}
     validate_member(values, errors)
     _raise_if_errors(errors)
@@ -517,6 +491,28 @@ def family_member_update(
         children_recompute_derived([member.child_id])
         _benefits_recheck(member.child_id)
     return member
+
+
+_TEXT_TYPES = ("CharField", "TextField")
+
+
+def family_member_update(
+    *, user: User, member: FamilyMember, changes: dict[str, Any]
+) -> FamilyMember:
+    require_writer(user)
+    _require_active(member.child)
+    reject_unknown(changes, MEMBER_FIELDS)
+    values = {field: getattr(member, field) for field in MEMBER_FIELDS if field != "id_number"}
+    values["id_number"] = crypto.decrypt(member.id_number_encrypted)
+    values.update(changes)
+    # null clears an optional text field, whose column holds "" (never NULL): full_clean skips
+    # empty values of blank fields, so a None would only fail at the database.
+    for field, value in changes.items():
+        if value is None and field != "id_number":
+            column = FamilyMember._meta.get_field(field)
+            if column.blank and not column.null and column.get_internal_type() in _TEXT_TYPES:
+                values[field] = ""
+    return _member_save(user, member, values)
 
 
 def family_member_delete(*, user: User, member: FamilyMember) -> None:
@@ -879,7 +875,7 @@ def care_agreement_create(*, user: User, child: Child, **data: Any) -> CareAgree
         ):
             raise Conflict(ACTIVE_AGREEMENT_MESSAGE)
         agreement = CareAgreement(child=child, created_by=user, status=status, **values)
-        agreement.caregiver_id_number_encrypted = idcard.encrypt(number)
+        agreement.caregiver_id_number_encrypted = crypto.encrypt(number)
         agreement.caregiver_id_number_masked = idcard.mask(number)
         if status == AgreementStatus.EXPIRED:
             agreement.status_changed_on = on
@@ -1055,7 +1051,7 @@ def care_agreement_attach_scan(*, user: User, agreement: CareAgreement, upload) 
     """Store the signed copy (JPEG/PNG/PDF by content, ≤ 10 MB) under a random name."""
     from django.core.files.base import ContentFile
 
-    from .uploads import document_type
+    from core.uploads import document_type
 
     require_writer(user)
     content_type, extension = document_type(upload)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,13 +19,13 @@ from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.permissions import Capability
-from accounts.services import ImportLocked, audit_log
+from accounts.services import ImportLocked, audit_children
 from core import clock
 from core.errors import Conflict
-from core.forms import add_service_errors
+from core.forms import refusals_on_form
 from core.masking import PHONE
 
-from . import exports, extensions, imports, rules, selectors, services
+from . import exports, extensions, imports, rules, schedule, selectors, services
 from .forms import (
     SECTIONS,
     AssessmentForm,
@@ -134,6 +134,17 @@ def child_create(request: HttpRequest) -> HttpResponse:
     return child_create_page(request, create=services.child_create)
 
 
+@contextmanager
+def _refusals_on_child_form(form: ChildForm) -> Iterator[None]:
+    """The file form's refusals: the village named as the form names it, a duplicate ID number
+    or a stale version next to its field, a locked ID number change next to the number."""
+    with refusals_on_form(form, {"village_code": "village"}, conflict_on_field=True):
+        try:
+            yield
+        except ImportLocked as exc:
+            form.add_error("id_number", str(exc))
+
+
 def child_create_page(
     request: HttpRequest,
     *,
@@ -145,15 +156,8 @@ def child_create_page(
     it, e.g. linking the report it came from); its refusals are shown next to the fields."""
     form = ChildForm(request.POST or None, villages=_villages_for(request.user), initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with _refusals_on_child_form(form):
             child = create(user=request.user, **form.service_values())
-        except ValidationError as exc:
-            add_service_errors(form, exc, {"village_code": "village"})
-        except Conflict as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        except ImportLocked as exc:
-            form.add_error("id_number", str(exc))
-        else:
             messages.success(request, _("The file of %(name)s was created.") % {"name": child.name})
             return redirect("children:detail", child_id=child.pk)
     return render(
@@ -166,13 +170,7 @@ def child_create_page(
 @login_required
 def child_detail(request: HttpRequest, child_id) -> HttpResponse:
     child = selectors.child_for_user_or_404(user=request.user, child_id=child_id)
-    audit_log(
-        user=request.user,
-        action=AuditAction.VIEW,
-        object_type="child",
-        records=[(str(child.pk), child.village_id)],
-        request=request,
-    )
+    audit_children(user=request.user, action=AuditAction.VIEW, children=[child], request=request)
     today = clock.today()
     child.parent_contact_overdue = selectors.parent_contact_overdue(child, today)
     family = selectors.family_for(child)
@@ -195,8 +193,7 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             ),
             "can_write": can_write,
             "can_assess": can_write and permissions.can(request.user, Capability.CHILD_ASSESS),
-            "assessment_due": child.next_assessment_due is not None
-            and child.next_assessment_due <= today,
+            "assessment_due": schedule.is_due(child.next_assessment_due, today),
             "agreements": list(child.care_agreements.all()[:10]),
             "parent_contacts": list(child.parent_contacts.all()[:5]),
             # What the apps above the file add: visits, benefits (children.extensions).
@@ -239,15 +236,8 @@ def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
             version = int(request.POST.get("version", ""))
         except ValueError:
             version = -1  # never a real version: answered as stale, nothing saved
-        try:
+        with _refusals_on_child_form(form):
             services.child_update(user=request.user, child=child, changes=changes, version=version)
-        except ValidationError as exc:
-            add_service_errors(form, exc, {"village_code": "village"})
-        except Conflict as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        except ImportLocked as exc:
-            form.add_error("id_number", str(exc))
-        else:
             messages.success(request, _("Saved."))
             return redirect("children:detail", child_id=child.pk)
     return render(
@@ -265,13 +255,8 @@ def child_close(request: HttpRequest, child_id) -> HttpResponse:
     )
     form = CloseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_on_form(form):
             services.child_close(user=request.user, child=child, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(request, _("The file was closed."))
             return redirect("children:detail", child_id=child.pk)
     return render(request, "children/child_close.html", {"form": form, "child": child})
@@ -303,16 +288,11 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
             values.pop("id_number")
         if member is not None and values.get("phone") == initial["phone"] != member.phone:
             values.pop("phone")
-        try:
+        with refusals_on_form(form):
             if member is None:
                 services.family_member_add(user=request.user, child=child, **values)
             else:
                 services.family_member_update(user=request.user, member=member, changes=values)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(request, _("Saved."))
             return redirect("children:detail", child_id=child.pk)
     return render(
@@ -328,15 +308,10 @@ def assessment_create(request: HttpRequest, child_id) -> HttpResponse:
     )
     form = AssessmentForm(request.POST or None, initial={"assessed_on": clock.today()})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_on_form(form):
             assessment = services.assessment_record(
                 user=request.user, child=child, **form.cleaned_data
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-        else:
             if assessment.result == RiskLevel.HIGH:
                 messages.warning(
                     request,

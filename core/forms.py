@@ -1,10 +1,21 @@
-"""Form helpers every app's pages share: a service's ValidationError shown to the person."""
+"""Form helpers every app's pages share: a service's refusal shown to the person, next to the
+field it names or as a page message, and the small action forms posted with a page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
+from django.views.decorators.http import require_POST
+
+from .errors import Conflict
 
 
 def add_service_errors(
@@ -28,3 +39,71 @@ def add_service_messages(request, exc: ValidationError) -> None:
     for group in problems:
         for problem in group:
             messages.error(request, problem)
+
+
+@contextmanager
+def refusals_on_form(
+    form: forms.Form, field_map: dict | None = None, *, conflict_on_field: bool = False
+) -> Iterator[None]:
+    """Run a service call for a checked form: a ValidationError is shown next to the fields it
+    names, a Conflict above the form (next to its field with ``conflict_on_field``), and the code
+    after the call in the block is skipped, so the page is shown again with them."""
+    try:
+        yield
+    except ValidationError as exc:
+        add_service_errors(form, exc, field_map)
+    except Conflict as exc:
+        on_field = conflict_on_field and exc.field in form.fields
+        form.add_error(exc.field if on_field else None, exc.message)
+
+
+@contextmanager
+def refusals_as_messages(request: HttpRequest) -> Iterator[None]:
+    """As ``refusals_on_form``, for a small action form whose page is shown after a redirect:
+    a service's refusal becomes page messages."""
+    try:
+        yield
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+
+
+def run_small_form(request, form_class, action) -> bool:
+    """Check a small action form posted with the page, run ``action(cleaned_data)`` (a service
+    call) and report the outcome as page messages. True when the action ran."""
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        for problems in form.errors.values():
+            for problem in problems:
+                messages.error(request, problem)
+        return False
+    with refusals_as_messages(request):
+        action(form.cleaned_data)
+        messages.success(request, gettext("Saved."))
+        return True
+    return False
+
+
+def small_form_view(
+    form_class: type[forms.Form],
+    service: Callable[..., object],
+    *,
+    fetch: Callable[..., Any],
+    record: str,
+    back: Callable[[Any], HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """A signed-in POST action on one record, as a view: ``fetch(request, **url_kwargs)`` finds
+    the record (scoped: 404, 403), ``service(user=…, <record>=…, **cleaned_data)`` runs through
+    ``run_small_form``, and ``back(record)`` returns to the record's page."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, **url_kwargs: Any) -> HttpResponse:
+        found = fetch(request, **url_kwargs)
+        run_small_form(
+            request, form_class, lambda data: service(user=request.user, **{record: found}, **data)
+        )
+        return back(found)
+
+    return view

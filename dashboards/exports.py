@@ -22,9 +22,9 @@ from openpyxl.styles import Font
 
 from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import Area, AuditAction, Role, User
+from accounts.models import Area, Role, User
 from accounts.permissions import Capability
-from accounts.services import audit_log
+from accounts.services import ExportAudit
 from benefits import rules as benefit_rules
 from benefits.models import (
     ApplicationStatus,
@@ -34,7 +34,6 @@ from benefits.models import (
     SubsidyApplication,
 )
 from children import exports as child_exports
-from children import idcard
 from children import rules as child_rules
 from children import selectors as child_selectors
 from children.models import (
@@ -45,9 +44,9 @@ from children.models import (
     ChildStatus,
     FamilyMember,
 )
-from core import cells
+from core import cells, crypto
 from core.clock import today as local_today
-from core.masking import PHONE
+from core.masking import PHONE, mask_phone
 from reporting import forms as report_forms
 from reporting import selectors as report_selectors
 from reporting.models import MandatoryReport, OrgType, Situation, Stage
@@ -57,7 +56,7 @@ from . import indicators
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS
 
 KINDS = ("children", "agreements", "visits", "reports", "benefits", "indicators")
-AUDIT_BATCH = 2000  # as children/exports.py: one INSERT per batch keeps memory flat
+AUDIT_BATCH = 2000  # audit records per INSERT (accounts.services.ExportAudit)
 CHUNK = 2000
 STREAM_BUFFER = 64 * 1024  # bytes of JSON Lines per chunk handed to the server
 YEARS = (2000, 2100)  # a period outside these years is a typing error, not a question
@@ -162,29 +161,11 @@ def _township_name(village: Area) -> str:
 # --- Workbooks --------------------------------------------------------------------------------
 
 
-class _Auditor:
-    """Collects (record id, area code) pairs and writes them in batches of AUDIT_BATCH."""
-
-    def __init__(self, *, user: User, request, detail: dict, object_type: str = "child") -> None:
-        self.user, self.request, self.detail, self.object_type = user, request, detail, object_type
-        self.pending: list[tuple[str, str]] = []
-
-    def add(self, object_id: Any, area_code: str) -> None:
-        self.pending.append((str(object_id), area_code))
-        if len(self.pending) >= AUDIT_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            audit_log(
-                user=self.user,
-                action=AuditAction.EXPORT,
-                object_type=self.object_type,
-                records=self.pending,
-                request=self.request,
-                detail=self.detail,
-            )
-            self.pending = []
+def _auditor(*, user: User, request, detail: dict, object_type: str = "child") -> ExportAudit:
+    """The export's audit, written in batches of AUDIT_BATCH."""
+    return ExportAudit(
+        user=user, request=request, detail=detail, object_type=object_type, batch=AUDIT_BATCH
+    )
 
 
 class _Ledger:
@@ -250,7 +231,7 @@ MASK_NOTE = "身份证号、电话号码按账号权限显示，无权查看者�
 
 
 def _child_id_number(child: Child, full: bool) -> str:
-    return idcard.decrypt(child.id_number_encrypted) if full else child.id_number_masked
+    return crypto.decrypt(child.id_number_encrypted) if full else child.id_number_masked
 
 
 def _phone(user: User, value: str, child: Child) -> str:
@@ -331,7 +312,7 @@ def agreements_in_force(*, user: User, area: Area, period: Period) -> QuerySet[C
 
 def agreements_xlsx(*, user: User, area: Area, period: Period, request=None) -> tuple[bytes, int]:
     ledger = _Ledger("委托照护协议台账", AGREEMENT_COLUMNS)
-    auditor = _Auditor(user=user, request=request, detail=_audit_detail("agreements", area, period))
+    auditor = _auditor(user=user, request=request, detail=_audit_detail("agreements", area, period))
     relations = zh_labels(CaregiverRelation.choices)
     statuses = zh_labels(AgreementStatus.choices)
     queryset = agreements_in_force(user=user, area=area, period=period)
@@ -339,7 +320,7 @@ def agreements_xlsx(*, user: User, area: Area, period: Period, request=None) -> 
         child = agreement.child
         full = child_selectors.can_see_full_id(user, child)
         caregiver_id = (
-            idcard.decrypt(agreement.caregiver_id_number_encrypted)
+            crypto.decrypt(agreement.caregiver_id_number_encrypted)
             if full
             else agreement.caregiver_id_number_masked
         )
@@ -419,7 +400,7 @@ def visits_xlsx(*, user: User, area: Area, period: Period, request=None) -> tupl
     """Visits dated in the period. The free-text case notes stay out (PIPL: what the work needs);
     the structured findings, needs and actions are in."""
     ledger = _Ledger("走访台账", VISIT_COLUMNS)
-    auditor = _Auditor(user=user, request=request, detail=_audit_detail("visits", area, period))
+    auditor = _auditor(user=user, request=request, detail=_audit_detail("visits", area, period))
     kinds = zh_labels(VisitKind.choices)
     seen = zh_labels(PersonSeen.choices)
     hazards = zh_labels(SafetyHazard.choices)
@@ -497,9 +478,9 @@ def reports_xlsx(*, user: User, area: Area, period: Period, request=None) -> tup
     ]
     ledger = _Ledger("强制报告台账", columns)
     detail = _audit_detail("reports", area, period)
-    children = _Auditor(user=user, request=request, detail=detail)
+    children = _auditor(user=user, request=request, detail=detail)
     # A report about a child with no file yet is still a record about a child: audited as such.
-    unlinked = _Auditor(user=user, request=request, detail=detail, object_type="mandatory_report")
+    unlinked = _auditor(user=user, request=request, detail=detail, object_type="mandatory_report")
     situations = zh_labels(Situation.choices)
     stages = zh_labels(Stage.choices)
     orgs = zh_labels(OrgType.choices)
@@ -610,7 +591,7 @@ def programme_names() -> dict[str, str]:
 
 def benefits_xlsx(*, user: User, area: Area, period: Period, request=None) -> tuple[bytes, int]:
     ledger = _Ledger("补贴申请台账", BENEFIT_COLUMNS)
-    auditor = _Auditor(user=user, request=request, detail=_audit_detail("benefits", area, period))
+    auditor = _auditor(user=user, request=request, detail=_audit_detail("benefits", area, period))
     programmes = programme_names()
     statuses = zh_labels(ApplicationStatus.choices)
     exits = zh_labels(ExitReason.choices)
@@ -825,15 +806,10 @@ def _child_record(child: Child, today: date) -> dict:
 
 
 def _member_record(member: FamilyMember) -> dict:
+    from children.api import member_fields
+
     return {
-        "id": str(member.pk),
-        "child_id": str(member.child_id),
-        "relation": member.relation,
-        "name": member.name,
-        "phone_masked": idcard.mask_phone(member.phone),
-        "id_number_masked": member.id_number_masked,
-        "status": member.status,
-        "has_guardian_capacity": member.has_guardian_capacity,
+        **member_fields(member),
         "has_serious_disability": member.has_serious_disability,
         "work_place": member.work_place,
         "employer": member.employer,
@@ -851,7 +827,7 @@ def _agreement_record(agreement: CareAgreement) -> dict:
         "status": agreement.status,
         "caregiver_name": agreement.caregiver_name,
         "caregiver_relation": agreement.caregiver_relation,
-        "caregiver_phone_masked": idcard.mask_phone(agreement.caregiver_phone),
+        "caregiver_phone_masked": mask_phone(agreement.caregiver_phone),
         "caregiver_id_number_masked": agreement.caregiver_id_number_masked,
         "caregiver_birth_date": agreement.caregiver_birth_date,
         "caregiver_health": agreement.caregiver_health,
@@ -861,7 +837,7 @@ def _agreement_record(agreement: CareAgreement) -> dict:
         "parent_ids": [str(pk) for pk in agreement.parent_ids],
         "parent_work_place": agreement.parent_work_place,
         "parent_employer": agreement.parent_employer,
-        "parent_phone_masked": idcard.mask_phone(agreement.parent_phone),
+        "parent_phone_masked": mask_phone(agreement.parent_phone),
         "parent_departure_date": agreement.parent_departure_date,
         "duties": agreement.duties,
         "weekly_contact": agreement.weekly_contact,
@@ -888,13 +864,10 @@ def _visit_record(visit: Visit) -> dict:
 
 
 def _report_record(report: MandatoryReport, identity: bool) -> dict:
+    from reporting.api import report_facts
+
     return {
-        "id": str(report.pk),
-        "stage": report.stage,
-        "situation": report.situation,
-        "discovered_at": report.discovered_at,
-        "description": report.description,
-        "location": report.location,
+        **report_facts(report),
         "child_id": _str_or_none(report.child_id),
         "child_name": report.child_name,
         "area_code": report.area_id,
@@ -913,17 +886,10 @@ def _report_record(report: MandatoryReport, identity: bool) -> dict:
 
 
 def _application_record(application: SubsidyApplication) -> dict:
-    return {
-        "id": str(application.pk),
-        "child_id": str(application.child_id),
-        "programme": application.programme,
-        "status": application.status,
-        "note": application.note,
-        "submitted_by": application.submitted_by.username,
-        "submitted_at": application.submitted_at,
-        "township_approved_on": application.township_approved_on,
-        "decided_on": application.decided_on,
-    }
+    """The API's application, and who submitted it."""
+    from benefits.api import application_out
+
+    return {**application_out(application), "submitted_by": application.submitted_by.username}
 
 
 def _enrolment_record(enrolment: Enrolment) -> dict:
@@ -1025,7 +991,7 @@ def handover_lines(*, user: User, area: Area, request=None) -> Iterator[bytes]:
     }
     yield (_jsonl(header) + "\n").encode()
     counts = dict.fromkeys(HANDOVER_TYPES, 0)
-    auditor = _Auditor(user=user, request=request, detail={"export": "handover"})
+    auditor = _auditor(user=user, request=request, detail={"export": "handover"})
     buffer: list[str] = []
     size = 0
     try:

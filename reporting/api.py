@@ -112,6 +112,19 @@ class ReportParams(Schema):
     page_size: int = Field(50, ge=1, le=200)
 
 
+def report_facts(report: MandatoryReport) -> dict:
+    """What was reported, where it stands: the same for everyone who may see the report (the
+    API's and the hand-over's)."""
+    return {
+        "id": str(report.pk),
+        "stage": report.stage,
+        "situation": report.situation,
+        "discovered_at": report.discovered_at,
+        "description": report.description,
+        "location": report.location,
+    }
+
+
 def report_out(
     user, report: MandatoryReport, *, with_transitions: bool = True, typed: ReportIn | None = None
 ) -> dict:
@@ -138,12 +151,7 @@ def report_out(
         if typed is not None:
             child_name = (typed.child_name or "").strip()
     return {
-        "id": str(report.pk),
-        "stage": report.stage,
-        "situation": report.situation,
-        "discovered_at": report.discovered_at,
-        "description": report.description,
-        "location": report.location,
+        **report_facts(report),
         "child_id": child_id,
         "child_name": child_name,
         "area_code": report.area_id if details else None,

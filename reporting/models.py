@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from children.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 from . import rules
 

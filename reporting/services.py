@@ -182,7 +182,7 @@ def report_attach(*, user: User, report: MandatoryReport, upload) -> ReportAttac
 
     from django.core.files.base import ContentFile
 
-    from children.uploads import document_type
+    from core.uploads import document_type
 
     permissions.require(user, Capability.REPORT_FILE)
     content_type, extension = document_type(upload, field="file")

@@ -16,9 +16,8 @@ from accounts import selectors as scope
 from accounts.permissions import Capability
 from children import selectors as child_selectors
 from children import views as child_views
-from children.uploads import private_file_response
-from core.errors import Conflict
-from core.forms import add_service_errors, add_service_messages
+from core.forms import add_service_errors, refusals_as_messages
+from core.uploads import private_file_response
 
 from . import rules, selectors, services
 from .forms import (
@@ -104,23 +103,35 @@ def report_detail(request, report_id):
     )
 
 
+def _report_action(
+    request, report_id, form_class, run, capability: Capability = Capability.REPORT_READ
+) -> HttpResponse:
+    """A small form of the report page: ``run(report, cleaned_data)`` once it checks (the page's
+    own controls send valid values; anything else is dropped), refusals as page messages, and
+    back to the report."""
+    report = selectors.report_for_user_or_404(
+        user=request.user, report_id=report_id, capability=capability
+    )
+    form = form_class(request.POST, request.FILES)
+    if form.is_valid():
+        with refusals_as_messages(request):
+            run(report, form.cleaned_data)
+            messages.success(request, _("Saved."))
+    return redirect("reporting:detail", report_id=report.pk)
+
+
 @login_required
 @require_POST
 def report_attach(request, report_id):
-    report = selectors.report_for_user_or_404(
-        user=request.user, report_id=report_id, capability=Capability.REPORT_FILE
+    return _report_action(
+        request,
+        report_id,
+        AttachmentForm,
+        lambda report, data: services.report_attach(
+            user=request.user, report=report, upload=data["file"]
+        ),
+        capability=Capability.REPORT_FILE,
     )
-    form = AttachmentForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.report_attach(
-                user=request.user, report=report, upload=form.cleaned_data["file"]
-            )
-        except ValidationError as exc:
-            add_service_messages(request, exc)
-        else:
-            messages.success(request, _("Saved."))
-    return redirect("reporting:detail", report_id=report.pk)
 
 
 @login_required
@@ -145,42 +156,31 @@ def _attachments_for(user, report):
 @login_required
 @require_POST
 def report_intervene(request, report_id):
-    report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
-    form = InterventionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.intervention_record(user=request.user, report=report, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_messages(request, exc)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-    return redirect("reporting:detail", report_id=report.pk)
+    return _report_action(
+        request,
+        report_id,
+        InterventionForm,
+        lambda report, data: services.intervention_record(user=request.user, report=report, **data),
+    )
+
+
+def _transition(user, report, data: dict) -> None:
+    # What the stage asks for (police receipt, plan, outcome …) only where it was filled in.
+    details = {k: v for k, v in data.items() if k not in ("to", "note") and v}
+    services.report_transition(
+        user=user, report=report, to=data["to"], note=data["note"], **details
+    )
 
 
 @login_required
 @require_POST
 def report_move(request, report_id):
-    report = selectors.report_for_user_or_404(user=request.user, report_id=report_id)
-    form = TransitionForm(request.POST)
-    if form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k not in ("to", "note") and v}
-        try:
-            services.report_transition(
-                user=request.user,
-                report=report,
-                to=form.cleaned_data["to"],
-                note=form.cleaned_data["note"],
-                **data,
-            )
-        except ValidationError as exc:
-            add_service_messages(request, exc)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-    return redirect("reporting:detail", report_id=report.pk)
+    return _report_action(
+        request,
+        report_id,
+        TransitionForm,
+        lambda report, data: _transition(request.user, report, data),
+    )
 
 
 @login_required

@@ -2,8 +2,9 @@
 
 Usage: .venv/bin/python scripts/screenshots.py BASE_URL OUTDIR USERNAME:PASSWORD:PATH[,PATH…] …
 Drives Debian's /usr/bin/chromium through Playwright (no browser download). A user asked for a
-two-factor code after the password gets it from `manage.py totp_code USERNAME` (demo devices; run
-with the same DATABASE_URL as the server), unless the paths are the two-factor pages themselves.
+two-factor code after the password gets it from `manage.py totp_code USERNAME` (demo devices; the
+demo app, so local settings, manage.py's default; run with the same DATABASE_URL as the server),
+unless the paths are the two-factor pages themselves.
 """
 
 from __future__ import annotations

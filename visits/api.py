@@ -8,12 +8,11 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
-from accounts.models import AuditAction
 from accounts.permissions import Capability
-from accounts.services import audit_log
+from accounts.services import audit_api_read
 from children import selectors as child_selectors
 from core import clock
-from core.api import PageParams
+from core.api import PageParams, page_of
 
 from . import selectors, services
 
@@ -132,18 +131,8 @@ def visit_create(request: HttpRequest, child_id: str, payload: VisitIn):
 @router.get("/children/{child_id}/visits", response=VisitList)
 def visit_list(request: HttpRequest, child_id: str, params: Query[PageParams]):
     child = child_selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
-    queryset = selectors.visits_for_child(child=child)
-    count = queryset.count()
-    start = (params.page - 1) * params.page_size
-    visits = list(queryset[start : start + params.page_size])
-    audit_log(
-        user=request.auth,
-        action=AuditAction.API_READ,
-        object_type="child",
-        records=[(str(child.pk), child.village_id)],
-        request=request,
-        detail={"path": request.path},
-    )
+    visits, count = page_of(selectors.visits_for_child(child=child), params)
+    audit_api_read(request, [child])
     return {"items": [visit_out(v) for v in visits], "count": count}
 
 

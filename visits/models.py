@@ -8,7 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from children.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 
 class VisitKind(models.TextChoices):

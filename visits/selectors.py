@@ -75,23 +75,18 @@ def worklist_for(*, user: User, today: date, village: str | None = None) -> dict
     )
     if village:
         base = base.filter(village_id=village)
-    return {
-        schedule.OVERDUE: list(
-            base.filter(schedule.status_q(schedule.OVERDUE, today)).order_by(
-                "next_home_visit_due", "name"
-            )[:WORKLIST_LIMIT]
-        ),
-        schedule.DUE_SOON: list(
-            base.filter(schedule.status_q(schedule.DUE_SOON, today)).order_by(
-                "next_home_visit_due", "name"
-            )[:WORKLIST_LIMIT]
-        ),
-        schedule.NEVER_VISITED: list(
-            base.filter(schedule.status_q(schedule.NEVER_VISITED, today)).order_by(
-                "next_home_visit_due", "name"
-            )[:WORKLIST_LIMIT]
-        ),
-    }
+    lists = {}
+    for status in (schedule.OVERDUE, schedule.DUE_SOON, schedule.NEVER_VISITED):
+        children = list(
+            base.filter(schedule.status_q(status, today)).order_by("next_home_visit_due", "name")[
+                :WORKLIST_LIMIT
+            ]
+        )
+        for child in children:
+            # Days past the due date (negative: days left).
+            child.days = (today - child.next_home_visit_due).days
+        lists[status] = children
+    return lists
 
 
 def worklist_counts(*, user: User, today: date) -> dict[str, int]:

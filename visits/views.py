@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,15 +16,17 @@ from accounts import selectors as scope
 from accounts.permissions import Capability
 from children import schedule
 from children import selectors as child_selectors
-from children.uploads import private_file_response
 from core import clock
-from core.errors import Conflict
-from core.forms import add_service_errors
+from core.forms import refusals_on_form
 from core.redirects import safe_next
+from core.uploads import private_file_response
 
 from . import rules, selectors, services
 from .forms import ReviewForm, VisitForm
 from .models import VisitKind, VisitPhoto
+
+# The service's names for what the visit form calls otherwise.
+VISIT_FIELD_MAP = {"date": "visited_on", "photo": "photos"}
 
 
 @login_required
@@ -43,9 +45,6 @@ def worklist(request: HttpRequest) -> HttpResponse:
             lists[schedule.NEVER_VISITED],
         ),
     ]
-    for _key, _title, _colour, children in sections:
-        for child in children:
-            child.days = (today - child.next_home_visit_due).days
     return render(
         request,
         "visits/worklist.html",
@@ -69,18 +68,13 @@ def visit_create(request: HttpRequest, child_id) -> HttpResponse:
         initial={"visited_on": clock.today(), "kind": request.GET.get("kind", VisitKind.HOME)},
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_on_form(form, VISIT_FIELD_MAP):
             visit = services.visit_record(
                 user=request.user,
                 child=child,
                 photos=form.cleaned_data["photos"],
                 **form.visit_values(),
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc, {"date": "visited_on", "photo": "photos"})
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(
                 request,
                 _("Visit recorded. Next home visit due %(due)s.") % {"due": _next_due(child)},
@@ -121,13 +115,8 @@ def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
         if not can_review:
             raise PermissionDenied
         if form.is_valid():
-            try:
+            with refusals_on_form(form):
                 services.visit_review(user=request.user, visit=visit, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
-            else:
                 messages.success(request, _("Review saved."))
                 return redirect("visits:review")
     return render(
@@ -153,18 +142,13 @@ def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
     initial = {field: getattr(visit, field) for field in services.VISIT_FIELDS}
     form = VisitForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_on_form(form, VISIT_FIELD_MAP):
             services.visit_update(
                 user=request.user,
                 visit=visit,
                 changes=form.visit_values(),
                 photos=form.cleaned_data["photos"],
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc, {"date": "visited_on", "photo": "photos"})
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(request, _("Saved."))
             return redirect("visits:detail", visit_id=visit.pk)
     return render(
@@ -193,8 +177,6 @@ def township(request: HttpRequest) -> HttpResponse:
     village = request.GET.get("village") or None
     lists = selectors.worklist_for(user=request.user, today=today, village=village)
     attention = lists[schedule.OVERDUE] + lists[schedule.DUE_SOON]
-    for child in attention:
-        child.days = (today - child.next_home_visit_due).days
     grouped: dict[str, list] = {}
     for child in sorted(attention, key=lambda c: (c.village_id, c.next_home_visit_due)):
         grouped.setdefault(child.village.name, []).append(child)

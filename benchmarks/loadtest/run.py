@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -219,8 +220,9 @@ def data_fingerprint(children: int, users: int) -> str:
     """Changes when anything that shapes the template database changes."""
     digest = hashlib.sha256(f"{children}:{users}".encode())
     sources = sorted(BASE_DIR.glob("*/migrations/*.py"))
-    sources += sorted(BASE_DIR.glob("*/management/commands/seed_*.py"))
-    sources += sorted(BASE_DIR.glob("*/demo.py"))
+    # The demo app: its data modules, fixtures and commands (seed_demo, seed_scale).
+    sources += sorted((BASE_DIR / "demo").rglob("*.py"))
+    sources += sorted((BASE_DIR / "demo" / "fixtures").glob("*.csv"))
     sources += [Path(__file__).with_name("accounts.py")]
     for path in sources:
         digest.update(str(path.relative_to(BASE_DIR)).encode())
@@ -732,28 +734,13 @@ def main(argv: list[str]) -> int:
             with pg.connect("postgres") as conn:
                 conn.execute("SELECT pg_stat_statements_reset()")
             log_offset = pg.log_file.stat().st_size if pg.log_file.exists() else 0
-            app, ready = run_locust(
-                env,
-                port,
-                "Director",
-                users=args.users,
-                spawn_rate=args.spawn_rate,
-                seconds=args.duration,
-                prefix=results / "app",
-                pids=pids,
+            phase = functools.partial(
+                run_locust, env, port, users=args.users, spawn_rate=args.spawn_rate, pids=pids
             )
+            app, ready = phase("Director", seconds=args.duration, prefix=results / "app")
             executed = statements(pg)
             log(f"bare view: same users, spawn rate and think time, {args.bare_duration} s")
-            bare, bare_phase = run_locust(
-                env,
-                port,
-                "Bare",
-                users=args.users,
-                spawn_rate=args.spawn_rate,
-                seconds=args.bare_duration,
-                prefix=results / "bare",
-                pids=pids,
-            )
+            bare, bare_phase = phase("Bare", seconds=args.bare_duration, prefix=results / "bare")
         return report(args, app, ready, bare, bare_phase, executed, pg, log_offset, started, setup)
     finally:
         pg.stop()

@@ -2,7 +2,7 @@
 their names (``db_table``) and their rows. State only, after children/0013 dropped the models
 from children's state; the content types (and the permissions hanging off them) move too."""
 
-import children.fields
+import core.fields
 import django.db.models.deletion
 import uuid
 from django.conf import settings
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
                         ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                         ('programme', models.CharField(max_length=40, verbose_name='programme')),
                         ('status', models.CharField(choices=[('submitted', 'Submitted'), ('township_approved', 'Approved by the township'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('returned', 'Returned for more evidence')], default='submitted', max_length=20, verbose_name='status')),
-                        ('note', children.fields.EncryptedTextField(blank=True, default='', verbose_name='note')),
+                        ('note', core.fields.EncryptedTextField(blank=True, default='', verbose_name='note')),
                         ('submitted_at', models.DateTimeField(auto_now_add=True, verbose_name='submitted at')),
                         ('township_approved_on', models.DateField(blank=True, null=True, verbose_name='approved by the township on')),
                         ('decided_on', models.DateField(blank=True, null=True, verbose_name='decided on')),
@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
                         ('from_status', models.CharField(max_length=20)),
                         ('to_status', models.CharField(max_length=20)),
                         ('at', models.DateTimeField(auto_now_add=True)),
-                        ('note', children.fields.EncryptedTextField(blank=True, default='')),
+                        ('note', core.fields.EncryptedTextField(blank=True, default='')),
                         ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='benefits.subsidyapplication')),
                         ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                     ],

@@ -8,6 +8,9 @@ bare view is routed for the comparison (benchmarks/loadtest/urls.py, never in co
 from .production import *  # noqa: F403
 
 ROOT_URLCONF = "benchmarks.loadtest.urls"
+# benchmarks/loadtest/run.py builds its data with seed_demo and seed_scale (demo has no
+# models, URLs or middleware: what is served stays production's).
+INSTALLED_APPS = [*INSTALLED_APPS, "demo"]  # noqa: F405
 
 # No TLS and no reverse proxy in front of gunicorn here.
 SECURE_SSL_REDIRECT = False

@@ -105,14 +105,3 @@ def test_command_exits_1_on_bad_input(tmp_path):
     )
     assert result.returncode == 1
     assert "第2行" in result.stderr and "line 2" in result.stderr
-
-
-def test_demo_areas_fixture_is_a_real_county():
-    from accounts import rules
-    from accounts.demo import DEMO_AREAS_CSV
-
-    lines = DEMO_AREAS_CSV.read_text(encoding="utf-8").splitlines()[1:]
-    levels = [rules.parse_level(line.split(",")[0]) for line in lines]
-    assert levels.count("county") == 1
-    assert levels.count("township") >= 3
-    assert levels.count("village") >= 12

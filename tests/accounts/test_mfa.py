@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -243,30 +242,3 @@ def test_security_officer_acts_only_in_their_area(client_for, security_officer, 
     assert officer.post("/staff/end-sessions/", {"user": outsider.pk}).status_code == 404
     assert TOTPDevice.objects.filter(user=outsider).exists()
     assert outsider.username not in officer.get("/security/").content.decode()
-
-
-def test_totp_code_command(supervisor, settings, capsys):
-    device = device_for(supervisor)
-    with time_machine.travel(NOW, tick=False):
-        call_command("totp_code", "supervisor")
-        assert capsys.readouterr().out.strip() == code_for(device.key)
-    with pytest.raises(CommandError):
-        call_command("totp_code", "nobody")
-    settings.SETTINGS_MODULE = "config.settings.production"
-    with pytest.raises(CommandError, match="production"):
-        call_command("totp_code", "supervisor")
-
-
-def test_demo_users_sign_in_with_the_published_secret(client, db):
-    from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_KEY
-
-    call_command("seed_demo")
-    assert TOTPDevice.objects.filter(user__username="dd_taohuatan", key=DEMO_TOTP_KEY).exists()
-    assert not TOTPDevice.objects.filter(user__username="zr_chaji").exists()
-    for username in ("admin", "mz_jingxian", "aq_province", "sj_province"):
-        assert TOTPDevice.objects.filter(user__username=username, confirmed=True).exists()
-    with time_machine.travel(NOW, tick=False):
-        client.post("/accounts/login/", {"username": "dd_taohuatan", "password": DEMO_PASSWORD})
-        response = client.post(VERIFY, {"token": code_for(DEMO_TOTP_KEY)})
-        assert response.status_code == 302
-        assert client.get("/children/").status_code == 200

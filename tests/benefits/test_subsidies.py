@@ -280,7 +280,7 @@ def test_pages_apply_queue_and_decide(
     client_for, orphan, director_a, supervisor, civil_affairs, outsider
 ):
     from benefits.models import SubsidyApplication
-    from benefits.views import add_working_days
+    from benefits.rules import add_working_days
 
     page = client_for(director_a).get(f"/children/{orphan.pk}/subsidies/").content.decode()
     assert "孤儿基本生活费" in page and "康复救助限0至6岁残疾儿童" in page

@@ -16,7 +16,7 @@ from accounts.models import AuditAction, AuditRecord, Role
 from benefits import services
 from benefits.models import Enrolment, SubsidyStandard
 from benefits.services import entitlements_generate, subsidy_standard_set
-from children import idcard
+from core import crypto
 
 from ..conftest import COUNTY_A, COUNTY_B, PROVINCE, VILLAGE_1, VILLAGE_3, VILLAGE_B
 from ..factories import UserFactory, make_child, make_id_number, make_orphan
@@ -330,7 +330,7 @@ def test_xlsx_has_the_rows_full_ids_and_accounts_and_is_audited(
     rows = workbook_rows(response)
     assert rows[0] == HEADERS
     orphan_id = make_id_number("2014-05-01", area="341823", seq=31)
-    pupil_id = idcard.decrypt(december_ledger["pupil"].id_number_encrypted)
+    pupil_id = crypto.decrypt(december_ledger["pupil"].id_number_encrypted)
     orphan, aid = "孤儿基本生活费", "教育资助（两免一补）"
     assert rows[1:] == [
         [1, "桃花潭镇", "查济村", "孤儿甲", orphan_id, orphan, "2026-12", 1200, "查大山", ACCOUNT],

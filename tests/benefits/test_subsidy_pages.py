@@ -26,6 +26,7 @@ from benefits.services import (
     subsidy_standard_set,
 )
 from children.services import child_close
+from core import crypto
 
 from ..conftest import COUNTY_A
 from ..factories import make_orphan
@@ -318,7 +319,6 @@ def test_review_moves_the_next_review(
 def test_payee_account_is_encrypted_and_masked(
     client_for, orphan, director_a, supervisor, civil_affairs
 ):
-    from children import idcard
 
     enrolment = _enrol(orphan, director_a, supervisor, civil_affairs)
     client_for(civil_affairs).post(
@@ -328,7 +328,7 @@ def test_payee_account_is_encrypted_and_masked(
     enrolment.refresh_from_db()
     assert enrolment.payee_account_masked == "6217 **** 0123"
     assert "6217001234567890123" not in enrolment.payee_account_encrypted
-    assert idcard.decrypt(enrolment.payee_account_encrypted) == "6217001234567890123"
+    assert crypto.decrypt(enrolment.payee_account_encrypted) == "6217001234567890123"
     page = client_for(director_a).get(f"/children/{orphan.pk}/subsidies/").content.decode()
     assert "6217 **** 0123" in page and "6217001234567890123" not in page
 

@@ -145,3 +145,46 @@ def test_paid_up_to_the_month_of_the_18th_birthday():
     assert not payable_in(birth_date=born, month=date(2028, 1, 1), education_years=[2027])
     # Born on 29 February: 18 on 1 March of a common year.
     assert last_month_of_minority(date(2008, 2, 29)) == date(2026, 3, 1)
+
+
+def test_review_deadline_counts_working_days_from_the_level_now_deciding():
+    from benefits.rules import notice_still_running, review_deadline, waiting_since
+
+    policy = {"subsidy_township_working_days": 10, "subsidy_county_working_days": 10}
+    monday = date(2026, 11, 23)
+    # The township: ten working days from submission (two weekends in between).
+    assert review_deadline(
+        status="submitted",
+        programme="minimum_living",
+        submitted_on=monday,
+        township_approved_on=None,
+        policy=policy,
+    ) == date(2026, 12, 7)
+    # The county: from the township's approval, or, with a public notice, from its end.
+    approved = date(2026, 11, 30)
+    for programme, expected in (
+        ("education_aid", date(2026, 12, 14)),
+        ("minimum_living", date(2026, 12, 18)),
+    ):
+        assert (
+            review_deadline(
+                status="township_approved",
+                programme=programme,
+                submitted_on=monday,
+                township_approved_on=approved,
+                policy=policy,
+            )
+            == expected
+        ), programme
+    facts = {"status": "township_approved", "township_approved_on": approved}
+    assert waiting_since(submitted_on=monday, **facts) == approved
+    assert (
+        waiting_since(submitted_on=monday, status="submitted", township_approved_on=None) == monday
+    )
+    assert notice_still_running(
+        programme="minimum_living", today=date(2026, 12, 6), **facts
+    ) == date(2026, 12, 7)
+    assert (
+        notice_still_running(programme="minimum_living", today=date(2026, 12, 7), **facts) is None
+    )
+    assert notice_still_running(programme="education_aid", today=date(2026, 12, 1), **facts) is None

@@ -188,3 +188,16 @@ def test_parent_contact_page(client_for, child, director_a):
     assert ParentContact.objects.get().channel == "video"
     child.refresh_from_db()
     assert child.last_parent_contact_on == date(2026, 11, 24)
+
+
+def test_a_parent_contact_on_a_closed_file_is_refused_on_the_page(client_for, child, director_a):
+    from children.services import child_close
+
+    child_close(user=director_a, child=child, reason="parents_returned")
+    response = client_for(director_a).post(
+        f"/children/{child.pk}/parent-contacts/new/",
+        {"contacted_on": "2026-11-22", "channel": "phone", "note": "电话"},
+    )
+    assert response.status_code == 200  # was a 500 (the Conflict was not caught)
+    assert "档案已结案" in response.content.decode()
+    assert not ParentContact.objects.exists()

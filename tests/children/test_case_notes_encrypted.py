@@ -18,11 +18,11 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
 from django.utils import timezone
 
-from children import idcard
-from children.fields import SealedText, encrypt_rows
 from children.models import Child, ChildEvent
 from children.selectors import timeline_for
 from children.services import child_update
+from core import crypto
+from core.fields import SealedText, encrypt_rows
 from dashboards.exports import handover_lines
 from reporting.models import MandatoryReport
 from reporting.services import report_file
@@ -43,7 +43,7 @@ def raw(sql: str, params: list | None = None) -> list[tuple]:
 
 
 def is_token_of(stored: str, plain: str) -> bool:
-    return stored != plain and plain not in stored and idcard.decrypt_or_none(stored) == plain
+    return stored != plain and plain not in stored and crypto.decrypt_or_none(stored) == plain
 
 
 @pytest.fixture
@@ -54,9 +54,9 @@ def child(director_a):
 @pytest.fixture
 def fresh_keys():
     """The key ring is cached: clear it around a test that changes FIELD_ENCRYPTION_KEYS."""
-    idcard._fernet.cache_clear()
+    crypto._fernet.cache_clear()
     yield
-    idcard._fernet.cache_clear()
+    crypto._fernet.cache_clear()
 
 
 def post_visit(client, child, **body):
@@ -237,7 +237,7 @@ def test_rotated_keys_still_open_old_notes(fresh_keys, settings, child, director
     )
     new_key = Fernet.generate_key().decode()
     with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, *old_keys]):
-        idcard._fernet.cache_clear()
+        crypto._fernet.cache_clear()
         assert Visit.objects.get(pk=visit.pk).notes == NOTES
         newer = Visit.objects.create(
             child=child,

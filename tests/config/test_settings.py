@@ -127,13 +127,10 @@ def test_no_settings_module_imports_an_app():
 def test_derived_development_keys_are_unchanged():
     """Data encrypted under development and test settings must stay readable: same keys as
     before the derivation moved from children.idcard to core.keys."""
-    from children import idcard
-
     secret = "dev-only-insecure-key-change-me-in-production-0123456789"
     assert derive_key(secret, "fields") == "6MAw3hlTE_4vIqgHgbtY4-eLiPj2ZxXwEe3KO13y9AA="
     assert derive_key(secret, "id-hash") == "nrsx_WYpdb7dyqu7OVgzmnNyvitUkaqdA_z-4m3vJ2o="
     assert derive_key("x", "fields") == "Uu-CSYXM5v_0B7d-vRE-TzITKU1hLIaAyc63W4waC34="
-    assert idcard.derive_key is derive_key
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,9 @@ from benefits.services import (
     subsidy_decide,
     subsidy_standard_set,
 )
-from children.idcard import decrypt
 from children.models import Child
 from children.services import care_agreement_create, care_agreement_terminate
+from core.crypto import decrypt
 from dashboards.services import village_stats_refresh
 from reporting.services import report_file, report_transition
 from visits.services import visit_record

@@ -401,7 +401,7 @@ class Stack:
         return env
 
     def decrypt(self, value: str) -> str:
-        """The plaintext of an encrypted text column (children.fields.EncryptedTextField: a Fernet
+        """The plaintext of an encrypted text column (core.fields.EncryptedTextField: a Fernet
         token with the drill's key); a value that is no token is returned as it is."""
         from cryptography.fernet import Fernet, InvalidToken
 

@@ -16,9 +16,9 @@ from openpyxl import Workbook
 
 from accounts import outbox
 from accounts.models import AuditRecord, Role
-from children.idcard import decrypt
 from children.imports import HEADERS, import_children
 from children.models import Child
+from core.crypto import decrypt
 
 from ..conftest import COUNTY_B, PROVINCE, VILLAGE_1, VILLAGE_2, VILLAGE_B
 from ..factories import UserFactory, make_child, make_id_number

@@ -101,14 +101,6 @@ def test_civil_affairs_read_and_export_their_area_only(
     assert outsider.display_name in page and "/audit/export.csv" in page
 
 
-def test_seed_demo_refuses_production_settings(settings):
-    from django.core.management import CommandError, call_command
-
-    settings.SETTINGS_MODULE = "config.settings.production"
-    with pytest.raises(CommandError, match="published demo password"):
-        call_command("seed_demo")
-
-
 def test_audit_records_the_address_behind_the_trusted_proxy(client_for, director_a, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     child = make_child(director_a, name="代理", birth_date=date(2016, 1, 1))

@@ -1,5 +1,5 @@
-"""Visit pages: worklist, one-screen visit form, review, township overview, patrol, reminders,
-photos — with scope (404) and roles (403)."""
+"""Visit pages: worklist, one-screen visit form, review, township overview, patrol, photos —
+with scope (404) and roles (403)."""
 
 import io
 from datetime import date
@@ -8,8 +8,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from reminders.models import Notification
-from reminders.services import reminders_sweep
 from visits.models import Visit, VisitPhoto
 from visits.services import visit_record
 
@@ -215,47 +213,8 @@ def test_quarterly_patrol(client_for, supervisor, director_a, frozen):
     assert client.get("/visits/patrol/?quarter=9").status_code == 404
 
 
-def test_inbox_badge_and_mark_read(client_for, child, director_a, frozen):
-    frozen.move_to("2026-12-08 09:00 +0800")
-    reminders_sweep()
-    client = client_for(director_a)
-    body = client.get("/visits/reminders/").content.decode()
-    assert 'id="unread-count">1<' in body and "走访逾期" in body and "查小雨" in body
-    notification = Notification.objects.get()
-    client.post("/visits/reminders/read/", {"id": [str(notification.pk), "not-a-uuid"]})
-    notification.refresh_from_db()
-    assert notification.read_at is not None
-    assert 'id="unread-count"' not in client.get("/visits/reminders/").content.decode()
-
-
 def test_child_page_shows_schedule_and_visits(client_for, visit, child, director_a):
     body = client_for(director_a).get(f"/children/{child.pk}/").content.decode()
     assert "2027-02-18" in body and "2026-11-20" in body and f"/visits/{visit.pk}/" in body
     timeline = body[body.index("sw-timeline") :]
     assert "入户走访（2026-11-20）" in timeline and "祖母照看良好" in timeline
-
-
-def test_civil_affairs_changes_the_cadence_and_due_dates_follow(
-    client_for,
-    civil_affairs,
-    supervisor,
-    director_a,
-    child,
-):
-    from accounts import outbox
-
-    visit_record(user=director_a, child=child, visited_on=date(2026, 11, 20), kind="home")
-    client = client_for(civil_affairs)
-    page = client.get("/visits/settings/").content.decode()
-    assert 'placeholder="90"' in page
-    response = client.post("/visits/settings/", {"home_days_low": "60", "never_visited_days": "0"})
-    assert response.status_code == 200 and "1" in response.content.decode()  # 0 is refused
-    response = client.post("/visits/settings/", {"home_days_low": "60"})
-    assert response.status_code == 302
-    child.refresh_from_db()
-    assert child.home_visit_interval_days != 60  # recomputed in the background, not in the request
-    assert outbox.run_inline() == 1
-    child.refresh_from_db()
-    assert child.home_visit_interval_days == 60 and child.next_home_visit_due == date(2027, 1, 19)
-    assert client_for(supervisor).get("/visits/settings/").status_code == 403
-    assert client_for(director_a).get("/visits/settings/").status_code == 403

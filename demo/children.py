@@ -1,5 +1,5 @@
 """Demo child files for seed_demo: about 300 children across every category, flag and colour,
-with their families, care agreements and parent contacts (their benefits: benefits/demo.py)."""
+with their families, care agreements and parent contacts (their benefits: demo/benefits.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
-from accounts.demo import COUNTY_CODE
 from accounts.models import Area, Role, User
+from children import idcard, services
+from children.models import Child
 from core import clock
 
-from . import idcard, services
-from .models import Child
+from .accounts import COUNTY_CODE
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗查汪方叶潘章翟程曹"
 GIVEN = [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import Role, User
-from .services import areas_load_csv, staff_add
+from accounts.models import Role, User
+from accounts.services import areas_load_csv, staff_add
 
 DEMO_AREAS_CSV = Path(__file__).parent / "fixtures" / "demo_areas.csv"
 # Published in the README on purpose: the demo logins of `make run` (seed_demo only).
@@ -103,7 +103,7 @@ def _give_demo_devices() -> None:
     second factor and has none yet (a device the user set up themselves is left alone)."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from .mfa import mfa_required_for
+    from accounts.mfa import mfa_required_for
 
     users = User.objects.filter(username__in=[s[0] for s in DEMO_STAFF], totpdevice__isnull=True)
     TOTPDevice.objects.bulk_create(

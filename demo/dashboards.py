@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .services import village_stats_refresh
+from dashboards.services import village_stats_refresh
 
 
 def seed(stdout=None) -> None:

@@ -9,9 +9,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from children.models import Child
-
-from . import services
-from .models import MandatoryReport
+from reporting import services
+from reporting.models import MandatoryReport
 
 # (situation, stage to reach, description)
 PLAN = [

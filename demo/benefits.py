@@ -10,14 +10,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.demo import COUNTY_CODE
 from accounts.models import Role, User
+from benefits import rules, services
+from benefits.models import ApplicationStatus, Enrolment, SubsidyApplication, SubsidyDecision
 from children import services as child_services
 from children.models import Child
 from core import clock
 
-from . import rules, services
-from .models import ApplicationStatus, Enrolment, SubsidyApplication, SubsidyDecision
+from .accounts import COUNTY_CODE
 
 PROVINCE_CODE = "340000000000"  # 安徽省
 # 元/月 (temporary assistance: the one-off sum). Demo figures of the right size, not published ones.

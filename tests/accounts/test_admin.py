@@ -1,9 +1,6 @@
-"""The Django admin for areas and staff, and the demo data."""
+"""The Django admin for areas and staff (the demo data: tests/demo)."""
 
-from django.core.management import call_command
-
-from accounts.demo import DEMO_PASSWORD
-from accounts.models import Area, Role, User
+from accounts.models import Role
 
 from ..conftest import TOWNSHIP_1, VILLAGE_1
 
@@ -54,21 +51,6 @@ def test_non_staff_cannot_open_the_admin(client_for, civil_affairs):
     response = client_for(civil_affairs).get("/manage/")
     assert response.status_code == 302
     assert client_for(civil_affairs).get("/admin/").status_code == 404
-
-
-def test_seed_demo_is_idempotent_and_complete(db, client):
-    call_command("seed_demo")
-    counts = (Area.objects.count(), User.objects.count())
-    call_command("seed_demo")
-    assert (Area.objects.count(), User.objects.count()) == counts
-    for village in Area.objects.filter(level="village"):
-        assert village.staff.filter(role=Role.DIRECTOR).exists(), village
-    for township in Area.objects.filter(level="township"):
-        assert township.staff.filter(role=Role.SUPERVISOR).exists(), township
-    for role in Role.values:
-        assert User.objects.filter(role=role).exists(), role
-    response = client.post("/accounts/login/", {"username": "zr_chaji", "password": DEMO_PASSWORD})
-    assert response.status_code == 302
 
 
 def test_admin_sees_tasks_waiting_in_the_outbox_read_only(client_for, admin_user):

@@ -10,7 +10,7 @@ from django.db.models.functions import Cast
 from django.db.models.lookups import Exact
 from django.db.models.query_utils import DeferredAttribute
 
-from . import idcard
+from . import crypto
 
 
 class SealedText(str):
@@ -68,7 +68,7 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if not value:
             return value
-        plain = idcard.decrypt_or_none(value)
+        plain = crypto.decrypt_or_none(value)
         if plain is None:
             return value  # legacy plaintext (or a token of a key no longer in the ring)
         return _sealed(plain, value)
@@ -77,7 +77,7 @@ class EncryptedTextField(models.TextField):
         # Keep the token on the instance, so a second save() of it writes the same token.
         value = super().pre_save(model_instance, add)
         if isinstance(value, str) and value and not isinstance(value, SealedText):
-            value = _sealed(value, idcard.encrypt(value))
+            value = _sealed(value, crypto.encrypt(value))
             setattr(model_instance, self.attname, value)
         return value
 
@@ -89,7 +89,7 @@ class EncryptedTextField(models.TextField):
             return value
         if isinstance(value, SealedText) and getattr(value, "_token", ""):
             return value._token
-        return idcard.encrypt(str(value))
+        return crypto.encrypt(str(value))
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name in _LOOKUPS:
@@ -151,13 +151,13 @@ def _rewritten(value: str | None, *, encrypting: bool) -> str | None:
     """The new stored value, or None to leave it as it is."""
     if not value:
         return None
-    plain = idcard.decrypt_or_none(value)
+    plain = crypto.decrypt_or_none(value)
     if encrypting:
         if plain is not None:
             return None  # already a token
-        if idcard.looks_like_token(value):
+        if crypto.looks_like_token(value):
             raise RuntimeError(
                 "A case-note token no key opens: add the old key to FIELD_ENCRYPTION_KEYS"
             )
-        return idcard.encrypt(value)
+        return crypto.encrypt(value)
     return plain

@@ -9,13 +9,13 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.demo import COUNTY_CODE
 from accounts.models import Role, User
 from children.models import Child
 from children.services import children_recompute_derived, today
+from visits.models import ReviewStatus, Visit
+from visits.services import children_refresh_last_visits
 
-from .models import ReviewStatus, Visit
-from .services import children_refresh_last_visits
+from .accounts import COUNTY_CODE
 
 NOTES = [
     "孩子在家写作业，祖父母照看良好。",

@@ -16,7 +16,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from children import idcard
+from core import crypto
 
 PROVINCE = "99"
 # Plausible visit notes; each becomes one token, and the visits draw from the pool.
@@ -176,7 +176,7 @@ class Command(BaseCommand):
                 cursor.execute("ALTER TABLE children_child ENABLE TRIGGER USER")
         if visits_per_child and existing == 0:
             notes = [
-                idcard.encrypt(NOTE_PHRASES[i % len(NOTE_PHRASES)]) for i in range(NOTE_POOL_SIZE)
+                crypto.encrypt(NOTE_PHRASES[i % len(NOTE_PHRASES)]) for i in range(NOTE_POOL_SIZE)
             ]
             # In 16 slices by hash prefix, each its own transaction, to keep memory flat.
             for digit in "0123456789abcdef":

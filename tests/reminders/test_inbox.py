@@ -1,0 +1,21 @@
+"""The inbox and the bell: what the sweep raised, read and marked read."""
+
+import pytest
+
+from reminders.models import Notification
+from reminders.services import reminders_sweep
+
+pytestmark = pytest.mark.django_db
+
+
+def test_inbox_badge_and_mark_read(client_for, child, director_a, frozen):
+    frozen.move_to("2026-12-08 09:00 +0800")
+    reminders_sweep()
+    client = client_for(director_a)
+    body = client.get("/visits/reminders/").content.decode()
+    assert 'id="unread-count">1<' in body and "走访逾期" in body and "查小雨" in body
+    notification = Notification.objects.get()
+    client.post("/visits/reminders/read/", {"id": [str(notification.pk), "not-a-uuid"]})
+    notification.refresh_from_db()
+    assert notification.read_at is not None
+    assert 'id="unread-count"' not in client.get("/visits/reminders/").content.decode()
