@@ -15,7 +15,7 @@ due, the relay queues it once the day's time has passed (``ScheduledRun`` makes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -44,6 +44,18 @@ def enqueue(task: str, *args: object, **kwargs: object) -> OutboxMessage:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
     return message
+
+
+def enqueue_many(task: str, calls: Iterable[Sequence[object]]) -> int:
+    """``enqueue(task, *args)`` for every ``args`` in ``calls``, in one INSERT (a set-based change
+    that needs one task per row, e.g. every file the daily ageing-out job closed)."""
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task=task, args=list(args), kwargs={}) for args in calls]
+    )
+    if messages:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+    return len(messages)
 
 
 @dataclass

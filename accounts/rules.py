@@ -47,6 +47,12 @@ def prefix(code: str, level: str) -> str:
     return code[: PREFIX_LENGTH[level]]
 
 
+def prefix_length_sql(level_column: str) -> str:
+    """SQL: the prefix length of an area of the level in ``level_column`` (``prefix`` in SQL)."""
+    whens = " ".join(f"WHEN '{level}' THEN {length}" for level, length in PREFIX_LENGTH.items())
+    return f"(CASE {level_column} {whens} END)"
+
+
 def parent_code(code: str) -> str | None:
     """The code of the level directly above, or None for a province."""
     level = parse_level(code)

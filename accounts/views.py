@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import permissions, rules, selectors
+from . import extensions, permissions, rules, selectors
 from .models import AuditAction, Role
 from .permissions import Capability
 
@@ -49,6 +49,8 @@ def home(request: HttpRequest) -> HttpResponse:
             # A mandatory reporter's home is their duty to report; everyone else's their areas.
             "home_kind": "reporting" if user.role == Role.REPORTER else "areas",
             "show_api_docs": user.role == Role.CIVIL_AFFAIRS or user.is_staff,
+            # What the apps above put on a first page (e.g. transfers to answer).
+            "notices": extensions.home_notices(request),
         },
     )
 

@@ -169,6 +169,29 @@ def payable_in(*, birth_date: date, month: date, education_years: Iterable[int] 
     )
 
 
+def education_continues_until(
+    *,
+    education_years: Iterable[int],
+    benefit_open: bool,
+    last_benefit_ended_on: date | None = None,
+) -> date | None:
+    """How long a benefit continues for full-time education, which keeps the child's file open
+    past the 18th birthday (the child file's ``education_continues_until``, read by its daily
+    ageing-out job; the file closes the day after). While a benefit is open: 31 December of the
+    latest year with full-time education recorded, the last month ``payable_in`` pays. Once none
+    is open: that, or the day the last one ended if earlier. None without education recorded or
+    without any benefit. benefits.services keeps the column by its SQL form, EDUCATION_UNTIL_SQL."""
+    years = list(education_years)
+    if not years:
+        return None
+    end_of_education = date(max(years), 12, 31)
+    if benefit_open:
+        return end_of_education
+    if last_benefit_ended_on is None:
+        return None
+    return min(end_of_education, last_benefit_ended_on)
+
+
 # --- The review flow -------------------------------------------------------------------------
 
 SUBMITTED, TOWNSHIP_APPROVED, APPROVED, REJECTED, RETURNED = (

@@ -5,6 +5,7 @@ call these."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,13 +17,14 @@ from django.http import Http404
 from django.utils import translation
 
 from accounts import permissions
+from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import Area, User
 from accounts.permissions import Capability
 from accounts.services import policies_for
 from children import rules as child_rules
 from children.models import Child, ChildStatus, CloseReason, Relation
-from children.services import require_writer
+from children.services import history_context, require_writer
 from core import crypto
 from core.clock import today
 from core.errors import Conflict
@@ -179,7 +181,7 @@ def subsidy_decide(
         raise PermissionDenied("不能审核本人提交的申请")
     if decision in ("return", "reject") and not (note or "").strip():
         raise ValidationError({"note": ["退回或不予批准时须写明理由"]})
-    with transaction.atomic():
+    with transaction.atomic(), history_context(user):
         locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
         decider = rules.DECIDER.get(locked.status)
         role = user.role
@@ -270,13 +272,15 @@ def _enrol(application: SubsidyApplication, on: date) -> Enrolment:
             exit_reason=ExitReason.ONE_OFF,
             ended_on=on,
         )
-    return Enrolment.objects.create(
+    enrolment = Enrolment.objects.create(
         application=application,
         child=application.child,
         programme=application.programme,
         start_month=start,
         next_review_on=on + timedelta(days=subsidy_review_days(application.child.village_id)),
     )
+    education_continues_until_refresh(child_ids=[application.child_id])
+    return enrolment
 
 
 def _end_enrolments(
@@ -290,9 +294,10 @@ def _end_enrolments(
     """End the benefits: the month of the event is the last one paid; entitlements already written
     for later months were never due and are removed."""
     last_month = rules.first_of_month(on)
-    ids = list(enrolments.filter(end_month__isnull=True).values_list("pk", flat=True))
+    rows = list(enrolments.filter(end_month__isnull=True).values_list("pk", "child_id"))
+    ids = [pk for pk, _child_id in rows]
     Entitlement.objects.filter(enrolment_id__in=ids, month__gt=last_month).delete()
-    return Enrolment.objects.filter(pk__in=ids).update(
+    ended = Enrolment.objects.filter(pk__in=ids).update(
         end_month=last_month,
         exit_reason=reason,
         end_reason=note[:200],
@@ -301,6 +306,9 @@ def _end_enrolments(
         next_review_on=None,
         review_reason="",
     )
+    # With no benefit left open, the file stays open past 18 no later than the day it ended.
+    education_continues_until_refresh(child_ids={child_id for _pk, child_id in rows})
+    return ended
 
 
 def enrolment_end(
@@ -321,7 +329,7 @@ def enrolment_end(
     if decided is not None and on < decided:
         errors.setdefault("on", []).append("终止日期不能早于批准日期")
     _raise_if_errors(errors)
-    with transaction.atomic():
+    with transaction.atomic(), history_context(user):
         locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         if locked.end_month is not None:
             raise Conflict("该补贴已终止", field="status")
@@ -396,14 +404,54 @@ def education_record_add(*, user: User, child: Child, year: int, school: str) ->
         first = child.birth_date.year + 16
         errors.setdefault("year", []).append(f"年份应在{first}至{this_year + 1}之间")
     _raise_if_errors(errors)
-    with transaction.atomic():
+    with transaction.atomic(), history_context(user):
         record, _created = EducationRecord.objects.update_or_create(
             child=child, year=year, defaults={"school": school, "recorded_by": user}
         )
         Enrolment.objects.filter(
             child=child, exit_reason=ExitReason.TURNED_18, end_month__year__gte=year - 1
         ).update(end_month=None, exit_reason="", end_reason="", ended_on=None, ended_by=None)
+        # With a benefit open, the file stays open past 18 to the end of that year.
+        education_continues_until_refresh(child_ids=[child.pk])
     return record
+
+
+# The SQL form of rules.education_continues_until for the children ``%(ids)s``. Only rows whose
+# date changes are written (each write is a line on the child's timeline).
+EDUCATION_UNTIL_SELECT = """
+SELECT k.id,
+       CASE
+           WHEN r.last_year IS NULL THEN NULL
+           WHEN e.any_open THEN make_date(r.last_year, 12, 31)
+           WHEN e.last_ended IS NOT NULL THEN LEAST(make_date(r.last_year, 12, 31), e.last_ended)
+       END AS until
+FROM children_child k
+CROSS JOIN LATERAL (
+    SELECT max(year)::int AS last_year FROM children_educationrecord WHERE child_id = k.id
+) r
+CROSS JOIN LATERAL (
+    SELECT bool_or(end_month IS NULL) AS any_open, max(ended_on) AS last_ended
+    FROM children_enrolment WHERE child_id = k.id
+) e
+"""
+EDUCATION_UNTIL_SQL = f"""
+UPDATE children_child c
+SET education_continues_until = s.until
+FROM ({EDUCATION_UNTIL_SELECT} WHERE k.id = ANY(%(ids)s::uuid[])) s
+WHERE c.id = s.id AND c.education_continues_until IS DISTINCT FROM s.until
+"""
+
+
+def education_continues_until_refresh(*, child_ids: Iterable[uuid.UUID | str]) -> int:
+    """Keep the child file's ``education_continues_until`` (how long the daily ageing-out job
+    leaves the file open past the 18th birthday) after full-time education is recorded or a
+    benefit opens or ends. Returns how many files changed."""
+    ids = [str(pk) for pk in child_ids]
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(EDUCATION_UNTIL_SQL, {"ids": ids})
+        return cursor.rowcount
 
 
 def subsidy_standard_set(
@@ -449,6 +497,7 @@ WHERE c.id = e.child_id AND e.end_month IS NULL
   AND date_trunc('month', c.birth_date + interval '18 years') < %(month)s
   AND NOT EXISTS (SELECT 1 FROM children_educationrecord r
                   WHERE r.child_id = c.id AND r.year = extract(year FROM %(month)s::date))
+RETURNING e.child_id
 """
 
 ENTITLEMENTS_SQL = f"""
@@ -477,6 +526,7 @@ def entitlements_generate(*, month: date) -> int:
     params = {"month": month.replace(day=1)}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(TURNED_18_SQL, params)
+        education_continues_until_refresh(child_ids={row[0] for row in cursor.fetchall()})
         cursor.execute(ENTITLEMENTS_SQL, params)
         return cursor.rowcount
 
@@ -501,13 +551,33 @@ def enrolments_end_for_closed_file(
     # The note is stored, so it is written in the site's language, not the worker's.
     with translation.override(settings.LANGUAGE_CODE):
         label = str(CloseReason(reason).label) if reason in CloseReason.values else reason
-    with transaction.atomic():
+    with transaction.atomic(), history_context(user):
         return _end_enrolments(
             Enrolment.objects.filter(child_id=child_id),
             reason=CLOSE_EXIT_REASON.get(reason, ExitReason.FILE_CLOSED),
             note=f"档案结案：{label}",
             on=closed_on,
             user=user,
+        )
+
+
+def enrolments_end_for_moved_file(
+    *, child_id: uuid.UUID | str, source: str, destination: str, on: date
+) -> int:
+    """A file moved to another county (children.lifecycle): benefits paid by the old county end
+    that month (exit ``moved_away``); the new county is asked to re-apply by the reminder sweep,
+    which reads these ended enrolments. A move within one county changes nothing. Idempotent."""
+    if area_rules.prefix(source, area_rules.COUNTY) == area_rules.prefix(
+        destination, area_rules.COUNTY
+    ):
+        return 0
+    with transaction.atomic():
+        return _end_enrolments(
+            Enrolment.objects.filter(child_id=child_id),
+            reason=ExitReason.MOVED_AWAY,
+            note=f"迁出：{source} → {destination}",
+            on=on,
+            user=None,
         )
 
 

@@ -1,54 +1,33 @@
 """What the apps above the child file add to its page, without the file importing them.
 
-The child's page shows the visits, the mandatory reports and the benefits of the child, but
-``children`` sits below ``visits``, ``reporting`` and ``benefits`` and may not import them. So the
-higher app registers, in its ``AppConfig.ready``, a function that returns its part of the page:
+The child's page shows the visits and the benefits of the child, but ``children`` sits below
+``visits`` and ``benefits`` and may not import them. So the higher app registers, in its
+``AppConfig.ready``, a function that returns its part of the page:
 
 * ``register_page_context(fn)``: ``fn(request, child, today) -> dict`` merged into the page's
   template context (e.g. ``{"visits": [...], "can_visit": True}``); the template includes the
   app's own fragment.
 * ``register_timeline_source(fn)``: ``fn(child) -> list[TimelineEntry]`` added to the file's
   timeline.
-
-Dependency inversion, not signals: nothing runs on a save, the page asks at render time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from django.http import HttpRequest
 
-PageContext = Callable[[HttpRequest, Any, date], dict]
-TimelineSource = Callable[[Any], list]
+from core.extensions import Registry
 
-_page_contexts: list[PageContext] = []
-_timeline_sources: list[TimelineSource] = []
-
-
-def register_page_context(fn: PageContext) -> PageContext:
-    if fn not in _page_contexts:
-        _page_contexts.append(fn)
-    return fn
-
-
-def register_timeline_source(fn: TimelineSource) -> TimelineSource:
-    if fn not in _timeline_sources:
-        _timeline_sources.append(fn)
-    return fn
+_page = Registry("child page")
+_timeline = Registry("child timeline")
+register_page_context = _page.register
+register_timeline_source = _timeline.register
 
 
 def page_context(request: HttpRequest, child, today: date) -> dict:
-    context: dict = {}
-    for fn in _page_contexts:
-        context.update(fn(request, child, today))
-    return context
+    return _page.merged(request, child, today)
 
 
 def timeline_entries(child) -> list:
-    entries: list = []
-    for fn in _timeline_sources:
-        entries.extend(fn(child))
-    return entries
+    return _timeline.concatenated(child)

@@ -257,3 +257,54 @@ class ParentContactForm(forms.Form):
     contacted_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
     channel = forms.ChoiceField(label=_("How"), choices=ContactChannel.choices)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+# --- The file's life: re-open, transfers (children.lifecycle) ---------------------------------
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for re-opening"),
+        max_length=200,
+        help_text=_("For example: the parents went back to work away."),
+    )
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TransferOutForm(forms.Form):
+    to_village_code = forms.CharField(
+        label=_("Code of the new village"),
+        min_length=12,
+        max_length=12,
+        help_text=_("The 12-digit area code of the village or community the child moved to."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TransferInForm(forms.Form):
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=18,
+        help_text=_("The child's 18-digit ID number; the file is found by it."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    village = forms.ModelChoiceField(label=_("Village"), queryset=Area.objects.none())
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, villages, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = villages
+
+    def service_values(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["to_village_code"] = data.pop("village").code
+        return data

@@ -215,6 +215,16 @@ class Child(models.Model):
     )
     closed_note = models.CharField(_("closing note"), max_length=500, blank=True, default="")
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    # The last re-opening of a closed file (one file for life: never a second file).
+    reopened_on = models.DateField(_("re-opened on"), null=True, blank=True)
+    reopen_reason = models.CharField(
+        _("reason for re-opening"), max_length=500, blank=True, default=""
+    )
+    # Kept open past the 18th birthday while a benefit continues for full-time education (set by
+    # benefits when it records the education; the daily ageing-out job reads it).
+    education_continues_until = models.DateField(
+        _("full-time education until"), null=True, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         "accounts.User",
         verbose_name=_("registered by"),
@@ -369,6 +379,11 @@ class AssessmentScore(models.IntegerChoices):
     SEVERE = 3, _("Severe concern")
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    model_name="GuardianshipAssessmentEvent",
+)
 class GuardianshipAssessment(models.Model):
     """家庭监护能力评估: four scored areas give a colour (赋色); the latest sets the risk level."""
 
@@ -574,3 +589,103 @@ class ParentContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child} {self.contacted_on}"
+
+
+class TransferStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class TransferSide(models.TextChoices):
+    SENDER = "sender", _("Sending side")
+    RECEIVER = "receiver", _("Receiving side")
+
+
+class Transfer(models.Model):
+    """A child's file moving to another village (domain §2): asked by the side the child left
+    (sender) or the side the child arrived at (receiver), accepted or rejected by the other."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="transfers"
+    )
+    from_village = models.ForeignKey(
+        "accounts.Area",
+        verbose_name=_("from village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    to_village = models.ForeignKey(
+        "accounts.Area",
+        verbose_name=_("to village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    status = models.CharField(
+        _("status"), max_length=10, choices=TransferStatus.choices, default=TransferStatus.PENDING
+    )
+    requested_by_side = models.CharField(_("asked by"), max_length=10, choices=TransferSide.choices)
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("asked by")
+    )
+    created_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    reject_reason = models.CharField(
+        _("reason for rejecting"), max_length=200, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        ordering = ["-created_at"]
+        indexes = [
+            # Each side's pending transfers, by area prefix (LIKE '3418%').
+            models.Index(
+                fields=["from_village"],
+                name="transfer_pending_from",
+                opclasses=["varchar_pattern_ops"],
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(
+                fields=["to_village"],
+                name="transfer_pending_to",
+                opclasses=["varchar_pattern_ops"],
+                condition=models.Q(status="pending"),
+            ),
+        ]
+        constraints = [
+            # At most one open transfer of a child at a time.
+            models.UniqueConstraint(
+                fields=["child"], condition=models.Q(status="pending"), name="transfer_one_pending"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TransferStatus.values), name="transfer_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(requested_by_side__in=TransferSide.values),
+                name="transfer_side_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_village=models.F("to_village")),
+                name="transfer_to_another_village",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="pending", decided_at__isnull=True)
+                | (~models.Q(status="pending") & models.Q(decided_at__isnull=False)),
+                name="transfer_decided_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child_id}: {self.from_village_id} → {self.to_village_id} ({self.status})"

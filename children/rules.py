@@ -194,6 +194,8 @@ def next_change(
 
 ADULT_AGE = 18
 AGREEMENT_TERM_DAYS = 365  # *default* term offered for a new care agreement (one year)
+# *default*: a transfer not answered by then goes to the supervisor of the side that must answer.
+TRANSFER_ANSWER_DAYS = 7
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
@@ -206,6 +208,33 @@ def valid_phone(phone: str) -> bool:
 
 def caregiver_is_adult(birth_date: date, on: date) -> bool:
     return age_on(birth_date, on) >= ADULT_AGE
+
+
+# --- Coming of age (domain §2: the file closes by itself on the 18th birthday) ---------------
+
+
+def eighteenth_birthday(birth_date: date) -> date:
+    """The day a child turns 18: the birthday 18 years on, 1 March for one born on 29 February
+    (the same day ``age_on`` counts the year)."""
+    return birthday_in_year(birth_date, birth_date.year + ADULT_AGE)
+
+
+def latest_adult_birth_date(on: date) -> date:
+    """The latest birth date of someone who is 18 on ``on``: born on or before it, 18 or over;
+    after it, under 18. The same day 18 years before; for 29 February, 28 February (someone born
+    on 1 March of that year is not yet 18)."""
+    if (on.month, on.day) == (2, 29):
+        return date(on.year - ADULT_AGE, 2, 28)  # 18 years before a leap year is a common one
+    return on.replace(year=on.year - ADULT_AGE)
+
+
+def ages_out_on(birth_date: date, education_continues_until: date | None = None) -> date:
+    """The day the file closes by itself (closed_reason ``turned_18``): the 18th birthday, or,
+    while a benefit continues for full-time education past it, the day after that ends."""
+    birthday = eighteenth_birthday(birth_date)
+    if education_continues_until is not None and education_continues_until >= birthday:
+        return education_continues_until + timedelta(days=1)
+    return birthday
 
 
 def agreement_default_end(start: date) -> date:

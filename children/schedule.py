@@ -2,7 +2,8 @@
 visited at home, when each is due, and what "overdue", "due soon" and "never visited" mean — as
 pure Python (``intervals``, ``due_dates``, ``schedule_status``) and as the SQL condition of the
 same statuses (``status_q``) for lists, counts and dashboards, and "overdue" / "due soon" of any
-stored due date as Python, a Q and SQL text (the reminder sweep, the village counts). The due
+stored due date as Python, a Q and SQL text (the reminder sweep, the village counts), and who is
+counted at all (children under 18, ``under_18_q`` / ``under_18_sql``). The due
 dates are stored on the child (``next_home_visit_due``, ``next_contact_due``) by
 children.services when a visit is recorded or the risk colour or the area's numbers change;
 everything else reads them.
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Q
+
+from . import rules
 
 HOME = "home"
 CONTACT_KINDS = frozenset({"home", "phone", "video", "school", "other"})  # a home visit counts too
@@ -124,6 +127,32 @@ def overdue_sql(column: str, today: str = "%(today)s", *, days_late: str = "") -
 
 def due_soon_sql(column: str, today: str = "%(today)s") -> str:
     return f"{column} BETWEEN {today} AND {today} + {DUE_SOON_DAYS}"
+
+
+# --- Who is counted: children under 18 ------------------------------------------------------------
+# A file stays open past the 18th birthday only while a benefit continues for full-time education
+# (children.rules.ages_out_on); such a young adult is not on the visit schedule: the reminders
+# and every dashboard count leave them out. The same condition as a Q and as SQL text (``c`` is
+# the child table's alias with its dot, ``today`` a SQL date expression).
+
+
+def under_18_q(today: date, field: str = "birth_date") -> Q:
+    return Q(**{f"{field}__gt": rules.latest_adult_birth_date(today)})
+
+
+def under_18_sql(c: str = "c.", today: str = "%(today)s") -> str:
+    # A date minus whole years keeps the day, or takes the month's last when it does not exist
+    # (29 February → 28 February): rules.latest_adult_birth_date in SQL.
+    return f"{c}birth_date > ({today}::date - interval '{rules.ADULT_AGE} years')::date"
+
+
+def eighteenth_birthday_sql(c: str = "c.") -> str:
+    """rules.eighteenth_birthday in SQL: 18 years on, 1 March for a child born on 29 February
+    (PostgreSQL would say 28 February; 18 years after a leap year is never one)."""
+    return (
+        f"(({c}birth_date + interval '{rules.ADULT_AGE} years')::date"
+        f" + CASE WHEN to_char({c}birth_date, 'MM-DD') = '02-29' THEN 1 ELSE 0 END)"
+    )
 
 
 def schedule_status(

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import User
 from accounts.permissions import Capability
 from core import clock, crypto
+from core.history import BASELINE, Change, RelatedLabels, field_changes, value_label
 from core.masking import ID_NUMBER, PHONE
 
 from . import schedule
@@ -28,6 +30,9 @@ from .models import (
     GuardianshipAssessment,
     RiskLevel,
     SchoolStatus,
+    Transfer,
+    TransferSide,
+    TransferStatus,
 )
 
 VISIT_STATUSES = (
@@ -94,6 +99,7 @@ class ChildFilters:
     contact: str = ""  # "overdue": no contact by the contact due date
     home_visit: str = ""  # "never": no home visit ever
     agreement: str = ""  # "none": no active care agreement
+    under_18: bool = False  # the dashboards count children under 18 only (schedule.under_18_q)
 
     @classmethod
     def from_params(cls, params) -> ChildFilters:
@@ -112,6 +118,7 @@ class ChildFilters:
             contact=params.get("contact") or "",
             home_visit=params.get("home_visit") or "",
             agreement=params.get("agreement") or "",
+            under_18=params.get("under_18") in ("1", "true", "on"),
         )
 
 
@@ -130,6 +137,8 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
         queryset = queryset.filter(schedule.overdue_q("next_contact_due", clock.today()))
     if filters.home_visit == "never":
         queryset = queryset.filter(last_home_visit_on__isnull=True)
+    if filters.under_18:
+        queryset = queryset.filter(schedule.under_18_q(clock.today()))
     if filters.agreement == "none":
         from .models import CareAgreement
 
@@ -187,15 +196,11 @@ def assessments_for(child: Child) -> list[GuardianshipAssessment]:
     return list(child.assessments.select_related("assessor"))
 
 
-# --- Timeline ---------------------------------------------------------------------------------
+# --- History and timeline ---------------------------------------------------------------------
 
-# Fields shown on the timeline, in the words a director uses.
+# Fields of the file and its members the timeline leaves out (pghistory's own columns are always
+# left out: core.history.EVENT_FIELDS).
 _HIDDEN = {
-    "pgh_id",
-    "pgh_created_at",
-    "pgh_label",
-    "pgh_obj",
-    "pgh_context",
     "id",
     "child",
     "created_at",
@@ -205,6 +210,7 @@ _HIDDEN = {
     "is_key_child",
     "next_assessment_due",
 }
+SYSTEM_AUTHOR = "系统"
 
 
 @dataclass
@@ -214,68 +220,107 @@ class TimelineEntry:
     title: str
     changes: list[tuple[str, str, str]] = field(default_factory=list)
     kind: str = "change"
+    # The metadata of the change's pghistory context (e.g. the visit amendment it belongs to).
+    meta: dict = field(default_factory=dict)
+    record: Any = None  # the primary key of the record changed, for a history of several
 
 
-def _display(model, field_name: str, value: Any) -> str:
-    from django.db.models import BooleanField
+def history_authors(context_ids: Iterable[Any]) -> dict[Any, tuple[str, dict]]:
+    """For each pghistory context: who made its changes (the user's name; "系统" when no user)
+    and the context's metadata. Two queries, whatever the number of events."""
+    from pghistory.models import Context
 
-    try:
-        model_field = model._meta.get_field(field_name)
-    except Exception:
-        return str(value)
-    if value in (None, "", []):
-        return "—"
-    if isinstance(model_field, BooleanField):
-        return "是" if value else "否"
-    base = getattr(model_field, "base_field", None)
-    choices = dict((base or model_field).choices or [])
-    if isinstance(value, list):
-        return "、".join(str(choices.get(v, v)) for v in value) or "—"
-    if choices:
-        return str(choices.get(value, value))
-    if field_name == "village":
-        from accounts.models import Area
-
-        area = Area.objects.filter(pk=value).first()
-        return area.name if area else str(value)
-    return str(value)
+    ids = {context_id for context_id in context_ids if context_id}
+    if not ids:
+        return {}
+    metadata = {ctx.id: ctx.metadata or {} for ctx in Context.objects.filter(id__in=ids)}
+    user_ids = {meta["user"] for meta in metadata.values() if meta.get("user")}
+    names = (
+        {user.pk: user.display_name for user in User.objects.filter(pk__in=user_ids)}
+        if user_ids
+        else {}
+    )
+    return {
+        context_id: (names.get(meta.get("user"), SYSTEM_AUTHOR), meta)
+        for context_id, meta in metadata.items()
+    }
 
 
-def _default(model, field_name: str) -> Any:
-    try:
-        return model._meta.get_field(field_name).get_default()
-    except Exception:
-        return None
+# describe(event, previous, changes) → (title, kind), or None to leave the event out.
+Describe = Callable[[dict, dict | None, list[Change]], tuple[str, str] | None]
+
+
+def record_history(
+    model: type[Model],
+    event_model: type[Model],
+    events: list[dict],
+    *,
+    describe: Describe,
+    hidden: Iterable[str] = (),
+    transform: dict[str, Callable[[Any], Any]] | None = None,
+    choices: dict[str, dict] | None = None,
+    creation_changes: bool = True,
+    authors: dict[Any, tuple[str, dict]] | None = None,
+) -> list[TimelineEntry]:
+    """The history of one or more tracked records from their pghistory events (``.values()``
+    rows, oldest first): per event who (its context's user), when, and each field changed since
+    the record's previous event, before → after (core.history). An update that changed no shown
+    field is left out, and a baseline snapshot is only the "before" of the next change.
+    ``creation_changes=False`` lists no fields for a creation (the page shows the record)."""
+    if authors is None:
+        authors = history_authors(event["pgh_context_id"] for event in events)
+    related = RelatedLabels()
+    previous_of: dict[Any, dict] = {}
+    entries: list[TimelineEntry] = []
+    for event in events:
+        previous = previous_of.get(event["pgh_obj_id"])
+        previous_of[event["pgh_obj_id"]] = event
+        label = event["pgh_label"]
+        if label == BASELINE:
+            continue
+        if label == "delete" or (previous is None and not creation_changes):
+            changes: list[Change] = []
+        else:
+            changes = field_changes(
+                model,
+                event_model,
+                previous,
+                event,
+                hidden=hidden,
+                transform=transform,
+                related=related,
+                choices=choices,
+            )
+            if previous is not None and not changes:
+                continue
+        described = describe(event, previous, changes)
+        if described is None:
+            continue
+        who, meta = authors.get(event["pgh_context_id"], (SYSTEM_AUTHOR, {}))
+        title, kind = described
+        entries.append(
+            TimelineEntry(
+                event["pgh_created_at"], who, title, changes, kind, dict(meta), event["pgh_obj_id"]
+            )
+        )
+    return entries
 
 
 # Numbers on the timeline are shown as the user may see them (accounts.selectors).
 _PHONE_FIELDS = {"phone", "caregiver_phone", "parent_phone"}
 
 
-def _diff(
-    model, event_model, previous: dict | None, current: dict, shown=None
-) -> list[tuple[str, str, str]]:
-    """The changed fields of an event, each (label, before, after) for display. ``shown(value)``
-    masks a phone number for a user who may not see it in full."""
-    changes = []
-    for event_field in event_model._meta.concrete_fields:
-        name = event_field.name
-        attname = event_field.attname
-        if name in _HIDDEN or attname in _HIDDEN:
-            continue
-        old = previous.get(attname) if previous else None
-        new = current.get(attname)
-        if previous is None and (new in (None, "", []) or new == _default(model, name)):
-            continue
-        if previous is not None and old == new:
-            continue
-        label = str(model._meta.get_field(name).verbose_name)
-        if name in _PHONE_FIELDS and shown is not None:
-            old, new = shown(old), shown(new)
-        changes.append(
-            (label, _display(model, name, old) if previous else "", _display(model, name, new))
-        )
-    return changes
+def _describe_child(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
+    return ("建立档案", "create") if previous is None else ("修改档案", "change")
+
+
+def _describe_member(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
+    member = f"{value_label(FamilyMember, 'relation', event['relation'])} {event['name']}"
+    if event["pgh_label"] == "delete":
+        return f"删除家庭成员：{member}", "family"
+    if previous is None:
+        return f"添加家庭成员：{member}", "family"
+    return f"修改家庭成员：{member}", "family"
 
 
 def timeline_for(
@@ -284,7 +329,6 @@ def timeline_for(
     """Every change to the file and its family members, newest first, plus assessments and the
     ``extra`` entries other apps contribute (visits, agreements, reports, benefits). Phone numbers
     are masked unless ``user`` may see them in full (no user: always masked)."""
-    from pghistory.models import Context
 
     def shown(value):
         if not value:
@@ -297,67 +341,19 @@ def timeline_for(
     member_events = list(
         FamilyMemberEvent.objects.filter(child_id=child.pk).order_by("pgh_id").values()
     )
-    context_ids = {e["pgh_context_id"] for e in child_events + member_events if e["pgh_context_id"]}
-    user_ids = {
-        ctx.metadata.get("user")
-        for ctx in Context.objects.filter(id__in=context_ids)
-        if ctx.metadata.get("user")
-    }
-    contexts = {
-        ctx.id: ctx.metadata.get("user") for ctx in Context.objects.filter(id__in=context_ids)
-    }
-    names = {u.pk: u.display_name for u in User.objects.filter(pk__in=user_ids)}
-
-    def who(event: dict) -> str:
-        return names.get(contexts.get(event["pgh_context_id"]), "系统")
-
-    entries: list[TimelineEntry] = []
-    previous: dict | None = None
-    for event in child_events:
-        changes = _diff(Child, ChildEvent, previous, event)
-        if previous is None:
-            entries.append(
-                TimelineEntry(event["pgh_created_at"], who(event), "建立档案", changes, "create")
-            )
-        elif changes:
-            entries.append(TimelineEntry(event["pgh_created_at"], who(event), "修改档案", changes))
-        previous = event
-
-    last_by_member: dict = {}
-    for event in member_events:
-        member_id = event["pgh_obj_id"]
-        before = last_by_member.get(member_id)
-        relation = _display(FamilyMember, "relation", event["relation"])
-        label = f"{relation} {event['name']}"
-        if event["pgh_label"] == "insert":
-            entries.append(
-                TimelineEntry(
-                    event["pgh_created_at"],
-                    who(event),
-                    f"添加家庭成员：{label}",
-                    _diff(FamilyMember, FamilyMemberEvent, None, event, shown),
-                    "family",
-                )
-            )
-        elif event["pgh_label"] == "delete":
-            entries.append(
-                TimelineEntry(
-                    event["pgh_created_at"], who(event), f"删除家庭成员：{label}", [], "family"
-                )
-            )
-        else:
-            changes = _diff(FamilyMember, FamilyMemberEvent, before, event, shown)
-            if changes:
-                entries.append(
-                    TimelineEntry(
-                        event["pgh_created_at"],
-                        who(event),
-                        f"修改家庭成员：{label}",
-                        changes,
-                        "family",
-                    )
-                )
-        last_by_member[member_id] = event
+    authors = history_authors(event["pgh_context_id"] for event in child_events + member_events)
+    entries = record_history(
+        Child, ChildEvent, child_events, describe=_describe_child, hidden=_HIDDEN, authors=authors
+    )
+    entries += record_history(
+        FamilyMember,
+        FamilyMemberEvent,
+        member_events,
+        describe=_describe_member,
+        hidden=_HIDDEN,
+        transform=dict.fromkeys(_PHONE_FIELDS, shown),
+        authors=authors,
+    )
 
     for assessment in child.assessments.select_related("assessor"):
         entries.append(
@@ -375,3 +371,67 @@ def timeline_for(
     rank = {"create": 0, "family": 1, "change": 2}
     entries.sort(key=lambda e: (e.at, rank.get(e.kind, 3)), reverse=True)
     return entries
+
+
+# --- Transfers (children.lifecycle) -------------------------------------------------------------
+
+
+def _transfers_in_scope(user: User) -> QuerySet[Transfer]:
+    source, destination = (
+        scope.scope_q(user, "from_village__code"),
+        scope.scope_q(user, "to_village__code"),
+    )
+    if source is None or destination is None:
+        return Transfer.objects.none()
+    return Transfer.objects.select_related("child", "from_village", "to_village").filter(
+        source | destination
+    )
+
+
+def transfers_for(*, user: User, status: str = "") -> QuerySet[Transfer]:
+    """Transfers whose source or destination village is in the user's area (403 for a role
+    that reads no child files)."""
+    permissions.require(user, Capability.CHILD_READ)
+    queryset = _transfers_in_scope(user)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("-created_at")
+
+
+def transfer_for_user_or_404(
+    *, user: User, transfer_id: Any, capability: Capability = Capability.CHILD_READ
+) -> Transfer:
+    try:
+        transfer = _transfers_in_scope(user).get(pk=uuid.UUID(str(transfer_id)))
+    except (ValueError, Transfer.DoesNotExist):
+        from django.http import Http404
+
+        raise Http404 from None
+    permissions.require(user, capability)
+    return transfer
+
+
+def sees_transferred_file(user: User, transfer: Transfer) -> bool:
+    """Whether ``user`` may see which file and where it was: the side it was in, or the
+    receiving side once the transfer is accepted. Before that, the receiving side sees only the
+    child's name, gender and birth date (api.md, Case lifecycle)."""
+    if scope.code_in_scope(user, transfer.from_village_id):
+        return True  # the side the file was in: its own record
+    return transfer.status == TransferStatus.ACCEPTED and scope.code_in_scope(
+        user, transfer.to_village_id
+    )
+
+
+def transfers_to_answer(*, user: User) -> QuerySet[Transfer]:
+    """Pending transfers the user's side must answer: asked by the sender and coming into the
+    user's area, or asked by the receiver for a file in the user's area."""
+    if not permissions.can(user, Capability.CHILD_WRITE):
+        return Transfer.objects.none()
+    incoming = scope.scope_q(user, "to_village__code")
+    outgoing = scope.scope_q(user, "from_village__code")
+    if incoming is None or outgoing is None:
+        return Transfer.objects.none()
+    return Transfer.objects.filter(status=TransferStatus.PENDING).filter(
+        (Q(requested_by_side=TransferSide.SENDER) & incoming)
+        | (Q(requested_by_side=TransferSide.RECEIVER) & outgoing)
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pghistory
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from accounts import outbox, permissions
@@ -48,8 +48,9 @@ from .models import (
 
 # A duplicate outside the user's area: nothing of the file found, not even that it is elsewhere
 # (issue 14, M5). One inside the area may be named: the user can open it anyway.
-DUPLICATE_ID_MESSAGE = "已有档案，请联系督导员处理"
-DUPLICATE_IN_AREA_MESSAGE = "本辖区已有该身份证号的档案，请勿重复建档"
+DUPLICATE_ID_MESSAGE = "已有档案，请联系督导员处理；如儿童已迁入本地，请申请转入"
+DUPLICATE_IN_AREA_MESSAGE = "本辖区已有该儿童的档案（{name}），请勿重复建档"
+DUPLICATE_CLOSED_MESSAGE = "本辖区已有该儿童的档案（{name}），已结案，可重新开档"
 STALE_MESSAGE = "档案已被他人修改，请刷新后重试"
 MAX_AGE = 18
 
@@ -92,13 +93,42 @@ MEMBER_FIELDS = (
 
 
 class DuplicateIdNumber(Conflict):
-    """409: the ID number is on file already; ``in_area``: whether the user may see that file."""
+    """409: the ID number is on file already (one file for life); ``in_area``: whether the user
+    may see that file. In the user's area the answer names the file (``child_id``, and
+    ``file_closed`` when it is closed: re-open it); elsewhere it reveals nothing of it, and a
+    transfer request is the way (domain §2)."""
 
-    def __init__(self, *, child_id: uuid.UUID, area_code: str, in_area: bool) -> None:
-        super().__init__(
-            DUPLICATE_IN_AREA_MESSAGE if in_area else DUPLICATE_ID_MESSAGE, field="id_number"
+    def __init__(
+        self,
+        *,
+        child_id: uuid.UUID,
+        area_code: str,
+        in_area: bool,
+        closed: bool = False,
+        name: str = "",
+    ) -> None:
+        if not in_area:
+            super().__init__(DUPLICATE_ID_MESSAGE, field="id_number", code="duplicate")
+        elif closed:
+            super().__init__(
+                DUPLICATE_CLOSED_MESSAGE.format(name=name),
+                field="id_number",
+                code="file_closed",
+                data={"child_id": str(child_id)},
+            )
+        else:
+            super().__init__(
+                DUPLICATE_IN_AREA_MESSAGE.format(name=name),
+                field="id_number",
+                code="file_in_area",
+                data={"child_id": str(child_id)},
+            )
+        self.child_id, self.area_code, self.in_area, self.closed = (
+            child_id,
+            area_code,
+            in_area,
+            closed,
         )
-        self.child_id, self.area_code, self.in_area = child_id, area_code, in_area
 
 
 def history_context(user: User | None):
@@ -220,11 +250,15 @@ def _refuse_duplicate(user: User, number: str, exclude_pk: uuid.UUID | None = No
     queryset = Child.objects.filter(id_number_hash=crypto.lookup_hash(number))
     if exclude_pk is not None:
         queryset = queryset.exclude(pk=exclude_pk)
-    found = queryset.values_list("pk", "village_id").first()
+    found = queryset.values_list("pk", "village_id", "status", "name").first()
     if found is not None:
-        child_id, area_code = found
+        child_id, area_code, status, name = found
         raise DuplicateIdNumber(
-            child_id=child_id, area_code=area_code, in_area=scope.code_in_scope(user, area_code)
+            child_id=child_id,
+            area_code=area_code,
+            in_area=scope.code_in_scope(user, area_code),
+            closed=status == ChildStatus.CLOSED,
+            name=name,
         )
 
 
@@ -1062,3 +1096,54 @@ def care_agreement_attach_scan(*, user: User, agreement: CareAgreement, upload) 
         agreement.scan_content_type = content_type
         agreement.save(update_fields=["scan", "scan_content_type", "updated_at"])
     return agreement
+
+
+# --- Ageing out (domain §2: the file closes by itself on the 18th birthday) -------------------
+
+# Every active file of a child 18 or over (the one age condition, children.schedule), unless a
+# benefit continues for full-time education to today or later (benefits keeps
+# education_continues_until): rules.ages_out_on <= today. Dated rules.ages_out_on (the 18th
+# birthday, or the day after the education ended) however late the job runs, and never before
+# the file was last re-opened (GREATEST ignores NULLs).
+AGE_OUT_SQL = f"""
+UPDATE children_child c
+SET status = %(closed)s, closed_reason = %(reason)s, closed_note = '',
+    closed_on = GREATEST(
+        {schedule.eighteenth_birthday_sql("c.")}, c.education_continues_until + 1, c.reopened_on
+    ),
+    version = c.version + 1, updated_at = now()
+WHERE c.status = %(active)s AND NOT ({schedule.under_18_sql("c.")})
+  AND (c.education_continues_until IS NULL OR c.education_continues_until < %(today)s)
+RETURNING c.id, c.closed_on
+"""
+
+
+def children_age_out(*, on: date | None = None) -> int:
+    """Daily: close the file of every child whose ageing-out day (rules.ages_out_on) is ``on``
+    or earlier, with ``turned_18``, dated that day: a missed day is caught up, since every file
+    past its day is selected. One UPDATE; then what child_close does after a closing: the
+    derived data recomputed and benefits' ``benefits.child_closed`` queued per file (benefits
+    end with the month of the closing). The history records no user: the timeline shows the
+    system. Returns how many files closed."""
+    on = on or today()
+    params = {
+        "today": on,
+        "closed": ChildStatus.CLOSED.value,
+        "active": ChildStatus.ACTIVE.value,
+        "reason": CloseReason.TURNED_18.value,
+    }
+    with transaction.atomic(), history_context(None):
+        with connection.cursor() as cursor:
+            cursor.execute(AGE_OUT_SQL, params)
+            closed = cursor.fetchall()
+        ids = [pk for pk, _closed_on in closed]
+        for start in range(0, len(ids), 2000):
+            children_recompute_derived(ids[start : start + 2000], on=on)
+        outbox.enqueue_many(
+            "benefits.child_closed",
+            (
+                [str(pk), CloseReason.TURNED_18.value, closed_on.isoformat(), None]
+                for pk, closed_on in closed
+            ),
+        )
+    return len(closed)

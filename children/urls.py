@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import agreement_views, views
+from . import agreement_views, lifecycle_views, views
 
 app_name = "children"
 
@@ -13,6 +13,20 @@ urlpatterns = [
     path("<uuid:child_id>/", views.child_detail, name="detail"),
     path("<uuid:child_id>/edit/<slug:section>/", views.child_edit, name="edit"),
     path("<uuid:child_id>/close/", views.child_close, name="close"),
+    path("<uuid:child_id>/reopen/", lifecycle_views.child_reopen, name="reopen"),
+    path("<uuid:child_id>/transfer/", lifecycle_views.transfer_out, name="transfer_out"),
+    path("transfers/", lifecycle_views.transfer_list, name="transfers"),
+    path("transfers/new/", lifecycle_views.transfer_in, name="transfer_in"),
+    path(
+        "transfers/<uuid:transfer_id>/accept/",
+        lifecycle_views.transfer_accept,
+        name="transfer_accept",
+    ),
+    path(
+        "transfers/<uuid:transfer_id>/reject/",
+        lifecycle_views.transfer_reject,
+        name="transfer_reject",
+    ),
     path("<uuid:child_id>/family/new/", views.family_member_edit, name="family_add"),
     path("<uuid:child_id>/family/<uuid:member_id>/", views.family_member_edit, name="family_edit"),
     path("<uuid:child_id>/assess/", views.assessment_create, name="assess"),

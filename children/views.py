@@ -104,6 +104,8 @@ def _drill_down(filters: selectors.ChildFilters) -> list[tuple[str, str, str]]:
         drill.append(("home_visit", "never", _("Never visited at home")))
     if filters.agreement == "none":
         drill.append(("agreement", "none", _("No active care agreement")))
+    if filters.under_18:
+        drill.append(("under_18", "1", _("Under 18")))
     return drill
 
 
@@ -155,15 +157,28 @@ def child_create_page(
     """The new-file form: ``create(user=…, **values)`` makes the file (and whatever goes with
     it, e.g. linking the report it came from); its refusals are shown next to the fields."""
     form = ChildForm(request.POST or None, villages=_villages_for(request.user), initial=initial)
+    duplicate = None
     if request.method == "POST" and form.is_valid():
         with _refusals_on_child_form(form):
-            child = create(user=request.user, **form.service_values())
+            try:
+                child = create(user=request.user, **form.service_values())
+            except services.DuplicateIdNumber as exc:
+                duplicate = (
+                    exc  # one file for life: the page offers the way on (open, re-open, ask)
+                )
+                raise
             messages.success(request, _("The file of %(name)s was created.") % {"name": child.name})
             return redirect("children:detail", child_id=child.pk)
     return render(
         request,
         "children/child_form.html",
-        {"form": form, "sections": SECTIONS, "creating": True, **(context or {})},
+        {
+            "form": form,
+            "sections": SECTIONS,
+            "creating": True,
+            "duplicate": duplicate,
+            **(context or {}),
+        },
     )
 
 

@@ -10,6 +10,7 @@ from accounts.api import router as accounts_router
 from accounts.auth import ActiveSessionAuth, BearerTokenAuth
 from benefits.api import router as benefits_router
 from children.api import router as children_router
+from children.lifecycle_api import router as lifecycle_router
 from core.errors import Conflict
 from dashboards.api import router as dashboards_router
 from reminders.api import router as reminders_router
@@ -111,11 +112,12 @@ def data_refused(request: HttpRequest, exc: DataError) -> HttpResponse:
 
 @api.exception_handler(Conflict)
 def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
-    return api.create_response(request, {"detail": exc.message, "field": exc.field}, status=409)
+    return api.create_response(request, exc.as_json(), status=409)
 
 
 api.add_router("/", accounts_router)
 api.add_router("/", children_router)
+api.add_router("/", lifecycle_router)
 api.add_router("/", benefits_router)
 api.add_router("/", visits_router)
 api.add_router("/", reporting_router)

@@ -16,6 +16,17 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "children.refresh_derived",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Care agreements past their end date expire (the unsupervised flag comes back).
+    "children-expire-agreements": {
+        "task": "children.expire_agreements",
+        "schedule": crontab(hour=1, minute=35),
+    },
+    # Files close by themselves on the 18th birthday (domain §2): before the ledger, which pays
+    # active files only, and before the sweep, which reminds about children under 18 only.
+    "children-age-out": {
+        "task": "children.age_out",
+        "schedule": crontab(hour=1, minute=45),
+    },
     # The month's payment ledger. Daily rather than on the 1st only: it is idempotent, so a beat
     # that was down on the 1st, or an approval that took effect late, is caught up next night.
     "benefits-monthly-entitlements": {

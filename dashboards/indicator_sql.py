@@ -1,6 +1,7 @@
 """The counts kept per village for the dashboards (domain §8), each a SQL condition on an active
-child ``c`` as of ``%(today)s``. One list: the summary table's columns, its refresh statement and
-the drill-down links all come from it."""
+child ``c`` under 18 as of ``%(today)s`` (a file kept open past 18 for full-time education is not
+counted). One list: the summary table's columns, its refresh statement and the drill-down links
+all come from it."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ SELECT c.village_id,
     {counts},
     %(now)s, %(today)s
 FROM children_child c
-WHERE c.status = 'active'
+WHERE c.status = 'active' AND {schedule.under_18_sql("c.")}
 GROUP BY c.village_id
 """
 

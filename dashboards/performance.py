@@ -8,6 +8,8 @@ local date of the visit, so grouping it by month needs no time-zone conversion):
   is counted up to today.
 - Visits per month: visits whose ``visitor`` is the director, by month of ``visited_on``, split into
   home visits and other contacts (phone, video, school, other).
+- Children: the village's active files of children under 18 (children.schedule.under_18_q; a file
+  kept open past 18 for full-time education is not counted), as on the dashboard.
 - Home visits overdue: the village's active children with ``next_home_visit_due < today``; never
   visited: those with no home visit at all (``last_home_visit_on IS NULL``) — both exactly as on
   the dashboard (indicator_sql.py).
@@ -55,7 +57,8 @@ TOWNSHIPS_PER_PAGE = 10  # county and above: a page of townships, each with all 
 
 # Per village, pairs (active key child, month on file from its first day) of the period, and the
 # pairs in which a child director recorded a visit. The month in progress counts only once met.
-_KEY_MONTHS_SQL = """
+# Children under 18 today, as everywhere on the dashboards.
+_KEY_MONTHS_SQL = f"""
 SELECT village_id,
        count(*) FILTER (WHERE month_start < %(current)s OR seen)::int AS due,
        count(*) FILTER (WHERE seen)::int AS seen
@@ -72,6 +75,7 @@ FROM (
         %(start)s::timestamp, %(current)s::timestamp, interval '1 month'
     ) AS g(day)
     WHERE c.status = 'active' AND c.is_key_child AND c.village_id = ANY(%(villages)s)
+      AND {schedule.under_18_sql("c.")}
       AND (c.created_at AT TIME ZONE %(tz)s)::date <= g.day::date
 ) pairs
 GROUP BY village_id
@@ -212,6 +216,7 @@ def _village_figures(
     rows = (
         Child.objects.filter(
             scope.subtree_q(area.code, "village__code"),
+            schedule.under_18_q(today),
             status=ChildStatus.ACTIVE,
             village__parent_id__in=township_codes,
         )
@@ -249,6 +254,7 @@ def _key_months(figures: dict[str, VillageFigures], months: list[date], today: d
                 "villages": villages,
                 "director": Role.DIRECTOR.value,
                 "tz": settings.TIME_ZONE,
+                "today": today,
             },
         )
         for village_id, due, seen in cursor.fetchall():

@@ -24,7 +24,9 @@ BAR_WIDTH = 100  # SVG viewBox units for the longest bar
 
 
 def _children_url(area_code: str, **filters: str) -> str:
-    return f"{reverse('children:list')}?{urlencode({'area': area_code, **filters})}"
+    # The numbers count children under 18 (indicator_sql): so do the lists behind them.
+    query = urlencode({"area": area_code, **filters, "under_18": "1"})
+    return f"{reverse('children:list')}?{query}"
 
 
 def drill_links(area_code: str) -> dict[str, str]:

@@ -18,6 +18,8 @@ class NotificationKind(models.TextChoices):
     REPORT_DEADLINE = "report_deadline", _("Report deadline")
     AGREEMENT_EXPIRING = "agreement_expiring", _("Care agreement expiring")
     SUBSIDY_REVIEW = "subsidy_review", _("Subsidy review due")
+    # 孤儿成年后安置: an orphan or de facto unsupported child turns 18 within a month.
+    TRANSITION_REVIEW = "transition_review", _("Transition review at 18")
 
 
 class Notification(models.Model):

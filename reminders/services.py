@@ -20,8 +20,11 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 
 from accounts import outbox
+from accounts import rules as area_rules
 from accounts.models import Role, User
 from accounts.services import POLICY_DEFAULTS
+from benefits import rules as benefit_rules
+from children import rules as child_rules
 from children import schedule
 from core.clock import today
 from core.sms import sms_backend
@@ -57,6 +60,10 @@ def _policy(column: str) -> str:
 _CHILDREN = "children_child c"
 _AGREEMENTS = "children_careagreement a JOIN children_child c ON c.id = a.child_id"
 AGREEMENT_EXPIRING_DAYS = 30
+# 孤儿成年后安置: county civil affairs review what follows the 18th birthday of an orphan or a de
+# facto unsupported child this many days before it.
+TRANSITION_REVIEW_DAYS = 30
+_EIGHTEENTH_BIRTHDAY = schedule.eighteenth_birthday_sql("c.")
 
 
 class Rule(NamedTuple):
@@ -67,6 +74,9 @@ class Rule(NamedTuple):
     due: str
     condition: str
     detail: str = "''"  # SQL text of the reminder's detail line
+    # About children under 18 only (children.schedule.under_18_sql): a file kept open past 18 for
+    # full-time education has no visits or care agreements due. Its benefit is still reviewed.
+    under_18_only: bool = True
 
 
 _RULES = [
@@ -125,6 +135,7 @@ _RULES = [
         f"e.end_month IS NULL AND e.next_review_on <= %(today)s + {schedule.DUE_SOON_DAYS}",
         # Why, when a change to the family broke the benefit's rule (benefits stores it).
         "e.review_reason",
+        under_18_only=False,
     ),
     Rule(
         NotificationKind.AGREEMENT_EXPIRING,
@@ -134,6 +145,20 @@ _RULES = [
         "a.end_date",
         f"a.status = 'active' AND a.end_date BETWEEN %(today)s "
         f"AND %(today)s + {AGREEMENT_EXPIRING_DAYS}",
+    ),
+    Rule(
+        # An orphan or de facto unsupported child turns 18 (the file closes that day): county
+        # civil affairs prepare what follows (孤儿成年后安置) from a month before. ``due <= today``:
+        # a missed day is caught up until the birthday.
+        NotificationKind.TRANSITION_REVIEW,
+        Role.CIVIL_AFFAIRS,
+        "left(c.village_id, 6) || '000000'",
+        _CHILDREN,
+        f"({_EIGHTEENTH_BIRTHDAY} - {TRANSITION_REVIEW_DAYS})",
+        f"c.categories && ARRAY['orphan', 'de_facto_unsupported']::varchar[] "
+        f"AND {_EIGHTEENTH_BIRTHDAY} - {TRANSITION_REVIEW_DAYS} <= %(today)s",
+        # Names the birthday: "2026-03-01 年满18周岁".
+        f"to_char({_EIGHTEENTH_BIRTHDAY}, 'YYYY-MM-DD') || ' 年满18周岁'",
     ),
 ]
 
@@ -203,6 +228,51 @@ _PROTECTION_ORDER_SQL = f"""
 """
 
 
+# A transfer of a child's file not answered within a week: the supervisor of the side that
+# must answer is told (domain §2).
+_TRANSFER_WAITING_SQL = f"""
+    SELECT u.id, t.child_id, NULL::uuid,
+           {_local_date(f"t.created_at + interval '{child_rules.TRANSFER_ANSWER_DAYS} days'")},
+           '转移申请{child_rules.TRANSFER_ANSWER_DAYS}天未处理'
+    FROM children_transfer t
+    JOIN accounts_user u
+      ON u.role = 'supervisor' AND u.is_active
+     AND u.area_id = left(CASE WHEN t.requested_by_side = 'sender' THEN t.to_village_id
+                               ELSE t.from_village_id END, 9) || '000'
+    WHERE t.status = 'pending'
+      AND t.created_at + interval '{child_rules.TRANSFER_ANSWER_DAYS} days' < %(now)s
+"""
+
+
+def _programme_names_sql(column: str) -> str:
+    with translation.override("zh-hans"):
+        whens = " ".join(
+            f"WHEN '{code}' THEN '{benefit_rules.programme_name(code)}'"
+            for code in benefit_rules.PROGRAMMES
+        )
+    return f"(CASE {column} {whens} ELSE {column} END)"
+
+
+# A file moved in from another county whose benefit ended with the move (exit moved_away): the
+# new county's civil affairs are asked to take up the application again, until one is made.
+REAPPLY_WINDOW_DAYS = 90
+_REAPPLY_SQL = f"""
+    SELECT u.id, c.id, NULL::uuid, e.ended_on,
+           '迁入前享受的' || {_programme_names_sql("e.programme")} || '已停发，请重新申请'
+    FROM children_enrolment e
+    JOIN children_child c ON c.id = e.child_id
+    JOIN accounts_user u
+      ON u.role = 'civil_affairs' AND u.is_active AND u.area_id = left(c.village_id, 6) || '000000'
+    WHERE e.exit_reason = 'moved_away' AND c.status = 'active'
+      AND e.ended_on > %(today)s - {REAPPLY_WINDOW_DAYS}
+      AND NOT EXISTS (
+          SELECT 1 FROM children_subsidyapplication a
+          WHERE a.child_id = c.id AND a.programme = e.programme
+            AND a.submitted_at::date >= e.ended_on
+      )
+"""
+
+
 def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -> str:
     return f"""
         SELECT u.id, r.child_id, r.id, {due}, ''
@@ -216,14 +286,15 @@ def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -
 
 def _rule_sql(rule: Rule) -> str:
     """The SELECT of one rule: (recipient, child, report, due date, detail) for every active
-    child."""
+    child (under 18 unless the rule says otherwise)."""
+    under_18 = f"AND {schedule.under_18_sql('c.')}" if rule.under_18_only else ""
     return f"""
         SELECT u.id, c.id, NULL::uuid, {rule.due}, {rule.detail}
         FROM {rule.source}
         {_POLICY_JOINS}
         JOIN accounts_user u
           ON u.area_id = {rule.recipient_area} AND u.role = '{rule.role}' AND u.is_active
-        WHERE c.status = 'active' AND {rule.due} IS NOT NULL AND {rule.condition}
+        WHERE c.status = 'active' {under_18} AND {rule.due} IS NOT NULL AND {rule.condition}
     """
 
 
@@ -283,6 +354,8 @@ def rule_selects() -> list[tuple[str, str, str]]:
         + [
             (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _VISIT_DANGER_SQL),
             (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _PROTECTION_ORDER_SQL),
+            (NotificationKind.ESCALATION, Role.SUPERVISOR, _TRANSFER_WAITING_SQL),
+            (NotificationKind.SUBSIDY_REVIEW, Role.CIVIL_AFFAIRS, _REAPPLY_SQL),
         ]
     )
 
@@ -315,6 +388,8 @@ def digest_send_for(*, recipient_id: int) -> int:
         lines = []
         for row in rows:
             subject = row.child.name if row.child_id else (row.detail or "")
+            if row.child_id and row.detail:
+                subject = f"{subject}，{row.detail}"
             due = f"（应于 {row.due_date:%Y-%m-%d}）" if row.due_date else ""
             lines.append(f"· {kind_label_zh(row.kind)}：{subject}{due}")
         body = (
@@ -350,3 +425,22 @@ def notification_mark_read(*, user: User, notification_ids: list[uuid.UUID] | No
     if notification_ids is not None:
         queryset = queryset.filter(pk__in=notification_ids)
     return queryset.update(read_at=timezone.now())
+
+
+def reminders_resolve_for_moved_child(*, child_id: str) -> int:
+    """A file moved (children.lifecycle): the reminders about the child held by people whose
+    area no longer covers it are resolved (marked read), so their bell stops counting them."""
+    length = area_rules.prefix_length_sql("a.level")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE visits_notification n SET read_at = now()
+            FROM accounts_user u
+            JOIN accounts_area a ON a.code = u.area_id, children_child c
+            WHERE n.recipient_id = u.id AND c.id = n.child_id AND n.child_id = %(child)s
+              AND n.read_at IS NULL
+              AND left(c.village_id, {length}) <> left(u.area_id, {length})
+            """,
+            {"child": child_id},
+        )
+        return cursor.rowcount

@@ -45,6 +45,12 @@ def send_digest(recipient_id: int) -> int:
     return services.digest_send_for(recipient_id=recipient_id)
 
 
+@shared_task(name="reminders.child_moved")
+def child_moved(child_id: str, source: str, destination: str, on: str) -> int:
+    """A file moved to another village: the old recipients' reminders about it are resolved."""
+    return services.reminders_resolve_for_moved_child(child_id=child_id)
+
+
 # The names these tasks had while reminders lived in ``visits``: messages queued under them before
 # an upgrade (in the outbox or the broker) still run. Remove one release after issue 15.
 shared_task(name="visits.send_reminders", acks_late=True)(send_reminders.run)

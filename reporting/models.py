@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +48,15 @@ class OrgType(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Every change keeps who, when and before → after (ReportTransition keeps each move's note and
+# data; the history keeps every field, the linked file and the area included). ``version`` and
+# ``stage_changed_at`` are bookkeeping that moves with each stage: the event's own time says it.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    exclude=["version", "stage_changed_at"],
+    model_name="MandatoryReportEvent",
+)
 class MandatoryReport(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     situation = models.CharField(_("situation"), max_length=30, choices=Situation.choices)
@@ -159,6 +169,11 @@ class ReportAttachment(models.Model):
         return f"{self.report_id} {self.file.name}"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    model_name="InterventionEvent",
+)
 class Intervention(models.Model):
     """A guardianship intervention (监护干预) and its dates: a protection order's application,
     court decision and expiry (up to 6 months); a guardianship's placement."""

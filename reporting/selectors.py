@@ -12,9 +12,11 @@ from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import Role, User
 from accounts.permissions import Capability
+from children.selectors import TimelineEntry, history_authors, record_history
 
 from . import deadlines
-from .models import MandatoryReport
+from .forms import ACTION_LABELS, INTERVENTION_LABELS, OUTCOME_LABELS, PLAN_LABELS
+from .models import Intervention, InterventionEvent, MandatoryReport, MandatoryReportEvent
 
 
 def reports_for(*, user: User) -> QuerySet[MandatoryReport]:
@@ -79,3 +81,67 @@ def report_queue_rows(*, user: User, reports: QuerySet[MandatoryReport]) -> list
         }
         for report in ordered
     ]
+
+
+# --- History ---------------------------------------------------------------------------------
+
+# Left out of a report's history: bookkeeping, what the entry's own who and when say, and the
+# reporter (whose identity the page shows only to those who may see it).
+REPORT_HIDDEN = {"id", "reporter", "filed_at", "police_received_at"}
+INTERVENTION_HIDDEN = {"id", "report", "recorded_by", "created_at"}
+# Codes kept without choices on the model, shown with the report page's labels.
+HISTORY_LABELS = {
+    "emergency_actions": ACTION_LABELS,
+    "service_plan": PLAN_LABELS,
+    "intervention_type": INTERVENTION_LABELS,
+    "outcome": OUTCOME_LABELS,
+    "kind": INTERVENTION_LABELS,
+}
+
+
+def _describe_report(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
+    if previous is None:
+        return "提交报告", "report"
+    if event["stage"] != previous["stage"]:
+        return "阶段变更", "report-stage"
+    return "修改报告", "report"
+
+
+def _describe_intervention(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
+    kind = str(INTERVENTION_LABELS.get(event["kind"], event["kind"]))
+    return ("记录干预措施" if previous is None else "修改干预措施") + f"：{kind}", "intervention"
+
+
+def report_history(*, report: MandatoryReport) -> list[TimelineEntry]:
+    """Who changed what of the report and its interventions and when, before → after, newest
+    first. For the report page's case side (selectors.sees_case_details): a reporter sees the
+    stages only."""
+    report_events = list(
+        MandatoryReportEvent.objects.filter(pgh_obj_id=report.pk).order_by("pgh_id").values()
+    )
+    intervention_events = list(
+        InterventionEvent.objects.filter(report_id=report.pk).order_by("pgh_id").values()
+    )
+    authors = history_authors(e["pgh_context_id"] for e in report_events + intervention_events)
+    entries = record_history(
+        MandatoryReport,
+        MandatoryReportEvent,
+        report_events,
+        describe=_describe_report,
+        hidden=REPORT_HIDDEN,
+        choices=HISTORY_LABELS,
+        creation_changes=False,
+        authors=authors,
+    )
+    entries += record_history(
+        Intervention,
+        InterventionEvent,
+        intervention_events,
+        describe=_describe_intervention,
+        hidden=INTERVENTION_HIDDEN,
+        choices=HISTORY_LABELS,
+        authors=authors,
+    )
+    # Oldest first, then turned: changes made at one time (one transaction) keep their order.
+    entries.sort(key=lambda entry: entry.at)
+    return entries[::-1]

@@ -65,7 +65,7 @@ def report_file(
     area = child.village if child is not None else user.area
     if area is None:
         raise PermissionDenied("账号未设置区划")
-    with transaction.atomic():
+    with transaction.atomic(), child_services.history_context(user):
         report = MandatoryReport.objects.create(
             situation=situation,
             discovered_at=discovered_at,
@@ -98,7 +98,7 @@ def report_transition(
         raise ValidationError({"to": ["无效的阶段"]})
     role = user.role
     outcome = data.get("outcome")
-    with transaction.atomic():
+    with transaction.atomic(), child_services.history_context(user):
         locked = MandatoryReport.objects.select_for_update().get(pk=report.pk)
         try:
             transition = rules.find_transition(
@@ -222,23 +222,24 @@ def intervention_record(
         errors.setdefault("placement", []).append("请填写安置情况")
     if errors:
         raise ValidationError(errors)
-    return Intervention.objects.create(
-        report=report,
-        kind=kind,
-        applied_on=applied_on,
-        decided_on=decided_on,
-        expires_on=expires_on,
-        placement=placement.strip(),
-        note=note.strip(),
-        recorded_by=user,
-    )
+    with transaction.atomic(), child_services.history_context(user):
+        return Intervention.objects.create(
+            report=report,
+            kind=kind,
+            applied_on=applied_on,
+            decided_on=decided_on,
+            expires_on=expires_on,
+            placement=placement.strip(),
+            note=note.strip(),
+            recorded_by=user,
+        )
 
 
 def report_create_child(*, user: User, report: MandatoryReport, **values: Any) -> Child:
     """Create the file of the child a report names and link the report to it, in one
     transaction: a refused link leaves no file behind, a refused file no link."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(), child_services.history_context(user):
             child = child_services.child_create(user=user, **values)
             report_link_child(user=user, report=report, child=child)
     except child_services.DuplicateIdNumber as duplicate:
@@ -254,10 +255,20 @@ def report_link_child(*, user: User, report: MandatoryReport, child: Child) -> M
     permissions.require(user, Capability.CHILD_WRITE)
     if not scope.code_in_scope(user, child.village_id):
         raise PermissionDenied
-    with transaction.atomic():
+    with transaction.atomic(), child_services.history_context(user):
         MandatoryReport.objects.filter(pk=report.pk).update(
             child=child, child_name=child.name, area=child.village
         )
         Child.objects.filter(pk=child.pk).update(next_assessment_due=timezone.localdate())
     report.refresh_from_db()
     return report
+
+
+def reports_follow_moved_file(*, child_id: str, destination: str) -> int:
+    """A file moved to another village (children.lifecycle): the child's reports move with it, so
+    the old area loses them and the new one has them. Idempotent."""
+    return (
+        MandatoryReport.objects.filter(child_id=child_id)
+        .exclude(area_id=destination)
+        .update(area_id=destination)
+    )

@@ -99,6 +99,8 @@ def report_detail(request, report_id):
             "can_attach": permissions.can(request.user, Capability.REPORT_FILE),
             "can_intervene": report.stage == Stage.INTERVENTION
             and permissions.can(request.user, Capability.REPORT_INTERVENE),
+            # Who changed what: the case side, not for a reporter (who sees the stages only).
+            "history": selectors.report_history(report=report) if details else [],
         },
     )
 

@@ -1,4 +1,5 @@
-"""API: visits, the visit schedule and the user's reminders, exactly as api.md."""
+"""API: visits, their corrections and amendments, and the visit schedule, as api.md (the visit's
+own GET, PATCH and amendments are additions)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,57 @@ class VisitIn(Schema):
     follow_up_on: date | None = None
 
 
+Day = date
+Seen = Literal["child", "parent", "caregiver", "teacher", "other"]
+Hazard = Literal["drowning", "electricity", "traffic", "bullying", "online", "other"]
+
+
+class VisitPatch(Schema):
+    """The fields sent are changed; the others stay as they are."""
+
+    # ``Day``: a field named ``date`` with a default would hide the type in this namespace.
+    date: Day | None = None
+    kind: Literal["home", "phone", "video", "school", "other"] | None = None
+    notes: str | None = None
+    findings: FindingsIn | None = None
+    seen: list[Seen] | None = None
+    safety_hazards: list[Hazard] | None = None
+    actions_taken: str | None = None
+    follow_up_on: Day | None = None
+
+
+class CorrectionsIn(Schema):
+    """The findings an amendment corrects on the visit (those sent; null clears one)."""
+
+    seen: list[Seen] | None = None
+    guardian_present: bool | None = None
+    caregiver_capable: bool | None = None
+    in_school: bool | None = None
+    safety_concern: bool | None = None
+    safety_hazards: list[Hazard] | None = None
+    family_situation: str | None = None
+    health: str | None = None
+    needs: str | None = None
+    actions_taken: str | None = None
+    follow_up_on: date | None = None
+    follow_up_note: str | None = None
+
+
+class AmendmentIn(Schema):
+    text: str
+    corrections: CorrectionsIn | None = None
+
+
+class AmendmentOut(Schema):
+    id: str
+    visit_id: str
+    text: str
+    corrected_fields: list[str]
+    by: str
+    at: datetime
+    visit_review_status: str
+
+
 class FindingsOut(Schema):
     guardian_present: bool | None
     caregiver_capable: bool | None
@@ -63,6 +115,7 @@ class VisitOut(Schema):
     review_status: str
     review_comment: str
     created_at: datetime
+    amendments: list[AmendmentOut] = []
 
 
 class VisitList(Schema):
@@ -81,8 +134,10 @@ class ScheduleOut(Schema):
     last_home_visit_on: date | None
 
 
-def visit_out(visit) -> dict:
-    return {
+def visit_out(visit, *, amendments: bool = False) -> dict:
+    """The API's visit; with ``amendments`` its amendments too (prefetch them for a list: the
+    handover export calls this per visit without them)."""
+    out = {
         "id": str(visit.pk),
         "child_id": str(visit.child_id),
         "date": visit.visited_on,
@@ -103,6 +158,21 @@ def visit_out(visit) -> dict:
         "review_status": visit.review_status,
         "review_comment": visit.review_comment,
         "created_at": visit.created_at,
+    }
+    if amendments:
+        out["amendments"] = [amendment_out(a, visit) for a in visit.amendments.all()]
+    return out
+
+
+def amendment_out(amendment, visit) -> dict:
+    return {
+        "id": str(amendment.pk),
+        "visit_id": str(amendment.visit_id),
+        "text": amendment.text,
+        "corrected_fields": amendment.corrected_fields,
+        "by": amendment.by.display_name,
+        "at": amendment.at,
+        "visit_review_status": visit.review_status,
     }
 
 
@@ -133,7 +203,7 @@ def visit_list(request: HttpRequest, child_id: str, params: Query[PageParams]):
     child = child_selectors.child_for_user_or_404(user=request.auth, child_id=child_id)
     visits, count = page_of(selectors.visits_for_child(child=child), params)
     audit_api_read(request, [child])
-    return {"items": [visit_out(v) for v in visits], "count": count}
+    return {"items": [visit_out(v, amendments=True) for v in visits], "count": count}
 
 
 @router.get("/children/{child_id}/schedule", response=ScheduleOut)
@@ -149,3 +219,50 @@ def schedule(request: HttpRequest, child_id: str):
         "last_contact_on": child.last_contact_on,
         "last_home_visit_on": child.last_home_visit_on,
     }
+
+
+@router.get("/visits/{visit_id}", response=VisitOut)
+def visit_detail(request: HttpRequest, visit_id: str):
+    visit = selectors.visit_for_user_or_404(user=request.auth, visit_id=visit_id)
+    audit_api_read(request, [visit.child])
+    return visit_out(visit, amendments=True)
+
+
+def _patch_changes(payload: VisitPatch) -> dict:
+    """The service's names for the fields sent (api.md's ``date`` and ``findings``)."""
+    sent = payload.dict(exclude_unset=True)
+    findings = sent.pop("findings", None) or {}
+    changes = {("visited_on" if name == "date" else name): value for name, value in sent.items()}
+    changes.update(findings)
+    for name in ("notes", "actions_taken", "needs"):
+        if name in changes and changes[name] is None:
+            changes[name] = ""
+    for name in ("seen", "safety_hazards"):
+        if name in changes and changes[name] is None:
+            changes[name] = []
+    return changes
+
+
+@router.patch("/visits/{visit_id}", response=VisitOut)
+def visit_patch(request: HttpRequest, visit_id: str, payload: VisitPatch):
+    """The visitor corrects a visit awaiting review or returned; a reviewed one → 409 (add an
+    amendment)."""
+    visit = selectors.visit_for_user_or_404(
+        user=request.auth, visit_id=visit_id, capability=Capability.VISIT_RECORD
+    )
+    visit = services.visit_update(user=request.auth, visit=visit, changes=_patch_changes(payload))
+    return visit_out(visit, amendments=True)
+
+
+@router.post("/visits/{visit_id}/amendments", response={201: AmendmentOut})
+def visit_amendment_create(request: HttpRequest, visit_id: str, payload: AmendmentIn):
+    """补充说明: the visit goes back to the review queue; the corrections change its findings."""
+    visit = selectors.visit_for_user_or_404(
+        user=request.auth, visit_id=visit_id, capability=Capability.VISIT_RECORD
+    )
+    corrections = payload.corrections.dict(exclude_unset=True) if payload.corrections else {}
+    amendment = services.visit_amend(
+        user=request.auth, visit=visit, text=payload.text, corrections=corrections
+    )
+    visit.refresh_from_db(fields=["review_status"])
+    return Status(201, amendment_out(amendment, visit))

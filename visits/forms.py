@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import PersonSeen, SafetyHazard, VisitKind
+from .models import MAX_AMENDMENT_LENGTH, PersonSeen, SafetyHazard, VisitKind
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 YES_NO = [("", _("Not noted")), ("true", _("Yes")), ("false", _("No"))]
@@ -115,3 +115,48 @@ class ReviewForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+UNCHANGED_YES_NO = [("", _("Unchanged")), ("true", _("Yes")), ("false", _("No"))]
+
+
+def _correction(label) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=UNCHANGED_YES_NO,
+        coerce=lambda v: v == "true",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
+class AmendmentForm(forms.Form):
+    """补充说明 to a reviewed visit: the text, and the findings it corrects (blank: unchanged)."""
+
+    text = forms.CharField(
+        label=_("Amendment"),
+        max_length=MAX_AMENDMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the record lacked or got wrong. The visit goes back to review."),
+    )
+    safety_concern = _correction(_("Safety concern"))
+    guardian_present = _correction(_("Guardian present"))
+    caregiver_capable = _correction(_("Caregiver able to care"))
+    in_school = _correction(_("Attending school"))
+    needs = forms.CharField(
+        label=_("Needs"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    actions_taken = forms.CharField(
+        label=_("Actions taken"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    follow_up_on = forms.DateField(label=_("Follow up on"), widget=DATE_WIDGET, required=False)
+    follow_up_note = forms.CharField(label=_("Follow-up"), max_length=500, required=False)
+
+    def corrections(self) -> dict:
+        """The findings the person changed (a blank field leaves the visit's value as it is)."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name != "text" and value not in (None, "")
+        }

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import EncryptedTextField
@@ -42,6 +44,14 @@ class ReviewStatus(models.TextChoices):
     RETURNED = "returned", _("Returned to the director")
 
 
+# Every change keeps who, when and before → after (the review too: a re-review after an amendment
+# leaves the first one in the history). The case notes are copied as their tokens.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    exclude=["updated_at"],
+    model_name="VisitEvent",
+)
 class Visit(models.Model):
     """A home visit or a contact by phone, video, at school …; any visit counts as a contact."""
 
@@ -130,6 +140,41 @@ class Visit(models.Model):
     def get_hazards_display_list(self) -> list[str]:
         labels = dict(SafetyHazard.choices)
         return [str(labels.get(item, item)) for item in self.safety_hazards]
+
+
+MAX_AMENDMENT_LENGTH = 2000
+
+
+class VisitAmendment(models.Model):
+    """补充说明: what a reviewed visit's record lacked or got wrong, added by a case worker (the
+    reviewed record itself is not rewritten). Adding one sends the visit back to review; the
+    findings it corrects are changed on the visit and kept in the visit's history."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="amendments"
+    )
+    text = EncryptedTextField(_("amendment"))  # a case note: encrypted at rest
+    # The names of the visit's fields it corrected (the values are in the visit's history).
+    corrected_fields = ArrayField(
+        models.CharField(max_length=30),
+        verbose_name=_("corrected fields"),
+        default=list,
+        blank=True,
+    )
+    by = models.ForeignKey(
+        "accounts.User", verbose_name=_("added by"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The database's transaction time, as the history's own (pghistory's pgh_created_at).
+    at = models.DateTimeField(_("added at"), db_default=Now(), editable=False)
+
+    class Meta:
+        verbose_name = _("visit amendment")
+        verbose_name_plural = _("visit amendments")
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id} {self.at:%Y-%m-%d %H:%M}"
 
 
 MAX_PHOTOS = 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts import permissions
 from accounts import selectors as scope
@@ -13,10 +13,10 @@ from accounts.permissions import Capability
 from children import schedule
 from children import selectors as child_selectors
 from children.models import Child, ChildStatus
-from children.selectors import children_in_scope
+from children.selectors import TimelineEntry, children_in_scope, record_history
 
 from . import rules
-from .models import ReviewStatus, Visit
+from .models import ReviewStatus, Visit, VisitAmendment, VisitEvent
 
 
 def status_of(child: Child, today: date) -> str:
@@ -30,7 +30,13 @@ def status_of(child: Child, today: date) -> str:
 
 
 def visits_for_child(*, child: Child) -> QuerySet[Visit]:
-    return child.visits.select_related("visitor", "reviewed_by").prefetch_related("photos")
+    return child.visits.select_related("visitor", "reviewed_by").prefetch_related(
+        "photos", _amendments()
+    )
+
+
+def _amendments() -> Prefetch:
+    return Prefetch("amendments", queryset=VisitAmendment.objects.select_related("by"))
 
 
 def visit_for_user_or_404(
@@ -47,13 +53,14 @@ WORKLIST_LIMIT = 200
 
 
 def worklist_for(*, user: User, today: date, village: str | None = None) -> dict[str, list[Child]]:
-    """Active children in scope that need attention: overdue, due soon, never visited.
+    """Active children in scope that need attention: overdue, due soon, never visited (under 18:
+    a file kept open past 18 for education is on no worklist).
 
     Three indexed queries on next_home_visit_due, whatever the number of children.
     """
     base = (
         children_in_scope(user=user)
-        .filter(status=ChildStatus.ACTIVE)
+        .filter(schedule.under_18_q(today), status=ChildStatus.ACTIVE)
         .select_related("village")
         .only(
             "id",
@@ -90,7 +97,9 @@ def worklist_for(*, user: User, today: date, village: str | None = None) -> dict
 
 
 def worklist_counts(*, user: User, today: date) -> dict[str, int]:
-    base = children_in_scope(user=user).filter(status=ChildStatus.ACTIVE)
+    base = children_in_scope(user=user).filter(
+        schedule.under_18_q(today), status=ChildStatus.ACTIVE
+    )
     return base.aggregate(
         overdue=Count("id", filter=schedule.status_q(schedule.OVERDUE, today)),
         due_soon=Count("id", filter=schedule.status_q(schedule.DUE_SOON, today)),
@@ -113,7 +122,7 @@ def township_overview(*, user: User, today: date) -> list[dict]:
     counts = {
         row["village_id"]: row
         for row in children_in_scope(user=user)
-        .filter(status=ChildStatus.ACTIVE)
+        .filter(schedule.under_18_q(today), status=ChildStatus.ACTIVE)
         .values("village_id")
         .annotate(
             total=Count("id"),
@@ -135,13 +144,29 @@ def township_overview(*, user: User, today: date) -> list[dict]:
 
 
 def visits_to_review(*, user: User) -> QuerySet[Visit]:
+    """Visits awaiting review in the user's area, but none the user recorded or amended; an
+    amended visit is back here, marked ``amended``."""
     return (
         child_selectors.child_records_in_scope(Visit.objects.all(), user=user)
         .filter(review_status=ReviewStatus.PENDING)
         .exclude(visitor=user)
+        .exclude(Exists(VisitAmendment.objects.filter(visit=OuterRef("pk"), by=user)))
+        .annotate(amended=Exists(VisitAmendment.objects.filter(visit=OuterRef("pk"))))
         .select_related("child", "child__village", "visitor")
         .order_by("visited_on", "created_at")
     )
+
+
+def may_review(*, user: User, visit: Visit) -> bool:
+    """Nobody reviews a visit they recorded or added an amendment to (the role is checked apart:
+    Capability.VISIT_REVIEW)."""
+    if visit.visitor_id == user.pk:
+        return False
+    return not VisitAmendment.objects.filter(visit=visit, by=user).exists()
+
+
+def amendments_for(visit: Visit) -> list[VisitAmendment]:
+    return list(visit.amendments.select_related("by"))
 
 
 def patrol_for_quarter(*, user: User, year: int, quarter: int) -> dict:
@@ -169,12 +194,69 @@ def patrol_for_quarter(*, user: User, year: int, quarter: int) -> dict:
     }
 
 
-def timeline_entries(*, child: Child) -> list:
-    """The child's visits as entries of the file's timeline."""
-    from children.selectors import TimelineEntry
+# --- History -------------------------------------------------------------------------------------
 
+# Left out of a visit's history: bookkeeping, and what the entry's own who and when say.
+HISTORY_HIDDEN = {"id", "child", "visitor", "visitor_role", "created_at", "reviewed_at"}
+EDIT, REVIEW, AMENDMENT = "visit-edit", "visit-review", "visit-amendment"
+
+
+def _describe(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
+    if previous is None:
+        return "记录走访", "visit"
+    status = event["review_status"]
+    if status != previous["review_status"] and status == ReviewStatus.REVIEWED:
+        return "审核通过", REVIEW
+    if status != previous["review_status"] and status == ReviewStatus.RETURNED:
+        return "退回修改", REVIEW
+    return "修改走访", EDIT
+
+
+def _history(visits: list[Visit], amendments: list[VisitAmendment]) -> list[TimelineEntry]:
+    """The entries of the visits' histories, oldest first: recorded, edited, reviewed, returned,
+    amended. An amendment and the change it made to its visit are one entry."""
+    events = list(
+        VisitEvent.objects.filter(pgh_obj_id__in=[visit.pk for visit in visits])
+        .order_by("pgh_id")
+        .values()
+    )
+    entries = record_history(
+        Visit,
+        VisitEvent,
+        events,
+        describe=_describe,
+        hidden=HISTORY_HIDDEN,
+        creation_changes=False,
+    )
+    by_amendment = {
+        entry.meta["amendment"]: entry for entry in entries if "amendment" in entry.meta
+    }
+    label = str(VisitAmendment._meta.get_field("text").verbose_name)
+    for amendment in amendments:
+        entry = by_amendment.get(str(amendment.pk))
+        if entry is None:  # nothing of the visit changed (it was awaiting review already)
+            entry = TimelineEntry(amendment.at, amendment.by.display_name, "", [], AMENDMENT)
+            entry.record = amendment.visit_id
+            entries.append(entry)
+        entry.title, entry.kind = "添加补充说明", AMENDMENT
+        entry.changes.insert(0, (label, "", amendment.text))
+    entries.sort(key=lambda entry: entry.at)
+    return entries
+
+
+def visit_history(*, visit: Visit) -> list[TimelineEntry]:
+    """Who changed what of the visit and when, newest first (the visit's page)."""
+    return list(reversed(_history([visit], amendments_for(visit))))
+
+
+def timeline_entries(*, child: Child) -> list:
+    """The child's visits as entries of the file's timeline, with their edits and amendments."""
+    visits = list(child.visits.select_related("visitor").order_by("-visited_on")[:200])
+    titles = {
+        visit.pk: f"{visit.get_kind_display()}（{visit.visited_on:%Y-%m-%d}）" for visit in visits
+    }
     entries = []
-    for visit in child.visits.select_related("visitor").order_by("-visited_on")[:200]:
+    for visit in visits:
         changes = []
         if visit.notes:
             changes.append(("走访情况", "", visit.notes[:120]))
@@ -182,11 +264,14 @@ def timeline_entries(*, child: Child) -> list:
             changes.append(("安全隐患", "", "是"))
         entries.append(
             TimelineEntry(
-                visit.created_at,
-                visit.visitor.display_name,
-                f"{visit.get_kind_display()}（{visit.visited_on:%Y-%m-%d}）",
-                changes,
-                "visit",
+                visit.created_at, visit.visitor.display_name, titles[visit.pk], changes, "visit"
             )
         )
+    amendments = list(
+        VisitAmendment.objects.filter(visit__in=visits).select_related("by").order_by("at")
+    )
+    for entry in _history(visits, amendments):
+        if entry.kind in (EDIT, AMENDMENT):
+            entry.title = f"{entry.title}：{titles[entry.record]}"
+            entries.append(entry)
     return entries

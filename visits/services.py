@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pghistory
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -18,17 +19,20 @@ from accounts import permissions
 from accounts.models import User
 from accounts.permissions import Capability
 from children.models import Child, ChildStatus
-from children.services import children_recompute_derived, reject_unknown
+from children.services import children_recompute_derived, history_context, reject_unknown
 from core.clock import today
 from core.errors import Conflict
 from core.uploads import image_check
 
+from . import rules, selectors
 from .models import (
+    MAX_AMENDMENT_LENGTH,
     MAX_PHOTOS,
     PersonSeen,
     ReviewStatus,
     SafetyHazard,
     Visit,
+    VisitAmendment,
     VisitKind,
     VisitPhoto,
 )
@@ -52,6 +56,26 @@ VISIT_FIELDS = (
     "follow_up_note",
     "notes",
 )
+# What an amendment may correct on a reviewed visit: the findings. The date and the kind move the
+# child's schedule; a wrong one is put right by returning the amended visit and editing it.
+AMENDABLE_FIELDS = (
+    "seen",
+    "guardian_present",
+    "caregiver_capable",
+    "in_school",
+    "safety_concern",
+    "safety_hazards",
+    "family_situation",
+    "health",
+    "needs",
+    "actions_taken",
+    "follow_up_on",
+    "follow_up_note",
+)
+TEXT_FIELDS = frozenset(
+    {"family_situation", "health", "needs", "actions_taken", "follow_up_note", "notes"}
+)
+REVIEWED_NOT_EDITABLE = "已审核的走访不能修改，请添加补充说明"
 
 
 def _validate(child: Child, values: dict) -> None:
@@ -111,7 +135,7 @@ def visit_record(*, user: User, child: Child, photos: list | None = None, **data
     values.setdefault("safety_hazards", [])
     _validate(child, values)
     prepared = [photo_prepare(upload) for upload in photos or []]
-    with transaction.atomic():
+    with transaction.atomic(), history_context(user):
         visit = Visit(child=child, visitor=user, visitor_role=user.role, **values)
         visit.full_clean(exclude=["child", "visitor"])
         visit.save()
@@ -139,24 +163,93 @@ def _caregiver_found_unable(user: User, child: Child, visit: Visit) -> None:
 def visit_update(
     *, user: User, visit: Visit, changes: dict[str, Any], photos: list | None = None
 ) -> Visit:
-    """The visitor corrects their own visit (e.g. after it was returned); back to review."""
+    """The visitor corrects their own visit (e.g. after it was returned); back to review. A
+    reviewed visit is not rewritten (409): an amendment is added instead (``visit_amend``)."""
     if visit.visitor_id != user.pk:
         raise PermissionDenied("只能修改本人记录的走访")
+    if not rules.editable(visit.review_status):
+        raise Conflict(REVIEWED_NOT_EDITABLE)
     reject_unknown(changes, VISIT_FIELDS)
-    values = {field: getattr(visit, field) for field in VISIT_FIELDS}
-    values.update(changes)
-    _validate(visit.child, values)
+    errors: dict[str, list[str]] = {}
+    _check_text(changes, errors)
+    if errors:
+        raise ValidationError(errors)
     prepared = [photo_prepare(upload) for upload in photos or []]
-    with transaction.atomic():
-        _save_photos(visit, prepared)
+    with transaction.atomic(), history_context(user):
+        # Locked and read again: a review that landed since the page was opened wins.
+        locked = Visit.objects.select_for_update().select_related("child").get(pk=visit.pk)
+        if not rules.editable(locked.review_status):
+            raise Conflict(REVIEWED_NOT_EDITABLE)
+        values = {field: getattr(locked, field) for field in VISIT_FIELDS}
+        values.update(changes)
+        _validate(locked.child, values)
+        _save_photos(locked, prepared)
         for field, value in values.items():
-            setattr(visit, field, value)
-        if visit.review_status == ReviewStatus.RETURNED:
-            visit.review_status = ReviewStatus.PENDING
-        visit.full_clean(exclude=["child", "visitor"])
-        visit.save()
-        children_refresh_last_visits([visit.child_id])
-    return visit
+            setattr(locked, field, value)
+        if locked.review_status == ReviewStatus.RETURNED:
+            locked.review_status = ReviewStatus.PENDING
+        locked.full_clean(exclude=["child", "visitor"])
+        locked.save()
+        children_refresh_last_visits([locked.child_id])
+    return locked
+
+
+def _check_text(values: dict, errors: dict) -> None:
+    """PostgreSQL text cannot hold a NUL character, and a case note encrypted would hide one."""
+    for field in TEXT_FIELDS.intersection(values):
+        if "\x00" in (values[field] or ""):
+            errors.setdefault(field, []).append("含有无效字符")
+
+
+def visit_amend(
+    *, user: User, visit: Visit, text: str, corrections: dict[str, Any] | None = None
+) -> VisitAmendment:
+    """Add an amendment (补充说明) to a visit — the one way to change a reviewed visit: the text,
+    and optionally corrected findings, which are set on the visit (its history keeps what they
+    were). The visit goes back to the review queue; its history keeps the earlier review.
+
+    Whoever may record visits where the child lives may add one (the caller has checked the
+    scope: 404 outside it)."""
+    permissions.require(user, Capability.VISIT_RECORD)
+    corrections = dict(corrections or {})
+    reject_unknown(corrections, AMENDABLE_FIELDS)
+    for field in ("seen", "safety_hazards"):
+        if field in corrections and corrections[field] is None:
+            corrections[field] = []
+    for field in TEXT_FIELDS.intersection(corrections):
+        corrections[field] = (corrections[field] or "").strip()
+    errors: dict[str, list[str]] = {}
+    text = (text or "").strip()
+    if "\x00" in text:
+        errors.setdefault("text", []).append("含有无效字符")
+    elif not text:
+        errors.setdefault("text", []).append("请填写补充说明")
+    elif len(text) > MAX_AMENDMENT_LENGTH:
+        errors.setdefault("text", []).append(f"补充说明不能超过{MAX_AMENDMENT_LENGTH}个字")
+    _check_text(corrections, errors)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic(), history_context(user):
+        locked = Visit.objects.select_for_update().select_related("child").get(pk=visit.pk)
+        values = {field: getattr(locked, field) for field in VISIT_FIELDS}
+        values.update(corrections)
+        _validate(locked.child, values)
+        corrected = sorted(f for f, v in corrections.items() if getattr(locked, f) != v)
+        amendment = VisitAmendment(visit=locked, text=text, corrected_fields=corrected, by=user)
+        amendment.full_clean(exclude=["visit", "by"])
+        # The visit's change below is written in the same history context, which names the
+        # amendment: the visit's history shows the two as one entry.
+        pghistory.context(amendment=str(amendment.pk))
+        amendment.save()
+        for field in corrected:
+            setattr(locked, field, corrections[field])
+        locked.review_status = ReviewStatus.PENDING
+        locked.reviewed_by = None
+        locked.reviewed_at = None
+        locked.review_comment = ""
+        locked.full_clean(exclude=["child", "visitor"])
+        locked.save()
+    return amendment
 
 
 def visit_review(*, user: User, visit: Visit, decision: str, comment: str = "") -> Visit:
@@ -164,16 +257,19 @@ def visit_review(*, user: User, visit: Visit, decision: str, comment: str = "") 
     permissions.require(user, Capability.VISIT_REVIEW)
     if visit.visitor_id == user.pk:
         raise PermissionDenied("不能审核本人记录的走访")
+    if not selectors.may_review(user=user, visit=visit):
+        raise PermissionDenied("不能审核本人补充说明的走访")
     if decision not in ("reviewed", "returned"):
         raise ValidationError({"decision": ["无效的审核结果"]})
     if decision == "returned" and not comment.strip():
         raise ValidationError({"comment": ["退回时请写明原因"]})
-    updated = Visit.objects.filter(pk=visit.pk, review_status=ReviewStatus.PENDING).update(
-        review_status=decision,
-        reviewed_by=user,
-        reviewed_at=timezone.now(),
-        review_comment=comment.strip(),
-    )
+    with history_context(user):
+        updated = Visit.objects.filter(pk=visit.pk, review_status=ReviewStatus.PENDING).update(
+            review_status=decision,
+            reviewed_by=user,
+            reviewed_at=timezone.now(),
+            review_comment=comment.strip(),
+        )
     if not updated:
         raise Conflict("该走访已审核")
     visit.refresh_from_db()

@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
 from accounts import selectors as scope
@@ -22,7 +22,7 @@ from core.redirects import safe_next
 from core.uploads import private_file_response
 
 from . import rules, selectors, services
-from .forms import ReviewForm, VisitForm
+from .forms import AmendmentForm, ReviewForm, VisitForm
 from .models import VisitKind, VisitPhoto
 
 # The service's names for what the visit form calls otherwise.
@@ -52,6 +52,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "sections": sections,
             "returned": list(selectors.returned_visits_for(user=request.user)[:20]),
             "today": today,
+            "transfers_to_answer": child_selectors.transfers_to_answer(user=request.user).count(),
         },
     )
 
@@ -106,9 +107,8 @@ def _next_due(child) -> str:
 @require_http_methods(["GET", "POST"])
 def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_user_or_404(user=request.user, visit_id=visit_id)
-    can_review = (
-        permissions.can(request.user, Capability.VISIT_REVIEW)
-        and visit.visitor_id != request.user.pk
+    can_review = permissions.can(request.user, Capability.VISIT_REVIEW) and selectors.may_review(
+        user=request.user, visit=visit
     )
     form = ReviewForm(request.POST or None)
     if request.method == "POST":
@@ -119,16 +119,56 @@ def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
                 services.visit_review(user=request.user, visit=visit, **form.cleaned_data)
                 messages.success(request, _("Review saved."))
                 return redirect("visits:review")
+    return _detail_page(request, visit, form=form, can_review=can_review)
+
+
+def _detail_page(
+    request: HttpRequest,
+    visit,
+    *,
+    form: ReviewForm | None = None,
+    can_review: bool = False,
+    amendment_form: AmendmentForm | None = None,
+) -> HttpResponse:
+    """The visit with its amendments and history. A reviewed visit is not edited: whoever may
+    record visits here adds an amendment instead."""
+    reviewed = not rules.editable(visit.review_status)
     return render(
         request,
         "visits/visit_detail.html",
         {
             "visit": visit,
-            "form": form,
+            "form": form or ReviewForm(),
             "can_review": can_review and visit.review_status == "pending",
-            "can_edit": visit.visitor_id == request.user.pk,
+            "can_edit": visit.visitor_id == request.user.pk and not reviewed,
+            "can_amend": (reviewed or amendment_form is not None)
+            and permissions.can(request.user, Capability.VISIT_RECORD),
+            "amendment_form": amendment_form or AmendmentForm(),
+            "amendments": selectors.amendments_for(visit),
+            "history": selectors.visit_history(visit=visit),
         },
     )
+
+
+@login_required
+@require_POST
+def visit_amend(request: HttpRequest, visit_id) -> HttpResponse:
+    """添加补充说明: the one change a reviewed visit takes; it goes back to the review queue."""
+    visit = selectors.visit_for_user_or_404(
+        user=request.user, visit_id=visit_id, capability=Capability.VISIT_RECORD
+    )
+    form = AmendmentForm(request.POST)
+    if form.is_valid():
+        with refusals_on_form(form):
+            services.visit_amend(
+                user=request.user,
+                visit=visit,
+                text=form.cleaned_data["text"],
+                corrections=form.corrections(),
+            )
+            messages.success(request, _("Amendment added. The visit is back in the review queue."))
+            return redirect("visits:detail", visit_id=visit.pk)
+    return _detail_page(request, visit, amendment_form=form)
 
 
 @login_required
@@ -139,6 +179,9 @@ def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
     )
     if visit.visitor_id != request.user.pk:
         raise PermissionDenied
+    if not rules.editable(visit.review_status):
+        messages.error(request, services.REVIEWED_NOT_EDITABLE)
+        return redirect("visits:detail", visit_id=visit.pk)
     initial = {field: getattr(visit, field) for field in services.VISIT_FIELDS}
     form = VisitForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -111,6 +111,8 @@ def test_sent_messages_are_pruned_after_a_week():
 def test_the_daily_tasks_come_from_the_beat_schedule():
     assert outbox.daily_tasks() == [
         ("children.refresh_derived", time(1, 30)),
+        ("children.expire_agreements", time(1, 35)),
+        ("children.age_out", time(1, 45)),
         ("benefits.monthly_entitlements", time(2, 0)),
         ("reminders.send_reminders", time(8, 0)),
     ]  # the 10-minute statistics refresh is not a daily task

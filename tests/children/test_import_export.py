@@ -119,7 +119,9 @@ def test_duplicate_of_an_existing_file_elsewhere_is_reported(director_a, outside
     )
     report = import_children(source=workbook_bytes([row()]), user=director_a)
     # Issue 14, M5: outside the user's area, one message for the file and no row.
-    assert [str(e) for e in report.errors] == ["[身份证号] 已有档案，请联系督导员处理"]
+    assert [str(e) for e in report.errors] == [
+        "[身份证号] 已有档案，请联系督导员处理；如儿童已迁入本地，请申请转入"
+    ]
     assert Child.objects.count() == 1
 
 

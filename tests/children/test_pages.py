@@ -141,8 +141,42 @@ def test_duplicate_id_on_the_page(client_for, child, supervisor):
         "school_status": "in_school",
     }
     body = client_for(supervisor).post("/children/new/", data).content.decode()
-    assert "本辖区已有该身份证号的档案" in body  # the supervisor's own township: may be said
+    # The supervisor's own township: the file is named and linked (one file for life).
+    assert "本辖区已有该儿童的档案（查小雨）" in body
+    assert f'href="/children/{child.pk}/"' in body[body.index('id="duplicate-file"') :]
     assert Child.objects.count() == 1
+
+
+def test_a_closed_file_is_offered_for_re_opening_and_one_outside_for_a_transfer(
+    client_for, child, director_a, outsider
+):
+    from children.services import child_close
+
+    child_close(user=director_a, child=child, reason="parents_returned")
+    data = {
+        "name": "查小雨",
+        "gender": "female",
+        "birth_date": "2016-03-08",
+        "id_number": child_number(child),
+        "hukou_registered": "on",
+        "village": VILLAGE_1,
+        "school_status": "in_school",
+    }
+    body = client_for(director_a).post("/children/new/", data).content.decode()
+    offer = body[body.index('id="duplicate-file"') :]
+    assert "已结案，可重新开档" in offer and f"/children/{child.pk}/reopen/" in offer
+    data["village"] = outsider.area_id
+    body = client_for(outsider).post("/children/new/", data).content.decode()
+    offer = body[body.index('id="duplicate-file"') :]
+    assert "/children/transfers/new/" in offer
+    assert str(child.pk) not in body and "查济村" not in offer
+    assert Child.objects.count() == 1
+
+
+def child_number(child) -> str:
+    from core.crypto import decrypt
+
+    return decrypt(child.id_number_encrypted)
 
 
 def test_director_cannot_pick_another_village(client_for, director_a):

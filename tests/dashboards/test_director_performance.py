@@ -130,7 +130,7 @@ def test_page_shows_the_counts_and_the_sparkline(client_for, supervisor, visits_
     assert "1·1·0·2·0·1" in body  # director_a, June to November
     assert "3 / 2" in body
     assert "<svg" in body and "2026-09: 入户1次，其他1次" in body
-    assert f"/children/?village={VILLAGE_1}&amp;visit_status=overdue" in body
+    assert f"/children/?village={VILLAGE_1}&amp;under_18=1&amp;visit_status=overdue" in body
     assert "入户走访今日未逾期" in body  # the definition, stated on the page
 
 

@@ -28,6 +28,7 @@ from benefits.models import Enrolment, SubsidyEvidence
 from benefits.services import subsidy_apply, subsidy_decide, subsidy_evidence_attach
 from benefits.views import ENROLMENT_ACTIONS
 from children.forms import SECTIONS
+from children.lifecycle import transfer_request_from_sender
 from children.services import (
     care_agreement_attach_scan,
     care_agreement_create,
@@ -40,7 +41,9 @@ from visits.models import VisitPhoto
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, VILLAGE_1, log_in
-from ..factories import make_child, make_id_number, make_orphan
+from ..factories import area_chain, make_child, make_id_number, make_orphan
+
+NEW_VILLAGE = "341823103203"  # township 1, no matrix user's village
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -139,6 +142,11 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
         subsidy_decide(user=supervisor, application=application, decision="approve", note="")
         subsidy_decide(user=civil_affairs, application=application, decision="approve", note="")
         enrolment = Enrolment.objects.get(application=application)
+        # A transfer of the child to a village of the township no one of the matrix covers.
+        area_chain(NEW_VILLAGE, {NEW_VILLAGE: "矩阵新村"})
+        transfer = transfer_request_from_sender(
+            user=director_a, child=child, to_village_code=NEW_VILLAGE, reason="随父母迁居"
+        )
         values = {
             "child_id": str(child.pk),
             "member_id": str(father.pk),
@@ -150,6 +158,7 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
             "application_id": str(application.pk),
             "evidence_id": str(SubsidyEvidence.objects.get(pk=evidence.pk).pk),
             "enrolment_id": str(enrolment.pk),
+            "transfer_id": str(transfer.pk),
             "code": VILLAGE_1,
         }
         yield World(
@@ -186,6 +195,7 @@ OBJECT_PARAMETERS = {
     "application_id",
     "evidence_id",
     "enrolment_id",
+    "transfer_id",
     "code",
 }
 CHOICE_PARAMETERS: dict[str, Callable[[], str]] = {

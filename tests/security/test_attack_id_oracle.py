@@ -1,5 +1,5 @@
 """Issue 14, M5: the census import and the child API told which ID numbers are on file anywhere.
-A duplicate outside the user's area now reads only "已有档案，请联系督导员处理" (once per file, no
+A duplicate outside the user's area now reads only the one message OUTSIDE (once per file, no
 row), each such number found is a probe in the audit log, failed imports are audited, and more
 than 20 probes in an hour lock the user's imports and ID-number changes until the security
 officer of an area covering the user lifts the lock (it never expires by itself)."""
@@ -25,7 +25,7 @@ from ..factories import UserFactory, make_child, make_id_number
 
 pytestmark = pytest.mark.django_db
 
-OUTSIDE = "已有档案，请联系督导员处理"
+OUTSIDE = "已有档案，请联系督导员处理；如儿童已迁入本地，请申请转入"
 LOCKED = "摸底排查导入和身份证号修改已暂停"
 
 

@@ -1,0 +1,281 @@
+"""The file's life across time and place (domain §2, one file for life): re-opening a closed
+file and transferring a file to another village. Writes, like children.services; views, the API
+and tasks call these.
+
+A transfer is asked by the side the child left (``sender``: the file is in the user's area) or
+the side the child arrived at (``receiver``: the destination is in the user's area, the file is
+found by its ID number and nothing of it is shown); the other side accepts or rejects it. When
+one user's area covers both villages it is accepted at once. On acceptance the file moves and
+everything hanging off it follows: the family, agreements, visits and contacts through the
+child's village; the apps above are told through the outbox (reports move their area, benefits
+paid by another county end and the new county is asked to re-apply, the old recipients'
+reminders are resolved).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from accounts import outbox, permissions
+from accounts import selectors as scope
+from accounts.models import Area, User
+from accounts.permissions import Capability
+from core import crypto
+from core.clock import today
+from core.errors import Conflict
+
+from . import idcard, rules
+from .models import Child, ChildStatus, Transfer, TransferSide, TransferStatus
+from .services import children_recompute_derived, history_context
+
+REOPEN_ACTIVE_MESSAGE = "档案未结案，无需重新开档"
+REOPEN_ADULT_MESSAGE = "儿童已年满18周岁，不能重新开档"
+TRANSFER_PENDING_MESSAGE = "该儿童已有待处理的转移申请"
+TRANSFER_SAME_VILLAGE_MESSAGE = "儿童已在该村（社区）建档"
+TRANSFER_DECIDED_MESSAGE = "该转移申请已处理"
+NO_FILE_MESSAGE = "未找到该身份证号的档案"
+ASKING_SIDE_MESSAGE = "转移申请须由另一方接收或退回"
+MAX_REASON = 200
+MAX_NOTE = 500
+
+
+def _text(values: dict, field: str, *, required: bool, limit: int, errors: dict) -> str:
+    text = (values.get(field) or "").strip()
+    if "\x00" in text:
+        errors.setdefault(field, []).append("含有无效字符")
+    elif required and not text:
+        errors.setdefault(field, []).append("请填写原因" if field.endswith("reason") else "必填")
+    elif len(text) > limit:
+        errors.setdefault(field, []).append(f"不能超过{limit}个字")
+    return text
+
+
+def _raise_if(errors: dict) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- Re-open ----------------------------------------------------------------------------------
+
+
+def child_reopen(*, user: User, child: Child, reason: str, note: str = "") -> Child:
+    """Re-open a closed file (the child's director, supervisor or civil affairs; the caller has
+    checked the file is in the user's area). Its history keeps the closing and the re-opening."""
+    permissions.require(user, Capability.CHILD_WRITE)
+    errors: dict[str, list[str]] = {}
+    values = {"reason": reason, "note": note}
+    reason = _text(values, "reason", required=True, limit=MAX_REASON, errors=errors)
+    note = _text(values, "note", required=False, limit=MAX_NOTE, errors=errors)
+    _raise_if(errors)
+    on = today()
+    with transaction.atomic(), history_context(user):
+        locked = Child.objects.select_for_update().get(pk=child.pk)
+        if locked.status != ChildStatus.CLOSED:
+            raise Conflict(REOPEN_ACTIVE_MESSAGE)
+        if not may_stay_open(locked, on):
+            raise Conflict(REOPEN_ADULT_MESSAGE)
+        _reopen(locked, on, "；".join(part for part in (reason, note) if part))
+        locked.save()
+        children_recompute_derived([locked.pk])
+    locked.refresh_from_db()
+    return locked
+
+
+def may_stay_open(child: Child, on: date) -> bool:
+    """Under 18, or kept open past 18 for full-time education (set by benefits)."""
+    if rules.age_on(child.birth_date, on) < rules.ADULT_AGE:
+        return True
+    return child.education_continues_until is not None and child.education_continues_until >= on
+
+
+def _reopen(child: Child, on: date, reason: str) -> None:
+    child.status = ChildStatus.ACTIVE
+    child.closed_reason = ""
+    child.closed_note = ""
+    child.closed_on = None
+    child.reopened_on = on
+    child.reopen_reason = reason[:MAX_NOTE]
+    child.version += 1
+
+
+# --- Transfers --------------------------------------------------------------------------------
+
+
+def _village(code: str, errors: dict) -> Area | None:
+    code = (code or "").strip()
+    area = Area.objects.filter(code=code, level="village").first() if code.isdigit() else None
+    if area is None:
+        errors.setdefault("to_village_code", []).append("请选择正确的村（社区）代码")
+    return area
+
+
+def _in_scope(user: User, code: str) -> bool:
+    return scope.code_in_scope(user, code)
+
+
+def transfer_request_from_sender(
+    *, user: User, child: Child, to_village_code: str, reason: str, note: str = ""
+) -> Transfer:
+    """The child moved away: the file's side asks the destination to take it (the caller has
+    checked the file is in the user's area)."""
+    permissions.require(user, Capability.CHILD_WRITE)
+    errors: dict[str, list[str]] = {}
+    values = {"reason": reason, "note": note}
+    reason = _text(values, "reason", required=True, limit=MAX_REASON, errors=errors)
+    note = _text(values, "note", required=False, limit=MAX_NOTE, errors=errors)
+    village = _village(to_village_code, errors)
+    _raise_if(errors)
+    if village.code == child.village_id:
+        raise Conflict(TRANSFER_SAME_VILLAGE_MESSAGE, field="to_village_code")
+    return _open_transfer(
+        user=user,
+        child=child,
+        village=village,
+        side=TransferSide.SENDER,
+        reason=reason,
+        note=note,
+        immediate=_in_scope(user, village.code),
+    )
+
+
+def transfer_request_from_receiver(
+    *, user: User, id_number: str, to_village_code: str, reason: str, note: str = ""
+) -> Transfer:
+    """The child arrived: the destination's side asks for the file by the child's ID number.
+    Nothing of the file is revealed; an ID number with no file is 404."""
+    permissions.require(user, Capability.CHILD_WRITE)
+    errors: dict[str, list[str]] = {}
+    values = {"reason": reason, "note": note}
+    reason = _text(values, "reason", required=True, limit=MAX_REASON, errors=errors)
+    note = _text(values, "note", required=False, limit=MAX_NOTE, errors=errors)
+    try:
+        number = idcard.parse(id_number or "").value
+    except idcard.IdNumberError as exc:
+        errors.setdefault("id_number", []).append(str(exc))
+        number = ""
+    village = _village(to_village_code, errors)
+    _raise_if(errors)
+    if not _in_scope(user, village.code):
+        # The destination must be the asking user's own.
+        raise Http404
+    child = Child.objects.filter(id_number_hash=crypto.lookup_hash(number)).first()
+    if child is None:
+        raise Http404(NO_FILE_MESSAGE)
+    if child.village_id == village.code:
+        raise Conflict(TRANSFER_SAME_VILLAGE_MESSAGE, field="id_number")
+    return _open_transfer(
+        user=user,
+        child=child,
+        village=village,
+        side=TransferSide.RECEIVER,
+        reason=reason,
+        note=note,
+        immediate=_in_scope(user, child.village_id),
+    )
+
+
+def _open_transfer(
+    *,
+    user: User,
+    child: Child,
+    village: Area,
+    side: str,
+    reason: str,
+    note: str,
+    immediate: bool,
+) -> Transfer:
+    try:
+        with transaction.atomic():
+            transfer = Transfer.objects.create(
+                child=child,
+                from_village_id=child.village_id,
+                to_village=village,
+                reason=reason,
+                note=note,
+                requested_by_side=side,
+                requested_by=user,
+            )
+    except IntegrityError as exc:
+        raise Conflict(TRANSFER_PENDING_MESSAGE) from exc
+    if immediate:
+        # One user's area covers both villages: nobody else to ask.
+        return _accept(transfer, user)
+    return transfer
+
+
+def answering_side(transfer: Transfer) -> str:
+    return (
+        TransferSide.RECEIVER
+        if transfer.requested_by_side == TransferSide.SENDER
+        else TransferSide.SENDER
+    )
+
+
+def may_answer(user: User, transfer: Transfer) -> bool:
+    """The side that did not ask answers: the director of that village or the supervisor or
+    civil affairs over it."""
+    code = (
+        transfer.to_village_id
+        if answering_side(transfer) == TransferSide.RECEIVER
+        else transfer.from_village_id
+    )
+    return permissions.can(user, Capability.CHILD_WRITE) and _in_scope(user, code)
+
+
+def _decidable(user: User, transfer: Transfer) -> Transfer:
+    locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if not may_answer(user, locked):
+        raise PermissionDenied(ASKING_SIDE_MESSAGE)
+    if locked.status != TransferStatus.PENDING:
+        raise Conflict(TRANSFER_DECIDED_MESSAGE)
+    return locked
+
+
+def transfer_accept(*, user: User, transfer: Transfer) -> Transfer:
+    with transaction.atomic():
+        locked = _decidable(user, transfer)
+        return _accept(locked, user)
+
+
+def transfer_reject(*, user: User, transfer: Transfer, reason: str) -> Transfer:
+    errors: dict[str, list[str]] = {}
+    reason = _text({"reason": reason}, "reason", required=True, limit=MAX_REASON, errors=errors)
+    _raise_if(errors)
+    with transaction.atomic():
+        locked = _decidable(user, transfer)
+        locked.status = TransferStatus.REJECTED
+        locked.reject_reason = reason
+        locked.decided_by = user
+        locked.decided_at = timezone.now()
+        locked.save()
+    return locked
+
+
+def _accept(transfer: Transfer, user: User) -> Transfer:
+    """Move the file (a closed one re-opens) and tell the apps above."""
+    on = today()
+    with transaction.atomic(), history_context(user):
+        child = Child.objects.select_for_update().get(pk=transfer.child_id)
+        source = child.village_id
+        child.village_id = transfer.to_village_id
+        if child.status == ChildStatus.CLOSED and may_stay_open(child, on):
+            _reopen(child, on, f"转入：{transfer.reason}")
+        else:
+            child.version += 1
+        child.save()
+        Transfer.objects.filter(pk=transfer.pk).update(
+            status=TransferStatus.ACCEPTED, decided_by=user, decided_at=timezone.now()
+        )
+        # Due dates follow the new area's numbers.
+        children_recompute_derived([child.pk])
+        moved = (str(child.pk), source, transfer.to_village_id, on.isoformat())
+        outbox.enqueue("reporting.child_moved", *moved)
+        outbox.enqueue("benefits.child_moved", *moved)
+        outbox.enqueue("reminders.child_moved", *moved)
+    transfer.refresh_from_db()
+    return transfer

@@ -1,0 +1,133 @@
+"""Pages of the file's life: re-open a closed file, move a file to another village (transfer out),
+ask for the file of a child who arrived (transfer in), and the transfers waiting for an answer."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import permissions
+from accounts.permissions import Capability
+from core.forms import refusals_as_messages, refusals_on_form
+
+from . import lifecycle, selectors
+from .forms import ReasonForm, ReopenForm, TransferInForm, TransferOutForm
+from .models import TransferStatus
+from .views import _villages_for
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def child_reopen(request: HttpRequest, child_id) -> HttpResponse:
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
+    )
+    form = ReopenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with refusals_on_form(form):
+            lifecycle.child_reopen(user=request.user, child=child, **form.cleaned_data)
+            messages.success(request, _("The file was re-opened."))
+            return redirect("children:detail", child_id=child.pk)
+    return render(request, "children/reopen.html", {"form": form, "child": child})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def transfer_out(request: HttpRequest, child_id) -> HttpResponse:
+    """The child moved away: ask the new village to take the file (at once within one's area)."""
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
+    )
+    form = TransferOutForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with refusals_on_form(form, conflict_on_field=True):
+            transfer = lifecycle.transfer_request_from_sender(
+                user=request.user, child=child, **form.cleaned_data
+            )
+            if transfer.status == TransferStatus.ACCEPTED:
+                messages.success(request, _("The file was moved to the new village."))
+                return redirect("children:detail", child_id=child.pk)
+            messages.success(request, _("The transfer was asked; the new village will answer."))
+            return redirect("children:transfers")
+    return render(request, "children/transfer_out.html", {"form": form, "child": child})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def transfer_in(request: HttpRequest) -> HttpResponse:
+    """The child arrived: ask for the file by the child's ID number (nothing of it is shown)."""
+    permissions.require(request.user, Capability.CHILD_WRITE)
+    form = TransferInForm(request.POST or None, villages=_villages_for(request.user))
+    if request.method == "POST" and form.is_valid():
+        with refusals_on_form(form, {"to_village_code": "village"}, conflict_on_field=True):
+            transfer = lifecycle.transfer_request_from_receiver(
+                user=request.user, **form.service_values()
+            )
+            if transfer.status == TransferStatus.ACCEPTED:
+                messages.success(request, _("The file was moved to the new village."))
+                return redirect("children:detail", child_id=transfer.child_id)
+            messages.success(request, _("The transfer was asked; the file's village will answer."))
+            return redirect("children:transfers")
+    return render(request, "children/transfer_in.html", {"form": form})
+
+
+@login_required
+def transfer_list(request: HttpRequest) -> HttpResponse:
+    permissions.require(request.user, Capability.CHILD_READ)
+    pending = list(selectors.transfers_for(user=request.user, status=TransferStatus.PENDING)[:100])
+    recent = list(
+        selectors.transfers_for(user=request.user).exclude(status=TransferStatus.PENDING)[:30]
+    )
+    rows = [
+        {
+            "transfer": t,
+            "sees_file": selectors.sees_transferred_file(request.user, t),
+            "may_answer": t.status == TransferStatus.PENDING
+            and lifecycle.may_answer(request.user, t),
+        }
+        for t in pending + recent
+    ]
+    return render(
+        request,
+        "children/transfers.html",
+        {
+            "pending": [r for r in rows if r["transfer"].status == TransferStatus.PENDING],
+            "recent": [r for r in rows if r["transfer"].status != TransferStatus.PENDING],
+            "reject_form": ReasonForm(),
+            "can_ask": permissions.can(request.user, Capability.CHILD_WRITE),
+        },
+    )
+
+
+@login_required
+@require_POST
+def transfer_accept(request: HttpRequest, transfer_id) -> HttpResponse:
+    transfer = selectors.transfer_for_user_or_404(
+        user=request.user, transfer_id=transfer_id, capability=Capability.CHILD_WRITE
+    )
+    with refusals_as_messages(request):
+        lifecycle.transfer_accept(user=request.user, transfer=transfer)
+        messages.success(request, _("The file was moved to the new village."))
+    return redirect("children:transfers")
+
+
+@login_required
+@require_POST
+def transfer_reject(request: HttpRequest, transfer_id) -> HttpResponse:
+    transfer = selectors.transfer_for_user_or_404(
+        user=request.user, transfer_id=transfer_id, capability=Capability.CHILD_WRITE
+    )
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please give the reason."))
+        return redirect("children:transfers")
+    with refusals_as_messages(request):
+        lifecycle.transfer_reject(
+            user=request.user, transfer=transfer, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, _("The transfer was rejected."))
+    return redirect("children:transfers")
