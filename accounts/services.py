@@ -296,6 +296,26 @@ def policies_for(area_codes: set[str]) -> dict[str, dict[str, int]]:
     return result
 
 
+# The same inheritance as SQL, for set-based work over many children (the reminder sweep): the
+# value set nearest to the area (village → province), else the default — five LEFT JOINs on the
+# codes derived from the area code, then one COALESCE per number.
+def policy_joins_sql(area: str) -> str:
+    """LEFT JOINs p5 (the area itself) … p1 (its province) for the area code SQL ``area``."""
+    return f"""
+    LEFT JOIN accounts_areapolicy p5 ON p5.area_id = {area}
+    LEFT JOIN accounts_areapolicy p4 ON p4.area_id = left({area}, 9) || '000'
+    LEFT JOIN accounts_areapolicy p3 ON p3.area_id = left({area}, 6) || '000000'
+    LEFT JOIN accounts_areapolicy p2 ON p2.area_id = left({area}, 4) || '00000000'
+    LEFT JOIN accounts_areapolicy p1 ON p1.area_id = left({area}, 2) || '0000000000'
+"""
+
+
+def policy_sql(name: str) -> str:
+    """The number ``name`` in force, over the joins of ``policy_joins_sql``."""
+    default = int(POLICY_DEFAULTS[name])
+    return f"COALESCE(p5.{name}, p4.{name}, p3.{name}, p2.{name}, p1.{name}, {default})"
+
+
 # --- Audit ------------------------------------------------------------------------------------
 
 

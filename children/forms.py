@@ -172,6 +172,15 @@ class AssessmentForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Census spreadsheet (.xlsx)"))
+    update = forms.BooleanField(
+        label=_("Update (yearly census)"),
+        required=False,
+        help_text=_(
+            "Rows whose ID number is on a file in your area update that file (changed fields "
+            "only; empty cells change nothing; family members are added, never removed). "
+            "Other rows are registered as new children."
+        ),
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -303,6 +312,8 @@ class TransferInForm(forms.Form):
     def __init__(self, *args, villages, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["village"].queryset = villages
+        if villages.count() == 1:
+            self.fields["village"].initial = villages.first()
 
     def service_values(self) -> dict:
         data = dict(self.cleaned_data)

@@ -146,6 +146,24 @@ class ImportReport:
     reason: str = ""  # why the file was refused before its rows were checked (audit detail)
     duplicates_in_area: int = 0
     duplicates_outside: int = 0
+    update: bool = False  # the census update: rows merged into files by ID number
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def refused(self) -> int:
+        """Rows refused: each row with an error, and each number on file outside the user's
+        area (reported once, without its row)."""
+        rows = {e.row for e in self.errors if e.row}
+        return min(self.rows, len(rows) + self.duplicates_outside)
+
+    @property
+    def summary(self) -> str:
+        """The command's summary line (api.md, Census update)."""
+        return (
+            f"created {self.created}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, refused {self.refused}"
+        )
 
     @property
     def ok(self) -> bool:
@@ -343,19 +361,26 @@ def import_children(
     request=None,
     origin: str = "page",
     path: str = "",
+    update: bool = False,
 ) -> ImportReport:
     """Check every row; if all are valid, create every child and family member in one transaction.
 
     Any bad row: nothing is saved and the report lists every error with row number and column.
     Every outcome is audited (action ``import``): what was created, or why nothing was.
+
+    ``update`` (the yearly census update, 摸底排查/动态更新): a row whose ID number is on an
+    active file in the user's area is merged into that file instead of being refused as a
+    duplicate (see _census_updates); still all or nothing.
     """
-    report = _check_and_create(source=source, user=user, request=request)
+    report = _check_and_create(source=source, user=user, request=request, update=update)
     detail: dict = {
         "outcome": "imported" if report.ok else "refused",
         "origin": origin,
         "rows": report.rows,
         "created": report.created,
     }
+    if update:
+        detail.update(mode="update", updated=report.updated, unchanged=report.unchanged)
     if path:
         detail["path"] = path
     if not report.ok:
@@ -392,8 +417,10 @@ def _size_of(source: str | IO[bytes]) -> int | None:
         return None
 
 
-def _check_and_create(*, source: str | IO[bytes], user: User, request) -> ImportReport:
-    report = ImportReport()
+def _check_and_create(
+    *, source: str | IO[bytes], user: User, request, update: bool = False
+) -> ImportReport:
+    report = ImportReport(update=update)
     if account_services.import_lock_open(user) is not None:
         return report.refuse("locked", RowError(0, "账号", account_services.IMPORT_LOCKED_MESSAGE))
     try:
@@ -419,19 +446,145 @@ def _check_and_create(*, source: str | IO[bytes], user: User, request) -> Import
     if report.reason:
         return report
 
+    on_file: dict[str, Child] = {}
     if seen_numbers:
-        _check_duplicates(user, seen_numbers, report, request)
+        on_file = _check_duplicates(user, seen_numbers, report, request, update=update)
     if report.rows == 0:
         report.errors.append(RowError(2, "文件", "没有数据行"))
+    updates: list[services.CensusUpdate] = []
+    new_rows = []
+    for number, values, members, filled in parsed:
+        child = on_file.get(values.get("id_number") or "")
+        if child is None:
+            new_rows.append((values, members))
+            continue
+        census = _census_update(_Row(number, {}, report), user, child, values, members, filled)
+        if census is not None:
+            updates.append(census)
     report.errors.sort(key=lambda e: e.row)
     if report.errors:
         return report
 
-    children = services.children_bulk_create(
-        user=user, rows=[(values, members) for _n, values, members in parsed], villages=villages
-    )
+    if not update:
+        children = services.children_bulk_create(user=user, rows=new_rows, villages=villages)
+        report.created = len(children)
+        return report
+    try:
+        children = services.children_census_apply(
+            user=user, rows=new_rows, updates=updates, villages=villages
+        )
+    except services.CensusStale as stale:
+        report.errors.append(RowError(stale.row, "身份证号", stale.message))
+        return report
     report.created = len(children)
+    report.updated = sum(1 for u in updates if u.changes or u.new_members or u.member_changes)
+    report.unchanged = len(updates) - report.updated
     return report
+
+
+# Child fields a census row may change, by column key (the ID number is the key itself; the risk
+# colour changes through an assessment only).
+_UPDATABLE = (
+    "name",
+    "gender",
+    "birth_date",
+    "hukou_registered",
+    "ethnicity",
+    "village_code",
+    "address",
+    "school_name",
+    "grade",
+    "school_status",
+    "illness",
+    "disability_type",
+    "disability_grade",
+    "categories",
+    "notes",
+)
+_MEMBER_UPDATABLE = ("status", "away_since", "work_place", "phone")
+CLOSED_FILE_MESSAGE = (
+    "本辖区已有该身份证号的档案：{name}，已结案；"
+    "请先在档案页重新开启，再导入更新（或从表格中删去该行）"
+)
+
+
+def _census_update(
+    row: _Row,
+    user: User,
+    child: Child,
+    values: dict,
+    members: list[dict],
+    filled: set[str],
+) -> services.CensusUpdate | None:
+    """What a census row changes in the active file ``child`` (in the user's area): each child
+    field whose cell is filled and differs (an empty cell never clears a value); family members
+    matched by relation and name: status, away since, work place and phone when filled and
+    different; a parent of a new name is added; none is ever deleted. Checks the merged file as
+    an edit would (validate_child); errors go on the row and None is returned."""
+    current = {key: getattr(child, key) for key in _UPDATABLE if key != "village_code"}
+    current["village_code"] = child.village_id
+    current["categories"] = services.manual_categories(child.categories)
+    changes: dict = {}
+    for key in _UPDATABLE:
+        if key not in filled:
+            continue
+        value = values[key]
+        if key == "categories":
+            value = services.manual_categories(value)
+            if not value or set(value) == set(current["categories"]):
+                continue  # only 留守儿童 (derived) in the cell: nothing to set
+        if value != current[key]:
+            changes[key] = value
+    merged = {
+        **current,
+        **changes,
+        "id_number": values["id_number"],
+        "risk_level": child.risk_level,
+    }
+    errors: dict[str, list[str]] = {}
+    try:
+        village = services.validate_child(user, merged, errors, current=child)
+    except PermissionDenied:
+        errors.setdefault("village_code", []).append("不在您负责的区域内")
+        village = None
+    for service_field, messages in errors.items():
+        for message in messages:
+            row.error(_FIELD_TO_KEY.get(service_field, service_field), message)
+    if errors:
+        return None
+    if "village_code" in changes:
+        del changes["village_code"]
+        changes["village"] = village
+
+    census = services.CensusUpdate(
+        child_id=child.pk, version=child.version, row=row.number, changes=changes
+    )
+    existing = list(child.family_members.all())
+    for member in members:
+        prefix = member["relation"]
+        named = f"{prefix}_name" in filled
+        same = [
+            m
+            for m in existing
+            if m.relation == member["relation"] and (not named or m.name == member["name"])
+        ]
+        if not same:
+            census.new_members.append(member)
+            continue
+        if len(same) > 1:
+            row.error(f"{prefix}_name", "该儿童有多位同一关系的家庭成员，请填写姓名")
+            continue
+        found = same[0]
+        member_changes = {
+            key: member[key]
+            for key in _MEMBER_UPDATABLE
+            if f"{prefix}_{key}" in filled and member[key] != getattr(found, key)
+        }
+        if "status" in member_changes and not member["has_guardian_capacity"]:
+            member_changes["has_guardian_capacity"] = False  # validate_member: cannot be guardian
+        if member_changes:
+            census.member_changes.append((found.pk, member_changes))
+    return census
 
 
 def _read_rows(workbook, user: User, report: ImportReport):
@@ -457,7 +610,7 @@ def _read_rows(workbook, user: User, report: ImportReport):
     positions = {key: header.index(h) for h, key, _r, _ in COLUMNS if h in header}
 
     villages = {a.code: a for a in Area.objects.filter(level="village")}
-    parsed: list[tuple[int, dict, list[dict]]] = []
+    parsed: list[tuple[int, dict, list[dict], set[str]]] = []
     seen_numbers: dict[str, int] = {}
     for number, raw in enumerate(rows, start=2):
         if number > MAX_IMPORT_ROWS + 1:
@@ -480,23 +633,42 @@ def _read_rows(workbook, user: User, report: ImportReport):
                 row.error("id_number", f"与第{seen_numbers[id_number]}行身份证号重复")
                 continue
             seen_numbers[id_number] = number
-        parsed.append((number, values, members))
+        filled = {key for key, value in values_by_key.items() if _text(value)}
+        parsed.append((number, values, members, filled))
     return parsed, villages, seen_numbers
 
 
-def _check_duplicates(user: User, seen_numbers: dict[str, int], report: ImportReport, request):
-    """Numbers already on file. In the user's area: named, with their row. Elsewhere: one message
-    for the whole file (no row, name or area of a file the user may not see), and each number is
-    a probe that counts toward the import lock (issue 14, M5)."""
+def _check_duplicates(
+    user: User, seen_numbers: dict[str, int], report: ImportReport, request, *, update: bool
+) -> dict[str, Child]:
+    """Numbers already on file. In the user's area: named, with their row; in update mode an
+    active file there is returned (by number) to merge the row into, a closed one is refused.
+    Elsewhere: one message for the whole file (no row, name or area of a file the user may not
+    see), and each number is a probe that counts toward the import lock (issue 14, M5)."""
     hashes = {crypto.lookup_hash(n): n for n in seen_numbers}
     outside: list[tuple[str, str]] = []
-    found = Child.objects.filter(id_number_hash__in=hashes).values_list(
-        "id_number_hash", "pk", "village_id", "name", "status"
-    )
-    for digest, pk, area_code, name, status in found:
+    to_update: dict[str, Child] = {}
+    found = Child.objects.filter(id_number_hash__in=hashes)
+    if update:  # the files to merge into, checked as an edit would (validate_child)
+        found = found.select_related("village").prefetch_related("family_members")
+    else:
+        found = found.only("id_number_hash", "pk", "village_id", "name", "status")
+    for child in found:
+        digest, pk, area_code, name, status = (
+            child.id_number_hash,
+            child.pk,
+            child.village_id,
+            child.name,
+            child.status,
+        )
         if scope.code_in_scope(user, area_code):
+            if update and status != ChildStatus.CLOSED:
+                to_update[hashes[digest]] = child
+                continue
             report.duplicates_in_area += 1
-            if status == ChildStatus.CLOSED:
+            if update:
+                message = CLOSED_FILE_MESSAGE.format(name=name)
+            elif status == ChildStatus.CLOSED:
                 message = f"本辖区已有该身份证号的档案：{name}（已结案，可在档案页重新开启）"
             else:
                 message = f"本辖区已有该身份证号的档案：{name}，请勿重复导入"
@@ -504,7 +676,7 @@ def _check_duplicates(user: User, seen_numbers: dict[str, int], report: ImportRe
         else:
             outside.append((str(pk), area_code))
     if not outside:
-        return
+        return to_update
     report.duplicates_outside = len(outside)
     report.errors.append(RowError(0, "身份证号", services.DUPLICATE_ID_MESSAGE))
     lock = account_services.id_probes_record(
@@ -512,3 +684,4 @@ def _check_duplicates(user: User, seen_numbers: dict[str, int], report: ImportRe
     )
     if lock is not None:
         report.errors.append(RowError(0, "账号", account_services.IMPORT_LOCKED_MESSAGE))
+    return to_update

@@ -55,6 +55,15 @@ def _text(values: dict, field: str, *, required: bool, limit: int, errors: dict)
     return text
 
 
+def _reason_and_note(reason: str, note: str, errors: dict) -> tuple[str, str]:
+    """A required reason and an optional note, checked (NUL bytes, lengths) into ``errors``."""
+    values = {"reason": reason, "note": note}
+    return (
+        _text(values, "reason", required=True, limit=MAX_REASON, errors=errors),
+        _text(values, "note", required=False, limit=MAX_NOTE, errors=errors),
+    )
+
+
 def _raise_if(errors: dict) -> None:
     if errors:
         raise ValidationError(errors)
@@ -68,9 +77,7 @@ def child_reopen(*, user: User, child: Child, reason: str, note: str = "") -> Ch
     checked the file is in the user's area). Its history keeps the closing and the re-opening."""
     permissions.require(user, Capability.CHILD_WRITE)
     errors: dict[str, list[str]] = {}
-    values = {"reason": reason, "note": note}
-    reason = _text(values, "reason", required=True, limit=MAX_REASON, errors=errors)
-    note = _text(values, "note", required=False, limit=MAX_NOTE, errors=errors)
+    reason, note = _reason_and_note(reason, note, errors)
     _raise_if(errors)
     on = today()
     with transaction.atomic(), history_context(user):
@@ -125,9 +132,7 @@ def transfer_request_from_sender(
     checked the file is in the user's area)."""
     permissions.require(user, Capability.CHILD_WRITE)
     errors: dict[str, list[str]] = {}
-    values = {"reason": reason, "note": note}
-    reason = _text(values, "reason", required=True, limit=MAX_REASON, errors=errors)
-    note = _text(values, "note", required=False, limit=MAX_NOTE, errors=errors)
+    reason, note = _reason_and_note(reason, note, errors)
     village = _village(to_village_code, errors)
     _raise_if(errors)
     if village.code == child.village_id:
@@ -150,9 +155,7 @@ def transfer_request_from_receiver(
     Nothing of the file is revealed; an ID number with no file is 404."""
     permissions.require(user, Capability.CHILD_WRITE)
     errors: dict[str, list[str]] = {}
-    values = {"reason": reason, "note": note}
-    reason = _text(values, "reason", required=True, limit=MAX_REASON, errors=errors)
-    note = _text(values, "note", required=False, limit=MAX_NOTE, errors=errors)
+    reason, note = _reason_and_note(reason, note, errors)
     try:
         number = idcard.parse(id_number or "").value
     except idcard.IdNumberError as exc:

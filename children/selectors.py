@@ -211,6 +211,7 @@ _HIDDEN = {
     "next_assessment_due",
 }
 SYSTEM_AUTHOR = "系统"
+CENSUS_TITLE = "普查更新"  # a change made by the census update (摸底排查/动态更新)
 
 
 @dataclass
@@ -354,6 +355,11 @@ def timeline_for(
         transform=dict.fromkeys(_PHONE_FIELDS, shown),
         authors=authors,
     )
+    for entry in entries:  # changes of the yearly census update (children.services.CENSUS_VIA)
+        if entry.meta.get("via") == "census" and entry.kind != "create":
+            entry.title = (
+                CENSUS_TITLE if entry.kind == "change" else f"{CENSUS_TITLE}：{entry.title}"
+            )
 
     for assessment in child.assessments.select_related("assessor"):
         entries.append(

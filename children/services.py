@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -131,8 +132,10 @@ class DuplicateIdNumber(Conflict):
         )
 
 
-def history_context(user: User | None):
-    return pghistory.context(user=user.pk if user is not None else None)
+def history_context(user: User | None, **extra: Any):
+    """The pghistory context of a change: who made it, and any marker of how (``via="census"``:
+    the yearly census update, shown as 普查更新 on the timeline)."""
+    return pghistory.context(user=user.pk if user is not None else None, **extra)
 
 
 def require_writer(user: User) -> None:
@@ -359,6 +362,98 @@ def children_bulk_create(
         Child.objects.bulk_create(children, batch_size=1000)
         FamilyMember.objects.bulk_create(family, batch_size=1000)
     return children
+
+
+CENSUS_VIA = "census"  # the history context's marker of the census update (摸底排查/动态更新)
+CENSUS_STALE_MESSAGE = "导入期间档案已被他人修改或结案，未导入任何内容，请重新导入"
+
+
+@dataclasses.dataclass
+class CensusUpdate:
+    """One file's changes from a census row (children.imports, update mode), checked already:
+    ``changes`` are child fields (``village`` an Area), ``new_members`` family members to add and
+    ``member_changes`` (member id, fields) changes to existing ones. ``version`` is the file's
+    version when the sheet was checked."""
+
+    child_id: uuid.UUID
+    version: int
+    row: int = 0
+    changes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    new_members: list[dict] = dataclasses.field(default_factory=list)
+    member_changes: list[tuple[uuid.UUID, dict]] = dataclasses.field(default_factory=list)
+
+
+class CensusStale(Conflict):
+    def __init__(self, row: int) -> None:
+        super().__init__(CENSUS_STALE_MESSAGE, field="id_number", code="stale")
+        self.row = row
+
+
+def children_census_apply(
+    *,
+    user: User,
+    rows: list[tuple[dict, list[dict]]],
+    updates: list[CensusUpdate],
+    villages: dict[str, Area],
+) -> list[Child]:
+    """The census update (摸底排查/动态更新) in one transaction, recorded in the history as the
+    census (``via="census"``): new children created as children_bulk_create does, and checked
+    changes applied to existing files. Raises CensusStale (nothing written) when a file changed
+    or was closed since the sheet was checked. Returns the children created."""
+    require_writer(user)
+    with transaction.atomic(), history_context(user, via=CENSUS_VIA):
+        created = children_bulk_create(user=user, rows=rows, villages=villages) if rows else []
+        if not updates:
+            return created
+        locked = Child.objects.select_for_update().in_bulk([u.child_id for u in updates])
+        now = timezone.now()
+        changed_fields: set[str] = {"version", "updated_at"}
+        children = []
+        for update in updates:
+            child = locked.get(update.child_id)
+            if (
+                child is None
+                or child.version != update.version
+                or child.status == ChildStatus.CLOSED
+            ):
+                raise CensusStale(update.row)
+            if not update.changes:
+                continue
+            for name, value in update.changes.items():
+                if name == "categories":
+                    value = manual_categories(value) + (
+                        [Category.LEFT_BEHIND] if Category.LEFT_BEHIND in child.categories else []
+                    )
+                setattr(child, name, value)
+                changed_fields.add(name)
+            child.version += 1
+            child.updated_at = now
+            children.append(child)
+        if children:
+            Child.objects.bulk_update(children, sorted(changed_fields), batch_size=1000)
+        family = []
+        for update in updates:
+            for member in update.new_members:
+                member = dict(member)
+                number = member.pop("id_number", "") or ""
+                family_member = FamilyMember(child_id=update.child_id, **member)
+                apply_id_number(family_member, number, with_hash=False)
+                family.append(family_member)
+        FamilyMember.objects.bulk_create(family, batch_size=1000)
+        member_updates = [c for u in updates for c in u.member_changes]
+        if member_updates:
+            members = FamilyMember.objects.in_bulk([pk for pk, _c in member_updates])
+            for pk, member_changes in member_updates:
+                member = members[pk]
+                for name, value in member_changes.items():
+                    setattr(member, name, value)
+                member.save(update_fields=[*member_changes, "updated_at"])
+        touched = [u.child_id for u in updates if u.changes or u.new_members or u.member_changes]
+        if touched:
+            children_recompute_derived(touched)
+            for child_id in touched:
+                _benefits_recheck(child_id)
+    return created
 
 
 RISK_BY_ASSESSMENT_MESSAGE = "登记后风险等级（赋色）只能通过家庭监护能力评估改变，请录入一次评估"

@@ -355,9 +355,12 @@ def child_import(request: HttpRequest) -> HttpResponse:
     report = None
     if request.method == "POST" and form.is_valid():
         report = imports.import_children(
-            source=form.cleaned_data["file"], user=request.user, request=request
+            source=form.cleaned_data["file"],
+            user=request.user,
+            request=request,
+            update=form.cleaned_data["update"],
         )
-        if report.ok:
+        if report.ok and not report.update:
             messages.success(request, _("%(n)s children were imported.") % {"n": report.created})
             return redirect("children:list")
     return render(request, "children/import.html", {"form": form, "report": report})

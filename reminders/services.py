@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from accounts import outbox
 from accounts import rules as area_rules
 from accounts.models import Role, User
-from accounts.services import POLICY_DEFAULTS
+from accounts.services import policy_joins_sql, policy_sql
 from benefits import rules as benefit_rules
 from children import rules as child_rules
 from children import schedule
@@ -35,24 +35,9 @@ from .models import Notification, NotificationKind
 logger = logging.getLogger(__name__)
 
 
-# Each area's policy value is the one set nearest to the village (village → province), else the
-# default: five LEFT JOINs on the codes derived from the village code.
-def _policy_joins(area: str) -> str:
-    return f"""
-    LEFT JOIN accounts_areapolicy p5 ON p5.area_id = {area}
-    LEFT JOIN accounts_areapolicy p4 ON p4.area_id = left({area}, 9) || '000'
-    LEFT JOIN accounts_areapolicy p3 ON p3.area_id = left({area}, 6) || '000000'
-    LEFT JOIN accounts_areapolicy p2 ON p2.area_id = left({area}, 4) || '00000000'
-    LEFT JOIN accounts_areapolicy p1 ON p1.area_id = left({area}, 2) || '0000000000'
-"""
-
-
-_POLICY_JOINS = _policy_joins("c.village_id")
-
-
-def _policy(column: str) -> str:
-    default = int(POLICY_DEFAULTS[column])
-    return f"COALESCE(p5.{column}, p4.{column}, p3.{column}, p2.{column}, p1.{column}, {default})"
+_policy_joins = policy_joins_sql
+_POLICY_JOINS = policy_joins_sql("c.village_id")
+_policy = policy_sql
 
 
 # The sweep's rules: (kind, recipients' role, the recipient's area as derived from the village,

@@ -27,10 +27,10 @@ class MultipleImageField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-def _yes_no(label) -> forms.TypedChoiceField:
+def _yes_no(label, choices=YES_NO) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label,
-        choices=YES_NO,
+        choices=choices,
         coerce=lambda v: v == "true",
         empty_value=None,
         required=False,
@@ -121,14 +121,7 @@ UNCHANGED_YES_NO = [("", _("Unchanged")), ("true", _("Yes")), ("false", _("No"))
 
 
 def _correction(label) -> forms.TypedChoiceField:
-    return forms.TypedChoiceField(
-        label=label,
-        choices=UNCHANGED_YES_NO,
-        coerce=lambda v: v == "true",
-        empty_value=None,
-        required=False,
-        widget=forms.RadioSelect,
-    )
+    return _yes_no(label, UNCHANGED_YES_NO)
 
 
 class AmendmentForm(forms.Form):

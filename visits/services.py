@@ -58,20 +58,7 @@ VISIT_FIELDS = (
 )
 # What an amendment may correct on a reviewed visit: the findings. The date and the kind move the
 # child's schedule; a wrong one is put right by returning the amended visit and editing it.
-AMENDABLE_FIELDS = (
-    "seen",
-    "guardian_present",
-    "caregiver_capable",
-    "in_school",
-    "safety_concern",
-    "safety_hazards",
-    "family_situation",
-    "health",
-    "needs",
-    "actions_taken",
-    "follow_up_on",
-    "follow_up_note",
-)
+AMENDABLE_FIELDS = tuple(f for f in VISIT_FIELDS if f not in ("visited_on", "kind", "notes"))
 TEXT_FIELDS = frozenset(
     {"family_situation", "health", "needs", "actions_taken", "follow_up_note", "notes"}
 )

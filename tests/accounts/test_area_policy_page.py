@@ -33,3 +33,31 @@ def test_civil_affairs_changes_the_cadence_and_due_dates_follow(
     assert child.home_visit_interval_days == 60 and child.next_home_visit_due == date(2027, 1, 19)
     assert client_for(supervisor).get("/visits/settings/").status_code == 403
     assert client_for(director_a).get("/visits/settings/").status_code == 403
+
+
+def test_the_sql_form_of_inheritance_agrees_with_policies_for(areas):
+    """One rule, two forms: the sweep's SQL (policy_joins_sql/policy_sql) gives every village the
+    numbers policies_for gives it — the nearest area's value, else the default."""
+    from django.db import connection
+
+    from accounts.models import AreaPolicy
+    from accounts.services import POLICY_DEFAULTS, policies_for, policy_joins_sql, policy_sql
+
+    from ..conftest import COUNTY_A, TOWNSHIP_1, VILLAGE_1, VILLAGE_2, VILLAGE_3
+
+    AreaPolicy.objects.create(area_id=COUNTY_A, home_days_low=60, escalate_county_days=20)
+    AreaPolicy.objects.create(area_id=TOWNSHIP_1, home_days_low=45)
+    AreaPolicy.objects.create(area_id=VILLAGE_2, escalate_county_days=10)
+    villages = [VILLAGE_1, VILLAGE_2, VILLAGE_3]
+    expected = policies_for(set(villages))
+    names = list(POLICY_DEFAULTS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT v.code, {', '.join(policy_sql(n) for n in names)} "
+            f"FROM accounts_area v {policy_joins_sql('v.code')} WHERE v.code = ANY(%s)",
+            [villages],
+        )
+        got = {row[0]: dict(zip(names, row[1:], strict=True)) for row in cursor.fetchall()}
+    assert got == expected
+    assert (got[VILLAGE_1]["home_days_low"], got[VILLAGE_3]["home_days_low"]) == (45, 60)
+    assert got[VILLAGE_2]["escalate_county_days"] == 10
