@@ -153,7 +153,10 @@ def test_a_number_on_file_outside_the_area_is_the_one_message(director_a, outsid
     first, _second = files
     far = make_child(outsider, name="城东娃", village_code=VILLAGE_B)
     before = snapshot()
-    rows = [row_of(first, 年级="四年级"), row_of(far, **{"村（社区）代码": VILLAGE_1, "年级": "五年级"})]
+    rows = [
+        row_of(first, 年级="四年级"),
+        row_of(far, **{"村（社区）代码": VILLAGE_1, "年级": "五年级"}),
+    ]
     report = import_children(source=workbook(rows), user=director_a, update=True)
     assert [str(e) for e in report.errors] == [f"[身份证号] {OUTSIDE}"]
     said = " ".join(str(e) for e in report.errors)
@@ -217,3 +220,21 @@ def test_page_update_mode_shows_the_four_counts(client_for, director_a, files):
     # The file's page shows the census change and who made it.
     page = client.get(f"/children/{first.pk}/").content.decode()
     assert "普查更新" in page
+
+
+def test_a_file_changed_during_the_import_changes_nothing(director_a, files, monkeypatch):
+    from children import services
+
+    first, second = files
+    apply = services.children_census_apply
+
+    def closed_meanwhile(**kwargs):
+        child_close(user=director_a, child=second, reason="moved_away")
+        return apply(**kwargs)
+
+    monkeypatch.setattr(services, "children_census_apply", closed_meanwhile)
+    rows = [row_of(first, 年级="四年级"), row_of(second, 年级="二年级"), new_row(5)]
+    report = import_children(source=workbook(rows), user=director_a, update=True)
+    assert [(e.row, e.message) for e in report.errors] == [(3, services.CENSUS_STALE_MESSAGE)]
+    first.refresh_from_db()
+    assert first.grade == "三年级" and not Child.objects.filter(name="新来的").exists()
