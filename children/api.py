@@ -62,6 +62,8 @@ class ChildIn(_ChildOptional):
     birth_date: date
     hukou_registered: bool = True
     village_code: str
+    # A child without an ID number like one on file (409 possible_duplicate): "not the same".
+    confirm_possible_duplicate: bool = False
 
 
 class ChildPatch(_ChildOptional):

@@ -64,6 +64,10 @@ class ChildForm(forms.Form):
     hukou_place = forms.CharField(label=_("Hukou place"), max_length=200, required=False)
     ethnicity = forms.CharField(label=_("Ethnicity"), max_length=20, required=False, initial="汉族")
     village = forms.ModelChoiceField(label=_("Village"), queryset=Area.objects.none())
+    # Shown only when a child without an ID number looks like one on file (the page asks).
+    confirm_possible_duplicate = forms.BooleanField(
+        label=_("Not the same child: register anyway"), required=False
+    )
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     school_name = forms.CharField(label=_("School"), max_length=100, required=False)
     grade = forms.CharField(label=_("Grade"), max_length=30, required=False)

@@ -279,9 +279,43 @@ def manual_categories(categories: Iterable[str]) -> list[str]:
     return [c for c in dict.fromkeys(categories) if c in MANUAL_CATEGORIES]
 
 
+POSSIBLE_DUPLICATE_MESSAGE = (
+    "同村（社区）或同乡镇已有姓名和出生日期相同的儿童档案，请核实是否为同一儿童；"
+    "确认不是同一儿童后再保存"
+)
+
+
+def possible_duplicates(*, name: str, birth_date: date, village_code: str) -> list[tuple]:
+    """Files that may be the same child as one registered without an ID number: the same name
+    and birth date in the village, or anywhere in its township. (pk, village code) pairs."""
+    township = village_code[:9]
+    return list(
+        Child.objects.filter(scope.prefix_q(township, "village__code"))
+        .filter(name=name.strip(), birth_date=birth_date)
+        .values_list("pk", "village_id")[:20]
+    )
+
+
+def _ask_about_possible_duplicates(user: User, values: dict, village: Area) -> None:
+    """409 ``possible_duplicate`` for a child without an ID number that may be on file already:
+    the user checks, then confirms (``confirm_possible_duplicate``). Only files in the user's
+    area are named; one elsewhere in the township is only said to exist."""
+    found = possible_duplicates(
+        name=values["name"], birth_date=values["birth_date"], village_code=village.code
+    )
+    if found:
+        raise Conflict(
+            POSSIBLE_DUPLICATE_MESSAGE,
+            field="name",
+            code="possible_duplicate",
+            data={"child_ids": [str(pk) for pk, code in found if scope.code_in_scope(user, code)]},
+        )
+
+
 def child_create(*, user: User, **data: Any) -> Child:
     """Register a child. Raises ValidationError (422), PermissionDenied (403) or Conflict (409)."""
     require_writer(user)
+    confirmed = bool(data.pop("confirm_possible_duplicate", False))
     reject_unknown(data, CHILD_FIELDS)
     values = {
         "hukou_registered": True,
@@ -294,6 +328,8 @@ def child_create(*, user: User, **data: Any) -> Child:
     village = validate_child(user, values, errors, current=None)
     _raise_if_errors(errors)
     number = values.pop("id_number", "") or ""
+    if not number and not confirmed:
+        _ask_about_possible_duplicates(user, values, village)
     if number:
         account_services.require_imports_allowed(user)  # 403 while locked (issue 14, M5)
         try:

@@ -162,10 +162,10 @@ def child_create_page(
         with _refusals_on_child_form(form):
             try:
                 child = create(user=request.user, **form.service_values())
-            except services.DuplicateIdNumber as exc:
-                duplicate = (
-                    exc  # one file for life: the page offers the way on (open, re-open, ask)
-                )
+            except Conflict as exc:
+                # One file for life: the page offers the way on (open, re-open, ask, confirm).
+                if exc.code:
+                    duplicate = exc
                 raise
             messages.success(request, _("The file of %(name)s was created.") % {"name": child.name})
             return redirect("children:detail", child_id=child.pk)
