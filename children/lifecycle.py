@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts import outbox, permissions
 from accounts import selectors as scope
+from accounts import services as account_services
 from accounts.models import Area, User
 from accounts.permissions import Capability
 from core import crypto
@@ -166,9 +167,17 @@ def transfer_request_from_receiver(
     if not _in_scope(user, village.code):
         # The destination must be the asking user's own.
         raise Http404
+    # Asking by ID number tells whether it is on file: counted like a duplicate found at
+    # registration (issue 14, M5) — a file outside the area is an audited probe, and a user
+    # locked for probing may not ask.
+    account_services.require_imports_allowed(user)
     child = Child.objects.filter(id_number_hash=crypto.lookup_hash(number)).first()
     if child is None:
         raise Http404(NO_FILE_MESSAGE)
+    if not _in_scope(user, child.village_id):
+        account_services.id_probes_record(
+            user=user, records=[(str(child.pk), child.village_id)], channel="transfer_request"
+        )
     if child.village_id == village.code:
         raise Conflict(TRANSFER_SAME_VILLAGE_MESSAGE, field="id_number")
     return _open_transfer(

@@ -275,3 +275,24 @@ def test_hostile_transfer_input_is_refused_clearly(api_client, director_a, child
         response = post(api, f"/api/v1/children/{child.pk}/transfers", body)
         assert response.status_code == 422, (body, response.content)
     assert not Transfer.objects.exists()
+
+
+def test_asking_for_a_file_by_id_number_is_a_counted_probe(api_client, director_a, outsider, child):
+    """POST /transfers says whether an ID number is on file: like a duplicate at registration
+    (issue 14, M5) a file found outside the area is an audited probe, and a user locked for
+    probing may not ask (403)."""
+    from accounts.models import AuditRecord, ImportLock
+    from core.crypto import decrypt
+
+    receiver = api_client(outsider)
+    body = {
+        "id_number": decrypt(child.id_number_encrypted),
+        "to_village_code": VILLAGE_B,
+        "reason": "已迁入",
+    }
+    assert post(receiver, "/api/v1/transfers", body).status_code == 201
+    probe = AuditRecord.objects.get(user=outsider, action="id_probe")
+    assert probe.detail["channel"] == "transfer_request"
+    ImportLock.objects.create(user=outsider, probes=21)
+    locked = post(receiver, "/api/v1/transfers", body)
+    assert locked.status_code == 403
