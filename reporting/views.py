@@ -16,7 +16,7 @@ from accounts import selectors as scope
 from accounts.permissions import Capability
 from children import selectors as child_selectors
 from children import views as child_views
-from core.forms import add_service_errors, refusals_as_messages
+from core.forms import add_service_errors, run_small_form
 from core.uploads import private_file_response
 
 from . import rules, selectors, services
@@ -108,17 +108,13 @@ def report_detail(request, report_id):
 def _report_action(
     request, report_id, form_class, run, capability: Capability = Capability.REPORT_READ
 ) -> HttpResponse:
-    """A small form of the report page: ``run(report, cleaned_data)`` once it checks (the page's
-    own controls send valid values; anything else is dropped), refusals as page messages, and
-    back to the report."""
+    """A small form of the report page: ``run(report, cleaned_data)`` once it checks; what the
+    form or the service refuses is said as page messages (never dropped in silence), and back to
+    the report."""
     report = selectors.report_for_user_or_404(
         user=request.user, report_id=report_id, capability=capability
     )
-    form = form_class(request.POST, request.FILES)
-    if form.is_valid():
-        with refusals_as_messages(request):
-            run(report, form.cleaned_data)
-            messages.success(request, _("Saved."))
+    run_small_form(request, form_class, lambda data: run(report, data))
     return redirect("reporting:detail", report_id=report.pk)
 
 

@@ -141,6 +141,15 @@ def test_attachments_checked_from_bytes_and_scoped(
     assert client_for(outsider).get(url).status_code == 404
 
 
+def test_a_refused_small_form_says_why_instead_of_dropping_the_input(client_for, report, reporter):
+    """Posting the attach form with no file (or anything the form refuses) said nothing before:
+    now the refusal is a message on the report page, and nothing is saved."""
+    response = client_for(reporter).post(f"/reports/{report.pk}/attach/", {}, follow=True)
+    body = response.content.decode()
+    assert response.status_code == 200 and "alert-danger" in body
+    assert not report.attachments.exists()
+
+
 def test_protection_order_recorded_and_reminded_14_days_before_expiry(
     client_for, report, director_a, supervisor
 ):
