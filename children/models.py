@@ -218,7 +218,7 @@ class Child(models.Model):
     # The last re-opening of a closed file (one file for life: never a second file).
     reopened_on = models.DateField(_("re-opened on"), null=True, blank=True)
     reopen_reason = models.CharField(
-        _("reason for re-opening"), max_length=500, blank=True, default=""
+        _("reason for re-opening"), max_length=500, blank=True, default="", db_default=""
     )
     # Kept open past the 18th birthday while a benefit continues for full-time education (set by
     # benefits when it records the education; the daily ageing-out job reads it).
