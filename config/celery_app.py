@@ -8,42 +8,29 @@ app = Celery("shouwang")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Times are Asia/Shanghai (CELERY_TIMEZONE).
-BEAT_SCHEDULE: dict[str, dict] = {
+# (task, when) in Asia/Shanghai time (CELERY_TIMEZONE).
+_PERIODIC_TASKS = [
     # Before the working day: left-behind status and flags that change with birthdays and with
     # parents reaching 90 days away.
-    "children-refresh-derived": {
-        "task": "children.refresh_derived",
-        "schedule": crontab(hour=1, minute=30),
-    },
+    ("children.refresh_derived", crontab(hour=1, minute=30)),
     # Care agreements past their end date expire (the unsupervised flag comes back).
-    "children-expire-agreements": {
-        "task": "children.expire_agreements",
-        "schedule": crontab(hour=1, minute=35),
-    },
+    ("children.expire_agreements", crontab(hour=1, minute=35)),
     # Files close by themselves on the 18th birthday (domain §2): before the ledger, which pays
     # active files only, and before the sweep, which reminds about children under 18 only.
-    "children-age-out": {
-        "task": "children.age_out",
-        "schedule": crontab(hour=1, minute=45),
-    },
+    ("children.age_out", crontab(hour=1, minute=45)),
     # The month's payment ledger. Daily rather than on the 1st only: it is idempotent, so a beat
     # that was down on the 1st, or an approval that took effect late, is caught up next night.
-    "benefits-monthly-entitlements": {
-        "task": "benefits.monthly_entitlements",
-        "schedule": crontab(hour=2, minute=0),
-    },
+    ("benefits.monthly_entitlements", crontab(hour=2, minute=0)),
     # Dashboards read a per-village summary: recounted every 10 minutes, so a page is never
     # more than 15 minutes behind (a page finding it older recounts itself).
-    "dashboards-refresh-stats": {
-        "task": "dashboards.refresh_stats",
-        "schedule": crontab(minute="*/10"),
-    },
+    ("dashboards.refresh_stats", crontab(minute="*/10")),
     # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
     # selects everything due up to its day.
-    "reminders-send-reminders": {
-        "task": "reminders.send_reminders",
-        "schedule": crontab(hour=8, minute=0),
-    },
+    ("reminders.send_reminders", crontab(hour=8, minute=0)),
+]
+# Each entry is named after its task: "children.age_out" is "children-age-out".
+BEAT_SCHEDULE: dict[str, dict] = {
+    task.replace(".", "-").replace("_", "-"): {"task": task, "schedule": schedule}
+    for task, schedule in _PERIODIC_TASKS
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -4,6 +4,7 @@
 # (browser tests: Playwright drives /usr/bin/chromium, it cannot download its own browser here).
 # Runs apt-get only as root; otherwise it says what to install and continues.
 set -euo pipefail
+. "$(dirname "$0")/apt.sh"
 needed=()
 command -v xgettext >/dev/null 2>&1 || needed+=(gettext)
 # By path, as tests/browser/conftest.py launches it: a chromium elsewhere would not be used.
@@ -14,11 +15,7 @@ done
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "system-deps: please install: ${needed[*]}" >&2
+if apt_refused system-deps "${needed[@]}"; then
   exit 0
 fi
-echo "system-deps: installing ${needed[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
+apt_install system-deps "${needed[@]}"

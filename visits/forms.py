@@ -38,6 +38,11 @@ def _yes_no(label, choices=YES_NO) -> forms.TypedChoiceField:
     )
 
 
+def _notes(label) -> forms.CharField:
+    """An optional note of a few lines."""
+    return forms.CharField(label=label, widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
 class VisitForm(forms.Form):
     # First screen: what a routine visit needs.
     visited_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
@@ -52,9 +57,7 @@ class VisitForm(forms.Form):
     caregiver_capable = _yes_no(_("Caregiver able to care"))
     in_school = _yes_no(_("Attending school"))
     safety_concern = _yes_no(_("Safety concern"))
-    notes = forms.CharField(
-        label=_("What you found"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
+    notes = _notes(_("What you found"))
     # Folded details.
     safety_hazards = forms.MultipleChoiceField(
         label=_("Safety hazards"),
@@ -62,20 +65,10 @@ class VisitForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    family_situation = forms.CharField(
-        label=_("Family situation"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
-    health = forms.CharField(
-        label=_("Physical and mental health"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-    )
-    needs = forms.CharField(
-        label=_("Needs"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
-    actions_taken = forms.CharField(
-        label=_("Actions taken"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
+    family_situation = _notes(_("Family situation"))
+    health = _notes(_("Physical and mental health"))
+    needs = _notes(_("Needs"))
+    actions_taken = _notes(_("Actions taken"))
     follow_up_on = forms.DateField(label=_("Follow up on"), widget=DATE_WIDGET, required=False)
     follow_up_note = forms.CharField(label=_("Follow-up"), max_length=500, required=False)
     photos = MultipleImageField(
@@ -137,12 +130,8 @@ class AmendmentForm(forms.Form):
     guardian_present = _correction(_("Guardian present"))
     caregiver_capable = _correction(_("Caregiver able to care"))
     in_school = _correction(_("Attending school"))
-    needs = forms.CharField(
-        label=_("Needs"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
-    actions_taken = forms.CharField(
-        label=_("Actions taken"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
+    needs = _notes(_("Needs"))
+    actions_taken = _notes(_("Actions taken"))
     follow_up_on = forms.DateField(label=_("Follow up on"), widget=DATE_WIDGET, required=False)
     follow_up_note = forms.CharField(label=_("Follow-up"), max_length=500, required=False)
 
