@@ -21,6 +21,7 @@ class Capability(StrEnum):
     CHILD_READ = "child.read"
     CHILD_WRITE = "child.write"
     CHILD_ASSESS = "child.assess"
+    CHILD_MERGE = "child.merge"
     VISIT_READ = "visit.read"
     VISIT_RECORD = "visit.record"
     VISIT_REVIEW = "visit.review"
@@ -73,6 +74,9 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
     C.CHILD_WRITE: CASE_WORKERS,
     # 家庭监护能力评估: by a director or a supervisor (domain §2).
     C.CHILD_ASSESS: frozenset({DIRECTOR, SUPERVISOR}),
+    # Two files of one child are merged by the supervisor (or county civil affairs) over both:
+    # a director asks them (domain §2, one file for life).
+    C.CHILD_MERGE: frozenset({SUPERVISOR, CIVIL_AFFAIRS}),
     C.VISIT_READ: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
     # Visits, and the worklist of children due one, by whoever visits: the director, and the
     # supervisor or civil affairs on their own visits.

@@ -40,7 +40,7 @@ def scale_data(django_db_setup, django_db_blocker):
         yield
         with connection.cursor() as cursor:
             cursor.execute(
-                "TRUNCATE visits_notification, visits_visit, children_child, "
+                "TRUNCATE visits_notification, visits_visit, children_child, children_household, "
                 "accounts_user, accounts_area CASCADE"
             )
 

@@ -22,6 +22,7 @@ from accounts import selectors as scope
 from accounts.models import Area, User
 from accounts.permissions import Capability
 from accounts.services import policies_for
+from children import lifecycle as child_lifecycle
 from children import rules as child_rules
 from children.models import Child, ChildStatus, CloseReason, Relation
 from children.services import history_context, require_writer
@@ -411,8 +412,10 @@ def education_record_add(*, user: User, child: Child, year: int, school: str) ->
         Enrolment.objects.filter(
             child=child, exit_reason=ExitReason.TURNED_18, end_month__year__gte=year - 1
         ).update(end_month=None, exit_reason="", end_reason="", ended_on=None, ended_by=None)
-        # With a benefit open, the file stays open past 18 to the end of that year.
+        # With a benefit open, the file stays open past 18 to the end of that year; a file
+        # closed on the 18th birthday re-opens.
         education_continues_until_refresh(child_ids=[child.pk])
+        child_lifecycle.reopen_for_education(child.pk)
     return record
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -97,6 +97,7 @@ class ChildOut(Schema):
     disability: str | None
     illness: str | None
     closed_reason: str | None
+    household_id: str
     created_at: datetime
     updated_at: datetime
     version: int
@@ -121,6 +122,7 @@ class FamilyMemberIn(Schema):
         "at_home", "working_away", "imprisoned", "in_rehab", "deceased", "missing", "other"
     ]
     has_guardian_capacity: bool
+    has_serious_disability: bool = False
     work_place: str | None = None
     employer: str | None = None
     away_since: date | None = None
@@ -136,6 +138,7 @@ class FamilyMemberPatch(Schema):
         | None
     ) = None
     has_guardian_capacity: bool | None = None
+    has_serious_disability: bool | None = None
     work_place: str | None = None
     employer: str | None = None
     away_since: date | None = None
@@ -143,7 +146,8 @@ class FamilyMemberPatch(Schema):
 
 class FamilyMemberOut(Schema):
     id: str
-    child_id: str
+    child_id: str = Field(description="the child the member is shown with (siblings share it)")
+    household_id: str
     relation: str
     name: str
     phone: str = Field(description="full or masked, as the user's role may see it")
@@ -186,19 +190,21 @@ def child_out(user, child: Child) -> dict:
         "disability": child.disability_type or None,
         "illness": child.illness or None,
         "closed_reason": child.closed_reason or None,
+        "household_id": str(child.household_id),
         "created_at": child.created_at,
         "updated_at": child.updated_at,
         "version": child.version,
     }
 
 
-def member_fields(member: FamilyMember) -> dict:
+def member_fields(member: FamilyMember, child_id: Any) -> dict:
     """Who the member is and their situation, numbers masked: the API's and the hand-over's."""
     from core.masking import mask_phone
 
     return {
         "id": str(member.pk),
-        "child_id": str(member.child_id),
+        "child_id": str(child_id),
+        "household_id": str(member.household_id),
         "relation": member.relation,
         "name": member.name,
         "phone_masked": mask_phone(member.phone),
@@ -211,7 +217,7 @@ def member_fields(member: FamilyMember) -> dict:
 def member_out(user, member: FamilyMember, child: Child) -> dict:
     return {
         "phone": scope.shown_number(user, PHONE, member.phone, child.village_id),
-        **member_fields(member),
+        **member_fields(member, child.pk),
         "work_place": member.work_place,
         "employer": member.employer,
         "away_since": member.away_since,
@@ -319,28 +325,20 @@ def family_member_list(request: HttpRequest, child_id: str):
     return {"items": [member_out(request.auth, m, child) for m in members], "count": len(members)}
 
 
-def _member_or_404(request: HttpRequest, member_id: str) -> FamilyMember:
-    return selectors.child_record_or_404(
-        FamilyMember.objects.select_related("child", "child__village"),
-        user=request.auth,
-        pk=member_id,
-    )
-
-
 @router.patch("/family-members/{member_id}", response=FamilyMemberOut)
 def family_member_patch(request: HttpRequest, member_id: str, payload: FamilyMemberPatch):
-    member = _member_or_404(request, member_id)
+    member, child = selectors.member_for_user_or_404(user=request.auth, member_id=member_id)
     permissions.require(request.auth, Capability.CHILD_WRITE)
     member = services.family_member_update(
         user=request.auth, member=member, changes=payload.dict(exclude_unset=True)
     )
-    child = Child.objects.select_related("village").get(pk=member.child_id)
+    child.refresh_from_db()
     return member_out(request.auth, member, child)
 
 
 @router.delete("/family-members/{member_id}", response={204: None})
 def family_member_delete(request: HttpRequest, member_id: str):
-    member = _member_or_404(request, member_id)
+    member, _child = selectors.member_for_user_or_404(user=request.auth, member_id=member_id)
     services.family_member_delete(user=request.auth, member=member)
     return Status(204, None)
 
@@ -491,7 +489,9 @@ def parent_contact_create(request: HttpRequest, child_id: str, payload: ParentCo
     )
     parent = None
     if payload.parent_id:
-        parent = child.family_members.filter(pk=payload.parent_id).first()
+        parent = FamilyMember.objects.filter(
+            pk=payload.parent_id, household_id=child.household_id
+        ).first()
     contact = services.parent_contact_record(
         user=request.auth,
         child=child,

@@ -68,6 +68,25 @@ class ChildForm(forms.Form):
     confirm_possible_duplicate = forms.BooleanField(
         label=_("Not the same child: register anyway"), required=False
     )
+    # Registration only: siblings on file in the village are found by a parent's ID number.
+    parent_id_number = forms.CharField(
+        label=_("Father's or mother's ID number"),
+        max_length=18,
+        required=False,
+        help_text=_("When a brother or sister is on file: the family members are shared."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    join_household = forms.TypedChoiceField(
+        label=_("Brothers and sisters on file"),
+        choices=[
+            ("yes", _("Join their family (share the family members)")),
+            ("no", _("Keep a family of its own")),
+        ],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     school_name = forms.CharField(label=_("School"), max_length=100, required=False)
     grade = forms.CharField(label=_("Grade"), max_length=30, required=False)
@@ -117,6 +136,9 @@ class ChildForm(forms.Form):
             data["village_code"] = data.pop("village").code
         if "disability_type" in data and data["disability_type"] is None:
             data["disability_type"] = ""
+        if not data.get("parent_id_number"):
+            data.pop("parent_id_number", None)
+            data.pop("join_household", None)
         return data
 
 
@@ -323,3 +345,22 @@ class TransferInForm(forms.Form):
         data = dict(self.cleaned_data)
         data["to_village_code"] = data.pop("village").code
         return data
+
+
+class SiblingForm(forms.Form):
+    """Link a brother or sister already on file in the village (the page lists the files)."""
+
+    child_id = forms.UUIDField(label=_("Brother or sister"))
+
+
+class EmptyForm(forms.Form):
+    """A POST action with nothing to fill in (a button)."""
+
+
+class MergeForm(forms.Form):
+    """Merge a duplicate file of the same child into this one (the page lists likely files)."""
+
+    duplicate_id = forms.UUIDField(label=_("The other file of this child"))
+    reason = forms.CharField(
+        label=_("Reason"), max_length=200, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO
@@ -21,7 +22,7 @@ from core import cells, crypto
 from core.uploads import zip_expanded_size
 
 from . import services
-from .models import Child, ChildStatus
+from .models import Child, ChildStatus, FamilyMember
 
 # Issue 14, L3: 50,000 rows took 11.5 s and answered with an 18 MB page. Refused before reading.
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -61,16 +62,24 @@ COLUMNS: list[tuple[str, str, bool, str]] = [
     ("残疾等级", "disability_grade", False, "1-4"),
     ("困境类别", "categories", False, "多个用、分隔"),
     ("父亲姓名", "father_name", False, ""),
+    ("父亲身份证号", "father_id_number", False, "填写后，同村同一父亲的子女共用家庭成员"),
     ("父亲状况", "father_status", False, "在家/外出务工/服刑/强制戒毒/已故/失踪/其他"),
     ("父亲外出时间", "father_away_since", False, "2025-02-10"),
     ("父亲务工地", "father_work_place", False, "浙江省杭州市"),
     ("父亲电话", "father_phone", False, ""),
     ("母亲姓名", "mother_name", False, ""),
+    ("母亲身份证号", "mother_id_number", False, "填写后，同村同一母亲的子女共用家庭成员"),
     ("母亲状况", "mother_status", False, "在家/外出务工/服刑/强制戒毒/已故/失踪/其他"),
     ("母亲外出时间", "mother_away_since", False, ""),
     ("母亲务工地", "mother_work_place", False, ""),
     ("母亲电话", "mother_phone", False, ""),
     ("备注", "notes", False, ""),
+    (
+        "确认不是同一儿童",
+        "not_duplicate",
+        False,
+        "无身份证号、且与已有档案同名同出生日期时，核实后填“是”",
+    ),
 ]
 HEADERS = [c[0] for c in COLUMNS]
 
@@ -341,11 +350,14 @@ def _parse_row(row: _Row, user: User, villages: dict[str, Area]) -> tuple[dict, 
             "away_since": row.date(f"{prefix}_away_since"),
             "work_place": row.text(f"{prefix}_work_place"),
             "phone": row.text(f"{prefix}_phone"),
+            "id_number": row.text(f"{prefix}_id_number"),
         }
         member_errors: dict[str, list[str]] = {}
         services.validate_member(member, member_errors)
         for member_field, messages in member_errors.items():
-            key = {"away_since": "away_since", "phone": "phone"}.get(member_field, "status")
+            key = {"away_since": "away_since", "phone": "phone", "id_number": "id_number"}.get(
+                member_field, "status"
+            )
             for message in messages:
                 row.error(f"{prefix}_{key}", message)
         members.append(member)
@@ -453,14 +465,28 @@ def _check_and_create(
         report.errors.append(RowError(2, "文件", "没有数据行"))
     updates: list[services.CensusUpdate] = []
     new_rows = []
+    families: dict = defaultdict(list)  # household id → its members (siblings share them)
+    for member in FamilyMember.objects.filter(
+        household_id__in={c.household_id for c in on_file.values()}
+    ):
+        families[member.household_id].append(member)
     for number, values, members, filled in parsed:
         child = on_file.get(values.get("id_number") or "")
         if child is None:
             new_rows.append((values, members))
             continue
-        census = _census_update(_Row(number, {}, report), user, child, values, members, filled)
+        census = _census_update(
+            _Row(number, {}, report),
+            user,
+            child,
+            values,
+            members,
+            filled,
+            families[child.household_id],
+        )
         if census is not None:
             updates.append(census)
+    _ask_about_possible_duplicates(user, parsed, new_rows, report)
     report.errors.sort(key=lambda e: e.row)
     if report.errors:
         return report
@@ -480,6 +506,51 @@ def _check_and_create(
     report.updated = sum(1 for u in updates if u.changes or u.new_members or u.member_changes)
     report.unchanged = len(updates) - report.updated
     return report
+
+
+POSSIBLE_DUPLICATE_MESSAGE = (
+    "同村（社区）或同乡镇已有姓名和出生日期相同的儿童档案{names}，请核实是否为同一儿童；"
+    "不是同一儿童的，在“确认不是同一儿童”列填“是”"
+)
+SHEET_DUPLICATE_MESSAGE = "与第{row}行姓名、出生日期和村（社区）相同，且都没有身份证号"
+
+
+def _ask_about_possible_duplicates(
+    user: User, parsed: list, new_rows: list, report: ImportReport
+) -> None:
+    """A new child without an ID number like a file on record (the same name and birth date in
+    the village or township: services.possible_duplicates), or like another row of the sheet, is
+    an error on its row unless the row says it is not the same child. Only files in the user's
+    area are named."""
+    new = {id(values) for values, _members in new_rows}
+    rows = [
+        (number, values)
+        for number, values, _members, filled in parsed
+        if id(values) in new and not values.get("id_number") and "not_duplicate" not in filled
+    ]
+    matches = services.possible_duplicates_many(
+        [(v["name"], v["birth_date"], v["village_code"]) for _n, v in rows]
+    )
+    seen: dict[tuple, int] = {}
+    for (number, values), found in zip(rows, matches, strict=True):
+        key = (values["name"].strip(), values["birth_date"], values["village_code"])
+        if key in seen:
+            report.errors.append(
+                RowError(number, "姓名", SHEET_DUPLICATE_MESSAGE.format(row=seen[key]))
+            )
+            continue
+        seen[key] = number
+        if found:
+            names = [
+                f"{name}（{code}）"
+                for name, code in Child.objects.filter(
+                    pk__in=[pk for pk, code in found if scope.code_in_scope(user, code)]
+                ).values_list("name", "village_id")
+            ]
+            shown = f"：{'、'.join(names)}" if names else ""
+            report.errors.append(
+                RowError(number, "姓名", POSSIBLE_DUPLICATE_MESSAGE.format(names=shown))
+            )
 
 
 # Child fields a census row may change, by column key (the ID number is the key itself; the risk
@@ -515,6 +586,7 @@ def _census_update(
     values: dict,
     members: list[dict],
     filled: set[str],
+    existing: list[FamilyMember],
 ) -> services.CensusUpdate | None:
     """What a census row changes in the active file ``child`` (in the user's area): each child
     field whose cell is filled and differs (an empty cell never clears a value); family members
@@ -559,7 +631,6 @@ def _census_update(
     census = services.CensusUpdate(
         child_id=child.pk, version=child.version, row=row.number, changes=changes
     )
-    existing = list(child.family_members.all())
     for member in members:
         prefix = member["relation"]
         named = f"{prefix}_name" in filled
@@ -634,6 +705,8 @@ def _read_rows(workbook, user: User, report: ImportReport):
                 continue
             seen_numbers[id_number] = number
         filled = {key for key, value in values_by_key.items() if _text(value)}
+        if not row.choice("not_duplicate", YES_NO, False):
+            filled.discard("not_duplicate")  # "not_duplicate" in filled: the row says 是
         parsed.append((number, values, members, filled))
     return parsed, villages, seen_numbers
 
@@ -650,7 +723,7 @@ def _check_duplicates(
     to_update: dict[str, Child] = {}
     found = Child.objects.filter(id_number_hash__in=hashes)
     if update:  # the files to merge into, checked as an edit would (validate_child)
-        found = found.select_related("village").prefetch_related("family_members")
+        found = found.select_related("village")
     else:
         found = found.only("id_number_hash", "pk", "village_id", "name", "status")
     for child in found:

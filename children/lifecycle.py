@@ -6,16 +6,17 @@ A transfer is asked by the side the child left (``sender``: the file is in the u
 the side the child arrived at (``receiver``: the destination is in the user's area, the file is
 found by its ID number and nothing of it is shown); the other side accepts or rejects it. When
 one user's area covers both villages it is accepted at once. On acceptance the file moves and
-everything hanging off it follows: the family, agreements, visits and contacts through the
-child's village; the apps above are told through the outbox (reports move their area, benefits
-paid by another county end and the new county is asked to re-apply, the old recipients'
-reminders are resolved).
+everything hanging off it follows: the family (a copy, when siblings stay behind), agreements,
+visits and contacts through the child's village; the apps above are told through the outbox
+(reports move their area, benefits paid by another county end and the new county is asked to
+re-apply, the old recipients' reminders are resolved).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+import pghistory.models
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -31,8 +32,17 @@ from core.clock import today
 from core.errors import Conflict
 
 from . import idcard, rules
-from .models import Child, ChildStatus, Transfer, TransferSide, TransferStatus
-from .services import children_recompute_derived, history_context
+from .households import join_households, leave_household
+from .models import (
+    Child,
+    ChildMerge,
+    ChildStatus,
+    CloseReason,
+    Transfer,
+    TransferSide,
+    TransferStatus,
+)
+from .services import apply_id_number, children_recompute_derived, history_context
 
 REOPEN_ACTIVE_MESSAGE = "档案未结案，无需重新开档"
 REOPEN_ADULT_MESSAGE = "儿童已年满18周岁，不能重新开档"
@@ -92,6 +102,25 @@ def child_reopen(*, user: User, child: Child, reason: str, note: str = "") -> Ch
         children_recompute_derived([locked.pk])
     locked.refresh_from_db()
     return locked
+
+
+EDUCATION_REOPEN_REASON = "年满18周岁后继续全日制教育，补贴延续"
+
+
+def reopen_for_education(child_id) -> bool:
+    """Inside the caller's transaction: a file closed on the 18th birthday re-opens when a
+    benefit continues for full-time education (benefits records the education and sets
+    ``education_continues_until`` first). True when it re-opened."""
+    on = today()
+    child = Child.objects.select_for_update().get(pk=child_id)
+    if child.status != ChildStatus.CLOSED or child.closed_reason != CloseReason.TURNED_18:
+        return False
+    if not may_stay_open(child, on):
+        return False
+    _reopen(child, on, EDUCATION_REOPEN_REASON)
+    child.save()
+    children_recompute_derived([child.pk])
+    return True
 
 
 def may_stay_open(child: Child, on: date) -> bool:
@@ -274,6 +303,8 @@ def _accept(transfer: Transfer, user: User) -> Transfer:
     with transaction.atomic(), history_context(user):
         child = Child.objects.select_for_update().get(pk=transfer.child_id)
         source = child.village_id
+        # Siblings who stay keep the family; the child takes a copy of it along.
+        leave_household(child)
         child.village_id = transfer.to_village_id
         if child.status == ChildStatus.CLOSED and may_stay_open(child, on):
             _reopen(child, on, f"转入：{transfer.reason}")
@@ -291,3 +322,95 @@ def _accept(transfer: Transfer, user: User) -> Transfer:
         outbox.enqueue("reminders.child_moved", *moved)
     transfer.refresh_from_db()
     return transfer
+
+
+# --- Merge: two files of one child -----------------------------------------------------------
+
+MERGE_SAME_FILE_MESSAGE = "请选择另一份档案"
+MERGE_DIFFERENT_IDS_MESSAGE = "两份档案的身份证号不同，不是同一儿童，不能合并"
+MERGE_CLOSED_MESSAGE = "保留的档案已结案：请保留未结案的档案，或先重新开档"
+MERGE_TRANSFER_MESSAGE = "其中一份档案有待处理的转移申请，请先处理"
+MERGE_CONFLICT_MESSAGE = (
+    "两份档案的记录不能并存（如同一项补贴都在发放、都有生效的委托照护协议），请先处理其中一份再合并"
+)
+# The dates a visit or contact moves forward, kept as the later of the two files'.
+_LATEST = ("last_contact_on", "last_home_visit_on", "last_parent_contact_on")
+
+
+def child_merge(*, user: User, child: Child, duplicate: Child, reason: str) -> Child:
+    """Merge ``duplicate`` into ``child`` (a supervisor or civil affairs over both; the caller
+    has found both in the user's area). Every record of the duplicate — visits, agreements,
+    contacts, reports, benefits, reminders, transfers, whichever app holds them — moves to the
+    surviving file, the two families join (households.join_households), the survivor takes the
+    duplicate's ID number when it has none, and the duplicate file goes; its history stays under
+    its id and ChildMerge names it. All or nothing: records that cannot stand together (two
+    benefits of one programme being paid …) → Conflict ``merge_conflict``, nothing changes."""
+    permissions.require(user, Capability.CHILD_MERGE)
+    errors: dict[str, list[str]] = {}
+    reason, _note = _reason_and_note(reason, "", errors)
+    if child.pk == duplicate.pk:
+        errors.setdefault("duplicate_id", []).append(MERGE_SAME_FILE_MESSAGE)
+    _raise_if(errors)
+    with transaction.atomic(), history_context(user):
+        survivor, other = (
+            Child.objects.select_for_update().get(pk=pk) for pk in sorted([child.pk, duplicate.pk])
+        )
+        if survivor.pk != child.pk:
+            survivor, other = other, survivor
+        if survivor.status == ChildStatus.CLOSED:
+            raise Conflict(MERGE_CLOSED_MESSAGE, code="file_closed")
+        if (
+            survivor.id_number_hash
+            and other.id_number_hash
+            and survivor.id_number_hash != other.id_number_hash
+        ):
+            raise Conflict(MERGE_DIFFERENT_IDS_MESSAGE, code="different_children")
+        if Transfer.objects.filter(
+            child__in=[survivor, other], status=TransferStatus.PENDING
+        ).exists():
+            raise Conflict(MERGE_TRANSFER_MESSAGE, code="transfer_pending")
+        try:
+            with transaction.atomic():  # a savepoint: a clash of records is a Conflict
+                join_households(survivor.household_id, other.household_id)
+                _move_records(other, survivor)
+        except IntegrityError as exc:
+            raise Conflict(MERGE_CONFLICT_MESSAGE, code="merge_conflict") from exc
+        ChildMerge.objects.create(
+            survivor=survivor,
+            duplicate_id=other.pk,
+            duplicate_name=other.name,
+            duplicate_village_id=other.village_id,
+            reason=reason,
+            merged_by=user,
+        )
+        number = crypto.decrypt(other.id_number_encrypted) if not survivor.id_number_hash else ""
+        Child.objects.filter(pk=other.pk).delete()
+        survivor.refresh_from_db()
+        if number:
+            apply_id_number(survivor, number)
+            survivor.hukou_registered = True
+        for field in _LATEST:
+            dates = [d for d in (getattr(survivor, field), getattr(other, field)) if d]
+            setattr(survivor, field, max(dates) if dates else None)
+        survivor.version += 1
+        survivor.save()
+        children_recompute_derived([survivor.pk])
+        outbox.enqueue("benefits.recheck_enrolments", str(survivor.pk))
+    survivor.refresh_from_db()
+    return survivor
+
+
+def _move_records(duplicate: Child, survivor: Child) -> None:
+    """Every row of any app that names ``duplicate`` names ``survivor`` instead: found through
+    the relations the apps declare (so the file never imports the apps above it). History
+    events stay as they were written; ChildMerge records the merge itself."""
+    for relation in Child._meta.related_objects:
+        model = relation.related_model
+        if (
+            relation.many_to_many
+            or model is ChildMerge
+            or issubclass(model, pghistory.models.Event)
+        ):
+            continue
+        name = relation.field.name
+        model._base_manager.filter(**{name: duplicate.pk}).update(**{name: survivor.pk})

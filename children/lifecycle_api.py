@@ -1,4 +1,5 @@
-"""API of the file's life (api.md, "Case lifecycle"): re-open, and transfers between villages."""
+"""API of the file's life (api.md, "Case lifecycle"): re-open, siblings, and transfers between
+villages."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from accounts.permissions import Capability
 from accounts.services import audit_api_read
 from core.api import PageParams, page_of
 
-from . import lifecycle, selectors
+from . import households, lifecycle, selectors
 from .api import ChildOut, child_out
 from .models import Transfer
 
@@ -32,6 +33,15 @@ class TransferFromSenderIn(Schema):
 
 class TransferFromReceiverIn(TransferFromSenderIn):
     id_number: str = Field(..., max_length=18)
+
+
+class SiblingIn(Schema):
+    child_id: str = Field(..., max_length=64)
+
+
+class MergeIn(Schema):
+    duplicate_id: str = Field(..., max_length=64)
+    reason: str = Field(..., max_length=200)
 
 
 class RejectIn(Schema):
@@ -98,6 +108,36 @@ def child_reopen(request: HttpRequest, child_id: str, payload: ReopenIn):
     )
     child = lifecycle.child_reopen(
         user=request.auth, child=child, reason=payload.reason, note=payload.note or ""
+    )
+    return child_out(request.auth, child)
+
+
+@router.post("/children/{child_id}/siblings", response=ChildOut)
+def sibling_link(request: HttpRequest, child_id: str, payload: SiblingIn):
+    """Both children share one household and its family members (api.md, Households); the
+    other child outside the user's area is 404 like the first."""
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, capability=Capability.CHILD_WRITE
+    )
+    other = selectors.child_for_user_or_404(
+        user=request.auth, child_id=payload.child_id, capability=Capability.CHILD_WRITE
+    )
+    child = households.siblings_link(user=request.auth, child=child, other=other)
+    return child_out(request.auth, child)
+
+
+@router.post("/children/{child_id}/merge", response=ChildOut)
+def child_merge(request: HttpRequest, child_id: str, payload: MergeIn):
+    """A supervisor or civil affairs merges a duplicate file into this one; both must be in the
+    user's area (404), the role may merge (403)."""
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, capability=Capability.CHILD_MERGE
+    )
+    duplicate = selectors.child_for_user_or_404(
+        user=request.auth, child_id=payload.duplicate_id, capability=Capability.CHILD_MERGE
+    )
+    child = lifecycle.child_merge(
+        user=request.auth, child=child, duplicate=duplicate, reason=payload.reason
     )
     return child_out(request.auth, child)
 

@@ -3,6 +3,8 @@ ask for the file of a child who arrived (transfer in), and the transfers waiting
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,10 +14,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
 from accounts.permissions import Capability
-from core.forms import refusals_as_messages, refusals_on_form
+from core.forms import refusals_as_messages, refusals_on_form, small_form_view
 
-from . import lifecycle, selectors
-from .forms import ReasonForm, ReopenForm, TransferInForm, TransferOutForm
+from . import households, lifecycle, selectors
+from .forms import (
+    EmptyForm,
+    MergeForm,
+    ReasonForm,
+    ReopenForm,
+    SiblingForm,
+    TransferInForm,
+    TransferOutForm,
+)
 from .models import TransferStatus
 from .views import _villages_for
 
@@ -131,3 +141,61 @@ def transfer_reject(request: HttpRequest, transfer_id) -> HttpResponse:
         )
         messages.success(request, _("The transfer was rejected."))
     return redirect("children:transfers")
+
+
+# --- Households: siblings share their family members -------------------------------------------
+
+_child_action = partial(
+    small_form_view,
+    fetch=lambda request, child_id: selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
+    ),
+    record="child",
+    back=lambda child: redirect("children:detail", child_id=child.pk),
+)
+
+
+def _link(*, user, child, child_id) -> None:
+    """The sibling picked on the page, found in the user's area like any file (404 outside)."""
+    other = selectors.child_for_user_or_404(
+        user=user, child_id=child_id, capability=Capability.CHILD_WRITE
+    )
+    households.siblings_link(user=user, child=child, other=other)
+
+
+sibling_link = _child_action(SiblingForm, _link)
+household_leave = _child_action(EmptyForm, households.household_leave)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def child_merge(request: HttpRequest, child_id) -> HttpResponse:
+    """Two files of one child: the supervisor keeps this one and merges the other into it."""
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, capability=Capability.CHILD_MERGE
+    )
+    form = MergeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with refusals_on_form(form):
+            duplicate = selectors.child_for_user_or_404(
+                user=request.user,
+                child_id=form.cleaned_data["duplicate_id"],
+                capability=Capability.CHILD_MERGE,
+            )
+            lifecycle.child_merge(
+                user=request.user,
+                child=child,
+                duplicate=duplicate,
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, _("The two files were merged into this one."))
+            return redirect("children:detail", child_id=child.pk)
+    return render(
+        request,
+        "children/merge.html",
+        {
+            "form": form,
+            "child": child,
+            "candidates": selectors.merge_candidates(user=request.user, child=child),
+        },
+    )

@@ -88,6 +88,21 @@ class DisabilityType(models.TextChoices):
     MULTIPLE = "multiple", _("Multiple")
 
 
+class Household(models.Model):
+    """Siblings share one household and its family members (domain §2): a parent's change is
+    recorded once and every sibling's derived status follows. Every child has one, alone or not."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+
+    def __str__(self) -> str:
+        return "、".join(self.children.order_by("birth_date").values_list("name", flat=True))
+
+
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
@@ -132,6 +147,13 @@ class Child(models.Model):
         on_delete=models.PROTECT,
         related_name="child_files",
         limit_choices_to={"level": "village"},
+    )
+    # Siblings share the household's family members (children.households).
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     address = models.CharField(_("address"), max_length=200, blank=True, default="")
     school_name = models.CharField(_("school"), max_length=100, blank=True, default="")
@@ -295,6 +317,11 @@ class Child(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def family_members(self) -> models.QuerySet[FamilyMember]:
+        """The family members of the child's household (shared with its siblings)."""
+        return FamilyMember.objects.filter(household_id=self.household_id)
+
 
 class Relation(models.TextChoices):
     FATHER = "father", _("Father")
@@ -326,18 +353,26 @@ STATUSES_NEEDING_EVIDENCE = {
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "id_number_encrypted"],
+    exclude=["updated_at", "id_number_encrypted", "id_number_hash"],
     model_name="FamilyMemberEvent",
 )
 class FamilyMember(models.Model):
+    """A parent or relative of the children of one household (siblings share them)."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    child = models.ForeignKey(
-        Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="family_members"
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.CASCADE,
+        related_name="members",
     )
     relation = models.CharField(_("relation"), max_length=20, choices=Relation.choices)
     name = models.CharField(_("full name"), max_length=50)
     id_number_encrypted = models.TextField(blank=True, default="", editable=False)
     id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True, default="")
+    # The keyed hash of the ID number: a parent already on file in the village is found by it
+    # (registration and census import offer to join the household).
+    id_number_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     phone = models.CharField(_("phone"), max_length=20, blank=True, default="")
     status = models.CharField(_("status"), max_length=20, choices=MemberStatus.choices)
     has_guardian_capacity = models.BooleanField(_("able to act as guardian"), default=True)
@@ -355,9 +390,14 @@ class FamilyMember(models.Model):
     class Meta:
         verbose_name = _("family member")
         verbose_name_plural = _("family members")
-        ordering = ["child", "relation", "name"]
+        ordering = ["household", "relation", "name"]
         indexes = [
             models.Index(fields=["status", "away_since"], name="member_status_away"),
+            models.Index(
+                fields=["id_number_hash"],
+                name="member_id_number_hash",
+                condition=~models.Q(id_number_hash=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -689,3 +729,36 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child_id}: {self.from_village_id} → {self.to_village_id} ({self.status})"
+
+
+class ChildMerge(models.Model):
+    """Two files of one child merged (domain §2, one file for life): the duplicate's visits,
+    agreements, reports, benefits and family moved to the surviving file, and the duplicate file
+    went. Its own history stays under its id (ChildEvent); this record names it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    survivor = models.ForeignKey(
+        Child, verbose_name=_("file kept"), on_delete=models.CASCADE, related_name="merges"
+    )
+    duplicate_id = models.UUIDField(_("file merged"), unique=True)
+    duplicate_name = models.CharField(_("full name"), max_length=50)
+    duplicate_village = models.ForeignKey(
+        "accounts.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("village")
+    )
+    reason = models.CharField(_("reason"), max_length=500)
+    merged_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("merged by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("merged file")
+        verbose_name_plural = _("merged files")
+        ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"{self.duplicate_name} → {self.survivor}"

@@ -240,3 +240,60 @@ def ages_out_on(birth_date: date, education_continues_until: date | None = None)
 def agreement_default_end(start: date) -> date:
     """The end date offered for a care agreement starting on ``start``."""
     return start + timedelta(days=AGREEMENT_TERM_DAYS)
+
+
+# --- Households (siblings share their family members) -----------------------------------------
+
+PARENT_RELATIONS = ("father", "mother")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A family member as the household rules see it: the keyed hash of the ID number ("" when
+    none was recorded) and the name."""
+
+    key: object  # the member's primary key
+    relation: str
+    name: str
+    id_hash: str = ""
+
+
+def same_person(a: Person, b: Person) -> bool:
+    """Two records of one relative: the same ID number when both have one, else the same relation
+    and name."""
+    if a.relation != b.relation:
+        return False
+    if a.id_hash and b.id_hash:
+        return a.id_hash == b.id_hash
+    return a.name.strip() == b.name.strip()
+
+
+@dataclass
+class FamilyMerge:
+    """What joining ``incoming`` to ``kept`` does: ``matched`` pairs (incoming, kept) are one
+    person (the kept record stays), ``added`` join as they are, and ``conflicts`` (Chinese
+    sentences) say why the two families cannot be one: a father or mother on each side who are
+    not the same person."""
+
+    matched: list[tuple[Person, Person]]
+    added: list[Person]
+    conflicts: list[str]
+
+
+def merge_families(kept: Sequence[Person], incoming: Sequence[Person]) -> FamilyMerge:
+    merge = FamilyMerge([], [], [])
+    for person in incoming:
+        same = next((k for k in kept if same_person(person, k)), None)
+        if same is not None:
+            merge.matched.append((person, same))
+            continue
+        if person.relation in PARENT_RELATIONS:
+            other = next((k for k in kept if k.relation == person.relation), None)
+            if other is not None:
+                merge.conflicts.append(
+                    f"两个档案登记的{RELATION_ZH[person.relation]}不是同一人"
+                    f"（{other.name}、{person.name}），请先更正家庭成员"
+                )
+                continue
+        merge.added.append(person)
+    return merge

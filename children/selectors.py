@@ -12,7 +12,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import User
+from accounts.models import Area, User
 from accounts.permissions import Capability
 from core import clock, crypto
 from core.history import BASELINE, Change, RelatedLabels, field_changes, value_label
@@ -34,6 +34,7 @@ from .models import (
     TransferSide,
     TransferStatus,
 )
+from .rules import PARENT_RELATIONS
 
 VISIT_STATUSES = (
     schedule.OK,
@@ -77,6 +78,26 @@ def child_record_or_404(queryset: QuerySet, *, user: User, pk: Any):
     """A record that belongs to a child (member, agreement, application, visit …), found only
     when the child's village is in the user's area."""
     return scope.get_in_scope_or_404(queryset, user=user, area_field=CHILD_RECORD_AREA_FIELD, pk=pk)
+
+
+MEMBER_AREA_FIELD = "household__children__village__code"
+
+
+def member_for_user_or_404(*, user: User, member_id: Any) -> tuple[FamilyMember, Child]:
+    """A family member of a household with a child in the user's area (404 otherwise), and the
+    child it is shown with: an open file of the household in the area before a closed one."""
+    member = scope.get_in_scope_or_404(
+        FamilyMember.objects.distinct(), user=user, area_field=MEMBER_AREA_FIELD, pk=member_id
+    )
+    child = (
+        scope.scope_queryset(
+            Child.objects.select_related("village"), user=user, area_field="village__code"
+        )
+        .filter(household_id=member.household_id)
+        .order_by("status", "birth_date")
+        .first()
+    )
+    return member, child
 
 
 def child_records_in_scope(queryset: QuerySet, *, user: User) -> QuerySet:
@@ -189,7 +210,82 @@ def id_number_for(user: User, child: Child) -> str:
 
 
 def family_for(child: Child) -> list[FamilyMember]:
-    return list(child.family_members.order_by("relation", "created_at"))
+    """The family members of the child's household (shared with its siblings)."""
+    return list(
+        FamilyMember.objects.filter(household_id=child.household_id).order_by(
+            "relation", "created_at"
+        )
+    )
+
+
+def siblings_of(child: Child) -> list[Child]:
+    """The other children of the household (siblings are registered in one village), oldest
+    first."""
+    return list(
+        Child.objects.filter(household_id=child.household_id)
+        .exclude(pk=child.pk)
+        .order_by("birth_date", "name")
+    )
+
+
+def sibling_candidates(child: Child) -> list[Child]:
+    """Open files of the child's village that may be linked as its siblings (not already)."""
+    return list(
+        Child.objects.filter(village_id=child.village_id, status=ChildStatus.ACTIVE)
+        .exclude(household_id=child.household_id)
+        .only("id", "name", "birth_date", "gender")
+        .order_by("name", "birth_date")[:500]
+    )
+
+
+def merge_candidates(*, user: User, child: Child) -> list[Child]:
+    """Files in the user's area that may be the same child: the same name, or the same birth
+    date and gender (a supervisor picks the duplicate to merge)."""
+    return list(
+        children_in_scope(user=user)
+        .exclude(pk=child.pk)
+        .filter(Q(name=child.name) | Q(birth_date=child.birth_date, gender=child.gender))
+        .select_related("village")
+        .order_by("name", "birth_date")[:50]
+    )
+
+
+def households_with_parent(*, village: Area, id_number: str) -> list[tuple[Any, list[str]]]:
+    """Households of the village with a father or mother of this ID number, each with its
+    children's names (the registration page offers to join one)."""
+    if not id_number:
+        return []
+    found = parent_households([village.code], [crypto.lookup_hash(id_number)])
+    household_ids = set(found.values())
+    names: dict[Any, list[str]] = {pk: [] for pk in household_ids}
+    for household_id, name in (
+        Child.objects.filter(household_id__in=household_ids)
+        .order_by("birth_date")
+        .values_list("household_id", "name")
+    ):
+        names[household_id].append(name)
+    return list(names.items())
+
+
+def parent_households(village_codes: Iterable[str], hashes: Iterable[str]) -> dict:
+    """Households of the given villages with a father or mother of one of these ID-number hashes:
+    {(village code, hash): household id}. One query."""
+    found: dict[tuple[str, str], uuid.UUID] = {}
+    hashes = [h for h in set(hashes) if h]
+    if not hashes:
+        return found
+    rows = (
+        FamilyMember.objects.filter(
+            id_number_hash__in=hashes,
+            relation__in=PARENT_RELATIONS,
+            household__children__village_id__in=set(village_codes),
+        )
+        .values_list("household__children__village_id", "id_number_hash", "household_id")
+        .order_by("household__created_at")
+    )
+    for village_code, digest, household_id in rows:
+        found.setdefault((village_code, digest), household_id)
+    return found
 
 
 def assessments_for(child: Child) -> list[GuardianshipAssessment]:
@@ -203,6 +299,7 @@ def assessments_for(child: Child) -> list[GuardianshipAssessment]:
 _HIDDEN = {
     "id",
     "child",
+    "household",
     "created_at",
     "created_by",
     "id_number_hash",
@@ -324,6 +421,28 @@ def _describe_member(event: dict, previous: dict | None, changes: list) -> tuple
     return f"修改家庭成员：{member}", "family"
 
 
+def _household_entries(
+    child_events: list[dict], authors: dict[Any, tuple[str, dict]]
+) -> list[TimelineEntry]:
+    """The file joining its siblings' household or leaving it (the household column is hidden
+    from the diff: its value is an id, not something a person reads)."""
+    entries = []
+    previous_of: dict[Any, dict] = {}
+    for event in child_events:
+        previous = previous_of.get(event["pgh_obj_id"])
+        previous_of[event["pgh_obj_id"]] = event
+        if previous is None or previous["household_id"] == event["household_id"]:
+            continue
+        who, meta = authors.get(event["pgh_context_id"], (SYSTEM_AUTHOR, {}))
+        siblings = Child.objects.filter(household_id=event["household_id"]).exclude(
+            pk=event["pgh_obj_id"]
+        )
+        names = "、".join(siblings.values_list("name", flat=True))
+        title = f"与兄弟姐妹共用家庭成员：{names}" if names else "不再与兄弟姐妹共用家庭成员"
+        entries.append(TimelineEntry(event["pgh_created_at"], who, title, [], "family", meta))
+    return entries
+
+
 def timeline_for(
     child: Child, extra: list[TimelineEntry] | None = None, *, user: User | None = None
 ) -> list[TimelineEntry]:
@@ -338,13 +457,33 @@ def timeline_for(
             return scope.shown_number_masked(PHONE, value)
         return scope.shown_number(user, PHONE, value, child.village_id)
 
-    child_events = list(ChildEvent.objects.filter(pgh_obj_id=child.pk).order_by("pgh_id").values())
+    merges = list(child.merges.select_related("merged_by"))
+    # A file merged into this one keeps its own history under its id (children.lifecycle).
+    child_events = list(
+        ChildEvent.objects.filter(pgh_obj_id__in=[child.pk, *(m.duplicate_id for m in merges)])
+        .order_by("pgh_id")
+        .values()
+    )
+    # The household's members (shared with siblings), and the history of those that joined it
+    # from another family (siblings linked) under their former household.
     member_events = list(
-        FamilyMemberEvent.objects.filter(child_id=child.pk).order_by("pgh_id").values()
+        FamilyMemberEvent.objects.filter(
+            Q(household_id=child.household_id)
+            | Q(pgh_obj_id__in=FamilyMember.objects.filter(household_id=child.household_id))
+        )
+        .order_by("pgh_id")
+        .values()
     )
     authors = history_authors(event["pgh_context_id"] for event in child_events + member_events)
+
+    def describe_child(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
+        title, kind = _describe_child(event, previous, changes)
+        if event["pgh_obj_id"] != child.pk:
+            title = f"{title}（已合并的档案：{event['name']}）"
+        return title, kind
+
     entries = record_history(
-        Child, ChildEvent, child_events, describe=_describe_child, hidden=_HIDDEN, authors=authors
+        Child, ChildEvent, child_events, describe=describe_child, hidden=_HIDDEN, authors=authors
     )
     entries += record_history(
         FamilyMember,
@@ -355,12 +494,23 @@ def timeline_for(
         transform=dict.fromkeys(_PHONE_FIELDS, shown),
         authors=authors,
     )
+    entries += _household_entries(child_events, authors)
     for entry in entries:  # changes of the yearly census update (children.services.CENSUS_VIA)
         if entry.meta.get("via") == "census" and entry.kind != "create":
             entry.title = (
                 CENSUS_TITLE if entry.kind == "change" else f"{CENSUS_TITLE}：{entry.title}"
             )
 
+    for merge in merges:
+        entries.append(
+            TimelineEntry(
+                merge.merged_at,
+                merge.merged_by.display_name if merge.merged_by else SYSTEM_AUTHOR,
+                f"合并重复档案：{merge.duplicate_name}（{merge.reason}）",
+                [],
+                "change",
+            )
+        )
     for assessment in child.assessments.select_related("assessor"):
         entries.append(
             TimelineEntry(

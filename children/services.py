@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -39,6 +41,7 @@ from .models import (
     FamilyMember,
     Gender,
     GuardianshipAssessment,
+    Household,
     MemberStatus,
     ParentContact,
     ParentNotice,
@@ -46,6 +49,7 @@ from .models import (
     RiskLevel,
     SchoolStatus,
 )
+from .selectors import households_with_parent, parent_households
 
 # A duplicate outside the user's area: nothing of the file found, not even that it is elsewhere
 # (issue 14, M5). One inside the area may be named: the user can open it anyway.
@@ -229,12 +233,17 @@ def validate_child(
     return village
 
 
-def apply_id_number(child_or_member, number: str, *, with_hash: bool) -> None:
-    child_or_member.id_number_encrypted = crypto.encrypt(number)
-    child_or_member.id_number_masked = idcard.mask(number)
-    if with_hash:
-        child_or_member.id_number_hash = crypto.lookup_hash(number) if number else None
-        child_or_member.id_number_last4 = number[-4:] if number else ""
+def apply_id_number(record: Child | FamilyMember, number: str) -> None:
+    """Store an ID number encrypted, masked and as its keyed hash (a child's file is found by
+    it; a parent's finds the household of siblings already on file)."""
+    record.id_number_encrypted = crypto.encrypt(number)
+    record.id_number_masked = idcard.mask(number)
+    digest = crypto.lookup_hash(number) if number else None
+    if isinstance(record, FamilyMember):
+        record.id_number_hash = digest or ""
+    else:
+        record.id_number_hash = digest
+        record.id_number_last4 = number[-4:] if number else ""
 
 
 def reject_unknown(values: dict, allowed: Iterable[str]) -> None:
@@ -288,12 +297,34 @@ POSSIBLE_DUPLICATE_MESSAGE = (
 def possible_duplicates(*, name: str, birth_date: date, village_code: str) -> list[tuple]:
     """Files that may be the same child as one registered without an ID number: the same name
     and birth date in the village, or anywhere in its township. (pk, village code) pairs."""
-    township = village_code[:9]
-    return list(
-        Child.objects.filter(scope.prefix_q(township, "village__code"))
-        .filter(name=name.strip(), birth_date=birth_date)
-        .values_list("pk", "village_id")[:20]
+    return possible_duplicates_many([(name, birth_date, village_code)])[0]
+
+
+def possible_duplicates_many(rows: list[tuple[str, date, str]]) -> list[list[tuple]]:
+    """possible_duplicates for many (name, birth date, village code) rows in one query (the
+    census import): for each row, the (pk, village code) pairs of files like it."""
+    if not rows:
+        return []
+    found = (
+        Child.objects.filter(
+            name__in={name.strip() for name, _b, _v in rows},
+            birth_date__in={birth for _n, birth, _v in rows},
+        )
+        .filter(
+            functools.reduce(
+                operator.or_,
+                (
+                    scope.prefix_q(township, "village__code")
+                    for township in {v[:9] for *_x, v in rows}
+                ),
+            )
+        )
+        .values_list("name", "birth_date", "village_id", "pk")
     )
+    by_key: dict[tuple, list[tuple]] = defaultdict(list)
+    for name, birth, code, pk in found:
+        by_key[(name, birth, code[:9])].append((pk, code))
+    return [by_key.get((name.strip(), birth, code[:9]), [])[:20] for name, birth, code in rows]
 
 
 def _ask_about_possible_duplicates(user: User, values: dict, village: Area) -> None:
@@ -312,8 +343,24 @@ def _ask_about_possible_duplicates(user: User, values: dict, village: Area) -> N
         )
 
 
-def child_create(*, user: User, **data: Any) -> Child:
-    """Register a child. Raises ValidationError (422), PermissionDenied (403) or Conflict (409)."""
+HOUSEHOLD_FOUND_MESSAGE = "本村已登记该家长的子女：{names}。是否加入该家庭，共用家庭成员？"
+NO_PARENT_MESSAGE = "本村没有登记该身份证号的父亲或母亲；兄弟姐妹建档后，也可在档案页关联"
+
+
+def child_create(
+    *,
+    user: User,
+    household_id: uuid.UUID | None = None,
+    parent_id_number: str = "",
+    join_household: bool | None = None,
+    **data: Any,
+) -> Child:
+    """Register a child. Raises ValidationError (422), PermissionDenied (403) or Conflict (409).
+
+    Siblings share one household: ``household_id`` joins one of the village; or, as the
+    registration page offers, ``parent_id_number`` names a father or mother on file in the
+    village — Conflict ``household_found`` (the siblings named) until ``join_household`` says
+    whether to join. Otherwise the child has a household of its own."""
     require_writer(user)
     confirmed = bool(data.pop("confirm_possible_duplicate", False))
     reject_unknown(data, CHILD_FIELDS)
@@ -339,11 +386,23 @@ def child_create(*, user: User, **data: Any) -> Child:
             raise
     values.pop("village_code", None)
     values["categories"] = manual_categories(values.get("categories") or [])
+    if parent_id_number and join_household is not False:
+        household_id = _household_by_parent(village, parent_id_number, join_household)
+    if (
+        household_id is not None
+        and not Child.objects.filter(household_id=household_id, village=village).exists()
+    ):
+        raise ValidationError({"village_code": ["所选家庭不在该村（社区）"]})
     child = Child(village=village, created_by=user, **values)
-    apply_id_number(child, number, with_hash=True)
+    apply_id_number(child, number)
     try:
         with transaction.atomic(), history_context(user):
-            child.full_clean(exclude=["id_number_hash", "photo"])
+            child.household = (
+                Household.objects.get(pk=household_id)
+                if household_id is not None
+                else Household.objects.create()
+            )
+            child.full_clean(exclude=["id_number_hash", "photo", "household"])
             child.save()
             children_recompute_derived([child.pk])
     except IntegrityError as exc:
@@ -354,49 +413,144 @@ def child_create(*, user: User, **data: Any) -> Child:
     return child
 
 
+def _parent(member: FamilyMember) -> rules.Parent:
+    return rules.Parent(
+        member.relation,
+        member.status,
+        member.has_guardian_capacity,
+        member.away_since,
+        member.has_serious_disability,
+    )
+
+
+def _person(member: FamilyMember) -> rules.Person:
+    return rules.Person(member.pk, member.relation, member.name, member.id_number_hash)
+
+
+def _household_by_parent(village: Area, number: str, join: bool | None) -> uuid.UUID:
+    """The household of the village with this father's or mother's ID number: asked about first
+    (Conflict ``household_found``), joined once ``join`` is True."""
+    try:
+        number = idcard.parse(number).value
+    except idcard.IdNumberError as exc:
+        raise ValidationError({"parent_id_number": [str(exc)]}) from exc
+    found = households_with_parent(village=village, id_number=number)
+    if not found:
+        raise ValidationError({"parent_id_number": [NO_PARENT_MESSAGE]})
+    household_id, names = found[0]
+    if not join:
+        raise Conflict(
+            HOUSEHOLD_FOUND_MESSAGE.format(names="、".join(names)),
+            field="parent_id_number",
+            code="household_found",
+            data={"names": names},
+        )
+    return household_id
+
+
 def children_bulk_create(
     *, user: User, rows: list[tuple[dict, list[dict]]], villages: dict[str, Area]
 ) -> list[Child]:
     """Create many checked children with their family members in one transaction (census import,
-    demo data). Each row is (child values as checked by validate_child, family member values)."""
+    demo data). Each row is (child values as checked by validate_child, family member values).
+
+    A row naming a father's or mother's ID number joins the household of that parent in the same
+    village: one already on file, or one an earlier row starts; its members already there (same
+    person, rules.same_person) are not added twice. A row whose father or mother differs from the
+    household's keeps a household of its own. Each child created with siblings carries
+    ``joined_household = True``."""
     with transaction.atomic(), history_context(user):
-        children = []
-        family = []
-        for values, members in rows:
-            values = dict(values)
-            number = values.pop("id_number", "") or ""
-            village = villages[values.pop("village_code")]
-            values["categories"] = manual_categories(values.get("categories") or [])
-            child = Child(village=village, created_by=user, **values)
-            apply_id_number(child, number, with_hash=True)
-            children.append(child)
+        members_of_row = []
+        hashes_of_row = []
+        for _values, members in rows:
+            built = []
             for member in members:
                 member = dict(member)
                 member_number = member.pop("id_number", "") or ""
-                family_member = FamilyMember(child=child, **member)
-                apply_id_number(family_member, member_number, with_hash=False)
-                family.append(family_member)
+                family_member = FamilyMember(**member)
+                apply_id_number(family_member, member_number)
+                built.append(family_member)
+            members_of_row.append(built)
+            hashes_of_row.append(
+                {
+                    m.id_number_hash
+                    for m in built
+                    if m.relation in rules.PARENT_RELATIONS and m.id_number_hash
+                }
+            )
+        on_file = parent_households(
+            {values["village_code"] for values, _m in rows}, set().union(*hashes_of_row)
+        )
+        people: dict[uuid.UUID, list[rules.Person]] = defaultdict(list)
+        parents: dict[uuid.UUID, list[rules.Parent]] = defaultdict(list)
+        for member in FamilyMember.objects.filter(household_id__in=set(on_file.values())):
+            people[member.household_id].append(_person(member))
+            if member.relation in rules.PARENT_RELATIONS:
+                parents[member.household_id].append(_parent(member))
+        household_of: dict[tuple[str, str], uuid.UUID] = dict(on_file)
+        new_households: list[Household] = []
+        children: list[Child] = []
+        family: list[FamilyMember] = []
+        for (values, _members), built, hashes in zip(
+            rows, members_of_row, hashes_of_row, strict=True
+        ):
+            values = dict(values)
+            number = values.pop("id_number", "") or ""
+            village_code = values.pop("village_code")
+            values["categories"] = manual_categories(values.get("categories") or [])
+            child = Child(village=villages[village_code], created_by=user, **values)
+            apply_id_number(child, number)
+            child.joined_household = False
+            joined = next(
+                (household_of[key] for h in hashes if (key := (village_code, h)) in household_of),
+                None,
+            )
+            if joined is not None:
+                merge = rules.merge_families(people[joined], [_person(m) for m in built])
+                if merge.conflicts:
+                    joined = None
+                else:
+                    added = {person.key for person in merge.added}
+                    built = [m for m in built if m.pk in added]
+            if joined is None:
+                household = Household()
+                new_households.append(household)
+                joined = household.pk
+            else:
+                child.joined_household = True
+            child.household_id = joined
+            for member in built:
+                member.household_id = joined
+                people[joined].append(_person(member))
+                if member.relation in rules.PARENT_RELATIONS:
+                    parents[joined].append(_parent(member))
+            for digest in hashes:
+                household_of.setdefault((village_code, digest), joined)
+            children.append(child)
+            family.extend(built)
         # Derived fields are worked out before the insert: one INSERT per row, no UPDATE after.
         policies = policies_for({c.village_id for c in children})
-        parents: dict[uuid.UUID, list[rules.Parent]] = defaultdict(list)
-        for member in family:
-            if member.relation in (Relation.FATHER, Relation.MOTHER):
-                parents[member.child.pk].append(
-                    rules.Parent(
-                        member.relation,
-                        member.status,
-                        member.has_guardian_capacity,
-                        member.away_since,
-                    )
-                )
         on = today()
         for child in children:
             for field, value in derive(
-                child, parents[child.pk], policies[child.village_id], on
+                child, parents[child.household_id], policies[child.village_id], on
             ).items():
                 setattr(child, field, value)
+        Household.objects.bulk_create(new_households, batch_size=1000)
         Child.objects.bulk_create(children, batch_size=1000)
         FamilyMember.objects.bulk_create(family, batch_size=1000)
+        # Siblings already on file whose household gained a parent are worked out again.
+        grown = {m.household_id for m in family} & set(on_file.values())
+        if grown:
+            created = {c.pk for c in children}
+            siblings = [
+                pk
+                for pk in Child.objects.filter(household_id__in=grown).values_list("pk", flat=True)
+                if pk not in created
+            ]
+            children_recompute_derived(siblings)
+            for child_id in siblings:
+                _benefits_recheck(child_id)
     return children
 
 
@@ -467,14 +621,22 @@ def children_census_apply(
             children.append(child)
         if children:
             Child.objects.bulk_update(children, sorted(changed_fields), batch_size=1000)
-        family = []
+        family: list[FamilyMember] = []
         for update in updates:
             for member in update.new_members:
                 member = dict(member)
                 number = member.pop("id_number", "") or ""
-                family_member = FamilyMember(child_id=update.child_id, **member)
-                apply_id_number(family_member, number, with_hash=False)
-                family.append(family_member)
+                family_member = FamilyMember(
+                    household_id=locked[update.child_id].household_id, **member
+                )
+                apply_id_number(family_member, number)
+                # Two siblings' rows adding the same new parent add one (one household).
+                if not any(
+                    m.household_id == family_member.household_id
+                    and rules.same_person(_person(m), _person(family_member))
+                    for m in family
+                ):
+                    family.append(family_member)
         FamilyMember.objects.bulk_create(family, batch_size=1000)
         member_updates = [c for u in updates for c in u.member_changes]
         if member_updates:
@@ -486,6 +648,10 @@ def children_census_apply(
                 member.save(update_fields=[*member_changes, "updated_at"])
         touched = [u.child_id for u in updates if u.changes or u.new_members or u.member_changes]
         if touched:
+            # A parent's change reaches every sibling of the household.
+            touched = household_child_ids({locked[pk].household_id for pk in touched}) | set(
+                touched
+            )
             children_recompute_derived(touched)
             for child_id in touched:
                 _benefits_recheck(child_id)
@@ -543,7 +709,7 @@ def _child_update(
             if number:
                 account_services.require_imports_allowed(user)  # 403 while locked (issue 14, M5)
                 _refuse_duplicate(user, number, exclude_pk=locked.pk)
-            apply_id_number(locked, number, with_hash=True)
+            apply_id_number(locked, number)
         values["categories"] = manual_categories(values.get("categories") or []) + (
             [Category.LEFT_BEHIND] if Category.LEFT_BEHIND in locked.categories else []
         )
@@ -620,9 +786,34 @@ def validate_member(values: dict, errors: dict) -> None:
         values["has_guardian_capacity"] = False
 
 
+CLOSED_FILE_MESSAGE = "档案已结案，不能修改"
+
+
 def _require_active(child: Child) -> None:
     if child.status == ChildStatus.CLOSED:
-        raise Conflict("档案已结案，不能修改")
+        raise Conflict(CLOSED_FILE_MESSAGE)
+
+
+def household_child_ids(household_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Every child of these households (siblings share their family members)."""
+    return set(
+        Child.objects.filter(household_id__in=set(household_ids)).values_list("pk", flat=True)
+    )
+
+
+def _require_household_active(household_id: uuid.UUID) -> None:
+    """Family members are edited while one child of the household has an open file."""
+    if not Child.objects.filter(household_id=household_id, status=ChildStatus.ACTIVE).exists():
+        raise Conflict(CLOSED_FILE_MESSAGE)
+
+
+def _family_changed(household_id: uuid.UUID) -> None:
+    """A member of the household changed: every sibling's derived status, flags and due dates
+    follow, and benefits recheck each once the change commits."""
+    siblings = household_child_ids([household_id])
+    children_recompute_derived(siblings)
+    for child_id in siblings:
+        _benefits_recheck(child_id)
 
 
 def _benefits_recheck(child_id: uuid.UUID) -> None:
@@ -637,24 +828,23 @@ def family_member_add(*, user: User, child: Child, **data: Any) -> FamilyMember:
     _require_active(child)
     values = {"has_guardian_capacity": True, **{k: v for k, v in data.items() if v is not None}}
     reject_unknown(values, MEMBER_FIELDS)
-    return _member_save(user, FamilyMember(child=child), values)
+    return _member_save(user, FamilyMember(household_id=child.household_id), values)
 
 
 def _member_save(user: User, member: FamilyMember, values: dict[str, Any]) -> FamilyMember:
-    """Check the member's values and save them; the child's file is recomputed from its family
-    and benefits recheck it once the change commits."""
+    """Check the member's values and save them; every sibling's file is recomputed from the
+    family and benefits recheck them once the change commits."""
     errors: dict[str, list[str]] = {}
     validate_member(values, errors)
     _raise_if_errors(errors)
     number = values.pop("id_number", "") or ""
     for field, value in values.items():
         setattr(member, field, value)
-    apply_id_number(member, number, with_hash=False)
+    apply_id_number(member, number)
     with transaction.atomic(), history_context(user):
         member.full_clean(exclude=["evidence"])
         member.save()
-        children_recompute_derived([member.child_id])
-        _benefits_recheck(member.child_id)
+        _family_changed(member.household_id)
     return member
 
 
@@ -665,7 +855,7 @@ def family_member_update(
     *, user: User, member: FamilyMember, changes: dict[str, Any]
 ) -> FamilyMember:
     require_writer(user)
-    _require_active(member.child)
+    _require_household_active(member.household_id)
     reject_unknown(changes, MEMBER_FIELDS)
     values = {field: getattr(member, field) for field in MEMBER_FIELDS if field != "id_number"}
     values["id_number"] = crypto.decrypt(member.id_number_encrypted)
@@ -682,12 +872,10 @@ def family_member_update(
 
 def family_member_delete(*, user: User, member: FamilyMember) -> None:
     require_writer(user)
-    _require_active(member.child)
-    child_id = member.child_id
+    _require_household_active(member.household_id)
     with transaction.atomic(), history_context(user):
         member.delete()
-        children_recompute_derived([child_id])
-        _benefits_recheck(child_id)
+        _family_changed(member.household_id)
 
 
 # --- Guardianship assessment (赋色) -----------------------------------------------------------
@@ -849,6 +1037,7 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
             "id",
             "birth_date",
             "village_id",
+            "household_id",
             "school_status",
             "hukou_registered",
             "illness",
@@ -867,18 +1056,19 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
     )
     parents: dict[uuid.UUID, list[rules.Parent]] = defaultdict(list)
     for row in FamilyMember.objects.filter(
-        child_id__in=ids, relation__in=(Relation.FATHER, Relation.MOTHER)
+        household_id__in={c.household_id for c in children},
+        relation__in=(Relation.FATHER, Relation.MOTHER),
     ).values(
-        "child_id",
+        "household_id",
         "relation",
         "status",
         "has_guardian_capacity",
         "away_since",
         "has_serious_disability",
     ):
-        child_id = row.pop("child_id")
+        household_id = row.pop("household_id")
         row["serious_disability"] = row.pop("has_serious_disability")
-        parents[child_id].append(rules.Parent(**row))
+        parents[household_id].append(rules.Parent(**row))
     policies = policies_for({c.village_id for c in children})
     covered = set(
         CareAgreement.objects.filter(
@@ -891,7 +1081,11 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
     changed = []
     for child in children:
         new = derive(
-            child, parents.get(child.pk, []), policies[child.village_id], on, child.pk in covered
+            child,
+            parents.get(child.household_id, []),
+            policies[child.village_id],
+            on,
+            child.pk in covered,
         )
         if any(getattr(child, field) != value for field, value in new.items()):
             for field, value in new.items():
@@ -1046,7 +1240,9 @@ def care_agreement_create(*, user: User, child: Child, **data: Any) -> CareAgree
             agreement.status_changed_on = on
         agreement.full_clean(exclude=["child"])
         agreement.save()
-        parents = FamilyMember.objects.filter(child=child, relation__in=("father", "mother"))
+        parents = FamilyMember.objects.filter(
+            household_id=child.household_id, relation__in=("father", "mother")
+        )
         if parent_ids is not None:
             parents = parents.filter(pk__in=parent_ids)
         else:
@@ -1194,7 +1390,7 @@ def parent_contact_record(
         errors.setdefault("contacted_on", []).append("联系日期不能晚于今天")
     elif contacted_on < child.birth_date:
         errors.setdefault("contacted_on", []).append("联系日期不能早于儿童出生日期")
-    if parent is not None and parent.child_id != child.pk:
+    if parent is not None and parent.household_id != child.household_id:
         errors.setdefault("parent", []).append("不是该儿童的家庭成员")
     _raise_if_errors(errors)
     with transaction.atomic():

@@ -27,6 +27,13 @@ urlpatterns = [
         lifecycle_views.transfer_reject,
         name="transfer_reject",
     ),
+    path("<uuid:child_id>/siblings/", lifecycle_views.sibling_link, name="sibling_link"),
+    path("<uuid:child_id>/merge/", lifecycle_views.child_merge, name="merge"),
+    path(
+        "<uuid:child_id>/household/leave/",
+        lifecycle_views.household_leave,
+        name="household_leave",
+    ),
     path("<uuid:child_id>/family/new/", views.family_member_edit, name="family_add"),
     path("<uuid:child_id>/family/<uuid:member_id>/", views.family_member_edit, name="family_edit"),
     path("<uuid:child_id>/assess/", views.assessment_create, name="assess"),

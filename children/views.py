@@ -202,6 +202,8 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "id_number": selectors.id_number_for(request.user, child),
             "full_id": selectors.can_see_full_id(request.user, child),
             "family": family,
+            "siblings": selectors.siblings_of(child),
+            "sibling_candidates": selectors.sibling_candidates(child) if can_write else [],
             "assessments": assessments,
             "timeline": selectors.timeline_for(
                 child, extra=extensions.timeline_entries(child), user=request.user
@@ -283,7 +285,11 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
     child = selectors.child_for_user_or_404(
         user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
     )
-    member = get_object_or_404(FamilyMember, pk=member_id, child=child) if member_id else None
+    member = (
+        get_object_or_404(FamilyMember, pk=member_id, household_id=child.household_id)
+        if member_id
+        else None
+    )
     initial = {}
     if member is not None:
         initial = {f: getattr(member, f) for f in services.MEMBER_FIELDS if f != "id_number"}

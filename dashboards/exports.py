@@ -234,6 +234,27 @@ def _child_id_number(child: Child, full: bool) -> str:
     return crypto.decrypt(child.id_number_encrypted) if full else child.id_number_masked
 
 
+# The child's columns of the agreement, visit and benefit ledgers, filled by _child_cells.
+CHILD_COLUMNS = [
+    ("儿童姓名", 10),
+    ("身份证号", 20),
+    ("乡镇（街道）", 14),
+    ("村（社区）", 14),
+    ("村（社区）代码", 14),
+]
+
+
+def _child_cells(child: Child, full: bool) -> list[Any]:
+    """The child's name, ID number (in full with ``full``), township, village and village code."""
+    return [
+        child.name,
+        _child_id_number(child, full),
+        _township_name(child.village),
+        child.village.name,
+        child.village_id,
+    ]
+
+
 def _phone(user: User, value: str, child: Child) -> str:
     return scope.shown_number(user, PHONE, value, child.village_id)
 
@@ -267,11 +288,7 @@ def children_xlsx(*, user: User, area: Area, request=None) -> tuple[bytes, int]:
 # Care agreements -----------------------------------------------------------------------------
 
 AGREEMENT_COLUMNS = [
-    ("儿童姓名", 10),
-    ("身份证号", 20),
-    ("乡镇（街道）", 14),
-    ("村（社区）", 14),
-    ("村（社区）代码", 14),
+    *CHILD_COLUMNS,
     ("照护人", 10),
     ("与儿童关系", 12),
     ("照护人身份证号", 20),
@@ -326,11 +343,7 @@ def agreements_xlsx(*, user: User, area: Area, period: Period, request=None) -> 
         )
         ledger.append(
             [
-                child.name,
-                _child_id_number(child, full),
-                _township_name(child.village),
-                child.village.name,
-                child.village_id,
+                *_child_cells(child, full),
                 agreement.caregiver_name,
                 relations.get(agreement.caregiver_relation, agreement.caregiver_relation),
                 caregiver_id,
@@ -363,11 +376,7 @@ def agreements_xlsx(*, user: User, area: Area, period: Period, request=None) -> 
 VISIT_COLUMNS = [
     ("走访日期", 12),
     ("走访方式", 10),
-    ("儿童姓名", 10),
-    ("身份证号", 20),
-    ("乡镇（街道）", 14),
-    ("村（社区）", 14),
-    ("村（社区）代码", 14),
+    *CHILD_COLUMNS,
     ("走访人", 10),
     ("走访人身份", 10),
     ("见到的人", 16),
@@ -414,11 +423,7 @@ def visits_xlsx(*, user: User, area: Area, period: Period, request=None) -> tupl
             [
                 visit.visited_on,
                 kinds.get(visit.kind, visit.kind),
-                child.name,
-                _child_id_number(child, full),
-                _township_name(child.village),
-                child.village.name,
-                child.village_id,
+                *_child_cells(child, full),
                 visit.visitor.display_name,
                 roles.get(visit.visitor_role, visit.visitor_role),
                 _join(visit.seen, seen),
@@ -531,11 +536,7 @@ def reports_xlsx(*, user: User, area: Area, period: Period, request=None) -> tup
 # Benefits ------------------------------------------------------------------------------------
 
 BENEFIT_COLUMNS = [
-    ("儿童姓名", 10),
-    ("身份证号", 20),
-    ("乡镇（街道）", 14),
-    ("村（社区）", 14),
-    ("村（社区）代码", 14),
+    *CHILD_COLUMNS,
     ("补贴项目", 28),
     ("申请状态", 14),
     ("提交时间", 16),
@@ -603,11 +604,7 @@ def benefits_xlsx(*, user: User, area: Area, period: Period, request=None) -> tu
         enrolment = _enrolment_of(application)
         ledger.append(
             [
-                child.name,
-                _child_id_number(child, full),
-                _township_name(child.village),
-                child.village.name,
-                child.village_id,
+                *_child_cells(child, full),
                 programmes.get(application.programme, application.programme),
                 statuses.get(application.status, application.status),
                 _local(application.submitted_at),
@@ -809,7 +806,7 @@ def _member_record(member: FamilyMember) -> dict:
     from children.api import member_fields
 
     return {
-        **member_fields(member),
+        **member_fields(member, member.shown_child_id),
         "has_serious_disability": member.has_serious_disability,
         "work_place": member.work_place,
         "employer": member.employer,
@@ -925,6 +922,16 @@ def _handover_sources(
         )
 
     identity = report_selectors.can_see_reporter(user)
+    # A household's members once per child of it in the area (siblings share them): one join,
+    # filtered and read in the same filter() so the child shown is the child in scope.
+    in_area = scope.scope_q(user, "household__children__village__code")
+    members = (
+        FamilyMember.objects.filter(
+            in_area & scope.subtree_q(area.code, "household__children__village__code")
+        ).annotate(shown_child_id=F("household__children__id"))
+        if in_area is not None
+        else FamilyMember.objects.none()
+    )
     children = child_selectors.children_in_scope(user=user).filter(
         scope.subtree_q(area.code, "village__code")
     )
@@ -946,7 +953,7 @@ def _handover_sources(
     )
     return [
         ("child", children.order_by("village_id", "id"), lambda c: _child_record(c, today)),
-        ("family_member", of_children(FamilyMember.objects.all()).order_by("id"), _member_record),
+        ("family_member", members.order_by("id", "shown_child_id"), _member_record),
         ("care_agreement", agreements.order_by("id"), _agreement_record),
         (
             "visit",

@@ -120,6 +120,25 @@ def _family_plan(rng: random.Random, today: date) -> list[dict]:
     ]
 
 
+def _siblings(
+    rng: random.Random, rows: list, village: Area, today: date, used_ids: set[str]
+) -> list[tuple[dict, list[dict]]]:
+    """A younger brother or sister for each of these children: the father's ID number is
+    recorded, so the census import's rule puts them in one household (shared family)."""
+    siblings = []
+    for values, family in rows:
+        father = next(m for m in family if m["relation"] == "father")
+        born = today - timedelta(days=rng.randint(40 * 365, 45 * 365))
+        father["id_number"] = _id_number(rng, born, "male")
+        sibling = _child_values(rng, village, today, used_ids)
+        sibling["address"] = values["address"]
+        sibling["name"] = values["name"][0] + sibling["name"][1:]  # the family's surname
+        if "orphan" in values["categories"] and "orphan" not in sibling["categories"]:
+            sibling["categories"].append("orphan")
+        siblings.append((sibling, [dict(m) for m in family]))
+    return siblings
+
+
 def _child_values(rng: random.Random, village: Area, today: date, used_ids: set[str]) -> dict:
     gender = rng.choice(["male", "female"])
     birth = today - timedelta(days=rng.randint(365, 17 * 365))
@@ -211,6 +230,7 @@ def seed(stdout=None) -> None:
                 if all(m["status"] in ("deceased", "missing") for m in family):
                     values["categories"].append("orphan")
                 rows.append((values, family))
+            rows += _siblings(random.Random(village.code), rows[:2], village, today, used_ids)
             children = services.children_bulk_create(user=director, rows=rows, villages=by_code)
             for child in children:
                 if rng.random() < 0.35:

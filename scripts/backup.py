@@ -28,6 +28,7 @@ DEFAULT_BACKUP_ROOT = BASE_DIR / "var" / "backups"
 MAIN_TABLES = [
     "accounts_area",
     "accounts_user",
+    "children_household",
     "children_child",
     "children_familymember",
     "visits_visit",

@@ -339,3 +339,33 @@ def test_daily_tasks_accept_a_date_and_only_todays_run_is_recorded(director_a):
     assert sorted(ScheduledRun.objects.values_list("task", flat=True)) == sorted(
         job.split()[1] for job in JOBS
     )
+
+
+def test_education_recorded_after_the_file_closed_at_18_reopens_it(
+    director_a, supervisor, civil_affairs
+):
+    with at("2026-11-23"):
+        child = _enrolled_orphan(director_a, supervisor, civil_affairs)
+    assert children_age_out(on=BIRTHDAY) == 1
+    with at("2026-12-01", "01:46"):
+        outbox.run_inline()
+    assert Enrolment.objects.get(child=child).exit_reason == "turned_18"
+    # A week later the director learns the child is in full-time education this year.
+    with at("2026-12-08"):
+        education_record_add(user=director_a, child=child, year=2026, school="泾县中学")
+    reopened = refreshed(child)
+    assert reopened.status == "active" and reopened.reopened_on == date(2026, 12, 8)
+    assert "全日制教育" in reopened.reopen_reason
+    assert reopened.education_continues_until == date(2026, 12, 31)
+    assert Enrolment.objects.get(child=child).end_month is None
+    assert children_age_out(on=date(2026, 12, 31)) == 0
+    assert children_age_out(on=date(2027, 1, 1)) == 1
+    # A file closed for another reason stays closed.
+    from children.services import child_close
+
+    with at("2026-11-23"):
+        other = make_child(director_a, name="另一个", birth_date=BIRTH)
+    with at("2026-11-24"):
+        child_close(user=director_a, child=other, reason="parents_returned")
+        education_record_add(user=director_a, child=other, year=2026, school="泾县中学")
+    assert refreshed(other).status == "closed"

@@ -5,6 +5,7 @@ before a second file is made; only files in the user's area are named."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
@@ -68,3 +69,43 @@ def test_the_page_asks_and_registers_once_confirmed(client_for, director_a, froz
         "/children/new/", {**data, "confirm_possible_duplicate": "on"}
     )
     assert response.status_code == 302 and Child.objects.count() == 2
+
+
+def test_the_census_import_asks_about_rows_like_a_file_on_record(director_a, frozen):
+    from children.imports import import_children
+    from children.services import child_create
+
+    from .test_import_export import row, workbook_bytes
+
+    child_create(
+        user=director_a,
+        name="无证童",
+        gender="male",
+        birth_date=date(2017, 5, 4),
+        hukou_registered=False,
+        village_code=VILLAGE_1,
+    )
+    sheet = [
+        row(姓名="无证童", 性别="男", 出生日期="2017-05-04", 身份证号="", 是否登记户籍="否"),
+    ]
+    report = import_children(source=workbook_bytes(sheet), user=director_a)
+    assert not report.ok
+    (error,) = report.errors
+    assert (
+        error.column == "姓名"
+        and "无证童（" in error.message
+        and "确认不是同一儿童" in error.message
+    )
+    assert Child.objects.count() == 1
+    # Two rows of the sheet alike: the second is asked about.
+    twice = [
+        row(姓名="新童", 性别="男", 出生日期="2018-01-01", 身份证号="", 是否登记户籍="否"),
+        row(姓名="新童", 性别="男", 出生日期="2018-01-01", 身份证号="", 是否登记户籍="否"),
+    ]
+    report = import_children(source=workbook_bytes(twice), user=director_a)
+    assert [e.row for e in report.errors] == [3] and Child.objects.count() == 1
+    # Checked and confirmed: imported.
+    sheet[0]["确认不是同一儿童"] = "是"
+    report = import_children(source=workbook_bytes(sheet), user=director_a)
+    assert report.ok, [str(e) for e in report.errors]
+    assert Child.objects.filter(name="无证童").count() == 2

@@ -80,19 +80,23 @@ WITH villages AS (
 ), counted AS (SELECT count(*) AS total FROM villages),
 numbered AS (
     -- random() per row: risk colour, categories, and the day of the last home visit
-    SELECT i, random() AS x, random() AS y, (random() * 130)::int AS lag
+    SELECT i, gen_random_uuid() AS id, random() AS x, random() AS y,
+           (random() * 130)::int AS lag
     FROM generate_series(%(start)s, %(stop)s) i
+), households AS (
+    -- each synthetic child has a household of its own, of the child's id
+    INSERT INTO children_household (id, created_at) SELECT id, now() FROM numbered
 )
 INSERT INTO children_child (
-    id, name, gender, birth_date, id_number_encrypted, id_number_hash, id_number_masked,
-    id_number_last4, ethnicity, hukou_registered, hukou_place, village_id, address, school_name,
-    grade, school_status, illness, disability_type, disability_grade, psych_concern, psych_note,
-    photo, categories, left_behind_reasons, focus_flags, is_key_child, risk_level,
-    next_assessment_due, derived_refresh_on, last_contact_on, last_home_visit_on,
-    contact_interval_days, home_visit_interval_days, schedule_reason, next_contact_due,
-    next_home_visit_due, notes, status, closed_reason, closed_note, closed_on, created_by_id,
-    created_at, updated_at, version)
-SELECT gen_random_uuid(), '规模儿童' || r.i,
+    id, household_id, name, gender, birth_date, id_number_encrypted, id_number_hash,
+    id_number_masked, id_number_last4, ethnicity, hukou_registered, hukou_place, village_id,
+    address, school_name, grade, school_status, illness, disability_type, disability_grade,
+    psych_concern, psych_note, photo, categories, left_behind_reasons, focus_flags,
+    is_key_child, risk_level, next_assessment_due, derived_refresh_on, last_contact_on,
+    last_home_visit_on, contact_interval_days, home_visit_interval_days, schedule_reason,
+    next_contact_due, next_home_visit_due, notes, status, closed_reason, closed_note, closed_on,
+    created_by_id, created_at, updated_at, version)
+SELECT r.id, r.id, '规模儿童' || r.i,
        CASE WHEN r.i %% 2 = 0 THEN 'male' ELSE 'female' END,
        current_date - (365 + (r.i::bigint * 7919) %% (16 * 365))::int,
        '', encode(sha256(('scale-' || r.i)::text::bytea), 'hex'),
