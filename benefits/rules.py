@@ -5,6 +5,7 @@ No ORM here: the caller passes the child's age, categories, flags and parents.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,6 +24,9 @@ class Programme:
     name: Any  # a lazy translation
     public_notice: bool = False
     one_off: bool = False
+    # Income and assets decide it, which the file cannot judge: never "eligible", only "to be
+    # checked by civil affairs" (家庭经济状况核对, domain §7), with what to bring.
+    income_checked: bool = False
 
 
 # Names are English source strings; the Chinese names (孤儿基本生活费 …) are their translations.
@@ -35,23 +39,37 @@ PROGRAMMES = {
             _("Basic living allowance for children without de facto support"),
         ),
         Programme("hiv_affected_allowance", _("Basic living allowance for HIV-affected children")),
-        Programme("minimum_living", _("Minimum living guarantee"), public_notice=True),
+        Programme(
+            "minimum_living",
+            _("Minimum living guarantee"),
+            public_notice=True,
+            income_checked=True,
+        ),
         Programme(
             "extreme_poverty_support",
             _("Support for people in extreme poverty"),
             public_notice=True,
+            income_checked=True,
         ),
-        Programme("temporary_assistance", _("Temporary assistance"), one_off=True),
+        Programme(
+            "temporary_assistance", _("Temporary assistance"), one_off=True, income_checked=True
+        ),
         Programme("medical_assistance", _("Medical assistance")),
         Programme("disability_rehabilitation", _("Rehabilitation for disabled children")),
         Programme("education_aid", _("Education aid (two exemptions, one subsidy)")),
     )
 }
 
-GONE = frozenset({"deceased", "missing"})
+# Gone for good in law: dead, or declared missing by a court. A parent merely 失踪 (as the family
+# says) or 失联 does not make an orphan (domain §7).
+GONE = frozenset({"deceased", "declared_missing"})
+# Deprived of liberty or out of contact this long puts a parent in set A (民发〔2019〕62号).
+SET_A_MONTHS = 6
+SINCE_LABEL = {"imprisoned": "服刑（被限制人身自由）", "lost_contact": "失联"}
 RELATION = {"father": "父亲", "mother": "母亲"}
 ADULT_AGE = 18
 REHABILITATION_MAX_AGE = 6
+COMPULSORY_SCHOOL_AGE = (6, 15)  # 义务教育: ages 6 to 15
 
 
 @dataclass(frozen=True)
@@ -62,14 +80,38 @@ class Refusal:
     evidence: str
 
 
-def in_set_a(parent: Parent) -> bool:
-    """事实无人抚养 set A: serious disability or illness, deprived of liberty, compulsory rehab,
-    guardianship revoked, deported … (recorded as 'unable to act as guardian')."""
-    return (
-        parent.serious_disability
-        or parent.status in ("imprisoned", "in_rehab")
-        or (parent.status not in GONE and not parent.has_guardian_capacity)
-    )
+def months_later(day: date, months: int) -> date:
+    """The same day ``months`` later; the month's last day when it has no such day (31 August
+    + 6 months = 28 or 29 February)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def in_set_a(parent: Parent, today: date) -> bool:
+    """事实无人抚养 set A (domain §7): serious disability or illness; imprisoned or otherwise
+    deprived of liberty, or lost contact, for 6 months or more by ``status_since``; compulsory
+    drug rehab; guardianship revoked or deported (recorded as status 其他 and unable to act as
+    guardian). A parent at home with "unable to act as guardian" ticked is not in set A by that
+    alone."""
+    if parent.serious_disability or parent.serious_illness or parent.status == "in_rehab":
+        return True
+    if parent.status in SINCE_LABEL:
+        since = parent.status_since
+        return since is not None and months_later(since, SET_A_MONTHS) <= today
+    return parent.status == "other" and not parent.has_guardian_capacity
+
+
+def _set_a_gap(parent: Parent, today: date) -> str:
+    """Why a parent is not (yet) in set A, in Chinese, for the refusal."""
+    who = RELATION[parent.relation]
+    if parent.status in SINCE_LABEL:
+        label = SINCE_LABEL[parent.status]
+        if parent.status_since is None:
+            return f"{who}{label}的开始日期未登记"
+        ready = months_later(parent.status_since, SET_A_MONTHS)
+        return f"{who}{label}自{parent.status_since:%Y-%m-%d}起不满6个月（{ready:%Y-%m-%d}满）"
+    return f"{who}不属于重残、重病、服刑或失联满6个月、强制戒毒等情形"
 
 
 def _parents(parents: Sequence[Parent]) -> tuple[Parent | None, Parent | None]:
@@ -86,6 +128,7 @@ def refusals(
     flags: Iterable[str],
     school_status: str,
     parents: Sequence[Parent],
+    today: date,
 ) -> list[Refusal]:
     """Every reason the child is not eligible, with the evidence that would change it."""
     categories, flags = set(categories), set(flags)
@@ -112,15 +155,20 @@ def refusals(
                         )
                     )
         else:
-            both_a = in_set_a(father) and in_set_a(mother)
-            one_gone_other_a = (father.status in GONE and in_set_a(mother)) or (
-                mother.status in GONE and in_set_a(father)
+            both_a = in_set_a(father, today) and in_set_a(mother, today)
+            one_gone_other_a = (father.status in GONE and in_set_a(mother, today)) or (
+                mother.status in GONE and in_set_a(father, today)
             )
             if not (both_a or one_gone_other_a):
+                gaps = [
+                    _set_a_gap(p, today)
+                    for p in (father, mother)
+                    if p.status not in GONE and not in_set_a(p, today)
+                ]
                 found.append(
                     Refusal(
-                        "须父母双方均重残、重病、服刑、强制戒毒或被撤销监护资格等，"
-                        "或一方死亡、失踪且另一方符合上述情形",
+                        "须父母双方均重残、重病、服刑或失联满6个月、强制戒毒或被撤销监护资格等，"
+                        "或一方死亡、被宣告失踪且另一方符合上述情形：" + "；".join(gaps),
                         "更新父母状况并上传残疾证、诊断证明、判决书或羁押、戒毒证明、"
                         "公安机关失联证明、撤销监护资格判决书等",
                     )
@@ -138,9 +186,27 @@ def refusals(
             found.append(
                 Refusal("档案中未登记残疾情况", "在档案中登记残疾类别和等级，并上传残疾证")
             )
-    if programme == "education_aid" and school_status not in ("in_school", "preschool"):
-        found.append(Refusal("未在校就读", "更新就学状态，并上传学校出具的在读证明"))
+    if programme == "education_aid":
+        # 两免一补: compulsory education (primary and junior secondary) only, not preschool.
+        if school_status != "in_school":
+            found.append(Refusal("未在义务教育阶段就读", "更新就学状态，并上传学校出具的在读证明"))
+        elif not COMPULSORY_SCHOOL_AGE[0] <= age <= COMPULSORY_SCHOOL_AGE[1]:
+            found.append(
+                Refusal(
+                    "两免一补限义务教育阶段（小学、初中）学生",
+                    "如仍在义务教育阶段就读，上传学校出具的在读证明",
+                )
+            )
     return found
+
+
+# What the family brings for the economic check (家庭经济状况核对) of an income-tested programme.
+INCOME_CHECK_DOCUMENTS = (
+    "户口簿和家庭成员身份证",
+    "家庭收入证明（务工、经营、养殖种植等）",
+    "存款、房产、车辆等财产情况",
+    "家庭经济状况核对授权书（全体家庭成员签字）",
+)
 
 
 def eligibility(**facts) -> list[str]:

@@ -25,7 +25,7 @@ from accounts.services import policies_for
 from children import lifecycle as child_lifecycle
 from children import rules as child_rules
 from children.models import Child, ChildStatus, CloseReason, Relation
-from children.services import history_context, require_writer
+from children.services import history_context, parent_facts, require_writer
 from core import crypto
 from core.clock import today
 from core.errors import Conflict
@@ -68,13 +68,13 @@ OPEN_APPLICATION = (ApplicationStatus.SUBMITTED, ApplicationStatus.TOWNSHIP_APPR
 
 def _subsidy_facts(child: Child) -> dict[str, Any]:
     parents = [
-        child_rules.Parent(
-            m.relation, m.status, m.has_guardian_capacity, m.away_since, m.has_serious_disability
-        )
+        parent_facts(m)
         for m in child.family_members.filter(relation__in=(Relation.FATHER, Relation.MOTHER))
     ]
+    on = today()
     return {
-        "age": child_rules.age_on(child.birth_date, today()),
+        "today": on,
+        "age": child_rules.age_on(child.birth_date, on),
         "categories": child.categories,
         "flags": child.focus_flags,
         "school_status": child.school_status,

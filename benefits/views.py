@@ -73,6 +73,7 @@ def _check_context(child, programme_code: str) -> dict:
         "standard": selectors.standard_in_force(
             village_code=child.village_id, programme=programme_code, month=today
         ),
+        "income_documents": rules.INCOME_CHECK_DOCUMENTS,
     }
 
 
@@ -98,8 +99,14 @@ def _benefits_page(request: HttpRequest, child, apply_form=None, status: int = 2
     can_apply = active and permissions.can(user, Capability.BENEFIT_SUBMIT)
     if apply_form is None:
         wanted = request.GET.get("programme")
+        # Pre-selected: a programme the file meets, never one only an income check decides.
         first_eligible = next(
-            (r["programme"].code for r in rows if not r["refusals"] and not r["taken"]), None
+            (
+                r["programme"].code
+                for r in rows
+                if not r["refusals"] and not r["taken"] and not r["programme"].income_checked
+            ),
+            None,
         )
         apply_form = SubsidyApplyForm(
             initial={

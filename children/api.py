@@ -113,16 +113,29 @@ class CloseIn(Schema):
     note: str | None = None
 
 
+MemberStatusCode = Literal[
+    "at_home",
+    "working_away",
+    "imprisoned",
+    "in_rehab",
+    "deceased",
+    "missing",
+    "lost_contact",
+    "declared_missing",
+    "other",
+]
+
+
 class FamilyMemberIn(Schema):
     relation: Literal["father", "mother", "grandparent", "other"]
     name: str = Field(..., min_length=1, max_length=50)
     phone: str | None = None
     id_number: str | None = None
-    status: Literal[
-        "at_home", "working_away", "imprisoned", "in_rehab", "deceased", "missing", "other"
-    ]
+    status: MemberStatusCode
     has_guardian_capacity: bool
     has_serious_disability: bool = False
+    has_serious_illness: bool = False
+    status_since: date | None = None
     work_place: str | None = None
     employer: str | None = None
     away_since: date | None = None
@@ -133,12 +146,11 @@ class FamilyMemberPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=50)
     phone: str | None = None
     id_number: str | None = None
-    status: (
-        Literal["at_home", "working_away", "imprisoned", "in_rehab", "deceased", "missing", "other"]
-        | None
-    ) = None
+    status: MemberStatusCode | None = None
     has_guardian_capacity: bool | None = None
     has_serious_disability: bool | None = None
+    has_serious_illness: bool | None = None
+    status_since: date | None = None
     work_place: str | None = None
     employer: str | None = None
     away_since: date | None = None
@@ -155,6 +167,9 @@ class FamilyMemberOut(Schema):
     id_number_masked: str
     status: str
     has_guardian_capacity: bool
+    has_serious_disability: bool
+    has_serious_illness: bool
+    status_since: date | None
     work_place: str
     employer: str
     away_since: date | None
@@ -218,6 +233,9 @@ def member_out(user, member: FamilyMember, child: Child) -> dict:
     return {
         "phone": scope.shown_number(user, PHONE, member.phone, child.village_id),
         **member_fields(member, child.pk),
+        "has_serious_disability": member.has_serious_disability,
+        "has_serious_illness": member.has_serious_illness,
+        "status_since": member.status_since,
         "work_place": member.work_place,
         "employer": member.employer,
         "away_since": member.away_since,

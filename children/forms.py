@@ -17,6 +17,7 @@ from .models import (
     CloseReason,
     ContactChannel,
     DisabilityType,
+    EvidenceKind,
     Gender,
     MemberStatus,
     Relation,
@@ -164,6 +165,21 @@ class FamilyMemberForm(forms.Form):
     )
     employer = forms.CharField(label=_("Employer"), max_length=100, required=False)
     away_since = forms.DateField(label=_("Away since"), required=False, widget=DATE_WIDGET)
+    status_since = forms.DateField(
+        label=_("Status since"),
+        required=False,
+        widget=DATE_WIDGET,
+        help_text=_("For imprisonment, compulsory rehab or lost contact: the day it began."),
+    )
+    has_serious_disability = forms.BooleanField(label=_("Serious disability"), required=False)
+    has_serious_illness = forms.BooleanField(label=_("Seriously ill"), required=False)
+
+
+class MemberEvidenceForm(forms.Form):
+    """The document proving a family member's status (a photo or a PDF)."""
+
+    evidence = forms.FileField(label=_("Document (JPG, PNG or PDF, at most 10 MB)"))
+    kind = forms.ChoiceField(label=_("Kind of document"), choices=EvidenceKind.choices)
     evidence_date = forms.DateField(label=_("Evidence date"), required=False, widget=DATE_WIDGET)
 
 

@@ -44,6 +44,24 @@ TOO_MANY_ROWS_MESSAGE = (
     "如表格末尾有大量空行，请删除后再导入。"
 )
 
+MEMBER_STATUS_OPTIONS = "在家,外出务工,服刑,强制戒毒,已故,失踪,失联,宣告失踪,其他"
+
+
+def _parent_columns(key: str, zh: str) -> list[tuple[str, str, bool, str]]:
+    """The father's or the mother's columns, in the template's order."""
+    return [
+        (f"{zh}姓名", f"{key}_name", False, ""),
+        (f"{zh}身份证号", f"{key}_id_number", False, f"填写后，同村同一{zh}的子女共用家庭成员"),
+        (f"{zh}状况", f"{key}_status", False, MEMBER_STATUS_OPTIONS.replace(",", "/")),
+        (f"{zh}状况开始日期", f"{key}_status_since", False, "服刑、强制戒毒、失联的开始日期"),
+        (f"{zh}重度残疾", f"{key}_serious_disability", False, "是 / 否"),
+        (f"{zh}重病", f"{key}_serious_illness", False, "是 / 否"),
+        (f"{zh}外出时间", f"{key}_away_since", False, "2025-02-10"),
+        (f"{zh}务工地", f"{key}_work_place", False, "浙江省杭州市"),
+        (f"{zh}电话", f"{key}_phone", False, ""),
+    ]
+
+
 # (header, key, required, help) — the sheet is Chinese whatever the UI language.
 COLUMNS: list[tuple[str, str, bool, str]] = [
     ("姓名", "name", True, ""),
@@ -61,18 +79,8 @@ COLUMNS: list[tuple[str, str, bool, str]] = [
     ("残疾类别", "disability_type", False, "视力/听力/言语/肢体/智力/精神/多重"),
     ("残疾等级", "disability_grade", False, "1-4"),
     ("困境类别", "categories", False, "多个用、分隔"),
-    ("父亲姓名", "father_name", False, ""),
-    ("父亲身份证号", "father_id_number", False, "填写后，同村同一父亲的子女共用家庭成员"),
-    ("父亲状况", "father_status", False, "在家/外出务工/服刑/强制戒毒/已故/失踪/其他"),
-    ("父亲外出时间", "father_away_since", False, "2025-02-10"),
-    ("父亲务工地", "father_work_place", False, "浙江省杭州市"),
-    ("父亲电话", "father_phone", False, ""),
-    ("母亲姓名", "mother_name", False, ""),
-    ("母亲身份证号", "mother_id_number", False, "填写后，同村同一母亲的子女共用家庭成员"),
-    ("母亲状况", "mother_status", False, "在家/外出务工/服刑/强制戒毒/已故/失踪/其他"),
-    ("母亲外出时间", "mother_away_since", False, ""),
-    ("母亲务工地", "mother_work_place", False, ""),
-    ("母亲电话", "mother_phone", False, ""),
+    *_parent_columns("father", "父亲"),
+    *_parent_columns("mother", "母亲"),
     ("备注", "notes", False, ""),
     (
         "确认不是同一儿童",
@@ -131,6 +139,8 @@ MEMBER_STATUS = {
     "强制隔离戒毒": "in_rehab",
     "已故": "deceased",
     "失踪": "missing",
+    "失联": "lost_contact",
+    "宣告失踪": "declared_missing",
     "其他": "other",
 }
 
@@ -212,8 +222,12 @@ def template_bytes(villages: list[Area] | None = None) -> bytes:
         ("性别", "男,女"),
         ("是否登记户籍", "是,否"),
         ("就学状态", ",".join(SCHOOL)),
-        ("父亲状况", "在家,外出务工,服刑,强制戒毒,已故,失踪,其他"),
-        ("母亲状况", "在家,外出务工,服刑,强制戒毒,已故,失踪,其他"),
+        ("父亲状况", MEMBER_STATUS_OPTIONS),
+        ("母亲状况", MEMBER_STATUS_OPTIONS),
+        ("父亲重度残疾", "是,否"),
+        ("父亲重病", "是,否"),
+        ("母亲重度残疾", "是,否"),
+        ("母亲重病", "是,否"),
     ):
         letter = sheet.cell(row=1, column=HEADERS.index(column) + 1).column_letter
         validation = DataValidation(type="list", formula1=f'"{options}"', allow_blank=True)
@@ -351,13 +365,19 @@ def _parse_row(row: _Row, user: User, villages: dict[str, Area]) -> tuple[dict, 
             "work_place": row.text(f"{prefix}_work_place"),
             "phone": row.text(f"{prefix}_phone"),
             "id_number": row.text(f"{prefix}_id_number"),
+            "status_since": row.date(f"{prefix}_status_since"),
+            "has_serious_disability": row.choice(f"{prefix}_serious_disability", YES_NO, False),
+            "has_serious_illness": row.choice(f"{prefix}_serious_illness", YES_NO, False),
         }
         member_errors: dict[str, list[str]] = {}
         services.validate_member(member, member_errors)
         for member_field, messages in member_errors.items():
-            key = {"away_since": "away_since", "phone": "phone", "id_number": "id_number"}.get(
-                member_field, "status"
-            )
+            key = {
+                "away_since": "away_since",
+                "phone": "phone",
+                "id_number": "id_number",
+                "status_since": "status_since",
+            }.get(member_field, "status")
             for message in messages:
                 row.error(f"{prefix}_{key}", message)
         members.append(member)
@@ -572,7 +592,7 @@ _UPDATABLE = (
     "categories",
     "notes",
 )
-_MEMBER_UPDATABLE = ("status", "away_since", "work_place", "phone")
+_MEMBER_UPDATABLE = ("status", "away_since", "work_place", "phone", "status_since")
 CLOSED_FILE_MESSAGE = (
     "本辖区已有该身份证号的档案：{name}，已结案；"
     "请先在档案页重新开启，再导入更新（或从表格中删去该行）"

@@ -337,8 +337,35 @@ class MemberStatus(models.TextChoices):
     IN_REHAB = "in_rehab", _("In compulsory drug rehabilitation")
     DECEASED = "deceased", _("Deceased")
     MISSING = "missing", _("Missing")
+    LOST_CONTACT = "lost_contact", _("Lost contact")
+    DECLARED_MISSING = "declared_missing", _("Declared missing by a court")
     OTHER = "other", _("Other")
 
+
+class EvidenceKind(models.TextChoices):
+    """What a document proves (api.md, EVIDENCE KIND): a family member's status, or what a
+    benefit application needs."""
+
+    DEATH_CERTIFICATE = "death_certificate", _("Death certificate")
+    COURT_DECLARATION = "court_declaration", _("Court declaration of missing person")
+    JUDGEMENT = "judgement", _("Judgement")
+    DETENTION_RECORD = "detention_record", _("Detention record")
+    REHAB_RECORD = "rehab_record", _("Compulsory rehab decision")
+    LOST_CONTACT_RECORD = "lost_contact_record", _("Police record of lost contact")
+    DISABILITY_CERTIFICATE = "disability_certificate", _("Disability certificate")
+    ILLNESS_DIAGNOSIS = "illness_diagnosis", _("Diagnosis of serious illness")
+    MEDICAL_CERTIFICATE = "medical_certificate", _("Medical certificate")
+    SCHOOL_CERTIFICATE = "school_certificate", _("School certificate")
+    INCOME_CHECK = "income_check", _("Household economic check")
+    OTHER = "other", _("Other")
+
+
+# Statuses whose start date counts (domain §7: deprived of liberty or lost contact for 6 months).
+STATUSES_WITH_SINCE = {
+    MemberStatus.IMPRISONED,
+    MemberStatus.IN_REHAB,
+    MemberStatus.LOST_CONTACT,
+}
 
 # Statuses that must be proved with a document (death certificate, court papers, police record …).
 STATUSES_NEEDING_EVIDENCE = {
@@ -346,6 +373,8 @@ STATUSES_NEEDING_EVIDENCE = {
     MemberStatus.IN_REHAB,
     MemberStatus.DECEASED,
     MemberStatus.MISSING,
+    MemberStatus.LOST_CONTACT,
+    MemberStatus.DECLARED_MISSING,
 }
 
 
@@ -353,7 +382,7 @@ STATUSES_NEEDING_EVIDENCE = {
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "id_number_encrypted", "id_number_hash"],
+    exclude=["updated_at", "id_number_encrypted", "id_number_hash", "evidence_content_type"],
     model_name="FamilyMemberEvent",
 )
 class FamilyMember(models.Model):
@@ -379,10 +408,17 @@ class FamilyMember(models.Model):
     # A parent with a serious disability shortens the visit interval (domain §3) and counts
     # towards 事实无人抚养 (domain §7).
     has_serious_disability = models.BooleanField(_("serious disability"), default=False)
+    has_serious_illness = models.BooleanField(_("serious illness"), default=False)
+    # When the status began: imprisonment, compulsory rehab, lost contact (domain §2, §7).
+    status_since = models.DateField(_("status since"), null=True, blank=True)
     work_place = models.CharField(_("work place"), max_length=100, blank=True, default="")
     employer = models.CharField(_("employer"), max_length=100, blank=True, default="")
     away_since = models.DateField(_("away since"), null=True, blank=True)
     evidence = models.FileField(_("evidence"), upload_to="evidence/%Y/%m/", blank=True)
+    evidence_kind = models.CharField(
+        _("kind of evidence"), max_length=30, choices=EvidenceKind.choices, blank=True, default=""
+    )
+    evidence_content_type = models.CharField(max_length=50, blank=True, default="")
     evidence_date = models.DateField(_("evidence date"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

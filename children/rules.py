@@ -16,12 +16,16 @@ SCHOOL_AGE = (6, 15)  # compulsory schooling: out_of_school applies to ages 6–
 REASSESS_AFTER_DAYS = 180  # *default*
 
 # A parent with one of these statuses lacks guardianship capacity whatever the checkbox says.
-INCAPABLE_STATUSES = frozenset({"deceased", "missing", "imprisoned", "in_rehab"})
+INCAPABLE_STATUSES = frozenset(
+    {"deceased", "missing", "imprisoned", "in_rehab", "lost_contact", "declared_missing"}
+)
 STATUS_ZH = {
     "deceased": "已故",
     "missing": "失踪",
     "imprisoned": "服刑",
     "in_rehab": "强制隔离戒毒",
+    "lost_contact": "失联",
+    "declared_missing": "被宣告失踪",
 }
 RELATION_ZH = {"father": "父亲", "mother": "母亲"}
 
@@ -33,6 +37,8 @@ class Parent:
     has_guardian_capacity: bool
     away_since: date | None
     serious_disability: bool = False
+    serious_illness: bool = False
+    status_since: date | None = None  # imprisonment, rehab, lost contact began
 
 
 def age_on(birth_date: date, today: date) -> int:

@@ -55,7 +55,7 @@ def intervals(
     if psych_concern:
         conditions.append("心理或行为问题")
     if parent_serious_disability:
-        conditions.append("父母一方重度残疾")
+        conditions.append("父母一方重度残疾或重病")
     if conditions:
         return Intervals(
             policy["contact_days_medium"],

@@ -29,6 +29,7 @@ from core.errors import Conflict
 from . import idcard, rules, schedule
 from .models import (
     MANUAL_CATEGORIES,
+    STATUSES_WITH_SINCE,
     AgreementStatus,
     CareAgreement,
     CaregiverRelation,
@@ -38,6 +39,7 @@ from .models import (
     CloseReason,
     ContactChannel,
     DisabilityType,
+    EvidenceKind,
     FamilyMember,
     Gender,
     GuardianshipAssessment,
@@ -90,6 +92,8 @@ MEMBER_FIELDS = (
     "status",
     "has_guardian_capacity",
     "has_serious_disability",
+    "has_serious_illness",
+    "status_since",
     "work_place",
     "employer",
     "away_since",
@@ -413,13 +417,16 @@ def child_create(
     return child
 
 
-def _parent(member: FamilyMember) -> rules.Parent:
+def parent_facts(member: FamilyMember) -> rules.Parent:
+    """A father's or mother's situation as the rules read it (left-behind, set A …)."""
     return rules.Parent(
         member.relation,
         member.status,
         member.has_guardian_capacity,
         member.away_since,
         member.has_serious_disability,
+        member.has_serious_illness,
+        member.status_since,
     )
 
 
@@ -486,7 +493,7 @@ def children_bulk_create(
         for member in FamilyMember.objects.filter(household_id__in=set(on_file.values())):
             people[member.household_id].append(_person(member))
             if member.relation in rules.PARENT_RELATIONS:
-                parents[member.household_id].append(_parent(member))
+                parents[member.household_id].append(parent_facts(member))
         household_of: dict[tuple[str, str], uuid.UUID] = dict(on_file)
         new_households: list[Household] = []
         children: list[Child] = []
@@ -523,7 +530,7 @@ def children_bulk_create(
                 member.household_id = joined
                 people[joined].append(_person(member))
                 if member.relation in rules.PARENT_RELATIONS:
-                    parents[joined].append(_parent(member))
+                    parents[joined].append(parent_facts(member))
             for digest in hashes:
                 household_of.setdefault((village_code, digest), joined)
             children.append(child)
@@ -776,14 +783,14 @@ def validate_member(values: dict, errors: dict) -> None:
             values["id_number"] = idcard.parse(number).value
         except idcard.IdNumberError as exc:
             errors.setdefault("id_number", []).append(str(exc))
-    if values.get("status") in (
-        MemberStatus.DECEASED,
-        MemberStatus.MISSING,
-        MemberStatus.IMPRISONED,
-        MemberStatus.IN_REHAB,
-    ):
+    since = values.get("status_since")
+    if since is not None and since > today():
+        errors.setdefault("status_since", []).append("状况开始日期不能晚于今天")
+    if values.get("status") in rules.INCAPABLE_STATUSES:
         # A parent in these situations cannot be the child's guardian now.
         values["has_guardian_capacity"] = False
+    if values.get("status") not in STATUSES_WITH_SINCE:
+        values["status_since"] = None  # the date of a status that counts no time
 
 
 CLOSED_FILE_MESSAGE = "档案已结案，不能修改"
@@ -868,6 +875,43 @@ def family_member_update(
             if column.blank and not column.null and column.get_internal_type() in _TEXT_TYPES:
                 values[field] = ""
     return _member_save(user, member, values)
+
+
+def family_member_attach_evidence(
+    *, user: User, member: FamilyMember, upload, kind: str, evidence_date: date | None
+) -> FamilyMember:
+    """The document proving a member's status (death certificate, court declaration, judgement,
+    police record …): JPEG, PNG or PDF by its bytes, at most 10 MB, stored under a random name
+    with its kind and date. Refused (422, next to the field) and nothing stored otherwise."""
+    from django.core.files.base import ContentFile
+
+    from core.uploads import document_type
+
+    require_writer(user)
+    _require_household_active(member.household_id)
+    errors: dict[str, list[str]] = {}
+    _check_choice(errors, "kind", kind, EvidenceKind.values)
+    if evidence_date is not None and evidence_date > today():
+        errors.setdefault("evidence_date", []).append("证明日期不能晚于今天")
+    _raise_if_errors(errors)
+    content_type, extension = document_type(upload, field="evidence")
+    with transaction.atomic(), history_context(user):
+        member.evidence.save(
+            f"{uuid.uuid4().hex}{extension}", ContentFile(upload.read()), save=False
+        )
+        member.evidence_kind = kind
+        member.evidence_content_type = content_type
+        member.evidence_date = evidence_date
+        member.save(
+            update_fields=[
+                "evidence",
+                "evidence_kind",
+                "evidence_content_type",
+                "evidence_date",
+                "updated_at",
+            ]
+        )
+    return member
 
 
 def family_member_delete(*, user: User, member: FamilyMember) -> None:
@@ -989,7 +1033,7 @@ def derive(
         risk_level=child.risk_level,
         child_disabled="disabled" in flags,
         psych_concern=child.psych_concern,
-        parent_serious_disability=any(p.serious_disability for p in family),
+        parent_serious_disability=any(p.serious_disability or p.serious_illness for p in family),
         policy=policy,
     )
     registered_on = timezone.localdate(child.created_at) if child.created_at else on
@@ -1065,9 +1109,12 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
         "has_guardian_capacity",
         "away_since",
         "has_serious_disability",
+        "has_serious_illness",
+        "status_since",
     ):
         household_id = row.pop("household_id")
         row["serious_disability"] = row.pop("has_serious_disability")
+        row["serious_illness"] = row.pop("has_serious_illness")
         parents[household_id].append(rules.Parent(**row))
     policies = policies_for({c.village_id for c in children})
     covered = set(

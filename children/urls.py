@@ -36,6 +36,11 @@ urlpatterns = [
     ),
     path("<uuid:child_id>/family/new/", views.family_member_edit, name="family_add"),
     path("<uuid:child_id>/family/<uuid:member_id>/", views.family_member_edit, name="family_edit"),
+    path(
+        "<uuid:child_id>/family/<uuid:member_id>/evidence/",
+        views.family_member_evidence,
+        name="family_evidence",
+    ),
     path("<uuid:child_id>/assess/", views.assessment_create, name="assess"),
     path("<uuid:child_id>/agreements/new/", agreement_views.agreement_create, name="agreement_add"),
     path(

@@ -19,11 +19,12 @@ from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.permissions import Capability
-from accounts.services import ImportLocked, audit_children
+from accounts.services import ImportLocked, audit_children, audit_log
 from core import clock
 from core.errors import Conflict
-from core.forms import refusals_on_form
+from core.forms import refusals_on_form, run_small_form
 from core.masking import PHONE
+from core.uploads import private_file_response
 
 from . import exports, extensions, imports, rules, schedule, selectors, services
 from .forms import (
@@ -33,6 +34,7 @@ from .forms import (
     CloseForm,
     FamilyMemberForm,
     ImportForm,
+    MemberEvidenceForm,
 )
 from .models import (
     Category,
@@ -317,8 +319,50 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
             messages.success(request, _("Saved."))
             return redirect("children:detail", child_id=child.pk)
     return render(
-        request, "children/family_form.html", {"form": form, "child": child, "member": member}
+        request,
+        "children/family_form.html",
+        {
+            "form": form,
+            "child": child,
+            "member": member,
+            "evidence_form": MemberEvidenceForm(),
+        },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def family_member_evidence(request: HttpRequest, child_id, member_id) -> HttpResponse:
+    """GET: the document proving the member's status, to users whose area covers the child
+    (audited). POST: attach one (the child's case workers)."""
+    capability = Capability.CHILD_WRITE if request.method == "POST" else Capability.CHILD_READ
+    child = selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, capability=capability
+    )
+    member = get_object_or_404(FamilyMember, pk=member_id, household_id=child.household_id)
+    if request.method == "GET":
+        if not member.evidence:
+            raise Http404
+        audit_log(
+            user=request.user,
+            action=AuditAction.VIEW,
+            object_type="family_member_evidence",
+            records=[(str(member.pk), child.village_id)],
+            request=request,
+        )
+        return private_file_response(member.evidence, member.evidence_content_type)
+    run_small_form(
+        request,
+        MemberEvidenceForm,
+        lambda data: services.family_member_attach_evidence(
+            user=request.user,
+            member=member,
+            upload=data["evidence"],
+            kind=data["kind"],
+            evidence_date=data["evidence_date"],
+        ),
+    )
+    return redirect("children:family_edit", child_id=child.pk, member_id=member.pk)
 
 
 @login_required

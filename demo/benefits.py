@@ -338,21 +338,23 @@ class _BenefitPlan:
 
 
 def _fit_de_facto(director: User, child: Child) -> bool:
-    """One parent dead or missing and the other in prison: 事实无人抚养. Only for a child whose
-    mother is already dead or missing; the father's sentence is recorded as a director would."""
+    """One parent dead or declared missing and the other in prison for more than 6 months:
+    事实无人抚养. Only for a child whose mother is already gone; the father's sentence is
+    recorded as a director would."""
     parents = {
         m.relation: m for m in child.family_members.filter(relation__in=("father", "mother"))
     }
     father, mother = parents.get("father"), parents.get("mother")
-    if father is None or mother is None or mother.status not in ("deceased", "missing"):
+    if father is None or mother is None or mother.status not in ("deceased", "declared_missing"):
         return False
-    if father.status in ("deceased", "missing"):
+    if father.status in ("deceased", "declared_missing"):
         return False
     child_services.family_member_update(
         user=director,
         member=father,
         changes={
             "status": "imprisoned",
+            "status_since": clock.today() - timedelta(days=730),
             "has_guardian_capacity": False,
             "work_place": "",
             "away_since": None,

@@ -108,7 +108,7 @@ def _family_plan(rng: random.Random, today: date) -> list[dict]:
     elif roll < 0.62:  # orphan-like: both parents deceased or missing
         father, mother = (
             {"status": "deceased"},
-            rng.choice([{"status": "deceased"}, {"status": "missing"}]),
+            rng.choice([{"status": "deceased"}, {"status": "declared_missing"}]),
         )
     elif roll < 0.80:  # one parent away, the other at home
         father, mother = away(100, 1000), dict(home)
@@ -227,7 +227,7 @@ def seed(stdout=None) -> None:
             for _ in range(PER_VILLAGE):
                 values = _child_values(rng, village, today, used_ids)
                 family = _family_plan(rng, today)
-                if all(m["status"] in ("deceased", "missing") for m in family):
+                if all(m["status"] in ("deceased", "declared_missing") for m in family):
                     values["categories"].append("orphan")
                 rows.append((values, family))
             rows += _siblings(random.Random(village.code), rows[:2], village, today, used_ids)

@@ -80,6 +80,7 @@ def test_de_facto_unsupported(api_client, frozen, director_a):
         relation="father",
         name="父",
         status="imprisoned",
+        status_since=date(2025, 1, 1),  # in prison for more than 6 months
         has_guardian_capacity=False,
     )
     family_member_add(
@@ -87,7 +88,7 @@ def test_de_facto_unsupported(api_client, frozen, director_a):
         child=child,
         relation="mother",
         name="母",
-        status="missing",
+        status="declared_missing",
         has_guardian_capacity=False,
     )
     assert (

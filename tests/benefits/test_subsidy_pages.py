@@ -451,7 +451,8 @@ def test_programmes_already_paid_or_under_review_are_not_offered_again(
     page = client_for(director_a).get(f"/children/{orphan.pk}/subsidies/").content.decode()
     assert '<option value="orphan_allowance" selected>' not in page
     assert '<option value="minimum_living" selected>' not in page
-    assert '<option value="extreme_poverty_support" selected>' in page
+    # Income-tested programmes are never pre-selected (issue 17): nothing else is left here.
+    assert '<option value="extreme_poverty_support" selected>' not in page
     assert "?programme=orphan_allowance#apply" not in page
     assert "?programme=minimum_living#apply" not in page
     response = client_for(director_a).post(
@@ -552,3 +553,33 @@ def test_no_approval_once_the_file_is_closed(submitted, director_a, supervisor):
     subsidy_decide(user=supervisor, application=submitted, decision="reject", note="已迁出")
     submitted.refresh_from_db()
     assert submitted.status == ApplicationStatus.REJECTED
+
+
+def test_income_tested_programmes_are_never_said_to_be_met(
+    client_for, api_client, frozen, director_a
+):
+    """Issue 17, point 2: 低保, 特困 and 临时救助 depend on income the file cannot judge: the page
+    says a household economic check is needed and what to bring, never 符合; an application is
+    still accepted; a child with a working father and a mother at home is not pre-selected."""
+    from ..factories import add_parents, make_child
+
+    child = add_parents(
+        director_a,
+        make_child(director_a, name="查小林", birth_date=date(2016, 4, 4)),
+        status="at_home",
+    )
+    client = client_for(director_a)
+    page = client.get(f"/children/{child.pk}/subsidies/").content.decode()
+    assert '<option value="minimum_living" selected>' not in page
+    assert "需核对经济状况" in page
+    for code in ("minimum_living", "extreme_poverty_support", "temporary_assistance"):
+        check = client.get(f"/children/{child.pk}/subsidies/check/?programme={code}")
+        html = check.content.decode()
+        assert "需经民政部门家庭经济状况核对" in html and "家庭经济状况核对授权书" in html
+        assert "alert-success" not in html and "符合" not in html, code
+    applied = api_client(director_a).post(
+        f"/api/v1/children/{child.pk}/subsidy-applications",
+        {"programme": "minimum_living"},
+        content_type="application/json",
+    )
+    assert applied.status_code == 201 and applied.json()["status"] == "submitted"

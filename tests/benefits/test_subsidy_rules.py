@@ -15,12 +15,17 @@ from benefits.rules import (
 )
 from children.rules import Parent
 
+TODAY = date(2026, 11, 23)
+LONG_AGO = date(2025, 1, 1)  # imprisoned or out of contact well over 6 months before TODAY
 
-def parent(relation, status="at_home", capable=True, disabled=False):
-    return Parent(relation, status, capable, None, disabled)
+
+def parent(relation, status="at_home", capable=True, disabled=False, since=LONG_AGO, ill=False):
+    return Parent(relation, status, capable, None, disabled, ill, since)
 
 
-def check(programme, *, age=10, parents=(), categories=(), flags=(), school="in_school"):
+def check(
+    programme, *, age=10, parents=(), categories=(), flags=(), school="in_school", today=TODAY
+):
     return eligibility(
         programme=programme,
         age=age,
@@ -28,13 +33,14 @@ def check(programme, *, age=10, parents=(), categories=(), flags=(), school="in_
         flags=flags,
         school_status=school,
         parents=list(parents),
+        today=today,
     )
 
 
-ORPHANED = (parent("father", "deceased", False), parent("mother", "missing", False))
+ORPHANED = (parent("father", "deceased", False), parent("mother", "declared_missing", False))
 
 
-def test_orphan_needs_both_parents_dead_or_missing():
+def test_orphan_needs_both_parents_dead_or_declared_missing():
     assert check("orphan_allowance", parents=ORPHANED) == []
     one_at_home = (parent("father", "deceased", False), parent("mother"))
     assert check("orphan_allowance", parents=one_at_home) == ["母亲未死亡或未宣告失踪"]
@@ -42,6 +48,10 @@ def test_orphan_needs_both_parents_dead_or_missing():
     # A parent who is imprisoned is not gone: de facto unsupported, not an orphan.
     jailed = (parent("father", "deceased", False), parent("mother", "imprisoned", False))
     assert check("orphan_allowance", parents=jailed) == ["母亲未死亡或未宣告失踪"]
+    # Missing as the family says (失踪), or out of contact (失联), is not declared by a court.
+    for status in ("missing", "lost_contact"):
+        both = (parent("father", "deceased", False), parent("mother", status, False))
+        assert check("orphan_allowance", parents=both) == ["母亲未死亡或未宣告失踪"], status
 
 
 @pytest.mark.parametrize(("age", "eligible"), [(0, True), (17, True), (18, False), (19, False)])
@@ -69,10 +79,15 @@ def test_temporary_assistance_has_no_age_limit():
     [
         # Both parents in set A.
         (parent("father", "imprisoned", False), parent("mother", "in_rehab", False), True),
-        (parent("father", disabled=True), parent("mother", "at_home", False), True),
-        # One parent dead or missing, the other in set A.
+        (parent("father", disabled=True), parent("mother", "lost_contact", False), True),
+        # One parent dead or declared missing, the other in set A.
         (parent("father", "deceased", False), parent("mother", "imprisoned", False), True),
-        (parent("father", "missing", False), parent("mother", disabled=True), True),
+        (parent("father", "declared_missing", False), parent("mother", disabled=True), True),
+        (parent("father", "deceased", False), parent("mother", ill=True), True),
+        # Merely missing (the family's word) is neither gone nor in set A.
+        (parent("father", "missing", False), parent("mother", disabled=True), False),
+        # Two parents at home with "unable to act as guardian" ticked: not in set A by that alone.
+        (parent("father", "at_home", False), parent("mother", "at_home", False), False),
         # One parent in set A, the other able: not unsupported.
         (parent("father", "imprisoned", False), parent("mother"), False),
         (parent("father", "deceased", False), parent("mother", "working_away"), False),
@@ -86,12 +101,43 @@ def test_de_facto_unsupported_set_a(father, mother, eligible):
 
 
 def test_set_a_members():
-    assert in_set_a(parent("father", "imprisoned", True))
-    assert in_set_a(parent("father", "in_rehab", True))
-    assert in_set_a(parent("father", disabled=True))
-    assert in_set_a(parent("father", "other", False))  # guardianship revoked, deported …
-    assert not in_set_a(parent("father", "deceased", False))
-    assert not in_set_a(parent("father", "working_away"))
+    assert in_set_a(parent("father", "imprisoned", True), TODAY)
+    assert in_set_a(parent("father", "in_rehab", True, since=None), TODAY)
+    assert in_set_a(parent("father", disabled=True), TODAY)
+    assert in_set_a(parent("father", ill=True), TODAY)
+    assert in_set_a(parent("father", "other", False), TODAY)  # guardianship revoked, deported …
+    assert not in_set_a(parent("father", "deceased", False), TODAY)
+    assert not in_set_a(parent("father", "working_away"), TODAY)
+    assert not in_set_a(parent("father", "at_home", False), TODAY)
+    assert not in_set_a(parent("father", "imprisoned", False, since=None), TODAY)
+
+
+@pytest.mark.parametrize("status", ["imprisoned", "lost_contact"])
+@pytest.mark.parametrize(
+    ("since", "in_a"),
+    [
+        (date(2026, 5, 24), False),  # 6 months minus a day
+        (date(2026, 5, 23), True),  # exactly 6 months
+        (date(2026, 5, 22), True),  # 6 months and a day
+    ],
+)
+def test_six_months_deprived_of_liberty_or_out_of_contact(status, since, in_a):
+    father = parent("father", status, False, since=since)
+    assert in_set_a(father, TODAY) is in_a
+    reasons = check(
+        "de_facto_unsupported_allowance", parents=(father, parent("mother", "deceased", False))
+    )
+    assert (reasons == []) is in_a
+    if not in_a:
+        assert "不满6个月（2026-11-24满）" in reasons[0]
+
+
+def test_six_months_from_the_end_of_a_month():
+    from benefits.rules import months_later
+
+    assert months_later(date(2026, 8, 31), 6) == date(2027, 2, 28)
+    assert months_later(date(2027, 8, 31), 6) == date(2028, 2, 29)
+    assert months_later(date(2026, 12, 15), 6) == date(2027, 6, 15)
 
 
 @pytest.mark.parametrize(("age", "eligible"), [(0, True), (6, True), (7, False)])
@@ -106,8 +152,12 @@ def test_category_and_flag_programmes():
     assert check("hiv_affected_allowance", categories=("hiv_affected",)) == []
     assert check("medical_assistance") == ["档案中未登记疾病情况"]
     assert check("medical_assistance", flags=("ill",)) == []
-    assert check("education_aid", school="dropped_out") == ["未在校就读"]
-    assert check("education_aid", school="preschool") == []
+    assert check("education_aid", school="dropped_out") == ["未在义务教育阶段就读"]
+    # 两免一补 is for compulsory education only: not preschool, not senior secondary.
+    assert check("education_aid", school="preschool", age=5) == ["未在义务教育阶段就读"]
+    assert check("education_aid", age=6) == [] and check("education_aid", age=15) == []
+    assert check("education_aid", age=16) == ["两免一补限义务教育阶段（小学、初中）学生"]
+    assert check("education_aid", age=5) == ["两免一补限义务教育阶段（小学、初中）学生"]
 
 
 def test_every_reason_says_what_evidence_would_change_it():
@@ -119,10 +169,17 @@ def test_every_reason_says_what_evidence_would_change_it():
             flags=(),
             school_status="dropped_out",
             parents=[parent("father")],
+            today=TODAY,
         ):
             assert refusal.reason and refusal.evidence, code
     assert refusals(
-        programme="nonsense", age=1, categories=(), flags=(), school_status="", parents=[]
+        programme="nonsense",
+        age=1,
+        categories=(),
+        flags=(),
+        school_status="",
+        parents=[],
+        today=TODAY,
     )[0].reason.startswith("未知的补贴项目")
 
 
