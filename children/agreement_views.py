@@ -6,7 +6,7 @@ from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -20,7 +20,6 @@ from accounts.services import audit_log
 from core import clock
 from core.forms import refusals_on_form, small_form_view
 from core.masking import PHONE
-from core.uploads import private_file_response
 
 from . import rules, selectors, services
 from .forms import (
@@ -31,6 +30,7 @@ from .forms import (
     ScanForm,
 )
 from .models import CareAgreement, MemberStatus, Relation
+from .views import document_response
 
 DEFAULT_DUTIES = (
     "负责儿童的日常生活照料、安全看护和学习督促；发现儿童生病、受伤或处于危险时及时送医、报警，"
@@ -154,16 +154,13 @@ agreement_scan_upload = _agreement_action(
 def agreement_scan(request: HttpRequest, agreement_id) -> HttpResponse:
     """The signed copy, only to users whose area covers the child; audited."""
     agreement = _agreement_or_404(request, agreement_id)
-    if not agreement.scan:
-        raise Http404
-    audit_log(
-        user=request.user,
-        action=AuditAction.VIEW,
+    return document_response(
+        request,
+        agreement.scan,
+        agreement.scan_content_type,
         object_type="care_agreement_scan",
-        records=[(str(agreement.pk), agreement.child.village_id)],
-        request=request,
+        record=(str(agreement.pk), agreement.child.village_id),
     )
-    return private_file_response(agreement.scan, agreement.scan_content_type)
 
 
 @login_required

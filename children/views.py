@@ -330,6 +330,23 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
     )
 
 
+def document_response(
+    request: HttpRequest, file, content_type: str, *, object_type: str, record: tuple[str, str]
+) -> HttpResponse:
+    """A stored document of a file (a signed agreement, a proof of a parent's status) to a user
+    already checked for scope: 404 when none is stored, every view audited."""
+    if not file:
+        raise Http404
+    audit_log(
+        user=request.user,
+        action=AuditAction.VIEW,
+        object_type=object_type,
+        records=[record],
+        request=request,
+    )
+    return private_file_response(file, content_type)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def family_member_evidence(request: HttpRequest, child_id, member_id) -> HttpResponse:
@@ -341,16 +358,13 @@ def family_member_evidence(request: HttpRequest, child_id, member_id) -> HttpRes
     )
     member = get_object_or_404(FamilyMember, pk=member_id, household_id=child.household_id)
     if request.method == "GET":
-        if not member.evidence:
-            raise Http404
-        audit_log(
-            user=request.user,
-            action=AuditAction.VIEW,
+        return document_response(
+            request,
+            member.evidence,
+            member.evidence_content_type,
             object_type="family_member_evidence",
-            records=[(str(member.pk), child.village_id)],
-            request=request,
+            record=(str(member.pk), child.village_id),
         )
-        return private_file_response(member.evidence, member.evidence_content_type)
     run_small_form(
         request,
         MemberEvidenceForm,
