@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from accounts import permissions
 from accounts import selectors as scope
@@ -231,3 +232,28 @@ def subsidy_queue_rows(*, user: User, applications: Iterable) -> list[dict[str, 
             }
         )
     return rows
+
+
+def decision_message(application: SubsidyApplication) -> str:
+    """What a decision did, for whom (issue 17): 「已审批：王晨曦 教育资助，2027-01起发放」."""
+    values = {
+        "name": application.child.name,
+        "programme": rules.PROGRAMMES[application.programme].name,
+    }
+    status = application.status
+    if status == ApplicationStatus.APPROVED:
+        enrolment = Enrolment.objects.filter(application=application).first()
+        if enrolment is not None:
+            return gettext("Approved: %(name)s, %(programme)s, paid from %(month)s") % {
+                **values,
+                "month": enrolment.start_month.strftime("%Y-%m"),
+            }
+        return gettext("Approved: %(name)s, %(programme)s") % values
+    text = {
+        ApplicationStatus.TOWNSHIP_APPROVED: gettext(
+            "Approved by the township: %(name)s, %(programme)s; the county decides next"
+        ),
+        ApplicationStatus.RETURNED: gettext("Returned for more evidence: %(name)s, %(programme)s"),
+        ApplicationStatus.REJECTED: gettext("Rejected: %(name)s, %(programme)s"),
+    }.get(status, gettext("Saved: %(name)s, %(programme)s"))
+    return text % values

@@ -251,7 +251,9 @@ _application_action = partial(
 )
 
 
-subsidy_decide = _application_action(SubsidyDecisionForm, services.subsidy_decide)
+subsidy_decide = _application_action(
+    SubsidyDecisionForm, services.subsidy_decide, done=selectors.decision_message
+)
 subsidy_resubmit = _application_action(ResubmitForm, services.subsidy_resubmit)
 evidence_upload = _application_action(
     EvidenceForm, lambda *, file, **values: services.subsidy_evidence_attach(upload=file, **values)

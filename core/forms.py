@@ -69,9 +69,10 @@ def refusals_as_messages(request: HttpRequest) -> Iterator[None]:
         messages.error(request, exc.message)
 
 
-def run_small_form(request, form_class, action) -> bool:
+def run_small_form(request, form_class, action, done: Callable[[Any], str] | None = None) -> bool:
     """Check a small action form posted with the page, run ``action(cleaned_data)`` (a service
-    call) and report the outcome as page messages. True when the action ran."""
+    call) and report the outcome as page messages (``done(result)`` says what was done; else
+    "Saved."). True when the action ran."""
     form = form_class(request.POST, request.FILES)
     if not form.is_valid():
         for problems in form.errors.values():
@@ -79,8 +80,8 @@ def run_small_form(request, form_class, action) -> bool:
                 messages.error(request, problem)
         return False
     with refusals_as_messages(request):
-        action(form.cleaned_data)
-        messages.success(request, gettext("Saved."))
+        result = action(form.cleaned_data)
+        messages.success(request, done(result) if done is not None else gettext("Saved."))
         return True
     return False
 
@@ -92,17 +93,22 @@ def small_form_view(
     fetch: Callable[..., Any],
     record: str,
     back: Callable[[Any], HttpResponse],
+    done: Callable[[Any], str] | None = None,
 ) -> Callable[..., HttpResponse]:
     """A signed-in POST action on one record, as a view: ``fetch(request, **url_kwargs)`` finds
     the record (scoped: 404, 403), ``service(user=…, <record>=…, **cleaned_data)`` runs through
-    ``run_small_form``, and ``back(record)`` returns to the record's page."""
+    ``run_small_form`` (``done`` words its outcome), and ``back(record)`` returns to the record's
+    page."""
 
     @login_required
     @require_POST
     def view(request: HttpRequest, **url_kwargs: Any) -> HttpResponse:
         found = fetch(request, **url_kwargs)
         run_small_form(
-            request, form_class, lambda data: service(user=request.user, **{record: found}, **data)
+            request,
+            form_class,
+            lambda data: service(user=request.user, **{record: found}, **data),
+            done,
         )
         return back(found)
 

@@ -583,3 +583,15 @@ def test_income_tested_programmes_are_never_said_to_be_met(
         content_type="application/json",
     )
     assert applied.status_code == 201 and applied.json()["status"] == "submitted"
+
+
+def test_each_decision_says_what_was_decided_for_whom(
+    client_for, submitted, supervisor, civil_affairs
+):
+    """Issue 17, point 7: 「已审批：王晨曦 教育资助，2027-01起发放」, not a bare 已保存."""
+    url = f"/children/subsidies/{submitted.pk}/decide/"
+    township = client_for(supervisor).post(url, {"decision": "approve", "note": ""}, follow=True)
+    assert "乡镇初审通过：孤儿乙 孤儿基本生活费，报县级民政部门审批" in township.content.decode()
+    county = client_for(civil_affairs).post(url, {"decision": "approve", "note": ""}, follow=True)
+    assert "已审批：孤儿乙 孤儿基本生活费，2026-12起发放" in county.content.decode()
+    assert "已保存" not in county.content.decode()
