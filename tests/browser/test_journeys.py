@@ -242,7 +242,10 @@ def test_civil_affairs_approves_an_orphan_allowance(
     shoot(page, "decision-form")
     decision.get_by_role("button", name="提交审核意见").click()
 
-    expect(page.locator(".alert-success")).to_have_text(re.compile("已保存"))
+    # The decision says what was decided, for whom and from when (issue 17, point 7).
+    expect(page.locator(".alert-success")).to_have_text(
+        re.compile(r"已审批：查小禾 孤儿基本生活费，\d{4}-\d{2}起发放")
+    )
     expect(status).to_have_text("已审批")
     expect(page.get_by_text("提交审核意见")).to_have_count(0)
     application.refresh_from_db()
