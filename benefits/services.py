@@ -24,6 +24,7 @@ from accounts.permissions import Capability
 from accounts.services import policies_for
 from children import lifecycle as child_lifecycle
 from children import rules as child_rules
+from children import schedule
 from children.models import Child, ChildStatus, CloseReason, Relation
 from children.services import history_context, parent_facts, require_writer
 from core import crypto
@@ -490,14 +491,18 @@ def subsidy_standard_set(
     return standard
 
 
-TURNED_18_SQL = """
+# The month of the 18th birthday is children.schedule's (born 29 February: 1 March), the same
+# day rules.payable_in and the ageing-out job use.
+_EIGHTEEN = schedule.eighteenth_birthday_sql("c.")
+
+TURNED_18_SQL = f"""
 UPDATE children_enrolment e
-SET end_month = date_trunc('month', c.birth_date + interval '18 years')::date,
+SET end_month = date_trunc('month', {_EIGHTEEN})::date,
     exit_reason = 'turned_18', end_reason = '年满18周岁', ended_on = %(month)s,
     next_review_on = NULL
 FROM children_child c
 WHERE c.id = e.child_id AND e.end_month IS NULL
-  AND date_trunc('month', c.birth_date + interval '18 years') < %(month)s
+  AND date_trunc('month', {_EIGHTEEN}) < %(month)s
   AND NOT EXISTS (SELECT 1 FROM children_educationrecord r
                   WHERE r.child_id = c.id AND r.year = extract(year FROM %(month)s::date))
 RETURNING e.child_id
@@ -515,7 +520,7 @@ WHERE e.start_month <= %(month)s
   AND (e.end_month IS NULL OR e.end_month >= %(month)s)
   AND c.status = 'active'
   -- paid up to the month of the 18th birthday, after it only in years of full-time education
-  AND (date_trunc('month', c.birth_date + interval '18 years') >= %(month)s
+  AND (date_trunc('month', {_EIGHTEEN}) >= %(month)s
        OR EXISTS (SELECT 1 FROM children_educationrecord r
                   WHERE r.child_id = c.id AND r.year = extract(year FROM %(month)s::date)))
 ON CONFLICT ON CONSTRAINT entitlement_once_a_month DO NOTHING

@@ -378,3 +378,48 @@ def test_programmes_without_notice_are_approved_at_once(
     application_id = apply(api_client(director_a), orphan).json()["id"]
     decide(api_client(supervisor), application_id)
     assert decide(api_client(civil_affairs), application_id).json()["status"] == "approved"
+
+
+@pytest.mark.parametrize(
+    ("birth", "last_paid"),
+    [
+        (date(2008, 2, 29), date(2026, 3, 1)),  # 18 on 1 March 2026: March is paid
+        (date(2008, 3, 31), date(2026, 3, 1)),  # the 18th-birthday month is paid, not after
+    ],
+)
+def test_the_ledger_pays_to_the_month_of_the_18th_birthday_as_the_rule_says(
+    director_a, supervisor, civil_affairs, birth, last_paid
+):
+    """Issue 17, point 2: the ledger SQL and rules.payable_in agree (a child born on 29 February
+    was paid one month less: PostgreSQL puts 18 years on at 28 February)."""
+    from decimal import Decimal
+
+    from benefits import rules
+    from benefits.models import Entitlement
+    from benefits.services import (
+        entitlements_generate,
+        subsidy_apply,
+        subsidy_decide,
+        subsidy_standard_set,
+    )
+
+    from ..conftest import COUNTY_A
+
+    with time_machine.travel("2025-12-10 10:00 +0800", tick=False):
+        child = make_orphan(director_a, name="闰日童", birth_date=birth)
+        application = subsidy_apply(user=director_a, child=child, programme="orphan_allowance")
+        subsidy_decide(user=supervisor, application=application, decision="approve", note="")
+        subsidy_decide(user=civil_affairs, application=application, decision="approve", note="")
+        subsidy_standard_set(
+            user=civil_affairs,
+            area_code=COUNTY_A,
+            programme="orphan_allowance",
+            month=date(2026, 1, 1),
+            amount=Decimal("1200"),
+        )
+    months = [date(2026, m, 1) for m in (1, 2, 3, 4, 5)]
+    for month in months:
+        entitlements_generate(month=month)
+    paid = sorted(Entitlement.objects.values_list("month", flat=True))
+    assert paid == [m for m in months if m <= last_paid]
+    assert paid == [m for m in months if rules.payable_in(birth_date=birth, month=m)]
