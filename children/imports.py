@@ -561,11 +561,10 @@ def _ask_about_possible_duplicates(
             continue
         seen[key] = number
         if found:
+            # Matched on the name: the files in the user's area are named by it and their village,
+            # with no query per row.
             names = [
-                f"{name}（{code}）"
-                for name, code in Child.objects.filter(
-                    pk__in=[pk for pk, code in found if scope.code_in_scope(user, code)]
-                ).values_list("name", "village_id")
+                f"{key[0]}（{code}）" for _pk, code in found if scope.code_in_scope(user, code)
             ]
             shown = f"：{'、'.join(names)}" if names else ""
             report.errors.append(
