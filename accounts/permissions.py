@@ -22,6 +22,7 @@ class Capability(StrEnum):
     CHILD_WRITE = "child.write"
     CHILD_ASSESS = "child.assess"
     CHILD_MERGE = "child.merge"
+    CHILD_CONFIRM_CATEGORY = "child.confirm_category"
     VISIT_READ = "visit.read"
     VISIT_RECORD = "visit.record"
     VISIT_REVIEW = "visit.review"
@@ -35,6 +36,9 @@ class Capability(StrEnum):
     BENEFIT_SUBMIT = "benefit.submit"
     BENEFIT_EVIDENCE = "benefit.evidence"
     BENEFIT_DECIDE = "benefit.decide"
+    BENEFIT_NOTICE = "benefit.notice"
+    BENEFIT_OBJECTION_RECORD = "benefit.objection_record"
+    BENEFIT_OBJECTION_HANDLE = "benefit.objection_handle"
     BENEFIT_REVIEW = "benefit.review"
     BENEFIT_ADMINISTER = "benefit.administer"
     BENEFIT_PAY = "benefit.pay"
@@ -77,6 +81,9 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
     # Two files of one child are merged by the supervisor (or county civil affairs) over both:
     # a director asks them (domain §2, one file for life).
     C.CHILD_MERGE: frozenset({SUPERVISOR, CIVIL_AFFAIRS}),
+    # Orphan, de facto unsupported and HIV-affected are paid on: county civil affairs confirm
+    # them; typed by anyone else they wait (待民政确认, api.md).
+    C.CHILD_CONFIRM_CATEGORY: frozenset({CIVIL_AFFAIRS}),
     C.VISIT_READ: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
     # Visits, and the worklist of children due one, by whoever visits: the director, and the
     # supervisor or civil affairs on their own visits.
@@ -106,6 +113,15 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
     C.BENEFIT_EVIDENCE: CASE_WORKERS,
     # The township decides first, the county second (benefits.rules.DECIDER says whose turn).
     C.BENEFIT_DECIDE: frozenset({SUPERVISOR, CIVIL_AFFAIRS}),
+    # The 7-day public notice (公示) of 低保 and 特困 is posted in the village by the township:
+    # the director or the supervisor corrects its dates and place.
+    C.BENEFIT_NOTICE: frozenset({DIRECTOR, SUPERVISOR}),
+    # An objection to it is recorded by whoever receives it: the village, the township or the
+    # county (a complaint to civil affairs).
+    C.BENEFIT_OBJECTION_RECORD: CASE_WORKERS,
+    # and handled (investigated, upheld or dismissed) by the township or the county, never by
+    # the village that helped the family apply.
+    C.BENEFIT_OBJECTION_HANDLE: frozenset({SUPERVISOR, CIVIL_AFFAIRS}),
     # The six-monthly review that a child is still eligible.
     C.BENEFIT_REVIEW: CASE_WORKERS,
     # Ending a benefit, the payee and bank account, the monthly standards: county civil affairs.

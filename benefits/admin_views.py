@@ -16,10 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors as scope
 from accounts.permissions import Capability
+from children.models import EvidenceKind
 from core import clock
 from core.forms import add_service_errors
 
-from . import payments, rules, services
+from . import payments, rules, selectors, services
+from .models import EvidenceRequirement
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -137,3 +139,68 @@ def subsidy_payments_export(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{payments.payments_filename(month)}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- The documents each programme requires (api.md EVIDENCE KIND) ------------------------------
+
+
+class RequirementForm(forms.Form):
+    programme = forms.ChoiceField(choices=[(code, p.name) for code, p in rules.PROGRAMMES.items()])
+    kinds = forms.MultipleChoiceField(
+        label=gettext_lazy("Any one of these documents"),
+        choices=EvidenceKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    restore = forms.BooleanField(required=False)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def evidence_requirements(request: HttpRequest) -> HttpResponse:
+    """The documents each programme requires before county approval in the user's area (the
+    defaults of api.md unless this area or one above chose others); civil affairs change their
+    own area's."""
+    area = scope.own_area_or_404(user=request.user, capability=Capability.BENEFIT_ADMINISTER)
+    if request.method == "POST":
+        form = RequirementForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.evidence_requirement_set(
+                    user=request.user,
+                    area_code=area.code,
+                    programme=data["programme"],
+                    kinds=None if data["restore"] else data["kinds"],
+                )
+            except ValidationError as exc:
+                for problems in exc.message_dict.values():
+                    for problem in problems:
+                        messages.error(request, problem)
+            else:
+                messages.success(
+                    request,
+                    _("Saved: the documents %(programme)s requires.")
+                    % {"programme": rules.programme_name(data["programme"])},
+                )
+                return redirect("benefits:evidence_requirements")
+        else:
+            messages.error(request, _("Choose a programme."))
+    in_force = selectors.evidence_requirements(area.code)
+    own = set(EvidenceRequirement.objects.filter(area=area).values_list("programme", flat=True))
+    rows = [
+        {
+            "code": code,
+            "programme": programme,
+            "requirement": in_force[code],
+            "text": rules.kinds_text(in_force[code].kinds),
+            "own": code in own,
+            "default": in_force[code] == rules.requirement_for(code),
+        }
+        for code, programme in rules.PROGRAMMES.items()
+    ]
+    return render(
+        request,
+        "benefits/evidence_requirements.html",
+        {"area": area, "rows": rows, "kinds": EvidenceKind.choices},
+    )

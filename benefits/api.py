@@ -45,9 +45,16 @@ class SubsidyApplicationIn(Schema):
     note: str | None = None
 
 
+NoticePlaceCode = Literal["village_board", "online", "both"]
+
+
 class SubsidyDecisionIn(Schema):
     decision: Literal["approve", "return", "reject"]
     note: str = ""
+    # The township's approval of minimum_living or extreme_poverty_support posts the 7-day
+    # public notice: here (default village_board) from this day (default the approval's).
+    notice_place: NoticePlaceCode | None = None
+    notice_starts_on: date | None = None
 
 
 class SubsidyApplicationOut(Schema):
@@ -97,7 +104,12 @@ def subsidy_decision(request: HttpRequest, application_id: str, payload: Subsidy
         SubsidyApplication.objects.select_related("child"), user=request.auth, pk=application_id
     )
     application = services.subsidy_decide(
-        user=request.auth, application=application, decision=payload.decision, note=payload.note
+        user=request.auth,
+        application=application,
+        decision=payload.decision,
+        note=payload.note,
+        notice_place=payload.notice_place or "",
+        notice_starts_on=payload.notice_starts_on,
     )
     return application_out(application)
 
@@ -145,16 +157,35 @@ class SubsidyDecisionOut(Schema):
 class SubsidyEvidenceOut(Schema):
     id: str
     application_id: str
+    kind: str
     description: str
     content_type: str
     uploaded_at: datetime
 
 
+class NoticeObjectionOut(Schema):
+    id: str
+    received_on: date
+    outcome: str  # "" until handled, then upheld or dismissed
+    handled_on: date | None
+
+
+class PublicNoticeOut(Schema):
+    starts_on: date
+    ends_on: date  # the notice's last day: the county may approve from the next
+    place: str
+    objections: list[NoticeObjectionOut]
+
+
 class SubsidyApplicationDetail(SubsidyApplicationRow):
     decisions: list[SubsidyDecisionOut]
     evidence: list[SubsidyEvidenceOut]
+    # What the programme requires before county approval, and what is still missing (api.md).
+    documents_required: str
+    documents_missing: list[str]
     reasons: list[str]
     enrolment_id: str | None
+    public_notice: PublicNoticeOut | None
 
 
 class ApplicationListParams(PageParams):
@@ -168,12 +199,8 @@ class ResubmitIn(Schema):
 
 
 def application_row(application) -> dict:
-    notice_ends = None
-    if (
-        rules.PROGRAMMES[application.programme].public_notice
-        and application.township_approved_on is not None
-    ):
-        notice_ends = rules.notice_ends(application.township_approved_on)
+    notice_ends_on = selectors.notice_ends_on(application)
+    notice_ends = rules.county_may_approve_from(notice_ends_on) if notice_ends_on else None
     return {
         **application_out(application),
         "child_name": application.child.name,
@@ -187,6 +214,7 @@ def evidence_out(evidence) -> dict:
     return {
         "id": str(evidence.pk),
         "application_id": str(evidence.application_id),
+        "kind": evidence.kind,
         "description": evidence.description,
         "content_type": evidence.content_type,
         "uploaded_at": evidence.uploaded_at,
@@ -203,7 +231,8 @@ def subsidy_application_scoped_list(request: HttpRequest, params: Query[Applicat
     area = scope.area_for_user_or_404(user=request.auth, code=params.area) if params.area else None
     permissions.require(request.auth, Capability.CHILD_READ)
     queryset = child_selectors.child_records_in_scope(
-        SubsidyApplication.objects.select_related("child", "submitted_by"), user=request.auth
+        SubsidyApplication.objects.select_related("child", "submitted_by", "public_notice"),
+        user=request.auth,
     )
     if area is not None:
         queryset = queryset.filter(
@@ -227,6 +256,7 @@ def subsidy_application_detail(request: HttpRequest, application_id: str):
     permissions.require(request.auth, Capability.CHILD_READ)
     decisions = application.decisions.select_related("by")
     enrolment = Enrolment.objects.filter(application=application).only("pk").first()
+    documents = selectors.document_check(application)
     _audit_applications(request, [application])
     return {
         **application_row(application),
@@ -243,11 +273,102 @@ def subsidy_application_detail(request: HttpRequest, application_id: str):
             for d in decisions
         ],
         "evidence": [evidence_out(e) for e in application.evidence.all()],
+        "documents_required": documents.required,
+        "documents_missing": documents.missing,
         "reasons": services.subsidy_eligibility(
             child=application.child, programme=application.programme
         ),
         "enrolment_id": str(enrolment.pk) if enrolment else None,
+        "public_notice": public_notice_out(selectors.public_notice_of(application)),
     }
+
+
+def objection_out(objection) -> dict:
+    return {
+        "id": str(objection.pk),
+        "received_on": objection.received_on,
+        "outcome": objection.outcome,
+        "handled_on": objection.handled_on,
+    }
+
+
+def public_notice_out(notice) -> dict | None:
+    if notice is None:
+        return None
+    return {
+        "starts_on": notice.starts_on,
+        "ends_on": notice.ends_on,
+        "place": notice.place,
+        "objections": [objection_out(o) for o in notice.objections.all()],
+    }
+
+
+class PublicNoticeIn(Schema):
+    starts_on: date
+    ends_on: date
+    place: NoticePlaceCode
+
+
+class NoticeObjectionIn(Schema):
+    received_on: date
+    content: str
+
+
+class ObjectionHandlingIn(Schema):
+    outcome: Literal["upheld", "dismissed"]
+    handling: str
+
+
+@router.put("/subsidy-applications/{application_id}/public-notice", response=PublicNoticeOut)
+def public_notice_update(request: HttpRequest, application_id: str, payload: PublicNoticeIn):
+    """The village or the township corrects the public notice's dates or place while it awaits
+    the county (409 otherwise); at least 7 days, from the township's approval on (else 422)."""
+    application = selectors.application_for_user_or_404(
+        user=request.auth, application_id=application_id
+    )
+    notice = services.public_notice_update(
+        user=request.auth,
+        application=application,
+        starts_on=payload.starts_on,
+        ends_on=payload.ends_on,
+        place=payload.place,
+    )
+    return public_notice_out(notice)
+
+
+@router.post(
+    "/subsidy-applications/{application_id}/objections", response={201: NoticeObjectionOut}
+)
+def notice_objection_create(request: HttpRequest, application_id: str, payload: NoticeObjectionIn):
+    """An objection to the public notice: the county may not approve until it is handled."""
+    application = selectors.application_for_user_or_404(
+        user=request.auth, application_id=application_id
+    )
+    objection = services.notice_objection_add(
+        user=request.auth,
+        application=application,
+        received_on=payload.received_on,
+        content=payload.content,
+    )
+    return Status(201, objection_out(objection))
+
+
+@router.post(
+    "/subsidy-applications/{application_id}/objections/{objection_id}/handling",
+    response=NoticeObjectionOut,
+)
+def notice_objection_handling(
+    request: HttpRequest, application_id: str, objection_id: str, payload: ObjectionHandlingIn
+):
+    """How an objection was handled: upheld or dismissed, with what was found (409 once
+    handled)."""
+    objection = selectors.objection_for_user_or_404(
+        user=request.auth, application_id=application_id, objection_id=objection_id
+    )
+    objection = services.notice_objection_handle(
+        user=request.auth, objection=objection, outcome=payload.outcome, handling=payload.handling
+    )
+    return objection_out(objection)
 
 
 @router.post("/subsidy-applications/{application_id}/resubmit", response=SubsidyApplicationOut)
@@ -267,15 +388,20 @@ def subsidy_evidence_upload(
     request: HttpRequest,
     application_id: str,
     file: File[UploadedFile],
-    description: Form[str],
+    description: Form[str] = "",
+    kind: Form[str] = "other",
 ):
-    """A supporting document (multipart ``file`` and ``description``): JPEG, PNG or PDF by its
-    bytes, at most 10 MB, else 422."""
+    """A supporting document (multipart ``file``, ``kind`` of api.md's EVIDENCE KIND and
+    ``description``): JPEG, PNG or PDF by its bytes, at most 10 MB, else 422."""
     application = selectors.application_for_user_or_404(
         user=request.auth, application_id=application_id
     )
     evidence = services.subsidy_evidence_attach(
-        user=request.auth, application=application, upload=file, description=description
+        user=request.auth,
+        application=application,
+        upload=file,
+        description=description,
+        kind=kind,
     )
     return Status(201, evidence_out(evidence))
 

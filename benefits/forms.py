@@ -6,8 +6,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from children.forms import DATE_WIDGET
+from children.models import EvidenceKind
 
-from .models import ExitReason
+from .models import ExitReason, NoticePlace, ObjectionOutcome
 from .rules import PROGRAMMES
 
 
@@ -42,11 +43,56 @@ class SubsidyDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required to return or reject: the family will be told."),
     )
+    # The township's approval of 低保 or 特困 posts the 7-day public notice; the page keeps
+    # these two only there (views.application_detail).
+    notice_place = forms.ChoiceField(
+        label=_("Public notice posted at"),
+        choices=NoticePlace.choices,
+        initial=NoticePlace.VILLAGE_BOARD,
+        required=False,
+    )
+    notice_starts_on = forms.DateField(
+        label=_("Public notice starts on"),
+        required=False,
+        widget=DATE_WIDGET,
+        help_text=_("Default: the day of approval. The notice lasts 7 days."),
+    )
+
+
+class PublicNoticeForm(forms.Form):
+    starts_on = forms.DateField(label=_("Notice starts on"), widget=DATE_WIDGET)
+    ends_on = forms.DateField(label=_("Last day of the notice"), widget=DATE_WIDGET)
+    place = forms.ChoiceField(label=_("Posted at"), choices=NoticePlace.choices)
+
+
+class NoticeObjectionForm(forms.Form):
+    received_on = forms.DateField(label=_("Received on"), widget=DATE_WIDGET)
+    content = forms.CharField(
+        label=_("Objection"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Who objected, how, and what they say."),
+    )
+
+
+class ObjectionHandlingForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=ObjectionOutcome.choices, widget=forms.RadioSelect
+    )
+    handling = forms.CharField(
+        label=_("How it was handled"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class EvidenceForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of document"), choices=EvidenceKind.choices)
     description = forms.CharField(
-        label=_("Document"), max_length=100, help_text=_("For example: death certificate")
+        label=_("Document"),
+        max_length=100,
+        required=False,
+        help_text=_("Optional; say what it is when the kind is Other"),
     )
     file = forms.FileField(label=_("File"), help_text=_("JPG, PNG or PDF, at most 10 MB."))
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from children.models import Child
+from children.models import Child, EvidenceKind
 from core.fields import EncryptedTextField
 
 
@@ -208,6 +209,9 @@ class Entitlement(models.Model):
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="entitlements")
     month = models.DateField()
     amount = models.DecimalField(max_digits=9, decimal_places=2)
+    # Written by a later run for a month missed because its standard or the child's full-time
+    # education record was entered late (补发, domain §7): paid once, shown as back pay.
+    back_pay = models.BooleanField(_("back pay"), default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -258,6 +262,14 @@ class SubsidyEvidence(models.Model):
         SubsidyApplication, on_delete=models.CASCADE, related_name="evidence"
     )
     description = models.CharField(_("document"), max_length=100)
+    # What it proves (api.md EVIDENCE KIND): the programme's required kinds are checked by it.
+    kind = models.CharField(
+        _("kind of document"),
+        max_length=30,
+        choices=EvidenceKind.choices,
+        default=EvidenceKind.OTHER,
+        db_default=EvidenceKind.OTHER,
+    )
     file = models.FileField(_("file"), upload_to="subsidy-evidence/%Y/%m/")
     content_type = models.CharField(max_length=30, editable=False)
     uploaded_by = models.ForeignKey(
@@ -273,3 +285,131 @@ class SubsidyEvidence(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class NoticePlace(models.TextChoices):
+    """Where a public notice (公示) is posted."""
+
+    VILLAGE_BOARD = "village_board", _("Village affairs board")
+    ONLINE = "online", _("Online")
+    BOTH = "both", _("Village affairs board and online")
+
+
+class PublicNotice(models.Model):
+    """The 7-day public notice (公示) of a 低保 or 特困 application after the township's approval
+    (domain §7): recorded by the township approval, corrected by the village or the township.
+    The county may approve from the day after ``ends_on`` (benefits.rules)."""
+
+    id = models.BigAutoField(primary_key=True)
+    application = models.OneToOneField(
+        SubsidyApplication, on_delete=models.CASCADE, related_name="public_notice"
+    )
+    starts_on = models.DateField(_("notice starts on"))
+    ends_on = models.DateField(_("notice ends on"))  # the last day of the notice
+    place = models.CharField(
+        _("posted at"),
+        max_length=20,
+        choices=NoticePlace.choices,
+        default=NoticePlace.VILLAGE_BOARD,
+    )
+    # Who recorded or last corrected it, and when.
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("public notice")
+        verbose_name_plural = _("public notices")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="public_notice_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(place__in=NoticePlace.values), name="public_notice_place_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.starts_on}–{self.ends_on}"
+
+
+class ObjectionOutcome(models.TextChoices):
+    UPHELD = "upheld", _("Objection upheld")
+    DISMISSED = "dismissed", _("Objection dismissed")
+
+
+class NoticeObjection(models.Model):
+    """An objection (异议) to a public notice and how it was handled. The text names people, so
+    it is encrypted like case notes; an objection left unhandled holds up the county."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    notice = models.ForeignKey(PublicNotice, on_delete=models.CASCADE, related_name="objections")
+    received_on = models.DateField(_("received on"))
+    content = EncryptedTextField(_("objection"))
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    handled_on = models.DateField(_("handled on"), null=True, blank=True)
+    handling = EncryptedTextField(_("handling"), blank=True, default="")
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=ObjectionOutcome.choices, blank=True, default=""
+    )
+    handled_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("objection to a public notice")
+        verbose_name_plural = _("objections to public notices")
+        ordering = ["received_on", "recorded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=[*ObjectionOutcome.values, ""]),
+                name="notice_objection_outcome_valid",
+            ),
+            # Handled means a day and an outcome, both or neither.
+            models.CheckConstraint(
+                condition=(models.Q(handled_on__isnull=True) & models.Q(outcome=""))
+                | (models.Q(handled_on__isnull=False) & ~models.Q(outcome="")),
+                name="notice_objection_handled_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} {self.received_on}"
+
+
+class EvidenceRequirement(models.Model):
+    """The documents an area's civil affairs require for a programme before county approval,
+    instead of the defaults of api.md (benefits.rules.DEFAULT_REQUIREMENTS): any one of
+    ``kinds``, for each parent in the orphan and de facto unsupported allowances. No kinds:
+    nothing required. The nearest area above a village that set one decides."""
+
+    id = models.BigAutoField(primary_key=True)
+    area = models.ForeignKey("accounts.Area", on_delete=models.PROTECT, related_name="+")
+    programme = models.CharField(_("programme"), max_length=40)
+    kinds = ArrayField(
+        models.CharField(max_length=30, choices=EvidenceKind.choices),
+        verbose_name=_("documents required"),
+        default=list,
+        blank=True,
+    )
+    set_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("documents required")
+        verbose_name_plural = _("documents required")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "programme"], name="evidence_requirement_once_per_area"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kinds__contained_by=EvidenceKind.values),
+                name="evidence_requirement_kinds_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.programme} {','.join(self.kinds)}"

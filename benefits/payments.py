@@ -6,13 +6,15 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from accounts import permissions
 from accounts import rules as area_rules
@@ -39,8 +41,10 @@ XLSX_HEADERS = [
     "金额（元）",
     "收款人",
     "银行账号",
+    "备注",
 ]
-XLSX_WIDTHS = [6, 16, 16, 10, 20, 28, 9, 11, 10, 24]
+XLSX_WIDTHS = [6, 16, 16, 10, 20, 28, 9, 11, 10, 24, 8]
+BACK_PAY_REMARK = "补发"  # the bank's list is in Chinese whatever the language of the screen
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 # The page must show the very standard the ledger pays, so it reuses the ledger's rule.
@@ -128,11 +132,34 @@ def standards_for_user(*, user: User, month: date) -> list[ProgrammeStandards]:
 # --- Monthly payment list ---------------------------------------------------------------------
 
 
+def month_window(month: date) -> tuple[datetime, datetime]:
+    """The instants ``month`` begins and the next one begins, in Asia/Shanghai."""
+    zone = timezone.get_default_timezone()
+    following = rules.next_month(month)
+    return (
+        datetime(month.year, month.month, 1, tzinfo=zone),
+        datetime(following.year, following.month, 1, tzinfo=zone),
+    )
+
+
+def payment_list_q(month: date) -> Q:
+    """What the payment list of ``month`` pays: the month's own entitlements, and the back pay
+    written during that month (by its ledger runs) for earlier months. A month's back pay was not
+    on that month's list, which was paid already: it is on the list of the month it was written
+    in, so every entitlement is on exactly one list."""
+    month = month.replace(day=1)
+    begins, ends = month_window(month)
+    return Q(month=month, back_pay=False) | Q(
+        back_pay=True, created_at__gte=begins, created_at__lt=ends
+    )
+
+
 def payments_for_user(*, user: User, month: date) -> QuerySet[Entitlement]:
-    """The entitlements of ``month`` in the user's area, with child, village and township loaded,
-    in township/village/child order (the order of the bank list)."""
+    """The payment list of ``month`` (payment_list_q) in the user's area, with child, village and
+    township loaded, in township/village/child order (the order of the bank list), a child's
+    back pay by month after the programme's."""
     permissions.require(user, Capability.BENEFIT_PAY)
-    queryset = Entitlement.objects.filter(month=month.replace(day=1)).select_related(
+    queryset = Entitlement.objects.filter(payment_list_q(month)).select_related(
         "enrolment", "enrolment__child", "enrolment__child__village__parent"
     )
     # A child's programmes in the order of PROGRAMMES, as in the totals.
@@ -144,7 +171,7 @@ def payments_for_user(*, user: User, month: date) -> QuerySet[Entitlement]:
         default=Value(len(rules.PROGRAMMES)),
     )
     return scope.scope_queryset(queryset, user=user, area_field=PAYMENT_AREA_FIELD).order_by(
-        "enrolment__child__village_id", "enrolment__child__name", programme_rank, "id"
+        "enrolment__child__village_id", "enrolment__child__name", programme_rank, "month", "id"
     )
 
 
@@ -164,6 +191,8 @@ class PaymentTotals:
     children: int  # distinct: a child in two programmes counts once
     total: Decimal
     without_account: int  # rows the bank cannot pay until a payee account is recorded
+    back_pay_rows: int  # of ``rows``: months missed earlier, paid on this list (补发)
+    back_pay_total: Decimal  # of ``total``
 
 
 def payment_totals(queryset: QuerySet[Entitlement]) -> PaymentTotals:
@@ -181,6 +210,8 @@ def payment_totals(queryset: QuerySet[Entitlement]) -> PaymentTotals:
         children=children,
         total=Sum("amount"),
         without_account=Count("id", filter=Q(enrolment__payee_account_encrypted="")),
+        back_pay_rows=Count("id", filter=Q(back_pay=True)),
+        back_pay_total=Sum("amount", filter=Q(back_pay=True)),
     )
     # Programme order as in PROGRAMMES, then any code no longer listed there.
     order = [code for code in rules.PROGRAMMES if code in per_programme]
@@ -200,6 +231,8 @@ def payment_totals(queryset: QuerySet[Entitlement]) -> PaymentTotals:
         children=overall["children"],
         total=overall["total"] or Decimal("0"),
         without_account=overall["without_account"],
+        back_pay_rows=overall["back_pay_rows"],
+        back_pay_total=overall["back_pay_total"] or Decimal("0"),
     )
 
 
@@ -209,15 +242,16 @@ def payments_filename(month: date) -> str:
 
 def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]:
     """The bank's payment list for ``month`` as .xlsx bytes, and the number of rows. ID numbers
-    in full only where the user may see them; bank accounts in full only for civil affairs.
+    in full only where the user may see them; bank accounts in full only for civil affairs. Each
+    row gives the month it pays; back pay for an earlier month says 补发 in the last column.
     One audit record per row exported."""
     queryset = payments_for_user(user=user, month=month)
     full_account = permissions.can(user, Capability.BENEFIT_PAY)
     month_label = f"{month:%Y-%m}"
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(f"{month:%Y年%m月}补贴发放名册")
-    for letter, width in zip("ABCDEFGHIJ", XLSX_WIDTHS, strict=True):
-        sheet.column_dimensions[letter].width = width
+    for column, width in enumerate(XLSX_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
     sheet.append([cells.xlsx_cell(sheet, h, font=bold) for h in XLSX_HEADERS])
@@ -253,10 +287,11 @@ def payments_xlsx(*, user: User, month: date, request=None) -> tuple[bytes, int]
                     child.name,
                     id_number,
                     names.get(enrolment.programme, enrolment.programme),
-                    month_label,
+                    f"{entitlement.month:%Y-%m}",
                     cells.xlsx_cell(sheet, entitlement.amount, number_format="0.00"),
                     enrolment.payee_name,
                     account,
+                    BACK_PAY_REMARK if entitlement.back_pay else "",
                 ],
             )
         )

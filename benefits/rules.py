@@ -27,16 +27,22 @@ class Programme:
     # Income and assets decide it, which the file cannot judge: never "eligible", only "to be
     # checked by civil affairs" (家庭经济状况核对, domain §7), with what to bring.
     income_checked: bool = False
+    # County approval confirms this category of the child file (api.md): the county has judged
+    # the family's statuses the rule reads.
+    confirms_category: str = ""
 
 
 # Names are English source strings; the Chinese names (孤儿基本生活费 …) are their translations.
 PROGRAMMES = {
     p.code: p
     for p in (
-        Programme("orphan_allowance", _("Orphans' basic living allowance")),
+        Programme(
+            "orphan_allowance", _("Orphans' basic living allowance"), confirms_category="orphan"
+        ),
         Programme(
             "de_facto_unsupported_allowance",
             _("Basic living allowance for children without de facto support"),
+            confirms_category="de_facto_unsupported",
         ),
         Programme("hiv_affected_allowance", _("Basic living allowance for HIV-affected children")),
         Programme(
@@ -129,8 +135,11 @@ def refusals(
     school_status: str,
     parents: Sequence[Parent],
     today: date,
+    categories_pending: Iterable[str] = (),
 ) -> list[Refusal]:
-    """Every reason the child is not eligible, with the evidence that would change it."""
+    """Every reason the child is not eligible, with the evidence that would change it.
+    ``categories`` are the file's confirmed ones; ``categories_pending`` wait for county civil
+    affairs (待民政确认) and qualify for nothing yet."""
     categories, flags = set(categories), set(flags)
     found: list[Refusal] = []
     if programme not in PROGRAMMES:
@@ -173,7 +182,14 @@ def refusals(
                         "公安机关失联证明、撤销监护资格判决书等",
                     )
                 )
-    if programme == "hiv_affected_allowance" and "hiv_affected" not in categories:
+    if programme == "hiv_affected_allowance" and "hiv_affected" in set(categories_pending):
+        found.append(
+            Refusal(
+                "艾滋病病毒感染儿童类别待县级民政部门确认",
+                "县级民政部门确认类别（附疾控机构证明）后再申请",
+            )
+        )
+    elif programme == "hiv_affected_allowance" and "hiv_affected" not in categories:
         found.append(
             Refusal("未认定为艾滋病病毒感染儿童", "由县级民政部门确认类别，并附疾控机构证明")
         )
@@ -272,9 +288,34 @@ DECIDER = {SUBMITTED: "supervisor", TOWNSHIP_APPROVED: "civil_affairs"}
 NEXT_ON_APPROVE = {SUBMITTED: TOWNSHIP_APPROVED, TOWNSHIP_APPROVED: APPROVED}
 
 
-def notice_ends(township_approved_on: date) -> date:
-    """The first day the county may approve a programme with public notice."""
-    return township_approved_on + timedelta(days=PUBLIC_NOTICE_DAYS)
+# --- The public notice (公示) of 低保 and 特困 --------------------------------------------------
+# The notice's dates are recorded (benefits.models.PublicNotice); these say what they must be and
+# what follows from them. ``ends_on`` is the notice's last day.
+
+
+def notice_default_end(starts_on: date) -> date:
+    """The last day of a notice posted on ``starts_on``: 7 days, both ends counted."""
+    return starts_on + timedelta(days=PUBLIC_NOTICE_DAYS - 1)
+
+
+def county_may_approve_from(notice_ends_on: date) -> date:
+    """The first day the county may approve: the day after the notice's last day."""
+    return notice_ends_on + timedelta(days=1)
+
+
+def notice_problems(
+    *, starts_on: date, ends_on: date, township_approved_on: date
+) -> dict[str, list[str]]:
+    """Why a notice's dates are refused, by field (none: accepted). A notice follows the
+    township's approval and lasts at least 7 days."""
+    problems: dict[str, list[str]] = {}
+    if starts_on < township_approved_on:
+        problems["starts_on"] = [f"公示不能早于乡镇初审通过日期（{township_approved_on:%Y-%m-%d}）"]
+    if ends_on < notice_default_end(starts_on):
+        problems["ends_on"] = [
+            f"公示期不少于{PUBLIC_NOTICE_DAYS}天，最早至{notice_default_end(starts_on):%Y-%m-%d}"
+        ]
+    return problems
 
 
 # --- Review deadlines --------------------------------------------------------------------------
@@ -293,19 +334,17 @@ def add_working_days(start: date, days: int) -> date:
 def review_deadline(
     *,
     status: str,
-    programme: str,
     submitted_on: date,
     township_approved_on: date | None,
+    notice_ends_on: date | None,
     policy: dict[str, int],
 ) -> date:
     """The date the current level must decide by: N working days (*default* 10 for each level,
-    per the area's policy) from when the application reached it; for a programme with public
-    notice the county's days start when the notice ends."""
+    per the area's policy) from when the application reached it; with a public notice (its last
+    day ``notice_ends_on``) the county's days start when the notice ends."""
     if status == "submitted" or township_approved_on is None:
         return add_working_days(submitted_on, policy["subsidy_township_working_days"])
-    since = township_approved_on
-    if PROGRAMMES[programme].public_notice:
-        since = notice_ends(since) - timedelta(days=1)
+    since = township_approved_on if notice_ends_on is None else notice_ends_on
     return add_working_days(since, policy["subsidy_county_working_days"])
 
 
@@ -316,19 +355,104 @@ def waiting_since(*, status: str, submitted_on: date, township_approved_on: date
     return submitted_on
 
 
-def notice_still_running(
-    *, status: str, programme: str, township_approved_on: date | None, today: date
-) -> date | None:
-    """The end of a public notice not yet over (the county may not approve before it)."""
-    if status != "township_approved" or township_approved_on is None:
+def notice_still_running(*, status: str, notice_ends_on: date | None, today: date) -> date | None:
+    """While a public notice (its last day ``notice_ends_on``) is not over, the first day the
+    county may approve; None otherwise."""
+    if status != "township_approved" or notice_ends_on is None:
         return None
-    if not PROGRAMMES[programme].public_notice:
-        return None
-    ends = notice_ends(township_approved_on)
-    return ends if ends > today else None
+    first_day = county_may_approve_from(notice_ends_on)
+    return first_day if first_day > today else None
 
 
 def programme_name(code: str) -> str:
     """The programme's name, or its code when no programme has it any more."""
     programme = PROGRAMMES.get(code)
     return programme.name if programme else code
+
+
+# --- Documents each programme needs (api.md EVIDENCE KIND; an area may change them) -----------
+
+# The kinds that prove a parent's status for 事实无人抚养 (set A), beside death and a court's
+# declaration of a missing person.
+SET_A_KINDS = (
+    "judgement",
+    "detention_record",
+    "rehab_record",
+    "lost_contact_record",
+    "disability_certificate",
+    "illness_diagnosis",
+)
+GONE_KINDS = ("death_certificate", "court_declaration")
+KIND_ZH = {
+    "death_certificate": "死亡证明",
+    "court_declaration": "人民法院宣告失踪判决书",
+    "judgement": "判决书（裁定书）",
+    "detention_record": "羁押、服刑证明",
+    "rehab_record": "强制隔离戒毒决定书",
+    "lost_contact_record": "公安机关失联证明",
+    "disability_certificate": "残疾证",
+    "illness_diagnosis": "重病诊断证明",
+    "medical_certificate": "疾控机构出具的医学证明",
+    "school_certificate": "学校出具的在读证明",
+    "income_check": "家庭经济状况核对报告",
+    "other": "其他材料",
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """The documents a programme needs before county approval: one of ``kinds`` (any of them
+    will do), for each parent when ``per_parent`` (the proof of each parent's status, on the
+    family member or on the application). No kinds: nothing required."""
+
+    kinds: tuple[str, ...]
+    per_parent: bool = False
+
+
+# Per-parent programmes keep per_parent when an area changes their kinds.
+PER_PARENT_PROGRAMMES = frozenset({"orphan_allowance", "de_facto_unsupported_allowance"})
+DEFAULT_REQUIREMENTS = {
+    "orphan_allowance": Requirement(GONE_KINDS, per_parent=True),
+    "de_facto_unsupported_allowance": Requirement(SET_A_KINDS + GONE_KINDS, per_parent=True),
+    "hiv_affected_allowance": Requirement(("medical_certificate",)),
+    "education_aid": Requirement(("school_certificate",)),
+    "minimum_living": Requirement(("income_check",)),
+    "extreme_poverty_support": Requirement(("income_check",)),
+}
+
+
+def requirement_for(programme: str, kinds: Iterable[str] | None = None) -> Requirement:
+    """The programme's requirement: the area's ``kinds`` when it set them, else the default."""
+    if kinds is None:
+        return DEFAULT_REQUIREMENTS.get(programme, Requirement(()))
+    return Requirement(tuple(kinds), per_parent=programme in PER_PARENT_PROGRAMMES)
+
+
+def kinds_text(kinds: Iterable[str]) -> str:
+    return "或".join(KIND_ZH.get(kind, kind) for kind in kinds)
+
+
+def missing_documents(
+    requirement: Requirement,
+    *,
+    application_kinds: Iterable[str],
+    parent_kinds: dict[str, str] | None = None,
+) -> list[str]:
+    """What is still missing, in Chinese (empty: complete). ``application_kinds`` are the kinds of
+    the documents on the application; ``parent_kinds`` the kind of the document on each parent's
+    status ({"father": "death_certificate", "mother": ""}). For a per-parent requirement each
+    parent needs one: on the parent, or one more on the application."""
+    if not requirement.kinds:
+        return []
+    accepted = set(requirement.kinds)
+    on_application = sum(1 for kind in application_kinds if kind in accepted)
+    wanted = kinds_text(requirement.kinds)
+    if not requirement.per_parent:
+        return [] if on_application else [wanted]
+    lacking = [
+        relation
+        for relation in ("father", "mother")
+        if (parent_kinds or {}).get(relation, "") not in accepted
+    ]
+    uncovered = lacking[on_application:] if on_application < len(lacking) else []
+    return [f"{RELATION[relation]}：{wanted}" for relation in uncovered]

@@ -5,6 +5,7 @@ child's page and timeline (registered in apps.py, see children/extensions.py).""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,11 +15,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 
 from accounts import permissions
+from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import User
 from accounts.permissions import Capability
 from accounts.services import policies_for
-from children.models import Child
+from children.models import Child, FamilyMember
 from children.selectors import (
     CHILD_RECORD_AREA_FIELD,
     TimelineEntry,
@@ -32,6 +34,9 @@ from .models import (
     ApplicationStatus,
     Enrolment,
     Entitlement,
+    EvidenceRequirement,
+    NoticeObjection,
+    PublicNotice,
     SubsidyApplication,
     SubsidyDecision,
     SubsidyEvidence,
@@ -69,12 +74,39 @@ def application_for_user_or_404(
     """404 outside the user's area, then 403 for a role that may not read child files (a
     reporter's area covers the village, but an application is part of the child's file)."""
     application = child_record_or_404(
-        SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
+        SubsidyApplication.objects.select_related(
+            "child", "child__village", "submitted_by", "public_notice"
+        ),
         user=user,
         pk=application_id,
     )
     permissions.require(user, capability)
     return application
+
+
+def objection_for_user_or_404(*, user: User, application_id: Any, objection_id: Any):
+    """An objection to an application's public notice, found as the application is (404 outside
+    the user's area, 403 for a role that may not read files)."""
+    objection = scope.get_in_scope_or_404(
+        NoticeObjection.objects.select_related("notice__application__child"),
+        user=user,
+        area_field="notice__application__child__village__code",
+        pk=objection_id,
+        notice__application_id=application_id,
+    )
+    permissions.require(user, Capability.CHILD_READ)
+    return objection
+
+
+def public_notice_of(application) -> PublicNotice | None:
+    """The application's public notice (低保 and 特困 after the township's approval), or None."""
+    return getattr(application, "public_notice", None)
+
+
+def notice_ends_on(application) -> date | None:
+    """The last day of the application's public notice, or None without one."""
+    notice = public_notice_of(application)
+    return notice.ends_on if notice is not None else None
 
 
 def enrolment_for_user_or_404(
@@ -101,7 +133,9 @@ def subsidy_queue_for(*, user: User, statuses: Iterable[str], area_code: str = "
     """Applications in these statuses in the user's area (or the given area within it), oldest
     first, with child, village and submitter loaded (one query)."""
     queryset = child_records_in_scope(
-        SubsidyApplication.objects.select_related("child", "child__village", "submitted_by"),
+        SubsidyApplication.objects.select_related(
+            "child", "child__village", "submitted_by", "public_notice"
+        ),
         user=user,
     ).filter(status__in=list(statuses))
     if area_code:
@@ -192,9 +226,9 @@ def _policy_of(applications: list) -> dict[str, dict[str, int]]:
 def _deadline(application, policy: dict[str, int]) -> date:
     return rules.review_deadline(
         status=application.status,
-        programme=application.programme,
         submitted_on=application.submitted_at.date(),
         township_approved_on=application.township_approved_on,
+        notice_ends_on=notice_ends_on(application),
         policy=policy,
     )
 
@@ -213,11 +247,11 @@ def subsidy_queue_rows(*, user: User, applications: Iterable) -> list[dict[str, 
     rows = []
     for application in applications:
         deadline = _deadline(application, policies[application.child.village_id])
-        facts = {
-            "status": application.status,
-            "township_approved_on": application.township_approved_on,
-        }
-        since = rules.waiting_since(submitted_on=application.submitted_at.date(), **facts)
+        since = rules.waiting_since(
+            status=application.status,
+            submitted_on=application.submitted_at.date(),
+            township_approved_on=application.township_approved_on,
+        )
         rows.append(
             {
                 "application": application,
@@ -226,7 +260,9 @@ def subsidy_queue_rows(*, user: User, applications: Iterable) -> list[dict[str, 
                 "deadline": deadline,
                 "late": deadline < today,
                 "notice_ends": rules.notice_still_running(
-                    programme=application.programme, today=today, **facts
+                    status=application.status,
+                    notice_ends_on=notice_ends_on(application),
+                    today=today,
                 ),
                 "own": application.submitted_by_id == user.pk,
             }
@@ -257,3 +293,59 @@ def decision_message(application: SubsidyApplication) -> str:
         ApplicationStatus.REJECTED: gettext("Rejected: %(name)s, %(programme)s"),
     }.get(status, gettext("Saved: %(name)s, %(programme)s"))
     return text % values
+
+
+# --- Documents each programme needs (api.md EVIDENCE KIND) --------------------------------------
+
+
+def evidence_requirements(area_code: str) -> dict[str, rules.Requirement]:
+    """Every programme's required documents in an area (a village's children): those set by the
+    nearest of the area and the province, city or county above it (EvidenceRequirement), else
+    the defaults. One query."""
+    ancestors = [area_code, *area_rules.ancestor_codes(area_code)]
+    nearest: dict[str, list[str]] = {}
+    rows = EvidenceRequirement.objects.filter(area_id__in=ancestors).values_list(
+        "area_id", "programme", "kinds"
+    )
+    # Farthest first, so that a nearer area's choice overwrites it.
+    for _area, programme, kinds in sorted(rows, key=lambda row: -ancestors.index(row[0])):
+        nearest[programme] = kinds
+    return {code: rules.requirement_for(code, nearest.get(code)) for code in rules.PROGRAMMES}
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    """What an application needs, has and lacks, for its review page, the API and the gate."""
+
+    required: str  # e.g. "父亲、母亲各一份：死亡证明或人民法院宣告失踪判决书"; "" when none
+    missing: list[str]
+    parents: list[Any]  # the father's and mother's records with a document on their status
+    suggested_kind: str  # the kind the upload form offers first
+
+
+def document_check(application: SubsidyApplication) -> DocumentCheck:
+    """The application's documents against its programme's requirement: those uploaded to it,
+    and the proof on each parent's status (children.FamilyMember evidence)."""
+    requirement = evidence_requirements(application.child.village_id)[application.programme]
+    parents = list(
+        FamilyMember.objects.filter(
+            household_id=application.child.household_id,
+            relation__in=("father", "mother"),
+        ).exclude(evidence="")
+    )
+    missing = rules.missing_documents(
+        requirement,
+        application_kinds=application.evidence.values_list("kind", flat=True),
+        parent_kinds={p.relation: p.evidence_kind for p in parents},
+    )
+    required = ""
+    if requirement.kinds:
+        required = rules.kinds_text(requirement.kinds)
+        if requirement.per_parent:
+            required = f"父亲、母亲各一份：{required}"
+    return DocumentCheck(
+        required=required,
+        missing=missing,
+        parents=parents,
+        suggested_kind=requirement.kinds[0] if requirement.kinds else "other",
+    )

@@ -4,6 +4,7 @@ call these."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -14,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
 from django.http import Http404
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts import permissions
 from accounts import rules as area_rules
@@ -25,20 +26,26 @@ from accounts.services import policies_for
 from children import lifecycle as child_lifecycle
 from children import rules as child_rules
 from children import schedule
-from children.models import Child, ChildStatus, CloseReason, Relation
+from children import services as child_services
+from children.models import Child, ChildStatus, CloseReason, EvidenceKind, Relation
 from children.services import history_context, parent_facts, require_writer
 from core import crypto
 from core.clock import today
 from core.errors import Conflict
 from core.uploads import document_type
 
-from . import rules
+from . import rules, selectors
 from .models import (
     ApplicationStatus,
     EducationRecord,
     Enrolment,
     Entitlement,
+    EvidenceRequirement,
     ExitReason,
+    NoticeObjection,
+    NoticePlace,
+    ObjectionOutcome,
+    PublicNotice,
     SubsidyApplication,
     SubsidyDecision,
     SubsidyEvidence,
@@ -77,6 +84,7 @@ def _subsidy_facts(child: Child) -> dict[str, Any]:
         "today": on,
         "age": child_rules.age_on(child.birth_date, on),
         "categories": child.categories,
+        "categories_pending": child.categories_pending,
         "flags": child.focus_flags,
         "school_status": child.school_status,
         "parents": parents,
@@ -172,10 +180,19 @@ def subsidy_submitted_by(application: SubsidyApplication, user: User) -> bool:
 
 
 def subsidy_decide(
-    *, user: User, application: SubsidyApplication, decision: str, note: str
+    *,
+    user: User,
+    application: SubsidyApplication,
+    decision: str,
+    note: str,
+    notice_place: str = "",
+    notice_starts_on: date | None = None,
 ) -> SubsidyApplication:
     """Township (supervisor) decides first, county (civil affairs) second. 403 for a wrong role or
-    one's own application; 409 for the wrong status or before the public notice ends."""
+    one's own application; 409 for the wrong status, before the public notice ends or with an
+    objection to it unhandled. The township's approval of 低保 or 特困 records the 7-day public
+    notice: from the day of approval (or the later ``notice_starts_on``), at ``notice_place``
+    (default the village affairs board)."""
     if decision not in ("approve", "return", "reject"):
         raise ValidationError({"decision": ["应为 approve、return 或 reject"]})
     permissions.require(user, Capability.BENEFIT_DECIDE)
@@ -191,19 +208,16 @@ def subsidy_decide(
             raise Conflict("该申请当前不在您的审核环节", field="status")
         on = today()
         programme = rules.PROGRAMMES[locked.programme]
-        if (
-            decision == "approve"
-            and locked.status == ApplicationStatus.TOWNSHIP_APPROVED
-            and programme.public_notice
-        ):
-            first_day = rules.notice_ends(locked.township_approved_on)
-            if on < first_day:
-                raise Conflict(f"公示期未满，{first_day:%Y-%m-%d}起方可审批", field="status")
+        notice = _notice_of_decision(locked, decision, notice_place, notice_starts_on, on)
+        if decision == "approve" and locked.status == ApplicationStatus.TOWNSHIP_APPROVED:
+            _check_public_notice(locked, on)
         if decision == "approve":
             if locked.child.status == ChildStatus.CLOSED:
                 raise Conflict("档案已结案，不能批准", field="status")
             # The family may have changed since submission: the rule is checked again.
             _check_eligible(locked.child, locked.programme)
+            if locked.status == ApplicationStatus.TOWNSHIP_APPROVED:
+                _check_documents(locked)
         previous = locked.status
         if decision == "approve":
             locked.status = rules.NEXT_ON_APPROVE[previous]
@@ -218,20 +232,233 @@ def subsidy_decide(
         if locked.status == ApplicationStatus.APPROVED:
             # Approval enrols the child; payment starts the month after (domain §7).
             _enrol(locked, on)
+            if programme.confirms_category:
+                with translation.override(settings.LANGUAGE_CODE):  # stored: the site's language
+                    confirmed = f"批准{programme.name}"
+                child_services.category_confirm_by_approval(
+                    user=user,
+                    child_id=locked.child_id,
+                    category=programme.confirms_category,
+                    note=confirmed,
+                )
         locked.version += 1
         locked.save()
         _record_decision(locked, user, decision, previous, (note or "").strip())
+        if notice is not None:
+            _record_public_notice(locked, user, *notice)
+    return locked
+
+
+def _check_documents(application: SubsidyApplication) -> None:
+    """County approval waits for the programme's required documents (api.md): 409 naming each
+    one missing."""
+    missing = selectors.document_check(application).missing
+    if missing:
+        raise Conflict("缺少材料，县级审批前须上传：" + "；".join(missing), field="evidence")
+
+
+# --- The public notice (公示) of 低保 and 特困, and objections to it ----------------------------
+
+MAX_OBJECTION_TEXT = 1000
+
+
+def _notice_of_decision(
+    application: SubsidyApplication,
+    decision: str,
+    place: str,
+    starts_on: date | None,
+    on: date,
+) -> tuple[date, str] | None:
+    """(start, place) of the notice a township approval records, checked; None when the decision
+    records none. The notice's fields mean nothing to a return or a rejection and are ignored;
+    given to the county's approval or for a programme without notice (an orphan's benefit is
+    never noticed publicly) they are refused."""
+    if decision != "approve":
+        return None
+    records = (
+        application.status == ApplicationStatus.SUBMITTED
+        and rules.PROGRAMMES[application.programme].public_notice
+    )
+    errors: dict[str, list[str]] = {}
+    if not records:
+        for field, value in (("notice_place", place), ("notice_starts_on", starts_on)):
+            if value:
+                errors[field] = ["只有乡镇初审通过需公示的低保、特困申请时登记公示"]
+        _raise_if_errors(errors)
+        return None
+    place = place or NoticePlace.VILLAGE_BOARD
+    starts_on = starts_on or on
+    _check_choice(errors, "notice_place", place, NoticePlace.values)
+    problems = rules.notice_problems(
+        starts_on=starts_on,
+        ends_on=rules.notice_default_end(starts_on),
+        township_approved_on=on,
+    )
+    for problem in problems.get("starts_on", []):
+        errors.setdefault("notice_starts_on", []).append(problem)
+    _raise_if_errors(errors)
+    return starts_on, place
+
+
+def _record_public_notice(
+    application: SubsidyApplication, user: User, starts_on: date, place: str
+) -> PublicNotice:
+    """The notice of a township approval: 7 days from ``starts_on``. An application approved
+    again after a return gets a fresh notice in place of the old one (and its objections)."""
+    PublicNotice.objects.filter(application=application).delete()
+    return PublicNotice.objects.create(
+        application=application,
+        starts_on=starts_on,
+        ends_on=rules.notice_default_end(starts_on),
+        place=place,
+        recorded_by=user,
+    )
+
+
+def _check_public_notice(locked: SubsidyApplication, on: date) -> None:
+    """The county's approval of 低保 or 特困 waits for the public notice to end and for every
+    objection to it to be handled (409 naming each). An upheld objection does not stop it by
+    itself: the county reads it and decides."""
+    if not rules.PROGRAMMES[locked.programme].public_notice:
+        return
+    notice = PublicNotice.objects.filter(application=locked).first()
+    if notice is None:
+        raise Conflict("尚未登记公示，不能审批", field="status")
+    problems = []
+    first_day = rules.county_may_approve_from(notice.ends_on)
+    if on < first_day:
+        problems.append(f"公示期未满，{first_day:%Y-%m-%d}起方可审批")
+    unhandled = notice.objections.filter(handled_on__isnull=True).count()
+    if unhandled:
+        problems.append(f"有未处理的公示异议（{unhandled}条），处理后方可审批")
+    if problems:
+        raise Conflict("；".join(problems), field="status")
+
+
+def _notice_text(field: str, value: str | None, label: str, errors: dict) -> str:
+    text = (value or "").strip()
+    if "\x00" in text:
+        errors.setdefault(field, []).append("含有无效字符")
+    elif not text:
+        errors.setdefault(field, []).append(f"请填写{label}")
+    elif len(text) > MAX_OBJECTION_TEXT:
+        errors.setdefault(field, []).append(f"{label}不能超过{MAX_OBJECTION_TEXT}字")
+    return text
+
+
+def _locked_notice(application: SubsidyApplication) -> tuple[SubsidyApplication, PublicNotice]:
+    """The application (locked: the county's approval reads the notice under the same lock) and
+    its notice, while the notice runs or awaits the county (409 otherwise)."""
+    locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
+    notice = PublicNotice.objects.filter(application=locked).first()
+    if locked.status != ApplicationStatus.TOWNSHIP_APPROVED or notice is None:
+        raise Conflict("该申请当前不在公示环节", field="status")
+    return locked, notice
+
+
+def public_notice_update(
+    *,
+    user: User,
+    application: SubsidyApplication,
+    starts_on: date,
+    ends_on: date,
+    place: str,
+) -> PublicNotice:
+    """The village or the township corrects the notice's dates or place (posted later, kept up
+    longer, posted online too) while it awaits the county: never before the township's approval
+    nor shorter than 7 days (422)."""
+    permissions.require(user, Capability.BENEFIT_NOTICE)
+    errors: dict[str, list[str]] = {}
+    if starts_on is None:
+        errors["starts_on"] = ["请填写公示开始日期"]
+    if ends_on is None:
+        errors["ends_on"] = ["请填写公示结束日期"]
+    _check_choice(errors, "place", place, NoticePlace.values)
+    _raise_if_errors(errors)
+    with transaction.atomic():
+        locked, notice = _locked_notice(application)
+        _raise_if_errors(
+            rules.notice_problems(
+                starts_on=starts_on,
+                ends_on=ends_on,
+                township_approved_on=locked.township_approved_on,
+            )
+        )
+        notice.starts_on, notice.ends_on, notice.place = starts_on, ends_on, place
+        notice.recorded_by = user
+        notice.full_clean()
+        notice.save()
+    return notice
+
+
+def notice_objection_add(
+    *, user: User, application: SubsidyApplication, received_on: date, content: str
+) -> NoticeObjection:
+    """An objection to the notice, received on ``received_on`` (not before the notice began, not
+    in the future). Until it is handled the county may not approve."""
+    permissions.require(user, Capability.BENEFIT_OBJECTION_RECORD)
+    errors: dict[str, list[str]] = {}
+    content = _notice_text("content", content, "异议内容", errors)
+    if received_on is None:
+        errors["received_on"] = ["请填写收到异议的日期"]
+    elif received_on > today():
+        errors["received_on"] = ["收到日期不能晚于今天"]
+    _raise_if_errors(errors)
+    with transaction.atomic():
+        _locked, notice = _locked_notice(application)
+        if received_on < notice.starts_on:
+            raise ValidationError(
+                {"received_on": [f"收到日期不能早于公示开始日期（{notice.starts_on:%Y-%m-%d}）"]}
+            )
+        return NoticeObjection.objects.create(
+            notice=notice, received_on=received_on, content=content, recorded_by=user
+        )
+
+
+def notice_objection_handle(
+    *, user: User, objection: NoticeObjection, outcome: str, handling: str
+) -> NoticeObjection:
+    """The township or the county looked into an objection: upheld or dismissed, with what was
+    found and done. Once each is handled the county may approve (after the notice ends)."""
+    permissions.require(user, Capability.BENEFIT_OBJECTION_HANDLE)
+    errors: dict[str, list[str]] = {}
+    _check_choice(errors, "outcome", outcome, ObjectionOutcome.values)
+    handling = _notice_text("handling", handling, "处理情况", errors)
+    _raise_if_errors(errors)
+    with transaction.atomic():
+        _locked, notice = _locked_notice(objection.notice.application)
+        locked = NoticeObjection.objects.select_for_update().filter(pk=objection.pk).first()
+        if locked is None or locked.notice_id != notice.pk:
+            # The application was approved again meanwhile: a fresh notice replaced this one.
+            raise Conflict("该异议所在的公示已重新发布", field="status")
+        if locked.handled_on is not None:
+            raise Conflict("该异议已处理", field="outcome")
+        locked.outcome, locked.handling = outcome, handling
+        locked.handled_on, locked.handled_by = today(), user
+        locked.save(update_fields=["outcome", "handling", "handled_on", "handled_by"])
     return locked
 
 
 def subsidy_evidence_attach(
-    *, user: User, application: SubsidyApplication, upload, description: str
+    *,
+    user: User,
+    application: SubsidyApplication,
+    upload,
+    description: str = "",
+    kind: str = EvidenceKind.OTHER,
 ) -> SubsidyEvidence:
-    """A supporting document, checked like the signed copy of a care agreement (JPEG/PNG/PDF by
-    its bytes, ≤ 10 MB), stored under a random name."""
+    """A supporting document of a ``kind`` (api.md EVIDENCE KIND; what the programme's required
+    documents are counted by), checked like the signed copy of a care agreement (JPEG/PNG/PDF by
+    its bytes, ≤ 10 MB), stored under a random name. Without a description it is named by its
+    kind; a document of kind "other" must say what it is."""
     permissions.require(user, Capability.BENEFIT_EVIDENCE)
+    kind = kind or EvidenceKind.OTHER
     description = (description or "").strip()
     errors: dict[str, list[str]] = {}
+    if kind not in EvidenceKind.values:
+        errors["kind"] = [f"无效的材料类型：{kind}"]
+    elif not description and kind != EvidenceKind.OTHER:
+        description = rules.KIND_ZH[kind]
     if not description:
         errors["description"] = ["请写明材料名称，如“死亡证明”"]
     elif len(description) > 100:
@@ -247,6 +474,7 @@ def subsidy_evidence_attach(
         evidence = SubsidyEvidence(
             application=locked,
             description=description,
+            kind=kind,
             content_type=content_type,
             uploaded_by=user,
         )
@@ -491,13 +719,50 @@ def subsidy_standard_set(
     return standard
 
 
+def evidence_requirement_set(
+    *, user: User, area_code: str, programme: str, kinds: Iterable[str] | None
+) -> EvidenceRequirement | None:
+    """Civil affairs choose the documents their province, city or county requires for a
+    programme before county approval (any one of ``kinds``; none: nothing required).
+    ``kinds=None`` goes back to the default of api.md (or of the area above)."""
+    permissions.require(user, Capability.BENEFIT_ADMINISTER)
+    if not scope.code_in_scope(user, area_code):
+        raise Http404  # outside the user's area, as everywhere
+    errors: dict[str, list[str]] = {}
+    if programme not in rules.PROGRAMMES:
+        errors["programme"] = [f"未知的补贴项目：{programme}"]
+    chosen = list(dict.fromkeys(kinds)) if kinds is not None else None
+    for kind in chosen or []:
+        if kind not in EvidenceKind.values:
+            errors.setdefault("kinds", []).append(f"无效的材料类型：{kind}")
+    _raise_if_errors(errors)
+    if (
+        Area.objects.filter(code=area_code)
+        .exclude(level__in=("province", "city", "county"))
+        .exists()
+    ):
+        raise ValidationError({"area_code": ["所需材料只能按省、市、县设置"]})
+    if chosen is None:
+        EvidenceRequirement.objects.filter(area_id=area_code, programme=programme).delete()
+        return None
+    requirement, _created = EvidenceRequirement.objects.update_or_create(
+        area_id=area_code, programme=programme, defaults={"kinds": chosen, "set_by": user}
+    )
+    return requirement
+
+
 # The month of the 18th birthday is children.schedule's (born 29 February: 1 March), the same
 # day rules.payable_in and the ageing-out job use.
 _EIGHTEEN = schedule.eighteenth_birthday_sql("c.")
 
 TURNED_18_SQL = f"""
 UPDATE children_enrolment e
-SET end_month = date_trunc('month', {_EIGHTEEN})::date,
+SET end_month = GREATEST(
+        date_trunc('month', {_EIGHTEEN})::date,
+        -- a year of full-time education recorded past 18 (perhaps late) is paid to its end
+        (SELECT make_date(max(r.year)::int, 12, 1) FROM children_educationrecord r
+         WHERE r.child_id = c.id AND r.year < extract(year FROM %(month)s::date))
+    ),
     exit_reason = 'turned_18', end_reason = '年满18周岁', ended_on = %(month)s,
     next_review_on = NULL
 FROM children_child c
@@ -508,35 +773,85 @@ WHERE c.id = e.child_id AND e.end_month IS NULL
 RETURNING e.child_id
 """
 
-ENTITLEMENTS_SQL = f"""
-INSERT INTO children_entitlement (enrolment_id, month, amount, created_at)
-SELECT e.id, %(month)s, s.amount, now()
+# The one rule of the ledger, for the month of the run and for back pay alike: {months} gives
+# the months to consider for each enrolment e, {back_pay} how they are marked. A month is payable
+# when the enrolment is in force that month, the file is active, a standard is in force for that
+# month and the child's village, and the month is not after the 18th birthday's or falls in a
+# year of full-time education. Idempotent by the (enrolment, month) constraint. The months
+# already written are left out first (OFFSET 0 keeps the planner from merging the subquery):
+# the job runs nightly, and looking the standard up for every month ever paid took the back
+# pay's statement from 1.4 s to 100 s a night for 30,000 enrolments of three years.
+_LEDGER_SQL = """
+INSERT INTO children_entitlement (enrolment_id, month, amount, back_pay, created_at)
+SELECT e.id, m.month, s.amount, {back_pay}, %(now)s
 FROM children_enrolment e
 JOIN children_child c ON c.id = e.child_id
-JOIN LATERAL ({
-    STANDARD_IN_FORCE_SQL.format(programme="e.programme", month="%(month)s", village="c.village_id")
-}) s ON true
-WHERE e.start_month <= %(month)s
-  AND (e.end_month IS NULL OR e.end_month >= %(month)s)
+CROSS JOIN LATERAL (
+    SELECT d.month FROM ({months}) d(month)
+    WHERE NOT EXISTS (SELECT 1 FROM children_entitlement x
+                      WHERE x.enrolment_id = e.id AND x.month = d.month)
+    OFFSET 0
+) m
+JOIN LATERAL ({standard}) s ON true
+WHERE e.start_month <= m.month
+  AND (e.end_month IS NULL OR e.end_month >= m.month)
+  -- The file as it is now: a closed file is paid nothing, not even back pay for the months it
+  -- missed while open (its benefits ended with the closing).
   AND c.status = 'active'
   -- paid up to the month of the 18th birthday, after it only in years of full-time education
-  AND (date_trunc('month', {_EIGHTEEN}) >= %(month)s
+  AND (date_trunc('month', {eighteen}) >= m.month
        OR EXISTS (SELECT 1 FROM children_educationrecord r
-                  WHERE r.child_id = c.id AND r.year = extract(year FROM %(month)s::date)))
+                  WHERE r.child_id = c.id AND r.year = extract(year FROM m.month)))
 ON CONFLICT ON CONSTRAINT entitlement_once_a_month DO NOTHING
 """
+_LEDGER_STANDARD = STANDARD_IN_FORCE_SQL.format(
+    programme="e.programme", month="m.month", village="c.village_id"
+)
+
+# The month of the run.
+ENTITLEMENTS_SQL = _LEDGER_SQL.format(
+    months="SELECT %(month)s::date",
+    back_pay="false",
+    standard=_LEDGER_STANDARD,
+    eighteen=_EIGHTEEN,
+)
+
+# Back pay (补发, domain §7): every earlier month of each enrolment, from its first month to the
+# month before the run (or its last month), with no entitlement yet but payable now, because its
+# standard or the child's full-time education record was entered after that month's run.
+BACK_PAY_SQL = _LEDGER_SQL.format(
+    months="""
+        SELECT g::date FROM generate_series(
+            date_trunc('month', e.start_month::timestamp),
+            LEAST(e.end_month::timestamp, %(month)s::timestamp - interval '1 month'),
+            interval '1 month'
+        ) g""",
+    back_pay="true",
+    standard=_LEDGER_STANDARD,
+    eighteen=_EIGHTEEN,
+)
+
+
+logger = logging.getLogger(__name__)
 
 
 def entitlements_generate(*, month: date) -> int:
     """The monthly ledger: first end the benefits of children past 18 with no full-time education
     that year (recorded as a turned_18 exit), then one entitlement per enrolment in force at the
-    standard in force, in one set-based INSERT. Idempotent by the (enrolment, month) constraint."""
-    params = {"month": month.replace(day=1)}
+    standard in force, in one set-based INSERT, then, in another, the earlier months missed and
+    payable now, marked as back pay (on the payment list of the month they are written in).
+    Idempotent by the (enrolment, month) constraint. Returns the entitlements written for
+    ``month`` itself; the back pay written is logged."""
+    params = {"month": month.replace(day=1), "now": timezone.now()}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(TURNED_18_SQL, params)
         education_continues_until_refresh(child_ids={row[0] for row in cursor.fetchall()})
         cursor.execute(ENTITLEMENTS_SQL, params)
-        return cursor.rowcount
+        written = cursor.rowcount
+        cursor.execute(BACK_PAY_SQL, params)
+        back_pay = cursor.rowcount
+    logger.info("ledger %s: %d entitlements, %d back pay", f"{month:%Y-%m}", written, back_pay)
+    return written
 
 
 # --- What the child file asks of benefits (outbox tasks, benefits/tasks.py) ------------------

@@ -18,6 +18,11 @@ urlpatterns = [
     ),
     path("subsidies/queue/", views.subsidy_queue, name="subsidy_queue"),
     path("subsidies/standards/", admin_views.subsidy_standards, name="subsidy_standards"),
+    path(
+        "subsidies/documents/",
+        admin_views.evidence_requirements,
+        name="evidence_requirements",
+    ),
     path("subsidies/payments/", admin_views.subsidy_payments, name="subsidy_payments"),
     path(
         "subsidies/payments.xlsx",
@@ -38,6 +43,21 @@ urlpatterns = [
         "subsidies/<uuid:application_id>/evidence/",
         views.evidence_upload,
         name="subsidy_evidence_upload",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/public-notice/",
+        views.public_notice_update,
+        name="public_notice_update",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/objections/",
+        views.notice_objection_add,
+        name="notice_objection_add",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/objections/<uuid:objection_id>/handling/",
+        views.notice_objection_handle,
+        name="notice_objection_handle",
     ),
     path(
         "subsidies/evidence/<uuid:evidence_id>/",

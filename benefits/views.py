@@ -30,7 +30,10 @@ from .forms import (
     EnrolmentExitForm,
     EnrolmentReviewForm,
     EvidenceForm,
+    NoticeObjectionForm,
+    ObjectionHandlingForm,
     PayeeForm,
+    PublicNoticeForm,
     ResubmitForm,
     SubsidyApplyForm,
     SubsidyDecisionForm,
@@ -199,11 +202,12 @@ def application_detail(request: HttpRequest, application_id) -> HttpResponse:
     is_open = application.status in services.OPEN_APPLICATION
     own = services.subsidy_submitted_by(application, user)
     can_decide = DECIDER_STATUS.get(role) == application.status and not own
-    notice_ends = (
-        rules.notice_ends(application.township_approved_on)
-        if programme.public_notice and application.township_approved_on
-        else None
-    )
+    notice = selectors.public_notice_of(application)
+    notice_ends = rules.county_may_approve_from(notice.ends_on) if notice else None
+    decision_form = SubsidyDecisionForm(initial={"notice_starts_on": clock.today()})
+    if not (programme.public_notice and application.status == ApplicationStatus.SUBMITTED):
+        # Only the township's approval of 低保 or 特困 posts a public notice.
+        del decision_form.fields["notice_place"], decision_form.fields["notice_starts_on"]
     enrolment = Enrolment.objects.filter(application=application).first()
     _audit_view(request, child)
     response = render(
@@ -214,7 +218,10 @@ def application_detail(request: HttpRequest, application_id) -> HttpResponse:
             "enrolment": enrolment,
             "child": child,
             "programme": programme,
-            "refusals": services.subsidy_refusals(child=child, programme=application.programme),
+            # The eligibility result as the apply page words it, and the documents against
+            # what the programme requires (issue 17, point 4).
+            **_check_context(child, application.programme),
+            "documents": selectors.document_check(application),
             "decisions": list(application.decisions.select_related("by")),
             "evidence": list(application.evidence.select_related("uploaded_by")),
             "deadline": selectors.review_deadline_of(application) if is_open else None,
@@ -222,7 +229,8 @@ def application_detail(request: HttpRequest, application_id) -> HttpResponse:
             "notice_ends": notice_ends,
             "can_decide": can_decide,
             "own_application": own,
-            "decision_form": SubsidyDecisionForm(),
+            "decision_form": decision_form,
+            **_notice_context(user, application, notice),
             "can_add_evidence": application.status
             not in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)
             and permissions.can(user, Capability.BENEFIT_EVIDENCE),
@@ -235,6 +243,35 @@ def application_detail(request: HttpRequest, application_id) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _notice_context(user, application, notice) -> dict:
+    """The public notice block of the application page (benefits/_public_notice.html): the
+    notice, its objections (their text only to the case workers: objections name people) and
+    the forms of whoever may correct it, record an objection or handle one."""
+    if notice is None:
+        return {"notice": None}
+    running = application.status == ApplicationStatus.TOWNSHIP_APPROVED
+    can_record = running and permissions.can(user, Capability.BENEFIT_OBJECTION_RECORD)
+    can_handle = running and permissions.can(user, Capability.BENEFIT_OBJECTION_HANDLE)
+    return {
+        "notice": notice,
+        "objections": list(notice.objections.select_related("recorded_by", "handled_by")),
+        "notice_text_visible": permissions.can(user, Capability.BENEFIT_OBJECTION_RECORD)
+        or permissions.can(user, Capability.BENEFIT_OBJECTION_HANDLE),
+        "can_correct_notice": running and permissions.can(user, Capability.BENEFIT_NOTICE),
+        "notice_form": PublicNoticeForm(
+            initial={
+                "starts_on": notice.starts_on,
+                "ends_on": notice.ends_on,
+                "place": notice.place,
+            }
+        ),
+        "can_record_objection": can_record,
+        "objection_form": NoticeObjectionForm(initial={"received_on": clock.today()}),
+        "can_handle_objection": can_handle,
+        "handling_form": ObjectionHandlingForm(),
+    }
 
 
 # A small POST form of the application page, ``service(user=…, application=…,
@@ -257,6 +294,24 @@ subsidy_decide = _application_action(
 subsidy_resubmit = _application_action(ResubmitForm, services.subsidy_resubmit)
 evidence_upload = _application_action(
     EvidenceForm, lambda *, file, **values: services.subsidy_evidence_attach(upload=file, **values)
+)
+public_notice_update = _application_action(PublicNoticeForm, services.public_notice_update)
+notice_objection_add = _application_action(
+    NoticeObjectionForm,
+    services.notice_objection_add,
+    done=lambda objection: _("The objection was recorded. The county approves once it is handled."),
+)
+notice_objection_handle = small_form_view(
+    ObjectionHandlingForm,
+    services.notice_objection_handle,
+    fetch=lambda request, application_id, objection_id: selectors.objection_for_user_or_404(
+        user=request.user, application_id=application_id, objection_id=objection_id
+    ),
+    record="objection",
+    back=lambda objection: redirect(
+        "benefits:subsidy_application", application_id=objection.notice.application_id
+    ),
+    done=lambda objection: _("The objection was handled."),
 )
 
 

@@ -86,6 +86,7 @@ class ChildOut(Schema):
     village_code: str
     village_name: str
     categories: list[str]
+    categories_pending: list[str]
     focus_flags: list[str]
     is_key_child: bool
     school_status: str
@@ -194,6 +195,7 @@ def child_out(user, child: Child) -> dict:
         "village_code": child.village_id,
         "village_name": child.village.name,
         "categories": child.categories,
+        "categories_pending": child.categories_pending,
         "focus_flags": child.focus_flags,
         "is_key_child": child.is_key_child,
         "school_status": child.school_status,
@@ -321,6 +323,28 @@ def child_close(request: HttpRequest, child_id: str, payload: CloseIn):
     )
     child = services.child_close(
         user=request.auth, child=child, reason=payload.reason, note=payload.note or ""
+    )
+    return child_out(request.auth, child)
+
+
+class CategoryDecisionIn(Schema):
+    category: str
+    decision: str
+    note: str = ""
+
+
+@router.post("/children/{child_id}/category-confirmations", response=ChildOut)
+def category_confirmation(request: HttpRequest, child_id: str, payload: CategoryDecisionIn):
+    """County civil affairs confirm or reject a category waiting for them (403 for others)."""
+    child = selectors.child_for_user_or_404(
+        user=request.auth, child_id=child_id, capability=Capability.CHILD_CONFIRM_CATEGORY
+    )
+    child = services.category_decide(
+        user=request.auth,
+        child=child,
+        category=payload.category,
+        decision=payload.decision,
+        note=payload.note,
     )
     return child_out(request.auth, child)
 

@@ -114,7 +114,10 @@ class ChildForm(forms.Form):
         choices=[(c, Category(c).label) for c in MANUAL_CATEGORIES],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text=_("Left-behind status is worked out from the family members, never ticked."),
+        help_text=_(
+            "Left-behind status is worked out from the family members, never ticked. Orphan, de"
+            " facto unsupported and HIV-affected wait for confirmation by county civil affairs."
+        ),
     )
     notes = forms.CharField(
         label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False
@@ -367,6 +370,19 @@ class SiblingForm(forms.Form):
     """Link a brother or sister already on file in the village (the page lists the files)."""
 
     child_id = forms.UUIDField(label=_("Brother or sister"))
+
+
+class CategoryDecisionForm(forms.Form):
+    """County civil affairs confirm or reject a category waiting for them (待民政确认)."""
+
+    category = forms.CharField(max_length=30)
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("confirm", _("Confirm")), ("reject", _("Do not confirm"))],
+    )
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class EmptyForm(forms.Form):

@@ -392,6 +392,14 @@ def child_merge(*, user: User, child: Child, duplicate: Child, reason: str) -> C
         for field in _LATEST:
             dates = [d for d in (getattr(survivor, field), getattr(other, field)) if d]
             setattr(survivor, field, max(dates) if dates else None)
+        # Both files' categories stand (left-behind is derived again below); one confirmed on
+        # either file is confirmed, the rest still wait for the county.
+        survivor.categories = list(dict.fromkeys([*survivor.categories, *other.categories]))
+        survivor.categories_pending = [
+            c
+            for c in dict.fromkeys([*survivor.categories_pending, *other.categories_pending])
+            if c not in survivor.categories
+        ]
         survivor.version += 1
         survivor.save()
         children_recompute_derived([survivor.pk])

@@ -16,8 +16,9 @@ from accounts import permissions
 from accounts.permissions import Capability
 from core.forms import refusals_as_messages, refusals_on_form, small_form_view
 
-from . import households, lifecycle, selectors
+from . import households, lifecycle, selectors, services
 from .forms import (
+    CategoryDecisionForm,
     EmptyForm,
     MergeForm,
     ReasonForm,
@@ -164,6 +165,15 @@ def _link(*, user, child, child_id) -> None:
 
 
 sibling_link = _child_action(SiblingForm, _link)
+category_decide = small_form_view(
+    CategoryDecisionForm,
+    services.category_decide,
+    fetch=lambda request, child_id: selectors.child_for_user_or_404(
+        user=request.user, child_id=child_id, capability=Capability.CHILD_CONFIRM_CATEGORY
+    ),
+    record="child",
+    back=lambda child: redirect("children:detail", child_id=child.pk),
+)
 household_leave = _child_action(EmptyForm, households.household_leave)
 
 

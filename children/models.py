@@ -36,6 +36,13 @@ class Category(models.TextChoices):
 
 # Set by staff; left_behind is derived and never typed in.
 MANUAL_CATEGORIES = [c for c in Category.values if c != Category.LEFT_BEHIND]
+# Money is paid on these: typed by a director or supervisor they stay pending (待民政确认) until
+# county civil affairs confirm them (api.md, issue 17).
+COUNTY_CONFIRMED_CATEGORIES = (
+    Category.ORPHAN,
+    Category.DE_FACTO_UNSUPPORTED,
+    Category.HIV_AFFECTED,
+)
 
 
 class SchoolStatus(models.TextChoices):
@@ -183,6 +190,13 @@ class Child(models.Model):
         default=list,
         blank=True,
     )
+    categories_pending = ArrayField(
+        models.CharField(max_length=30, choices=Category.choices),
+        verbose_name=_("categories awaiting confirmation by civil affairs"),
+        default=list,
+        blank=True,
+        db_default=models.Value([], output_field=ArrayField(models.CharField(max_length=30))),
+    )
     left_behind_reasons = ArrayField(
         models.CharField(max_length=200),
         verbose_name=_("left-behind reasons"),
@@ -280,6 +294,12 @@ class Child(models.Model):
             ),
             GinIndex(fields=["categories"], name="child_categories_gin"),
             GinIndex(fields=["focus_flags"], name="child_flags_gin"),
+            # County civil affairs' queue of categories to confirm (待民政确认): few rows.
+            models.Index(
+                fields=["village"],
+                name="child_categories_pending",
+                condition=~models.Q(categories_pending=[]),
+            ),
         ]
         constraints = [
             # One file per ID number across the whole system.
@@ -311,6 +331,10 @@ class Child(models.Model):
             models.CheckConstraint(
                 condition=models.Q(categories__contained_by=Category.values),
                 name="child_categories_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(categories_pending__contained_by=COUNTY_CONFIRMED_CATEGORIES),
+                name="child_categories_pending_valid",
             ),
         ]
 
@@ -798,3 +822,43 @@ class ChildMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.duplicate_name} → {self.survivor}"
+
+
+class CategoryDecision(models.Model):
+    """County civil affairs confirmed or rejected a category typed by a director or supervisor
+    (orphan, de facto unsupported, HIV-affected), or confirmed it by approving its allowance:
+    who, when, and the written note, for the audit money is paid on."""
+
+    class Decision(models.TextChoices):
+        CONFIRM = "confirm", _("Confirmed")
+        REJECT = "reject", _("Rejected")
+
+    id = models.BigAutoField(primary_key=True)
+    child = models.ForeignKey(
+        Child, verbose_name=_("child"), on_delete=models.CASCADE, related_name="category_decisions"
+    )
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    note = EncryptedTextField(_("note"), blank=True, default="")
+    decided_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("decided by"), on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("category decision")
+        verbose_name_plural = _("category decisions")
+        ordering = ["decided_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(category__in=COUNTY_CONFIRMED_CATEGORIES),
+                name="category_decision_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decision__in=["confirm", "reject"]),
+                name="category_decision_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child_id} {self.category} {self.decision}"

@@ -303,3 +303,49 @@ def merge_families(kept: Sequence[Person], incoming: Sequence[Person]) -> Family
                 continue
         merge.added.append(person)
     return merge
+
+
+# --- Categories that county civil affairs confirm (api.md, issue 17) -----------------------------
+
+COUNTY_CONFIRMED_ZH = {
+    "orphan": "孤儿",
+    "de_facto_unsupported": "事实无人抚养儿童",
+    "hiv_affected": "艾滋病病毒感染儿童",
+}
+COUNTY_CONFIRMED = frozenset(COUNTY_CONFIRMED_ZH)
+
+
+@dataclass(frozen=True)
+class CategoryChange:
+    """Typed categories split into those that stand and those that wait for the county."""
+
+    categories: list[str]  # the file's categories (confirmed ones included)
+    pending: list[str]  # 待民政确认
+    withdrawn_confirmed: list[str]  # confirmed ones the typist may not take away
+
+
+def split_categories(
+    requested: Iterable[str],
+    *,
+    confirmed_now: Iterable[str] = (),
+    pending_now: Iterable[str] = (),
+    by_county: bool,
+) -> CategoryChange:
+    """What typing ``requested`` does to a file whose categories are ``confirmed_now`` and whose
+    pending ones are ``pending_now``. County civil affairs set any category and it stands (a
+    pending one it leaves out stays pending: they decide on it by confirming or rejecting).
+    Anyone else: orphan, de facto unsupported and HIV-affected not yet confirmed wait for the
+    county; one left out is withdrawn if pending, and may not be taken away once confirmed."""
+    requested = list(dict.fromkeys(requested))
+    confirmed_now = set(confirmed_now)
+    pending_now = list(dict.fromkeys(pending_now))
+    if by_county:
+        return CategoryChange(
+            categories=requested,
+            pending=[c for c in pending_now if c not in requested],
+            withdrawn_confirmed=[],
+        )
+    categories = [c for c in requested if c not in COUNTY_CONFIRMED or c in confirmed_now]
+    pending = [c for c in requested if c in COUNTY_CONFIRMED and c not in confirmed_now]
+    withdrawn = sorted(c for c in confirmed_now & COUNTY_CONFIRMED if c not in requested)
+    return CategoryChange(categories=categories, pending=pending, withdrawn_confirmed=withdrawn)

@@ -104,6 +104,10 @@ def child_records_in_scope(queryset: QuerySet, *, user: User) -> QuerySet:
     return scope.scope_queryset(queryset, user=user, area_field=CHILD_RECORD_AREA_FIELD)
 
 
+# The list's category filter for files with a category awaiting county confirmation.
+CATEGORY_PENDING = "pending"
+
+
 @dataclass
 class ChildFilters:
     q: str = ""
@@ -168,6 +172,8 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
         )
     if filters.category in Category.values:
         queryset = queryset.filter(categories__contains=[filters.category])
+    elif filters.category == CATEGORY_PENDING:  # county civil affairs' queue (待民政确认)
+        queryset = queryset.exclude(categories_pending=[])
     if filters.risk in RiskLevel.values:
         queryset = queryset.filter(risk_level=filters.risk)
     if filters.flag in FocusFlag.values:

@@ -34,6 +34,7 @@ from .models import (
     CareAgreement,
     CaregiverRelation,
     Category,
+    CategoryDecision,
     Child,
     ChildStatus,
     CloseReason,
@@ -292,6 +293,29 @@ def manual_categories(categories: Iterable[str]) -> list[str]:
     return [c for c in dict.fromkeys(categories) if c in MANUAL_CATEGORIES]
 
 
+def typed_categories(
+    user: User, requested: Iterable[str], *, current: Child | None, errors: dict | None = None
+) -> tuple[list[str], list[str]]:
+    """The file's categories and those waiting for county civil affairs (待民政确认) after
+    ``user`` types ``requested`` (rules.split_categories). Taking away a confirmed one is an
+    error on ``categories`` when ``errors`` is given, and kept otherwise (a census sheet)."""
+    change = rules.split_categories(
+        manual_categories(requested),
+        confirmed_now=current.categories if current is not None else (),
+        pending_now=current.categories_pending if current is not None else (),
+        by_county=permissions.can(user, Capability.CHILD_CONFIRM_CATEGORY),
+    )
+    categories = change.categories
+    for category in change.withdrawn_confirmed:
+        if errors is None:
+            categories = [*categories, category]
+            continue
+        errors.setdefault("categories", []).append(
+            f"“{rules.COUNTY_CONFIRMED_ZH[category]}”已由县级民政部门确认，只有县级民政部门可以取消"
+        )
+    return categories, change.pending
+
+
 POSSIBLE_DUPLICATE_MESSAGE = (
     "同村（社区）或同乡镇已有姓名和出生日期相同的儿童档案，请核实是否为同一儿童；"
     "确认不是同一儿童后再保存"
@@ -389,7 +413,9 @@ def child_create(
             id_probe_count(user=user, duplicate=duplicate, channel="child_create")
             raise
     values.pop("village_code", None)
-    values["categories"] = manual_categories(values.get("categories") or [])
+    values["categories"], values["categories_pending"] = typed_categories(
+        user, values.get("categories") or [], current=None
+    )
     if parent_id_number and join_household is not False:
         household_id = _household_by_parent(village, parent_id_number, join_household)
     if (
@@ -504,7 +530,9 @@ def children_bulk_create(
             values = dict(values)
             number = values.pop("id_number", "") or ""
             village_code = values.pop("village_code")
-            values["categories"] = manual_categories(values.get("categories") or [])
+            values["categories"], values["categories_pending"] = typed_categories(
+                user, values.get("categories") or [], current=None
+            )
             child = Child(village=villages[village_code], created_by=user, **values)
             apply_id_number(child, number)
             child.joined_household = False
@@ -618,9 +646,10 @@ def children_census_apply(
                 continue
             for name, value in update.changes.items():
                 if name == "categories":
-                    value = manual_categories(value) + (
-                        [Category.LEFT_BEHIND] if Category.LEFT_BEHIND in child.categories else []
-                    )
+                    value, child.categories_pending = typed_categories(user, value, current=child)
+                    changed_fields.add("categories_pending")
+                    if Category.LEFT_BEHIND in child.categories:
+                        value = [Category.LEFT_BEHIND, *value]
                 setattr(child, name, value)
                 changed_fields.add(name)
             child.version += 1
@@ -709,6 +738,10 @@ def _child_update(
         if values.get("id_number") is None:
             values["id_number"] = ""
         village = validate_child(user, values, errors, current=locked)
+        if "categories" in changes:
+            values["categories"], values["categories_pending"] = typed_categories(
+                user, changes["categories"] or [], current=locked, errors=errors
+            )
         _raise_if_errors(errors)
         number = values.pop("id_number") or ""
         values.pop("village_code")
@@ -717,9 +750,8 @@ def _child_update(
                 account_services.require_imports_allowed(user)  # 403 while locked (issue 14, M5)
                 _refuse_duplicate(user, number, exclude_pk=locked.pk)
             apply_id_number(locked, number)
-        values["categories"] = manual_categories(values.get("categories") or []) + (
-            [Category.LEFT_BEHIND] if Category.LEFT_BEHIND in locked.categories else []
-        )
+        if Category.LEFT_BEHIND in locked.categories:
+            values["categories"] = [Category.LEFT_BEHIND, *manual_categories(values["categories"])]
         for field, value in values.items():
             setattr(locked, field, value)
         locked.village = village
@@ -734,6 +766,64 @@ def _child_update(
         _benefits_recheck(locked.pk)
     locked.refresh_from_db()
     return locked
+
+
+CATEGORY_NOTE_MAX = 500
+
+
+def category_decide(
+    *, user: User, child: Child, category: str, decision: str, note: str = ""
+) -> Child:
+    """County civil affairs confirm or reject a category waiting for them (待民政确认): a
+    confirmed one joins the file's categories, a rejected one goes, with a written note either
+    way on the record (CategoryDecision). 403 for any other role; 409 when the category is not
+    waiting or the file is closed."""
+    permissions.require(user, Capability.CHILD_CONFIRM_CATEGORY)
+    note = (note or "").strip()
+    errors: dict[str, list[str]] = {}
+    if category not in rules.COUNTY_CONFIRMED:
+        errors["category"] = ["只有孤儿、事实无人抚养儿童、艾滋病病毒感染儿童由民政部门确认"]
+    if decision not in CategoryDecision.Decision.values:
+        errors["decision"] = ["应为 confirm（确认）或 reject（不予确认）"]
+    elif decision == CategoryDecision.Decision.REJECT and not note:
+        errors["note"] = ["不予确认时须写明理由"]
+    if len(note) > CATEGORY_NOTE_MAX:
+        errors["note"] = [f"说明不能超过{CATEGORY_NOTE_MAX}字"]
+    _raise_if_errors(errors)
+    with transaction.atomic(), history_context(user):
+        locked = Child.objects.select_for_update().get(pk=child.pk)
+        _require_active(locked)
+        if category not in locked.categories_pending:
+            raise Conflict("该类别不在待民政确认之列", field="category")
+        _category_decided(locked, category, decision, user=user, note=note)
+    _benefits_recheck(locked.pk)
+    locked.refresh_from_db()
+    return locked
+
+
+def category_confirm_by_approval(
+    *, user: User, child_id: uuid.UUID, category: str, note: str
+) -> None:
+    """County approval of the orphan or de facto unsupported allowance confirms that category
+    (api.md): the county has judged the family. Called inside the approval's transaction."""
+    locked = Child.objects.select_for_update().get(pk=child_id)
+    if category in locked.categories and category not in locked.categories_pending:
+        return
+    _category_decided(locked, category, CategoryDecision.Decision.CONFIRM, user=user, note=note)
+
+
+def _category_decided(
+    locked: Child, category: str, decision: str, *, user: User, note: str
+) -> None:
+    locked.categories_pending = [c for c in locked.categories_pending if c != category]
+    if decision == CategoryDecision.Decision.CONFIRM and category not in locked.categories:
+        locked.categories = [*locked.categories, category]
+    locked.version += 1
+    locked.save(update_fields=["categories", "categories_pending", "version", "updated_at"])
+    CategoryDecision.objects.create(
+        child=locked, category=category, decision=decision, note=note, decided_by=user
+    )
+    children_recompute_derived([locked.pk])
 
 
 def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Child:

@@ -30,6 +30,11 @@ urlpatterns = [
     path("<uuid:child_id>/siblings/", lifecycle_views.sibling_link, name="sibling_link"),
     path("<uuid:child_id>/merge/", lifecycle_views.child_merge, name="merge"),
     path(
+        "<uuid:child_id>/categories/decide/",
+        lifecycle_views.category_decide,
+        name="category_decide",
+    ),
+    path(
         "<uuid:child_id>/household/leave/",
         lifecycle_views.household_leave,
         name="household_leave",

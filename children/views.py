@@ -239,7 +239,10 @@ def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
     }
     initial["village"] = child.village
     initial["id_number"] = selectors.id_number_for(request.user, child)
-    initial["categories"] = [c for c in child.categories if c != Category.LEFT_BEHIND]
+    # Those waiting for county civil affairs stay ticked (待民政确认) until they decide.
+    initial["categories"] = [
+        c for c in [*child.categories, *child.categories_pending] if c != Category.LEFT_BEHIND
+    ]
     form = ChildForm(
         request.POST or None, villages=_villages_for(request.user), section=section, initial=initial
     )

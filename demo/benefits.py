@@ -6,13 +6,20 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role, User
-from benefits import rules, services
-from benefits.models import ApplicationStatus, Enrolment, SubsidyApplication, SubsidyDecision
+from benefits import rules, selectors, services
+from benefits.models import (
+    ApplicationStatus,
+    Enrolment,
+    PublicNotice,
+    SubsidyApplication,
+    SubsidyDecision,
+)
 from children import services as child_services
 from children.models import Child
 from core import clock
@@ -66,6 +73,7 @@ def seed(stdout=None) -> None:
     today = clock.today()
     with transaction.atomic():
         _standards(province_officer, county_officer, today)
+        _confirm_categories(county_officer, county_children)
         plan = _BenefitPlan(today, directors, supervisors, county_officer, county_children)
         plan.run()
         month, this_month = plan.first_month(), rules.first_of_month(today)
@@ -79,6 +87,24 @@ def seed(stdout=None) -> None:
             f"演示补贴申请 {len(plan.applications)} 件、发放台账 {entitlements} 条 / "
             f"{len(plan.applications)} demo benefit applications, {entitlements} entitlements\n"
         )
+
+
+def _confirm_categories(county_officer: User, county_children) -> None:
+    """County civil affairs have confirmed most HIV-affected and de facto unsupported children the
+    directors typed; every third still waits (待民政确认), and typed orphans wait for their
+    allowance's approval, which confirms them."""
+    waiting = county_children.exclude(categories_pending=[]).order_by("village_id", "name", "id")
+    for number, child in enumerate(waiting):
+        for category in child.categories_pending:
+            if category == "orphan" or number % 3 == 2:
+                continue
+            child_services.category_decide(
+                user=county_officer,
+                child=child,
+                category=category,
+                decision="confirm",
+                note="经核实（疾控机构证明、家庭情况调查），确认类别",
+            )
 
 
 def _standards(province_officer: User, county_officer: User, today: date) -> None:
@@ -284,6 +310,12 @@ class _BenefitPlan:
         application = services.subsidy_apply(
             user=director, child=child, programme=programme, note=_apply_note(programme)
         )
+        # Brought with the application, or after a return (the county approves only with them).
+        if any(
+            (decision == "approve" and who == "county") or decision == "resubmit"
+            for decision, who, _on, _note in steps
+        ):
+            _attach_documents(director, application)
         days = [submitted_on]
         for decision, who, on, note in steps:
             if decision == "resubmit":
@@ -297,6 +329,9 @@ class _BenefitPlan:
             if application.status == ApplicationStatus.TOWNSHIP_APPROVED:
                 # Before the county decides, so a public notice runs from the real date.
                 SubsidyApplication.objects.filter(pk=application.pk).update(township_approved_on=on)
+                PublicNotice.objects.filter(application=application).update(
+                    starts_on=on, ends_on=rules.notice_default_end(on)
+                )
             days.append(on)
         self._date_history(application, days)
         application.refresh_from_db()
@@ -310,6 +345,11 @@ class _BenefitPlan:
         final = days[-1] if application.status in ("approved", "rejected") else None
         SubsidyApplication.objects.filter(pk=application.pk).update(
             submitted_at=_at(days[0], 0), decided_on=final
+        )
+        # The documents came with the application; the notice was recorded the day it went up.
+        application.evidence.update(uploaded_at=_at(days[0], 0))
+        PublicNotice.objects.filter(application=application).update(
+            recorded_at=models.F("starts_on") + timedelta(hours=2)  # 10:00 in Shanghai
         )
         if application.status == ApplicationStatus.APPROVED:
             start = rules.next_month(final)
@@ -345,9 +385,9 @@ def _fit_de_facto(director: User, child: Child) -> bool:
         m.relation: m for m in child.family_members.filter(relation__in=("father", "mother"))
     }
     father, mother = parents.get("father"), parents.get("mother")
-    if father is None or mother is None or mother.status not in ("deceased", "declared_missing"):
+    if father is None or mother is None or mother.status not in rules.GONE:
         return False
-    if father.status in ("deceased", "declared_missing"):
+    if father.status in rules.GONE:
         return False
     child_services.family_member_update(
         user=director,
@@ -376,6 +416,28 @@ APPLY_NOTES = {
     "medical_assistance": "患病需长期治疗，医疗费用负担重，申请医疗救助",
     "education_aid": "家庭经济困难，申请教育资助",
 }
+
+
+# A one-page PDF standing for a scanned document (the upload check reads its first bytes).
+DEMO_PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+def _attach_documents(director: User, application: SubsidyApplication) -> None:
+    """The documents the county needs before approving (benefits.selectors.document_check): one
+    of the first required kind, one per parent where the programme asks for each parent's."""
+    requirement = selectors.evidence_requirements(application.child.village_id)[
+        application.programme
+    ]
+    if not requirement.kinds:
+        return
+    kind = requirement.kinds[0]
+    for _copy in range(2 if requirement.per_parent else 1):
+        services.subsidy_evidence_attach(
+            user=director,
+            application=application,
+            upload=SimpleUploadedFile("scan.pdf", DEMO_PDF, content_type="application/pdf"),
+            kind=kind,
+        )
 
 
 def _apply_note(programme: str) -> str:

@@ -96,12 +96,71 @@ def add_parents(user, child, *, names=("父亲", "母亲"), **member):
     return child
 
 
-def make_orphan(user, *, parent_names=("父亲", "母亲"), **overrides):
-    """A child whose father and mother are both recorded as deceased (孤儿), via the services."""
-    return add_parents(
+# The smallest PDF the upload check accepts (by its bytes): a document in tests.
+PDF_BYTES = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
+
+
+def document(name: str = "proof.pdf"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
+
+
+def attach_parent_documents(user, child, kind: str = "death_certificate"):
+    """A document of ``kind`` on the father's and the mother's status (the proof the orphan and
+    de facto unsupported allowances need before county approval), via the services."""
+    from children.models import FamilyMember
+    from children.services import family_member_attach_evidence
+
+    for member in FamilyMember.objects.filter(
+        household_id=child.household_id, relation__in=("father", "mother")
+    ):
+        family_member_attach_evidence(
+            user=user, member=member, upload=document(), kind=kind, evidence_date=None
+        )
+    return child
+
+
+def make_orphan(user, *, parent_names=("父亲", "母亲"), documents=True, **overrides):
+    """A child whose father and mother are both recorded as deceased (孤儿), via the services,
+    with each parent's death certificate on file unless ``documents`` is False."""
+    child = add_parents(
         user,
         make_child(user, **overrides),
         names=parent_names,
         status="deceased",
         has_guardian_capacity=False,
     )
+    return attach_parent_documents(user, child) if documents else child
+
+
+def confirm_categories(child, county_user):
+    """County civil affairs confirm every category of ``child`` waiting for them (待民政确认),
+    through the real service; returns the child as it now is."""
+    from children.services import category_decide
+
+    for category in list(child.categories_pending):
+        child = category_decide(
+            user=county_user, child=child, category=category, decision="confirm", note="经核实"
+        )
+    return child
+
+
+def bring_documents(user, application):
+    """Upload, as ``user``, the documents the application's programme requires before county
+    approval (benefits.selectors.evidence_requirements): one of the first required kind, one per
+    parent where each parent's proof is needed. ``application`` may be its id."""
+    from benefits import selectors
+    from benefits.models import SubsidyApplication
+    from benefits.services import subsidy_evidence_attach
+
+    if not isinstance(application, SubsidyApplication):
+        application = SubsidyApplication.objects.get(pk=application)
+    requirement = selectors.evidence_requirements(application.child.village_id)[
+        application.programme
+    ]
+    for _copy in range(2 if requirement.per_parent else 1 if requirement.kinds else 0):
+        subsidy_evidence_attach(
+            user=user, application=application, upload=document(), kind=requirement.kinds[0]
+        )
+    return application

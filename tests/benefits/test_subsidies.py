@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from children.services import family_member_add
 
-from ..factories import make_child, make_orphan
+from ..factories import attach_parent_documents, bring_documents, make_child, make_orphan
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,7 @@ def test_return_and_reject_need_a_reason(api_client, orphan, director_a, supervi
 def test_public_notice_of_7_days(api_client, frozen, director_a, supervisor, civil_affairs):
     child = make_child(director_a, name="低保", birth_date=date(2012, 1, 1))
     application_id = apply(api_client(director_a), child, programme="minimum_living").json()["id"]
+    bring_documents(director_a, application_id)  # the economic check's report
     decide(api_client(supervisor), application_id)
     frozen.move_to("2026-11-29 10:00 +0800")  # day 6 of the notice
     early = decide(api_client(civil_affairs), application_id)
@@ -194,6 +195,7 @@ def test_payment_stops_the_month_after_the_18th_birthday(
             status="deceased",
             has_guardian_capacity=False,
         )
+    attach_parent_documents(director_a, child)
     application_id = apply(api_client(director_a), child).json()["id"]
     decide(api_client(supervisor), application_id)
     decide(api_client(civil_affairs), application_id)
@@ -364,6 +366,7 @@ def test_public_notice_boundary_to_the_minute(
     application_id = apply(
         api_client(director_a), child, programme="extreme_poverty_support"
     ).json()["id"]
+    bring_documents(director_a, application_id)  # the economic check's report
     decide(api_client(supervisor), application_id)  # 2026-11-23
     frozen.move_to("2026-11-29 23:59 +0800")  # the last minute of day 6
     response = decide(api_client(civil_affairs), application_id)

@@ -19,7 +19,7 @@ from benefits.services import entitlements_generate, subsidy_standard_set
 from core import crypto
 
 from ..conftest import COUNTY_A, COUNTY_B, PROVINCE, VILLAGE_1, VILLAGE_3, VILLAGE_B
-from ..factories import UserFactory, make_child, make_id_number, make_orphan
+from ..factories import UserFactory, bring_documents, make_child, make_id_number, make_orphan
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,7 @@ HEADERS = [
     "金额（元）",
     "收款人",
     "银行账号",
+    "备注",
 ]
 
 
@@ -77,6 +78,7 @@ def decide(client, application_id):
 
 def enrol_via_api(api_client, child, programme, *, submitter, township, county) -> Enrolment:
     application_id = apply(api_client(submitter), child, programme).json()["id"]
+    bring_documents(submitter, application_id)
     assert decide(api_client(township), application_id).json()["status"] == "township_approved"
     assert decide(api_client(county), application_id).json()["status"] == "approved"
     return Enrolment.objects.get(application_id=application_id)
@@ -85,6 +87,7 @@ def enrol_via_api(api_client, child, programme, *, submitter, township, county) 
 def enrol(child, programme, *, submitter, township, county) -> Enrolment:
     """The same flow through the services, for the bulk of the query-count test."""
     application = services.subsidy_apply(user=submitter, child=child, programme=programme)
+    bring_documents(submitter, application)
     services.subsidy_decide(user=township, application=application, decision="approve", note="")
     services.subsidy_decide(user=county, application=application, decision="approve", note="")
     return Enrolment.objects.get(application=application)
@@ -332,7 +335,8 @@ def test_xlsx_has_the_rows_full_ids_and_accounts_and_is_audited(
     orphan_id = make_id_number("2014-05-01", area="341823", seq=31)
     pupil_id = crypto.decrypt(december_ledger["pupil"].id_number_encrypted)
     orphan, aid = "孤儿基本生活费", "教育资助（两免一补）"
-    assert rows[1:] == [
+    assert [row[-1] for row in rows[1:]] == [None, None, None]  # 备注: no back pay
+    assert [row[:-1] for row in rows[1:]] == [
         [1, "桃花潭镇", "查济村", "孤儿甲", orphan_id, orphan, "2026-12", 1200, "查大山", ACCOUNT],
         [2, "桃花潭镇", "查济村", "孤儿甲", orphan_id, aid, "2026-12", 62.5, None, None],
         [3, "云岭镇", "章渡村", "章小雨", pupil_id, aid, "2026-12", 62.5, None, None],

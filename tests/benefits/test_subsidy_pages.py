@@ -29,7 +29,7 @@ from children.services import child_close
 from core import crypto
 
 from ..conftest import COUNTY_A
-from ..factories import make_orphan
+from ..factories import bring_documents, make_orphan
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +62,7 @@ def submitted(orphan, director_a):
 
 def _enrol(child, director, supervisor, civil_affairs, programme="orphan_allowance"):
     application = subsidy_apply(user=director, child=child, programme=programme)
+    bring_documents(director, application)
     subsidy_decide(user=supervisor, application=application, decision="approve", note="")
     subsidy_decide(user=civil_affairs, application=application, decision="approve", note="")
     return Enrolment.objects.get(application=application)
@@ -208,7 +209,11 @@ def test_evidence_upload_checks_the_bytes(client_for, submitted, director_a, out
     url = f"/children/subsidies/{submitted.pk}/evidence/"
     client_for(director_a).post(
         url,
-        {"description": "死亡证明", "file": SimpleUploadedFile("death.png", PNG, "image/png")},
+        {
+            "kind": "death_certificate",
+            "description": "死亡证明",
+            "file": SimpleUploadedFile("death.png", PNG, "image/png"),
+        },
     )
     evidence = SubsidyEvidence.objects.get()
     assert evidence.content_type == "image/png" and evidence.uploaded_by == director_a
@@ -216,6 +221,7 @@ def test_evidence_upload_checks_the_bytes(client_for, submitted, director_a, out
     response = client_for(director_a).post(
         url,
         {
+            "kind": "other",
             "description": "伪装",
             "file": SimpleUploadedFile("x.pdf", b"MZ\x90\x00", "application/pdf"),
         },

@@ -6,10 +6,11 @@ import pytest
 
 from benefits.rules import (
     PROGRAMMES,
+    county_may_approve_from,
     eligibility,
     in_set_a,
     last_month_of_minority,
-    notice_ends,
+    notice_default_end,
     payable_in,
     refusals,
 )
@@ -189,7 +190,9 @@ def test_public_notice_programmes():
         "extreme_poverty_support",
     }
     assert not PROGRAMMES["orphan_allowance"].public_notice  # privacy: no public notice
-    assert notice_ends(date(2026, 11, 23)) == date(2026, 11, 30)
+    # Approved by the township on 23 November: noticed 23–29 November, approved from the 30th.
+    assert notice_default_end(date(2026, 11, 23)) == date(2026, 11, 29)
+    assert county_may_approve_from(date(2026, 11, 29)) == date(2026, 11, 30)
 
 
 def test_paid_up_to_the_month_of_the_18th_birthday():
@@ -212,36 +215,36 @@ def test_review_deadline_counts_working_days_from_the_level_now_deciding():
     # The township: ten working days from submission (two weekends in between).
     assert review_deadline(
         status="submitted",
-        programme="minimum_living",
         submitted_on=monday,
         township_approved_on=None,
+        notice_ends_on=None,
         policy=policy,
     ) == date(2026, 12, 7)
-    # The county: from the township's approval, or, with a public notice, from its end.
+    # The county: from the township's approval, or, with a public notice, from its last day.
     approved = date(2026, 11, 30)
-    for programme, expected in (
-        ("education_aid", date(2026, 12, 14)),
-        ("minimum_living", date(2026, 12, 18)),
+    for notice_ends_on, expected in (
+        (None, date(2026, 12, 14)),  # education_aid: no notice
+        (date(2026, 12, 6), date(2026, 12, 18)),  # minimum_living: noticed 30 November–6 December
     ):
         assert (
             review_deadline(
                 status="township_approved",
-                programme=programme,
                 submitted_on=monday,
                 township_approved_on=approved,
+                notice_ends_on=notice_ends_on,
                 policy=policy,
             )
             == expected
-        ), programme
+        ), notice_ends_on
     facts = {"status": "township_approved", "township_approved_on": approved}
     assert waiting_since(submitted_on=monday, **facts) == approved
     assert (
         waiting_since(submitted_on=monday, status="submitted", township_approved_on=None) == monday
     )
-    assert notice_still_running(
-        programme="minimum_living", today=date(2026, 12, 6), **facts
-    ) == date(2026, 12, 7)
+    running = {"status": "township_approved", "notice_ends_on": date(2026, 12, 6)}
+    assert notice_still_running(today=date(2026, 12, 6), **running) == date(2026, 12, 7)
+    assert notice_still_running(today=date(2026, 12, 7), **running) is None
     assert (
-        notice_still_running(programme="minimum_living", today=date(2026, 12, 7), **facts) is None
+        notice_still_running(status="township_approved", notice_ends_on=None, today=approved)
+        is None
     )
-    assert notice_still_running(programme="education_aid", today=date(2026, 12, 1), **facts) is None

@@ -32,7 +32,7 @@ from reminders.services import reminders_sweep
 from visits.selectors import worklist_counts
 
 from ..conftest import VILLAGE_1
-from ..factories import make_child, make_orphan
+from ..factories import confirm_categories, make_child, make_orphan
 
 pytestmark = pytest.mark.django_db
 
@@ -225,6 +225,7 @@ def test_transition_review_30_days_before_for_an_orphan_only(director_a, civil_a
         orphan = make_orphan(
             director_a, name="孤儿", birth_date=date(2008, 12, 31), categories=["orphan"]
         )
+        confirm_categories(orphan, civil_affairs)
         # Not an orphan nor de facto unsupported (a left-behind child is under 16 by definition,
         # so a child about to turn 18 is never one).
         make_child(
@@ -249,12 +250,13 @@ def test_transition_review_30_days_before_for_an_orphan_only(director_a, civil_a
 
 def test_a_missed_transition_review_is_caught_up(director_a, civil_affairs):
     with at("2026-11-23"):
-        make_child(
+        unsupported = make_child(
             director_a,
             name="无人抚养",
             birth_date=date(2008, 12, 20),
             categories=["de_facto_unsupported"],
         )
+        confirm_categories(unsupported, civil_affairs)
     with at("2026-12-15", "08:00"):  # due 2026-11-20: the sweep still finds it
         reminders_sweep()
     assert Notification.objects.get(kind="transition_review").due_date == date(2026, 11, 20)

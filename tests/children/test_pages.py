@@ -10,7 +10,7 @@ from children.models import Child, FamilyMember
 from children.services import family_member_add
 
 from ..conftest import VILLAGE_1, VILLAGE_2
-from ..factories import make_child, make_id_number
+from ..factories import confirm_categories, make_child, make_id_number
 
 
 @pytest.fixture
@@ -320,9 +320,12 @@ def test_assessment_sets_colour_and_warns_on_red(client_for, child, director_a):
     assert str(child.next_assessment_due) == "2026-07-09"
 
 
-def test_list_search_and_filters(client_for, director_a, supervisor):
+def test_list_search_and_filters(client_for, director_a, supervisor, civil_affairs):
     a = make_child(director_a, name="查小雨", gender="female", birth_date=date(2016, 3, 8))
-    make_child(director_a, name="王大山", risk_level="high", categories=["orphan"])
+    confirm_categories(
+        make_child(director_a, name="王大山", risk_level="high", categories=["orphan"]),
+        civil_affairs,
+    )
     make_child(director_a, name="李娟", school_status="dropped_out", birth_date=date(2012, 1, 1))
     client = client_for(supervisor)
     body = client.get("/children/", {"q": "小雨"}).content.decode()

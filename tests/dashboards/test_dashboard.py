@@ -15,7 +15,7 @@ from reporting.services import report_file
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_2, VILLAGE_3
-from ..factories import UserFactory, add_parents, make_child, make_orphan
+from ..factories import UserFactory, add_parents, confirm_categories, make_child, make_orphan
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -39,7 +39,7 @@ def _away(user, child):
 
 
 @pytest.fixture
-def world(frozen, areas, director_a, director_b, supervisor):
+def world(frozen, areas, director_a, director_b, supervisor, civil_affairs):
     """Township 1: village 1 (four children, one closed) and village 2 (two); township 2:
     village 3 (one). Every number below is counted by hand."""
     from accounts.models import Role
@@ -70,6 +70,7 @@ def world(frozen, areas, director_a, director_b, supervisor):
         school_status="dropped_out",
         risk_level="medium",
     )
+    confirm_categories(c, civil_affairs)  # counted once county civil affairs confirm it
     subsidy_apply(user=director_a, child=c, programme="orphan_allowance")
     gone = make_child(director_a, name="已结案", birth_date=date(2013, 1, 1), risk_level="high")
     child_close(user=director_a, child=gone, reason="moved_away")

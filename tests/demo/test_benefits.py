@@ -72,7 +72,8 @@ def test_seed_demo_adds_benefits_in_every_state_once():
         for a in applications
         if a.status == "township_approved"
         and subsidy_rules.PROGRAMMES[a.programme].public_notice
-        and subsidy_rules.notice_ends(a.township_approved_on) > today
+        and a.public_notice.starts_on == a.township_approved_on
+        and subsidy_rules.county_may_approve_from(a.public_notice.ends_on) > today
     ]
     assert in_notice, "a public-notice application inside its 7-day notice"
 

@@ -25,7 +25,12 @@ from django.urls.resolvers import RoutePattern
 
 from accounts.services import api_token_create
 from benefits.models import Enrolment, SubsidyEvidence
-from benefits.services import subsidy_apply, subsidy_decide, subsidy_evidence_attach
+from benefits.services import (
+    notice_objection_add,
+    subsidy_apply,
+    subsidy_decide,
+    subsidy_evidence_attach,
+)
 from benefits.views import ENROLMENT_ACTIONS
 from children.forms import SECTIONS
 from children.lifecycle import transfer_request_from_sender
@@ -142,6 +147,13 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
         subsidy_decide(user=supervisor, application=application, decision="approve", note="")
         subsidy_decide(user=civil_affairs, application=application, decision="approve", note="")
         enrolment = Enrolment.objects.get(application=application)
+        # A 低保 application in its public notice, with an objection.
+        low_income = make_child(director_a, name="矩阵低保", birth_date=date(2012, 1, 1))
+        noticed = subsidy_apply(user=director_a, child=low_income, programme="minimum_living")
+        subsidy_decide(user=supervisor, application=noticed, decision="approve", note="")
+        objection = notice_objection_add(
+            user=director_a, application=noticed, received_on=date(2026, 11, 23), content="异议"
+        )
         # A transfer of the child to a village of the township no one of the matrix covers.
         area_chain(NEW_VILLAGE, {NEW_VILLAGE: "矩阵新村"})
         transfer = transfer_request_from_sender(
@@ -158,6 +170,7 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
             "application_id": str(application.pk),
             "evidence_id": str(SubsidyEvidence.objects.get(pk=evidence.pk).pk),
             "enrolment_id": str(enrolment.pk),
+            "objection_id": str(objection.pk),
             "transfer_id": str(transfer.pk),
             "code": VILLAGE_1,
         }
@@ -195,6 +208,7 @@ OBJECT_PARAMETERS = {
     "application_id",
     "evidence_id",
     "enrolment_id",
+    "objection_id",
     "transfer_id",
     "code",
 }

@@ -23,7 +23,7 @@ from reporting.services import report_file
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, PROVINCE, TOWNSHIP_1, VILLAGE_1, VILLAGE_2, log_in
-from ..factories import UserFactory, make_child
+from ..factories import UserFactory, bring_documents, make_child
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +116,7 @@ def hostile_world(frozen, areas, director_a, supervisor, civil_affairs):
         application = benefit_services.subsidy_apply(
             user=director_a, child=child, programme="education_aid", note=payload
         )
+        bring_documents(director_a, application)
         benefit_services.subsidy_decide(
             user=supervisor, application=application, decision="approve", note=payload
         )

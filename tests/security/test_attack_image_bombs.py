@@ -152,7 +152,7 @@ def test_evidence_scan_and_attachment_pages_refuse_a_bomb(client_for, director_a
     application = subsidy_apply(user=director_a, child=orphan, programme="orphan_allowance")
     response = client.post(
         f"/children/subsidies/{application.pk}/evidence/",
-        {"description": "死亡证明", "file": bomb_upload(size)},
+        {"kind": "death_certificate", "description": "死亡证明", "file": bomb_upload(size)},
         follow=True,
     )
     assert response.status_code == 200
