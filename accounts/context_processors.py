@@ -52,12 +52,35 @@ def navigation(request: HttpRequest) -> dict:
     if hasattr(request, "session") and pending_step(request) is not None:
         # Nothing to navigate to before the second sign-in step.
         return {"nav_items": [], "mfa_pending": True}
-    match = request.resolver_match
-    current = match.view_name if match else None
-    namespace = f"{match.namespace}:" if match and match.namespace else None
     items = nav_items_for(user)
+    current = current_nav_item(items, request)
     for item in items:
-        item["active"] = item["url_name"] == current or bool(
-            namespace and item["url_name"].startswith(namespace)
-        )
+        item["active"] = item is current
     return {"nav_items": items}
+
+
+def _namespace(url_name: str) -> str:
+    return url_name.rpartition(":")[0]
+
+
+def current_nav_item(items: list[dict], request: HttpRequest) -> dict | None:
+    """The one menu item the page belongs to, the most specific first: the page itself; else,
+    in the page's URL namespace, the item whose address is the longest start of the page's
+    (/visits/<id>/ → Worklist, not Review or Patrol); else the namespace's first item."""
+    match = request.resolver_match
+    if match is None:
+        return None
+    for item in items:
+        if item["url_name"] == match.view_name:
+            return item
+    same_namespace = [item for item in items if _namespace(item["url_name"]) == match.namespace]
+    prefixes = [
+        item
+        for item in same_namespace
+        if item["url"] != "/" and request.path.startswith(item["url"])
+    ]
+    if prefixes:
+        return max(prefixes, key=lambda item: len(item["url"]))
+    if match.namespace and same_namespace:
+        return same_namespace[0]
+    return None

@@ -675,7 +675,7 @@ def _indicator_columns() -> list[tuple[str, Callable[[indicators.Indicators], An
         ("未结强制报告", lambda row: row.reports_open),
         *[(header, stage(name)) for name, header in STAGE_HEADERS.items()],
         ("超过时限的报告", lambda row: row.reports_late),
-        ("最久未结报告（天）", lambda row: row.reports_oldest_days),
+        ("未结报告在本阶段最长天数", lambda row: row.reports_longest_in_stage_days),
         ("补贴申请待乡镇初审", lambda row: row.subsidy_pending_by_status["submitted"]),
         ("补贴申请待县级审批", lambda row: row.subsidy_pending_by_status["township_approved"]),
         ("补贴申请待审合计", lambda row: row.subsidy_applications_pending),

@@ -38,7 +38,8 @@ class Indicators:
         default_factory=lambda: dict.fromkeys(OPEN_STAGES, 0)
     )
     reports_late: int = 0  # open longer than their stage's limit
-    reports_oldest_days: int | None = None
+    # Days the open report longest in its current stage has been there: the queue's count.
+    reports_longest_in_stage_days: int | None = None
     subsidy_pending_by_status: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(PENDING_STATUSES, 0)
     )
@@ -125,7 +126,7 @@ def _reports_sql(length: int) -> str:
     return f"""
 SELECT left(area_id, {length}) AS code, stage, count(*)::int,
        count(*) FILTER (WHERE {deadlines.late_sql("")})::int,
-       max(%(now)s::timestamptz - filed_at)
+       max({deadlines.days_in_stage_sql("")})
 FROM reporting_mandatoryreport
 WHERE area_id LIKE %(prefix)s AND stage <> 'closed'
 GROUP BY GROUPING SETS ((left(area_id, {length}), stage), (stage))
@@ -165,9 +166,8 @@ def indicators_for_area(area: Area, *, with_rows: bool = True) -> Dashboard:
                 continue
             target.reports_open_by_stage[stage] = count
             target.reports_late += late
-            days = oldest.days if oldest is not None else None
-            if days is not None and (target.reports_oldest_days or -1) < days:
-                target.reports_oldest_days = days
+            if oldest is not None and (target.reports_longest_in_stage_days or -1) < oldest:
+                target.reports_longest_in_stage_days = oldest
         cursor.execute(_subsidies_sql(length), params)
         for code, status, count in cursor.fetchall():
             target = total if code is None else rows.get(code)

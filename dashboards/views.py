@@ -65,14 +65,14 @@ def _risk_bars(rows: list[indicators.Indicators]) -> list[dict]:
     """Stacked bars (high, medium, low) scaled to the largest area."""
     largest = max((row.children_total for row in rows), default=0) or 1
     bars = []
-    for index, row in enumerate(rows):
+    for row in rows:
         x = 0.0
         segments = []
         for risk in ("high", "medium", "low"):
             width = BAR_WIDTH * row.counts[f"risk_{risk}"] / largest
             segments.append({"risk": risk, "x": round(x, 2), "width": round(width, 2)})
             x += width
-        bars.append({"row": row, "y": index * 10, "segments": segments, "end": round(x, 2)})
+        bars.append({"row": row, "segments": segments})
     return bars
 
 
@@ -84,10 +84,9 @@ def _category_bars(total: indicators.Indicators, links: dict[str, str]) -> list[
             "label": labels[code],
             "href": links[f"category_{code}"],
             "count": count,
-            "y": index * 10,
             "width": round(BAR_WIDTH * count / largest, 2),
         }
-        for index, (code, count) in enumerate(total.by_category.items())
+        for code, count in total.by_category.items()
     ]
 
 
@@ -133,8 +132,6 @@ def dashboard(request: HttpRequest, code: str | None = None) -> HttpResponse:
                 (stage_labels[stage], count, links[f"stage_{stage}"])
                 for stage, count in total.reports_open_by_stage.items()
             ],
-            "risk_height": max(len(board.rows), 1) * 10,
-            "category_height": len(total.by_category) * 10,
             "breadcrumbs": [breadcrumbs[c] for c in chain[start:-1] if c in breadcrumbs],
             "risk_bars": _risk_bars(board.rows),
             "category_bars": _category_bars(total, links),

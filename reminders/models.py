@@ -20,6 +20,9 @@ class NotificationKind(models.TextChoices):
     SUBSIDY_REVIEW = "subsidy_review", _("Subsidy review due")
     # 孤儿成年后安置: an orphan or de facto unsupported child turns 18 within a month.
     TRANSITION_REVIEW = "transition_review", _("Transition review at 18")
+    # A mandatory report filed at county level or above (no township chosen): county civil
+    # affairs take it up at once.
+    REPORT_FILED = "report_filed", _("New mandatory report")
 
 
 class Notification(models.Model):

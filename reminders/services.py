@@ -29,6 +29,7 @@ from children import schedule
 from core.clock import today
 from core.sms import sms_backend
 from reporting import deadlines
+from visits import rules as visit_rules
 
 from .models import Notification, NotificationKind
 
@@ -152,45 +153,64 @@ def _local_date(timestamp_sql: str) -> str:
     return f"(({timestamp_sql}) AT TIME ZONE 'Asia/Shanghai')::date"
 
 
-# Mandatory reports (domain §6), all report_deadline to the township supervisor, and to county
-# civil affairs when a stage is still open a week after its limit: (role, recipient's area, due
-# date, condition).
+# Mandatory reports (domain §6), all report_deadline to whoever is responsible for the report —
+# the township supervisor, or for a report of a county or above (no township chosen) the civil
+# affairs of its area — and to county civil affairs when a stage is still open a week after its
+# limit: (role, recipient's area, due date, condition).
 _SUPERVISOR_OF = "left(r.area_id, 9) || '000'"
-_COUNTY_OF = "left(r.area_id, 6) || '000000'"
+_COUNTY_OF = "left(r.area_id, 6) || '000000'"  # a city's or province's own code for theirs
+_COUNTY_ROUTED = deadlines.routed_to_county_sql()
 _POLICE_DUE = deadlines.police_due_sql()
 _ASSESSMENT_DUE = f"r.police_received_at + {_policy('report_assessment_days')} * interval '1 day'"
 _STAGE_DUE = deadlines.stage_due_sql()
 _COUNTY_DUE = deadlines.county_due_sql()
-_REPORT_RULES = [
+# (due date, condition) of the rules that remind the person responsible for the report.
+_RESPONSIBLE_RULES = [
     # No police notification a day after filing.
-    (
-        Role.SUPERVISOR,
-        _SUPERVISOR_OF,
-        _local_date(_POLICE_DUE),
-        f"r.police_notified_at IS NULL AND {_POLICE_DUE} < %(now)s",
-    ),
+    (_local_date(_POLICE_DUE), f"r.police_notified_at IS NULL AND {_POLICE_DUE} < %(now)s"),
     # Not assessed within 7 days of the police receiving it.
     (
-        Role.SUPERVISOR,
-        _SUPERVISOR_OF,
         _local_date(_ASSESSMENT_DUE),
         f"r.stage IN ('police_received', 'emergency_handled') AND {_ASSESSMENT_DUE} < %(now)s",
     ),
-    # Any stage open longer than its limit; and a week after that, the county too.
-    (Role.SUPERVISOR, _SUPERVISOR_OF, _local_date(_STAGE_DUE), deadlines.late_sql()),
+    # Any stage open longer than its limit.
+    (_local_date(_STAGE_DUE), deadlines.late_sql()),
+]
+_REPORT_RULES = [
+    # A report of a village or township (no supervisor sits at a county's code: the supervisor
+    # rules find nobody for a county's report).
+    *((Role.SUPERVISOR, _SUPERVISOR_OF, due, condition) for due, condition in _RESPONSIBLE_RULES),
+    # A report of a county or above.
+    *(
+        (Role.CIVIL_AFFAIRS, _COUNTY_OF, due, f"{_COUNTY_ROUTED} AND {condition}")
+        for due, condition in _RESPONSIBLE_RULES
+    ),
+    # A stage still open a week after its limit: the county too.
     (Role.CIVIL_AFFAIRS, _COUNTY_OF, _local_date(_COUNTY_DUE), f"{_COUNTY_DUE} < %(now)s"),
 ]
 
 
-# A visit found danger (safety concern) and no report followed within 24 hours: the township
-# supervisor is told (domain §6).
+# A report of a county or above, not yet taken up: its civil affairs are told at once (the
+# outbox task of filing, report_filed_notify), or at the next sweep if that task has not run.
+_REPORT_FILED_SQL = f"""
+    SELECT u.id, r.child_id, r.id, {_local_date("r.filed_at")},
+           left('强制报告：' || r.child_name, 200)
+    FROM reporting_mandatoryreport r
+    JOIN accounts_user u
+      ON u.area_id = {_COUNTY_OF} AND u.role = 'civil_affairs' AND u.is_active
+    WHERE r.stage = 'reported' AND {_COUNTY_ROUTED} AND r.filed_at <= %(now)s
+"""
+
+
+# A visit found danger (a safety concern, or a child under 16 found alone) and no report followed
+# within 24 hours: the township supervisor is told (domain §6).
 _VISIT_DANGER_SQL = f"""
     SELECT u.id, c.id, NULL::uuid, {_local_date("v.created_at + interval '24 hours'")}, ''
     FROM visits_visit v
     JOIN children_child c ON c.id = v.child_id
     JOIN accounts_user u
       ON u.area_id = left(c.village_id, 9) || '000' AND u.role = 'supervisor' AND u.is_active
-    WHERE v.safety_concern AND c.status = 'active'
+    WHERE {visit_rules.prompts_report_sql("v.", "c.")} AND c.status = 'active'
       AND v.created_at + interval '24 hours' < %(now)s
       AND v.created_at > %(now)s - interval '30 days'
       AND NOT EXISTS (
@@ -307,24 +327,49 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
     created: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
         for kind, role, select in rule_selects():
-            cursor.execute(
-                f"""
-                INSERT INTO visits_notification
-                    (id, recipient_id, kind, child_id, report_id, due_date, created_on,
-                     created_at, detail)
-                SELECT gen_random_uuid(), s.uid, %(kind)s, s.cid, s.rid, s.due, %(today)s,
-                       now(), s.detail
-                FROM ({select}) AS s(uid, cid, rid, due, detail)
-                ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
-                """,
-                {**params, "kind": kind},
-            )
+            cursor.execute(_insert_sql(select), {**params, "kind": kind})
             key = f"{kind}:{role}"
             created[key] = created.get(key, 0) + cursor.rowcount
         # Through the outbox: queued only if the sweep commits, and kept if the broker is down.
         outbox.enqueue("reminders.send_digests", on.isoformat())
     logger.info("reminder sweep for %s: %s", on, created)
     return SweepResult(created)
+
+
+# One rule's notifications, each created once (notification_once): the new rows' recipients.
+_INSERT_SQL = """
+    INSERT INTO visits_notification
+        (id, recipient_id, kind, child_id, report_id, due_date, created_on, created_at, detail)
+    SELECT gen_random_uuid(), s.uid, %(kind)s, s.cid, s.rid, s.due, %(today)s, now(), s.detail
+    FROM ({select}) AS s(uid, cid, rid, due, detail)
+    ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
+    RETURNING recipient_id
+"""
+
+
+def _insert_sql(select: str) -> str:
+    # Not str.format: a rule's SQL may hold braces (an array literal).
+    return _INSERT_SQL.replace("{select}", select)
+
+
+def report_filed_notify(*, report_id: str) -> int:
+    """A report of a county or above was filed: its civil affairs get a ``report_filed``
+    reminder now, sent to them at once rather than in tomorrow's digest. Idempotent (the outbox
+    delivers at least once; the sweep would create the same row)."""
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _insert_sql(f"{_REPORT_FILED_SQL} AND r.id = %(report)s"),
+            {
+                "today": today(),
+                "now": now,
+                "kind": NotificationKind.REPORT_FILED,
+                "report": report_id,
+            },
+        )
+        recipients = sorted({row[0] for row in cursor.fetchall()})
+        outbox.enqueue_many("reminders.send_digest", [(uid,) for uid in recipients])
+    return len(recipients)
 
 
 def rule_selects() -> list[tuple[str, str, str]]:
@@ -337,6 +382,7 @@ def rule_selects() -> list[tuple[str, str, str]]:
             for role, area, due, condition in _REPORT_RULES
         ]
         + [
+            (NotificationKind.REPORT_FILED, Role.CIVIL_AFFAIRS, _REPORT_FILED_SQL),
             (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _VISIT_DANGER_SQL),
             (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _PROTECTION_ORDER_SQL),
             (NotificationKind.ESCALATION, Role.SUPERVISOR, _TRANSFER_WAITING_SQL),

@@ -45,6 +45,12 @@ def send_digest(recipient_id: int) -> int:
     return services.digest_send_for(recipient_id=recipient_id)
 
 
+@shared_task(name="reminders.report_filed")
+def report_filed(report_id: str) -> int:
+    """A report of a county or above was filed: its civil affairs are told now. Idempotent."""
+    return services.report_filed_notify(report_id=report_id)
+
+
 @shared_task(name="reminders.child_moved")
 def child_moved(child_id: str, source: str, destination: str, on: str) -> int:
     """A file moved to another village: the old recipients' reminders about it are resolved."""

@@ -56,6 +56,9 @@ class ReportIn(Schema):
     ) = None
     police_notified_at: datetime | None = None
     police_receipt: str | None = None
+    # The child's township or village, within the filer's area (else 404); none: the filer's own
+    # area. A report of a county or above goes to county civil affairs at once.
+    area_code: str | None = None
 
 
 class TransitionIn(Schema):
@@ -183,8 +186,14 @@ def report_create(request: HttpRequest, payload: ReportIn):
             area_field=child_selectors.CHILD_AREA_FIELD,
             pk=payload.child_id,
         )
+    area = (
+        scope.area_for_user_or_404(user=request.auth, code=payload.area_code)
+        if payload.area_code
+        else None
+    )
     report = services.report_file(
         user=request.auth,
+        area=area,
         situation=payload.situation,
         discovered_at=payload.discovered_at,
         description=payload.description,

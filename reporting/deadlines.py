@@ -24,10 +24,6 @@ def stage_limit_days(stage: str) -> int | None:
     return settings.REPORT_STAGE_LIMIT_DAYS.get(stage)
 
 
-def days_in_stage(stage_changed_at: datetime, now: datetime) -> int:
-    return (now - stage_changed_at).days
-
-
 def is_late(stage: str, stage_changed_at: datetime, now: datetime) -> bool:
     limit = stage_limit_days(stage)
     return limit is not None and now > stage_changed_at + timedelta(days=limit)
@@ -54,6 +50,12 @@ def stage_due_sql(r: str = "r.") -> str:
     return f"{r}stage_changed_at + {_limit_case(r)}"
 
 
+def days_in_stage_sql(r: str = "r.", now: str = "%(now)s") -> str:
+    """Whole days the report has been in its current stage: the one count the queue shows beside
+    each report and the dashboards' "longest in its stage" take the maximum of."""
+    return f"floor(extract(epoch FROM {now}::timestamptz - {r}stage_changed_at) / 86400)::int"
+
+
 def late_sql(r: str = "r.", now: str = "%(now)s") -> str:
     return f"{stage_due_sql(r)} < {now}"
 
@@ -66,3 +68,8 @@ def county_due_sql(r: str = "r.") -> str:
 def police_due_sql(r: str = "r.") -> str:
     """When the police should have been told of the report."""
     return f"{r}filed_at + interval '{rules.POLICE_NOTICE_HOURS} hours'"
+
+
+def routed_to_county_sql(r: str = "r.") -> str:
+    """rules.routed_to_county on the report's area code: no township part (digits 7–9 zero)."""
+    return f"substr({r}area_id, 7, 3) = '000'"

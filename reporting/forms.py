@@ -44,6 +44,17 @@ OUTCOME_LABELS = {
 
 class ReportForm(forms.Form):
     child_name = forms.CharField(label=_("Child's name"), max_length=50)
+    # The child's township or village, for a reporter placed above a village (a county hospital):
+    # the report goes to that township; left blank, to the reporter's own area (county civil
+    # affairs for a county). api.md's ``area_code``.
+    area_code = forms.ChoiceField(
+        label=_("Where the child lives"),
+        required=False,
+        help_text=_(
+            "Choose the child's township or village if you know it: its staff follow the "
+            "report up. Left blank, the report goes to your own area."
+        ),
+    )
     situation = forms.ChoiceField(label=_("What is happening"), choices=Situation.choices)
     discovered_at = forms.DateTimeField(label=_("Discovered at"), widget=DATETIME_WIDGET)
     description = forms.CharField(label=_("What you saw"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -60,6 +71,22 @@ class ReportForm(forms.Form):
     police_receipt = forms.CharField(
         label=_("Police receipt number"), max_length=100, required=False
     )
+
+    def __init__(self, *args, areas=(), **kwargs) -> None:
+        """``areas``: the townships and villages the reporter may choose (none: no choice)."""
+        super().__init__(*args, **kwargs)
+        choices = [(area.code, area_label(area)) for area in areas]
+        if choices:
+            self.fields["area_code"].choices = [("", "—"), *choices]
+        else:
+            del self.fields["area_code"]
+
+
+def area_label(area) -> str:
+    """A township by its name, a village under its township's: 桃花潭镇 · 查济村."""
+    if area.level == "village" and area.parent is not None:
+        return f"{area.parent.name} · {area.name}"
+    return area.name
 
 
 class TransitionForm(forms.Form):

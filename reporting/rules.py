@@ -118,3 +118,13 @@ def missing_requirement(transition: Transition, data: dict) -> str | None:
     if need in ("note", "outcome", "intervention_type"):
         return need if not (value or "").strip() else None
     return need if not value else None
+
+
+# Routing (domain §6): a report of a village or township is the township supervisor's; one filed
+# at county level or above (the reporter chose no township, and no child's file places it) goes
+# to the civil affairs of its area at once, and its deadlines remind them.
+COUNTY_LEVELS = frozenset({"province", "city", "county"})
+
+
+def routed_to_county(area_level: str) -> bool:
+    return area_level in COUNTY_LEVELS

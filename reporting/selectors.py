@@ -4,13 +4,14 @@ area's reports; reporters' identity only for supervisors and civil affairs."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
 from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import Role, User
+from accounts.models import Area, Role, User
 from accounts.permissions import Capability
 from children.selectors import TimelineEntry, history_authors, record_history
 
@@ -25,6 +26,22 @@ def reports_for(*, user: User) -> QuerySet[MandatoryReport]:
     if user.role == Role.REPORTER:
         return queryset.filter(reporter=user)
     return scope.scope_queryset(queryset, user=user, area_field="area__code")
+
+
+def report_areas_for(*, user: User) -> QuerySet[Area]:
+    """The areas below the user's own that a report may be filed under (the child's county,
+    township or village), current ones only; none for a user placed at a village."""
+    if user.area_id is None:
+        return Area.objects.none()
+    today = timezone.localdate()
+    return (
+        scope.areas_for_user(user=user)
+        .filter(level__in=("county", "township", "village"))
+        .exclude(code=user.area_id)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .select_related("parent")
+        .order_by("code")
+    )
 
 
 def report_for_user_or_404(
@@ -64,19 +81,25 @@ QUEUE_LIMIT = 200
 def report_queue_rows(*, user: User, reports: QuerySet[MandatoryReport]) -> list[dict]:
     """The first rows of a report queue, most urgent first (dangers to life and body, then the
     longest in their stage), each with its days in the stage and whether it is late."""
+    now = timezone.now()
     ordered = reports.annotate(
         urgent=Case(
             When(situation__in=deadlines.URGENT_SITUATIONS, then=Value(0)),
             default=Value(1),
             output_field=IntegerField(),
-        )
+        ),
+        # The dashboards' "longest in its stage" is the maximum of this same SQL.
+        days_in_stage=RawSQL(
+            deadlines.days_in_stage_sql(f"{MandatoryReport._meta.db_table}.", "%s"),
+            [now],
+            output_field=IntegerField(),
+        ),
     ).order_by("urgent", "stage_changed_at")[:QUEUE_LIMIT]
-    now = timezone.now()
     return [
         {
             "report": report,
             "child_name": child_name_for(user, report),
-            "days_open": deadlines.days_in_stage(report.stage_changed_at, now),
+            "days_in_stage": report.days_in_stage,
             "late": deadlines.is_late(report.stage, report.stage_changed_at, now),
         }
         for report in ordered

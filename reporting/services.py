@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import permissions
+from accounts import outbox, permissions
 from accounts import selectors as scope
-from accounts.models import User
+from accounts.models import Area, User
 from accounts.permissions import Capability
 from children import services as child_services
 from children.models import Child
@@ -41,8 +41,14 @@ def report_file(
     reporter_org_type: str = "",
     police_notified_at: datetime | None = None,
     police_receipt: str = "",
+    area: Area | None = None,
 ) -> MandatoryReport:
-    """File a report. The police must be told at once; if they already were, say when."""
+    """File a report. The police must be told at once; if they already were, say when.
+
+    The report belongs to the child's village, else to the township or village the reporter
+    chose within their area (``area``: the caller has found it in scope, 404 outside), else to
+    the reporter's own area. One of a county or above goes to the county's civil affairs at once
+    (reminders, through the outbox); the others to the township supervisor (rules)."""
     permissions.require(user, Capability.REPORT_FILE)
     errors: dict[str, list[str]] = {}
     if situation not in Situation.values:
@@ -60,9 +66,13 @@ def report_file(
         errors.setdefault("police_notified_at", []).append("报警时间不能晚于现在")
     if child is None and not (child_name or "").strip():
         errors.setdefault("child_name", []).append("请填写儿童姓名或选择儿童档案")
+    if child is not None and area is not None and not area.contains(child.village_id):
+        errors.setdefault("area_code", []).append("所选区域与儿童档案所在村（社区）不符")
     if errors:
         raise ValidationError(errors)
-    area = child.village if child is not None else user.area
+    if area is not None and not scope.code_in_scope(user, area.code):
+        raise PermissionDenied("只能选择本人负责区域内的乡镇或村（社区）")
+    area = child.village if child is not None else (area or user.area)
     if area is None:
         raise PermissionDenied("账号未设置区划")
     with transaction.atomic(), child_services.history_context(user):
@@ -86,6 +96,9 @@ def report_file(
         if child is not None:
             # A report re-opens the child's guardianship assessment: due at once (domain §2).
             Child.objects.filter(pk=child.pk).update(next_assessment_due=timezone.localdate())
+        if rules.routed_to_county(area.level):
+            # No township to take it up: county civil affairs are told now, not at the sweep.
+            outbox.enqueue("reminders.report_filed", str(report.pk))
     return report
 
 

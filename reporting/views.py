@@ -55,17 +55,25 @@ def report_create(request, child_id=None):
     if shown is not None:
         initial["child_name"] = shown.name
         initial["situation"] = request.GET.get("situation", "")
-    form = ReportForm(request.POST or None, initial=initial)
+    # The child's township or village, chosen by a reporter placed above it; a code outside
+    # their area is 404 (api.md), as is a child outside it.
+    code = request.POST.get("area_code", "") if child is None else ""
+    area = scope.area_for_user_or_404(user=request.user, code=code) if code else None
+    areas = selectors.report_areas_for(user=request.user) if child is None else ()
+    form = ReportForm(request.POST or None, initial=initial, areas=areas)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
+        data.pop("area_code", None)
         try:
-            report = services.report_file(user=request.user, child=child, **data)
+            report = services.report_file(user=request.user, child=child, area=area, **data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(
-                request, _("The report was filed. The township supervisor will follow it up.")
-            )
+            if rules.routed_to_county(report.area.level):
+                followed = _("The report was filed. County civil affairs will follow it up.")
+            else:
+                followed = _("The report was filed. The township supervisor will follow it up.")
+            messages.success(request, followed)
             return redirect("reporting:detail", report_id=report.pk)
     return render(request, "reporting/report_form.html", {"form": form, "child": shown})
 

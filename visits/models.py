@@ -113,11 +113,12 @@ class Visit(models.Model):
             models.Index(fields=["child", "-visited_on"], name="visit_child_date"),
             models.Index(fields=["visitor", "-visited_on"], name="visit_visitor_date"),
             models.Index(fields=["review_status", "visited_on"], name="visit_review"),
-            # The sweep's "danger found, no report within 24 hours" rule.
+            # The sweep's "danger found, no report within 24 hours" rule: a safety concern or
+            # a child found alone (rules.prompts_report_sql starts with this predicate).
             models.Index(
                 fields=["created_at"],
                 name="visit_danger_recent",
-                condition=models.Q(safety_concern=True),
+                condition=models.Q(safety_concern=True) | models.Q(guardian_present=False),
             ),
         ]
         constraints = [

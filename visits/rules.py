@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from children import rules as child_rules
+
 
 def quarter_of(day: date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
@@ -25,3 +27,53 @@ def editable(review_status: str) -> bool:
     """A reviewed visit is not rewritten: what its record lacked is added as an amendment, which
     sends it back to review. A visit awaiting review or returned may still be corrected."""
     return review_status != REVIEWED
+
+
+# A visit whose findings show a reportable situation prompts the director to file a mandatory
+# report (domain §6); the sweep tells the supervisor when none follows within 24 hours.
+HOME = "home"
+# A child under 16 may not be left without a guardian (domain §5).
+ALONE_MAX_AGE = child_rules.LEFT_BEHIND_MAX_AGE
+# Who, seen at the home, is an adult looking after the child: the guardian or the caregiver.
+CARERS_SEEN = ("parent", "caregiver")
+
+
+def found_alone(*, kind: str, guardian_present: bool | None, seen: list[str], age: int) -> bool:
+    """A home visit found a child under 16 with no guardian (``guardian_present`` false, not just
+    not noted) and no parent or caregiver among the people seen: 脱离监护单独居住生活, the first
+    situation of the mandatory report. A phone or school contact cannot tell."""
+    return (
+        kind == HOME
+        and guardian_present is False
+        and age < ALONE_MAX_AGE
+        and not any(person in CARERS_SEEN for person in seen or [])
+    )
+
+
+def prompts_report(
+    *,
+    kind: str,
+    safety_concern: bool | None,
+    guardian_present: bool | None,
+    seen: list[str],
+    age: int,
+) -> bool:
+    """Whether the visit opens the report prompt: a safety concern, or a child found alone."""
+    return bool(safety_concern) or found_alone(
+        kind=kind, guardian_present=guardian_present, seen=seen, age=age
+    )
+
+
+def prompts_report_sql(v: str = "v.", c: str = "c.") -> str:
+    """``prompts_report`` in SQL as a condition (NULL, for findings not noted, is no), on the
+    visit row ``v`` and its child ``c``. It starts with
+    ``(safety_concern OR NOT guardian_present)``, the predicate of the partial index the
+    sweep reads (visit_danger_recent). PostgreSQL's age() is children.rules.age_on (a child born
+    on 29 February turns a year older on 1 March)."""
+    carers = ", ".join(f"'{person}'" for person in CARERS_SEEN)
+    return (
+        f"(({v}safety_concern OR NOT {v}guardian_present) AND ({v}safety_concern OR ("
+        f"{v}kind = '{HOME}' AND {v}guardian_present = false"
+        f" AND age({v}visited_on, {c}birth_date) < interval '{ALONE_MAX_AGE} years'"
+        f" AND NOT {v}seen && ARRAY[{carers}]::varchar[])))"
+    )

@@ -10,6 +10,7 @@ from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import Role, User
 from accounts.permissions import Capability
+from children import rules as child_rules
 from children import schedule
 from children import selectors as child_selectors
 from children.models import Child, ChildStatus
@@ -26,6 +27,16 @@ def status_of(child: Child, today: date) -> str:
         next_home_visit_due=child.next_home_visit_due,
         last_home_visit_on=child.last_home_visit_on,
         today=today,
+    )
+
+
+def found_alone(visit: Visit, child: Child) -> bool:
+    """rules.found_alone for a recorded visit: the child's age on the day of the visit."""
+    return rules.found_alone(
+        kind=visit.kind,
+        guardian_present=visit.guardian_present,
+        seen=visit.seen,
+        age=child_rules.age_on(child.birth_date, visit.visited_on),
     )
 
 

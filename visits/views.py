@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -80,6 +81,21 @@ def visit_create(request: HttpRequest, child_id) -> HttpResponse:
                 request,
                 _("Visit recorded. Next home visit due %(due)s.") % {"due": _next_due(child)},
             )
+            if selectors.found_alone(visit, child):
+                # 脱离监护单独居住生活: the first situation of the mandatory report, whether or
+                # not "safety concern" was ticked.
+                messages.warning(
+                    request,
+                    _(
+                        "The child was found at home with no guardian or caregiver. A child "
+                        "under 16 living alone must be reported: call the police (110) if the "
+                        "child is in danger, and file a mandatory report now."
+                    ),
+                )
+                return redirect(
+                    reverse("reporting:create_for_child", kwargs={"child_id": child.pk})
+                    + "?situation=living_alone"
+                )
             if visit.safety_concern:
                 messages.warning(
                     request,

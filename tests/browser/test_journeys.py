@@ -188,7 +188,7 @@ def test_supervisor_reads_statistics_and_returns_a_visit(
     children = page.locator(".sw-stat", has_text="儿童人数")
     expect(children.locator(".sw-num")).to_have_text("1")
     expect(page.locator(".sw-stat", has_text="从未入户").locator(".sw-num")).to_have_text("0")
-    expect(page.get_by_role("img", name="各类别儿童人数")).to_be_visible()
+    expect(page.get_by_role("list", name="各类别儿童人数")).to_be_visible()
     shoot(page, "dashboard")
 
     # The review queue holds the director's visit; return it with a comment.

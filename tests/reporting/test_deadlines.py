@@ -1,5 +1,6 @@
 """reporting.deadlines: a report's lateness is one rule, in Python (the queue page) and as SQL (the
-reminder sweep, the dashboards' counts), and the two agree at every boundary of every stage."""
+reminder sweep, the dashboards' counts), and the two agree at every boundary of every stage; its
+days in the stage are one SQL fragment (the queue and the dashboards)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,24 @@ def test_a_closed_report_is_never_late():
     assert not late_in_sql("closed", long_ago)
 
 
-def test_days_in_stage_and_urgency():
-    assert deadlines.days_in_stage(NOW - timedelta(days=2, hours=23), NOW) == 2
+def days_in_stage_in_sql(changed: datetime) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {deadlines.days_in_stage_sql('r.')} "
+            "FROM (SELECT %(changed)s::timestamptz AS stage_changed_at) AS r",
+            {"changed": changed, "now": NOW},
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_days_in_stage_are_whole_days():
+    # One SQL fragment for the queue's "N days in this stage" and the dashboards' longest.
+    assert days_in_stage_in_sql(NOW - timedelta(days=2, hours=23)) == 2
+    assert days_in_stage_in_sql(NOW - timedelta(days=3, seconds=-1)) == 2
+    assert days_in_stage_in_sql(NOW - timedelta(days=3)) == 3
+    assert days_in_stage_in_sql(NOW) == 0
+
+
+def test_urgency():
     assert deadlines.is_urgent("sexual_abuse") and not deadlines.is_urgent("other")
