@@ -18,7 +18,7 @@ from accounts import selectors as scope
 from accounts.permissions import Capability
 from children.models import EvidenceKind
 from core import clock
-from core.forms import add_service_errors
+from core.forms import add_service_errors, run_small_form
 
 from . import payments, rules, selectors, services
 from .models import EvidenceRequirement
@@ -163,29 +163,21 @@ def evidence_requirements(request: HttpRequest) -> HttpResponse:
     own area's."""
     area = scope.own_area_or_404(user=request.user, capability=Capability.BENEFIT_ADMINISTER)
     if request.method == "POST":
-        form = RequirementForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.evidence_requirement_set(
-                    user=request.user,
-                    area_code=area.code,
-                    programme=data["programme"],
-                    kinds=None if data["restore"] else data["kinds"],
-                )
-            except ValidationError as exc:
-                for problems in exc.message_dict.values():
-                    for problem in problems:
-                        messages.error(request, problem)
-            else:
-                messages.success(
-                    request,
-                    _("Saved: the documents %(programme)s requires.")
-                    % {"programme": rules.programme_name(data["programme"])},
-                )
-                return redirect("benefits:evidence_requirements")
-        else:
-            messages.error(request, _("Choose a programme."))
+        run_small_form(
+            request,
+            RequirementForm,
+            lambda data: services.evidence_requirement_set(
+                user=request.user,
+                area_code=area.code,
+                programme=data["programme"],
+                kinds=None if data["restore"] else data["kinds"],
+            ),
+            done=lambda _requirement: (
+                _("Saved: the documents %(programme)s requires.")
+                % {"programme": rules.programme_name(request.POST.get("programme", ""))}
+            ),
+        )
+        return redirect("benefits:evidence_requirements")
     in_force = selectors.evidence_requirements(area.code)
     own = set(EvidenceRequirement.objects.filter(area=area).values_list("programme", flat=True))
     rows = [

@@ -408,6 +408,13 @@ class Requirement:
     kinds: tuple[str, ...]
     per_parent: bool = False
 
+    def sufficient_kinds(self) -> list[str]:
+        """Kinds of documents that together satisfy it on the application alone: the first kind,
+        once for each parent where each parent needs one (what the demo and the tests bring)."""
+        if not self.kinds:
+            return []
+        return [self.kinds[0]] * (2 if self.per_parent else 1)
+
 
 # Per-parent programmes keep per_parent when an area changes their kinds.
 PER_PARENT_PROGRAMMES = frozenset({"orphan_allowance", "de_facto_unsupported_allowance"})

@@ -428,10 +428,7 @@ def _attach_documents(director: User, application: SubsidyApplication) -> None:
     requirement = selectors.evidence_requirements(application.child.village_id)[
         application.programme
     ]
-    if not requirement.kinds:
-        return
-    kind = requirement.kinds[0]
-    for _copy in range(2 if requirement.per_parent else 1):
+    for kind in requirement.sufficient_kinds():
         services.subsidy_evidence_attach(
             user=director,
             application=application,

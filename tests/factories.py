@@ -159,8 +159,6 @@ def bring_documents(user, application):
     requirement = selectors.evidence_requirements(application.child.village_id)[
         application.programme
     ]
-    for _copy in range(2 if requirement.per_parent else 1 if requirement.kinds else 0):
-        subsidy_evidence_attach(
-            user=user, application=application, upload=document(), kind=requirement.kinds[0]
-        )
+    for kind in requirement.sufficient_kinds():
+        subsidy_evidence_attach(user=user, application=application, upload=document(), kind=kind)
     return application
