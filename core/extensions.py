@@ -20,6 +20,11 @@ class Registry:
             self._functions.append(fn)
         return fn
 
+    def call(self, *args: Any, **kwargs: Any) -> None:
+        """Call each function for what it does (e.g. raise and resolve reminders)."""
+        for fn in self._functions:
+            fn(*args, **kwargs)
+
     def merged(self, *args: Any) -> dict:
         """Each function returns a dict (a part of a template context): all of them merged."""
         merged: dict = {}

@@ -1,4 +1,4 @@
-"""The bell: how many unread reminders the signed-in person has, on every page."""
+"""The bell: how many open reminders the signed-in person has, on every page."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ from django.http import HttpRequest
 from accounts import rules
 from accounts.mfa import pending_step
 
-from .selectors import unread_count
+from .selectors import open_count
 
 
 def reminder_badge(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"unread_reminders": 0, "show_reminders": False}
+        return {"open_reminders": 0, "show_reminders": False}
     if hasattr(request, "session") and pending_step(request) is not None:
-        return {"unread_reminders": 0, "show_reminders": False}
+        return {"open_reminders": 0, "show_reminders": False}
     if not rules.sees_case_data(user.role, is_superuser=user.is_superuser):
         # Reminders are about children: the administrator, the security officer and the auditor
         # have none.
-        return {"unread_reminders": 0, "show_reminders": False}
-    return {"unread_reminders": unread_count(user), "show_reminders": True}
+        return {"open_reminders": 0, "show_reminders": False}
+    return {"open_reminders": open_count(user), "show_reminders": True}

@@ -23,17 +23,32 @@ class NotificationKind(models.TextChoices):
     # A mandatory report filed at county level or above (no township chosen): county civil
     # affairs take it up at once.
     REPORT_FILED = "report_filed", _("New mandatory report")
+    CONTACT_OVERDUE = "contact_overdue", _("Contact overdue")
+    FOLLOW_UP_DUE = "follow_up_due", _("Follow-up due")
+    ASSESSMENT_DUE = "assessment_due", _("Assessment due")
+    PATROL_DUE = "patrol_due", _("Patrol due")
+    PROTECTION_ORDER_DECISION = "protection_order_decision", _("Protection order decision due")
+    WARNING_LETTER_FOLLOW_UP = "warning_letter_follow_up", _("Home visit after a warning letter")
+    TRANSFER_PENDING = "transfer_pending", _("Transfer waiting for an answer")
 
 
 class Notification(models.Model):
-    """One reminder to one person. Unique per (recipient, child or report, kind, due date), so a
-    re-run, a retry or a second worker can never create it twice."""
+    """One reminder to one person. Unique per (recipient, kind, the rule that raised it, child or
+    report, due date), so a re-run, a retry or a second worker can never create it twice, and two
+    rules of one kind (two escalations) never merge.
+
+    Open until the work it asks for is recorded: ``resolved_at`` is set as soon as the rule that
+    raised it no longer selects it (the visit, contact, assessment, patrol or decision moved the
+    due date or met the condition)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(
         "accounts.User", on_delete=models.CASCADE, related_name="notifications"
     )
     kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    # The sweep's rule that raised it (reminders.services): escalations of a late visit and of a
+    # caregiver not replaced are two rules of one kind.
+    rule = models.CharField(max_length=40, default="", blank=True)
     child = models.ForeignKey(
         "children.Child", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -43,6 +58,7 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     detail = models.CharField(max_length=200, blank=True, default="")
     read_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     # Delivery: the daily digest claims unsent rows; a failed send leaves them unsent for the retry.
     digest_sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -53,7 +69,7 @@ class Notification(models.Model):
         ordering = ["-created_on", "-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["recipient", "kind", "child", "report_id", "due_date"],
+                fields=["recipient", "kind", "rule", "child", "report_id", "due_date"],
                 name="notification_once",
                 nulls_distinct=False,
             ),
@@ -66,6 +82,21 @@ class Notification(models.Model):
                 fields=["recipient", "-created_on"],
                 name="notification_unread",
                 condition=models.Q(read_at__isnull=True),
+            ),
+            models.Index(
+                fields=["recipient", "due_date"],
+                name="notification_open",
+                condition=models.Q(resolved_at__isnull=True),
+            ),
+            models.Index(
+                fields=["child"],
+                name="notification_open_child",
+                condition=models.Q(resolved_at__isnull=True),
+            ),
+            models.Index(
+                fields=["report_id"],
+                name="notification_open_report",
+                condition=models.Q(resolved_at__isnull=True, report_id__isnull=False),
             ),
             models.Index(
                 fields=["recipient"],

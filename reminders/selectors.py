@@ -1,21 +1,36 @@
-"""Reads of a person's reminders (the inbox, the bell, the API)."""
+"""Reads of a person's reminders (the inbox, the bell, the API, the home page)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from accounts.models import User
 
 from .models import Notification
 
+OPEN = "open"
+RESOLVED = "resolved"
+STATUSES = (OPEN, RESOLVED)
 
-def reminders_for(*, user: User) -> QuerySet[Notification]:
-    return (
-        Notification.objects.filter(recipient=user)
-        .select_related("child")
-        .order_by("read_at", "-created_on", "kind")
+
+def reminders_for(*, user: User, status: str | None = None) -> QuerySet[Notification]:
+    """The person's reminders. Open ones by urgency: the earliest due first (overdue before due
+    soon), undated last; resolved ones the latest resolved first; all of them open first."""
+    queryset = Notification.objects.filter(recipient=user).select_related("child")
+    if status == OPEN:
+        return queryset.filter(resolved_at__isnull=True).order_by(
+            F("due_date").asc(nulls_last=True), "-created_on", "kind", "pk"
+        )
+    if status == RESOLVED:
+        return queryset.filter(resolved_at__isnull=False).order_by("-resolved_at", "pk")
+    return queryset.order_by(
+        F("resolved_at").desc(nulls_first=True),
+        F("due_date").asc(nulls_last=True),
+        "-created_on",
+        "pk",
     )
 
 
-def unread_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+def open_count(user: User) -> int:
+    """The bell: open reminders only (done work leaves it at once)."""
+    return Notification.objects.filter(recipient=user, resolved_at__isnull=True).count()

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts import outbox
 
-from . import services
+from . import delivery, services
 
 
 @shared_task(name="reminders.send_reminders", acks_late=True)
@@ -27,7 +27,7 @@ def send_reminders(on: str | None = None) -> int:
 @shared_task(name="reminders.send_digests")
 def send_digests(on: str | None = None) -> int:
     """Fan out one digest task per recipient with reminders not yet sent."""
-    recipients = services.recipients_with_unsent()
+    recipients = delivery.recipients_with_unsent()
     for recipient_id in recipients:
         send_digest.delay(recipient_id)
     return len(recipients)
@@ -42,7 +42,7 @@ def send_digests(on: str | None = None) -> int:
 )
 def send_digest(recipient_id: int) -> int:
     """Send one recipient's digest; a failure is retried and creates no second notification."""
-    return services.digest_send_for(recipient_id=recipient_id)
+    return delivery.digest_send_for(recipient_id=recipient_id)
 
 
 @shared_task(name="reminders.report_filed")

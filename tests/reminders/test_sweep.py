@@ -12,8 +12,9 @@ from django.utils import translation
 from accounts.models import AreaPolicy
 from children.models import Child
 from core.sms import LoggingSmsBackend
+from reminders.delivery import digest_send_for
 from reminders.models import Notification
-from reminders.services import digest_send_for, reminders_sweep
+from reminders.services import reminders_sweep
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, TOWNSHIP_1
