@@ -19,6 +19,35 @@ def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
     return start, end
 
 
+# A patrol is a supervisor seeing the child in person: a phone or video call is a contact, not a
+# patrol (domain §3; issue 18).
+PATROL_ROLE = "supervisor"
+PATROL_KINDS = ("home", "school", "other")
+PATROL_NOTICE_DAYS = 14  # patrol_due: this many days before the quarter ends
+
+
+def is_patrol(*, visitor_role: str, kind: str) -> bool:
+    return visitor_role == PATROL_ROLE and kind in PATROL_KINDS
+
+
+def patrolled_sql(c: str = "c.", since: str = "%(quarter_start)s") -> str:
+    """SQL: the child ``c`` was patrolled on or after ``since`` (a date)."""
+    kinds = ", ".join(f"'{k}'" for k in PATROL_KINDS)
+    return (
+        f"EXISTS (SELECT 1 FROM visits_visit pv WHERE pv.child_id = {c}id "
+        f"AND pv.visitor_role = '{PATROL_ROLE}' AND pv.kind IN ({kinds}) "
+        f"AND pv.visited_on >= {since})"
+    )
+
+
+def quarter_start_sql(day: str = "%(today)s") -> str:
+    return f"date_trunc('quarter', {day}::date)::date"
+
+
+def quarter_end_sql(day: str = "%(today)s") -> str:
+    return f"(date_trunc('quarter', {day}::date) + interval '3 months' - interval '1 day')::date"
+
+
 # Review (审核) of a visit by the township or the county.
 REVIEWED = "reviewed"
 

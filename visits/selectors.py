@@ -181,11 +181,13 @@ def amendments_for(visit: Visit) -> list[VisitAmendment]:
 
 
 def patrol_for_quarter(*, user: User, year: int, quarter: int) -> dict:
-    """Key children in scope and whether a supervisor visited each this quarter (督导巡查)."""
+    """Key children in scope and whether a supervisor saw each in person this quarter (督导巡查;
+    a phone or video call is not a patrol)."""
     start, end = rules.quarter_bounds(year, quarter)
     patrolled = Visit.objects.filter(
         child=OuterRef("pk"),
-        visitor_role=Role.SUPERVISOR,
+        visitor_role=rules.PATROL_ROLE,
+        kind__in=rules.PATROL_KINDS,
         visited_on__range=(start, end),
     )
     children = (
