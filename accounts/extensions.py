@@ -3,6 +3,10 @@ accounts — or any floor below them — importing them.
 
 - ``register_home_notices(fn)`` with ``fn(request) -> list[dict]``, each notice a
   ``{"text", "url", "link"}`` shown at the top of a person's first page (``accounts.views.home``).
+- ``register_home_panels(fn)`` with ``fn(request) -> list[dict]``: the work queues of a first page
+  (the home page; for a director the worklist), each panel a dict (``HomePanel`` says which keys)
+  shown in the order of its ``order``. Each function asks a capability, counts in the user's
+  scope only (accounts.selectors) and runs a constant number of queries, whatever the area holds.
 - ``register_case_changed(fn)`` with ``fn(*, child_ids, report_ids) -> None``: the services of
   children, visits, reporting and benefits call ``case_changed`` in the transaction that recorded
   work on a child or a report (a visit, a contact, an assessment, a stage, a decision), so the
@@ -12,6 +16,7 @@ accounts — or any floor below them — importing them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NotRequired, TypedDict
 
 from django.http import HttpRequest
 
@@ -20,12 +25,51 @@ from core.extensions import Registry
 _home = Registry("home page notices")
 register_home_notices = _home.register
 
+_panels = Registry("home page panels")
+register_home_panels = _panels.register
+
 _case_changed = Registry("case changed")
 register_case_changed = _case_changed.register
 
 
 def home_notices(request: HttpRequest) -> list[dict]:
     return _home.concatenated(request)
+
+
+class PanelLine(TypedDict):
+    """A number of the panel, with the list behind it (that list shows exactly ``count`` rows)."""
+
+    label: str
+    count: int
+    url: str
+    tone: NotRequired[str]  # a Bootstrap colour when the number is not zero: "danger", "warning"
+
+
+class PanelEntry(TypedDict):
+    """One of the first few rows of the list (a reminder, a visit, a report)."""
+
+    text: str
+    url: str
+    note: NotRequired[str]
+    badge: NotRequired[str]
+    tone: NotRequired[str]
+
+
+class HomePanel(TypedDict):
+    order: int  # the place on the page, smallest first
+    key: str  # for the page's id and the tests
+    title: str
+    count: int  # the panel's number, linked to ``url``
+    url: str
+    tone: NotRequired[str]
+    total: NotRequired[int]  # "count / total" (e.g. patrolled / key children)
+    lines: NotRequired[list[PanelLine]]
+    entries: NotRequired[list[PanelEntry]]
+
+
+def home_panels(request: HttpRequest) -> list[HomePanel]:
+    """The panels of every app for this person, in their order."""
+    return sorted(_panels.concatenated(request), key=lambda panel: panel["order"])
 
 
 def case_changed(*, child_ids: Iterable = (), report_ids: Iterable = ()) -> None:

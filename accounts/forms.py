@@ -112,3 +112,29 @@ class AreaPolicyForm(forms.Form):
                 widget=forms.NumberInput(attrs={"placeholder": inherited[name]}),
                 help_text=_("Empty: %(value)s, as the area above.") % {"value": inherited[name]},
             )
+
+
+class NotifySettingsForm(forms.Form):
+    """A person's own choice of how the daily digest reaches them, and its addresses (账号设置)."""
+
+    digest_channel = forms.ChoiceField(label=_("Send my daily digest by"), widget=forms.RadioSelect)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        required=False,
+        help_text=_("11 digits, mainland China."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    wecom_userid = forms.CharField(
+        label=_("WeCom user ID"),
+        max_length=64,
+        required=False,
+        help_text=_("Your member account (UserID) in the organisation's WeCom."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from .models import DigestChannel
+
+        super().__init__(*args, **kwargs)
+        self.fields["digest_channel"].choices = DigestChannel.choices

@@ -90,11 +90,27 @@ class Role(models.TextChoices):
     AUDITOR = rules.AUDITOR, _("Security auditor")
 
 
+class DigestChannel(models.TextChoices):
+    """How a person receives their daily digest of reminders (chosen at 账号设置)."""
+
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("Text message")
+    WECOM = "wecom", _("WeCom")
+
+
 class User(AbstractUser):
     """A member of staff. Everything a user sees is limited to ``area``'s subtree."""
 
     name = models.CharField(_("full name"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    digest_channel = models.CharField(
+        _("daily digest by"),
+        max_length=10,
+        choices=DigestChannel.choices,
+        default=DigestChannel.EMAIL,
+    )
+    # 企业微信成员 UserID, for the digest by WeCom.
+    wecom_userid = models.CharField(_("WeCom user ID"), max_length=64, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
     area = models.ForeignKey(
         Area,
@@ -114,6 +130,10 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(role__in=[r.value for r in Role]), name="user_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(digest_channel__in=DigestChannel.values),
+                name="user_digest_channel_valid",
             ),
         ]
 
@@ -456,3 +476,84 @@ class MfaEnrolmentCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.issued_at:%Y-%m-%d %H:%M}"
+
+
+class DeliveryPurpose(models.TextChoices):
+    DIGEST = "digest", _("Daily digest")
+    PARENT_NOTICE = "parent_notice", _("Parent notice")
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("Text message")
+    WECOM = "wecom", _("WeCom")
+
+
+class DeliveryStatus(models.TextChoices):
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    RETRYING = "retrying", _("Failed, will retry")
+    FAILED = "failed", _("Failed")
+
+
+class Delivery(models.Model):
+    """One message to one address through one channel (a person's digest, a text to a parent),
+    with every attempt: sent when the provider accepted it, else failed with the provider's own
+    code and message, retried while a retry may help. Written by accounts.notify only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.CharField(_("purpose"), max_length=20, choices=DeliveryPurpose.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=DeliveryChannel.choices)
+    # The staff member a digest is for (none for a text to a parent).
+    recipient = models.ForeignKey(
+        User,
+        verbose_name=_("recipient"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    address = models.CharField(_("sent to"), max_length=254)  # phone, e-mail or WeCom userid
+    provider = models.CharField(_("provider"), max_length=20, blank=True, default="")
+    items = models.PositiveIntegerField(_("items"), default=0)  # reminders in a digest
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error_code = models.CharField(_("error code"), max_length=100, blank=True, default="")
+    error_message = models.CharField(_("error message"), max_length=500, blank=True, default="")
+    provider_id = models.CharField(max_length=100, blank=True, default="")
+    # Every attempt: [{"at": ISO time, "code": "" when sent, "message": ""}].
+    attempt_log = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["recipient", "purpose", "-created_at"], name="delivery_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(purpose__in=DeliveryPurpose.values),
+                name="delivery_purpose_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=DeliveryChannel.values),
+                name="delivery_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DeliveryStatus.values),
+                name="delivery_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
+                name="delivery_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.channel} {self.status}"

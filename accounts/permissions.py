@@ -65,6 +65,10 @@ class Capability(StrEnum):
     MENU_PATROL = "menu.patrol"
     MENU_STATISTICS = "menu.statistics"
     MENU_SETTINGS = "menu.settings"
+    # First pages: which work queues a role's home shows (accounts.views.home, the panels the
+    # apps above register in accounts.extensions).
+    HOME_TOWNSHIP_QUEUES = "home.township_queues"
+    HOME_COUNTY_QUEUES = "home.county_queues"
 
 
 C = Capability
@@ -181,6 +185,12 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
     C.MENU_STATISTICS: frozenset({SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
     # The administrator changes area policies in the administration site.
     C.MENU_SETTINGS: frozenset({CIVIL_AFFAIRS}),
+    # The township's queues: visits to review, open reports, overdue and unsupervised children,
+    # applications at first review, the quarter's patrol (domain §1: the supervisor's duties).
+    C.HOME_TOWNSHIP_QUEUES: frozenset({SUPERVISOR}),
+    # The county's: approvals, category confirmations, reports at county level, escalations —
+    # civil affairs of a city or a province see the same over their area.
+    C.HOME_COUNTY_QUEUES: frozenset({CIVIL_AFFAIRS}),
 }
 
 # Capabilities over children, visits, reports, benefits and statistics: never held by the
@@ -189,6 +199,7 @@ CASE_DATA_CAPABILITIES = frozenset(
     {c for c in Capability if c.value.split(".")[0] in {"child", "visit", "report", "benefit"}}
     | {C.PATROL, C.STATS_READ, C.STATS_EXPORT, C.HANDOVER_EXPORT, C.PERFORMANCE_READ}
     | {C.MENU_WORKLIST, C.MENU_PATROL, C.MENU_STATISTICS}
+    | {C.HOME_TOWNSHIP_QUEUES, C.HOME_COUNTY_QUEUES}
 )
 
 # Decided by the role field alone, superuser status aside: a superuser acts as the system

@@ -13,13 +13,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from core.forms import add_service_errors
+from core.forms import add_service_errors, refusals_on_form
 from core.redirects import safe_next
 
-from . import mfa, permissions, rules, selectors, services, session_limits, staff
-from .forms import EnrolmentForm, TotpCodeForm
+from . import mfa, notify, permissions, rules, selectors, services, session_limits, staff
+from .forms import EnrolmentForm, NotifySettingsForm, TotpCodeForm
 from .permissions import Capability
 from .views import staff_search
 
@@ -145,13 +145,36 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def account_security(request: HttpRequest) -> HttpResponse:
-    """The user's own sign-in security: password, and two-factor sign-in (set up or not)."""
-    device = _totp_device(request.user)
+    """The user's own account settings (账号设置): two-factor sign-in (set up or not), password,
+    and how their daily digest reaches them, with how their recent digests went."""
+    user = request.user
+    form = NotifySettingsForm(
+        request.POST or None,
+        initial={
+            "digest_channel": user.digest_channel,
+            "email": user.email,
+            "phone": user.phone,
+            "wecom_userid": user.wecom_userid,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        with refusals_on_form(form):
+            notify.user_notify_settings_update(user=user, **form.cleaned_data)
+            messages.success(request, _("Saved."))
+            return redirect("account_security")
     return render(
         request,
         "accounts/account_security.html",
-        {"device": device, "required": mfa.mfa_required_for(request.user)},
+        {
+            "device": _totp_device(user),
+            "required": mfa.mfa_required_for(user),
+            "notify_form": form,
+            "digest_route": notify.digest_address(user),
+            "digests": selectors.digests_recent_for(user),
+        },
+        status=400 if form.errors else 200,
     )
 
 

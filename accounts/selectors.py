@@ -15,7 +15,7 @@ from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from . import permissions, rules
-from .models import Area, User
+from .models import Area, Delivery, DeliveryPurpose, User
 from .permissions import Capability
 
 M = TypeVar("M", bound=Model)
@@ -335,3 +335,12 @@ def import_lock_for_user_or_404(*, user: User, pk: object):
         return import_locks_for(user=user).get(pk=pk)
     except (ObjectDoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
+
+
+def digests_recent_for(user: User, *, limit: int = 10) -> list[Delivery]:
+    """The person's own latest digests with how each went (账号设置)."""
+    return list(
+        Delivery.objects.filter(recipient=user, purpose=DeliveryPurpose.DIGEST).order_by(
+            "-created_at"
+        )[:limit]
+    )

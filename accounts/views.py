@@ -51,6 +51,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "show_api_docs": user.role == Role.CIVIL_AFFAIRS or user.is_staff,
             # What the apps above put on a first page (e.g. transfers to answer).
             "notices": extensions.home_notices(request),
+            # and the role's work queues (visits to review, approvals, reports …), each number
+            # linked to its list.
+            "panels": extensions.home_panels(request),
         },
     )
 

@@ -9,9 +9,11 @@ class BenefitsConfig(AppConfig):
     def ready(self) -> None:
         # The child's page shows its benefits, but children may not import benefits: benefits
         # hands children its part of the page and of the timeline (children/extensions.py).
+        from accounts import extensions as home
         from children import extensions
 
-        from . import selectors
+        from . import panels, selectors
 
         extensions.register_page_context(selectors.child_page_context)
         extensions.register_timeline_source(selectors.child_timeline_entries)
+        home.register_home_panels(panels.home_panels)

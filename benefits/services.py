@@ -17,7 +17,7 @@ from django.db import connection, models, transaction
 from django.http import Http404
 from django.utils import timezone, translation
 
-from accounts import permissions
+from accounts import extensions, permissions
 from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import Area, User
@@ -145,6 +145,7 @@ def subsidy_apply(
             child=child, programme=programme, note=note.strip(), submitted_by=user
         )
         _record_decision(application, user, "submit", "", note.strip())
+        extensions.case_changed(child_ids=[child.pk])  # a new application answers subsidy_reapply
     return application
 
 
@@ -246,6 +247,7 @@ def subsidy_decide(
         _record_decision(locked, user, decision, previous, (note or "").strip())
         if notice is not None:
             _record_public_notice(locked, user, *notice)
+        extensions.case_changed(child_ids=[locked.child_id])
     return locked
 
 
@@ -575,6 +577,7 @@ def enrolment_end(
         _record_decision(
             locked.application, user, "exit", ApplicationStatus.APPROVED, note or str(label)
         )
+        extensions.case_changed(child_ids=[locked.child_id])
     return locked
 
 
@@ -596,6 +599,7 @@ def enrolment_review(*, user: User, enrolment: Enrolment, note: str = "") -> Enr
         _record_decision(
             locked.application, user, "review", ApplicationStatus.APPROVED, (note or "").strip()
         )
+        extensions.case_changed(child_ids=[locked.child_id])
     return locked
 
 

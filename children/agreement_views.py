@@ -21,15 +21,16 @@ from core import clock
 from core.forms import refusals_on_form, small_form_view
 from core.masking import PHONE
 
-from . import rules, selectors, services
+from . import parent_notices, rules, selectors, services
 from .forms import (
     CareAgreementForm,
     ParentContactForm,
+    ParentNoticeCalledForm,
     ParentNoticeForm,
     ReasonForm,
     ScanForm,
 )
-from .models import CareAgreement, MemberStatus, Relation
+from .models import CareAgreement, MemberStatus, ParentNotice, Relation
 from .views import document_response
 
 DEFAULT_DUTIES = (
@@ -48,6 +49,19 @@ def _agreement_or_404(
     )
     permissions.require(request.user, capability)
     return agreement
+
+
+def _notice_or_404(request: HttpRequest, notice_id) -> ParentNotice:
+    """A parent notice of an agreement of a child in the user's area (404 outside), for a
+    writer (403 otherwise)."""
+    notice = scope.get_in_scope_or_404(
+        ParentNotice.objects.all(),
+        user=request.user,
+        area_field=f"agreement__{selectors.CHILD_RECORD_AREA_FIELD}",
+        pk=notice_id,
+    )
+    permissions.require(request.user, Capability.CHILD_WRITE)
+    return notice
 
 
 def _initial(child, user) -> dict:
@@ -119,7 +133,7 @@ def agreement_detail(request: HttpRequest, agreement_id) -> HttpResponse:
             "agreement": agreement,
             "child": agreement.child,
             "parents": agreement.parents.all(),
-            "notices": agreement.parent_notices.select_related("notified_by"),
+            "notices": agreement.parent_notices.select_related("notified_by", "delivery"),
             "can_write": can_write,
             "is_open": agreement.status in open_statuses,
             # Two reason forms on one page: distinct ids for their labels.
@@ -145,6 +159,14 @@ _agreement_action = partial(
 agreement_terminate = _agreement_action(ReasonForm, services.care_agreement_terminate)
 agreement_caregiver_unable = _agreement_action(ReasonForm, services.care_agreement_caregiver_unable)
 agreement_notice = _agreement_action(ParentNoticeForm, services.parent_notice_record)
+agreement_notice_called = small_form_view(
+    ParentNoticeCalledForm,
+    parent_notices.parent_notice_mark_called,
+    fetch=lambda request, notice_id: _notice_or_404(request, notice_id),
+    record="notice",
+    back=lambda notice: redirect("children:agreement", agreement_id=notice.agreement_id),
+    done=lambda notice: _("Marked as phoned."),
+)
 agreement_scan_upload = _agreement_action(
     ScanForm, lambda *, scan, **values: services.care_agreement_attach_scan(upload=scan, **values)
 )

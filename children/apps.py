@@ -12,3 +12,4 @@ class ChildrenConfig(AppConfig):
         from . import panels
 
         extensions.register_home_notices(panels.home_transfers)
+        extensions.register_home_panels(panels.home_children)

@@ -303,6 +303,10 @@ class ParentNoticeForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
 
+class ParentNoticeCalledForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
 class ScanForm(forms.Form):
     scan = forms.FileField(label=_("Signed copy"), help_text=_("JPG, PNG or PDF, at most 10 MB."))
 

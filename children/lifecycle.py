@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from accounts import outbox, permissions
+from accounts import extensions, outbox, permissions
 from accounts import selectors as scope
 from accounts import services as account_services
 from accounts.models import Area, User
@@ -100,6 +100,7 @@ def child_reopen(*, user: User, child: Child, reason: str, note: str = "") -> Ch
         _reopen(locked, on, "；".join(part for part in (reason, note) if part))
         locked.save()
         children_recompute_derived([locked.pk])
+        extensions.case_changed(child_ids=[locked.pk])
     locked.refresh_from_db()
     return locked
 
@@ -120,6 +121,7 @@ def reopen_for_education(child_id) -> bool:
     _reopen(child, on, EDUCATION_REOPEN_REASON)
     child.save()
     children_recompute_derived([child.pk])
+    extensions.case_changed(child_ids=[child.pk])
     return True
 
 
@@ -243,6 +245,7 @@ def _open_transfer(
             )
     except IntegrityError as exc:
         raise Conflict(TRANSFER_PENDING_MESSAGE) from exc
+    extensions.case_changed(child_ids=[child.pk])  # the answering side is told at once
     if immediate:
         # One user's area covers both villages: nobody else to ask.
         return _accept(transfer, user)
@@ -294,6 +297,7 @@ def transfer_reject(*, user: User, transfer: Transfer, reason: str) -> Transfer:
         locked.decided_by = user
         locked.decided_at = timezone.now()
         locked.save()
+        extensions.case_changed(child_ids=[locked.child_id])
     return locked
 
 
@@ -316,6 +320,7 @@ def _accept(transfer: Transfer, user: User) -> Transfer:
         )
         # Due dates follow the new area's numbers.
         children_recompute_derived([child.pk])
+        extensions.case_changed(child_ids=[child.pk])
         moved = (str(child.pk), source, transfer.to_village_id, on.isoformat())
         outbox.enqueue("reporting.child_moved", *moved)
         outbox.enqueue("benefits.child_moved", *moved)
@@ -403,6 +408,7 @@ def child_merge(*, user: User, child: Child, duplicate: Child, reason: str) -> C
         survivor.version += 1
         survivor.save()
         children_recompute_derived([survivor.pk])
+        extensions.case_changed(child_ids=[survivor.pk])
         outbox.enqueue("benefits.recheck_enrolments", str(survivor.pk))
     survivor.refresh_from_db()
     return survivor

@@ -626,9 +626,23 @@ class ContactChannel(models.TextChoices):
     LETTER = "letter", _("Letter")
 
 
+class ParentNoticeStatus(models.TextChoices):
+    # A person recorded telling the parents (by phone, in person …), or ticked the call done.
+    DONE = "done", _("Told")
+    # 待电话通知: no text message reached them (no SMS channel, no mobile number, or the text
+    # failed for good): the director phones and ticks it done.
+    PENDING_CALL = "pending_call", _("Phone call pending")
+    # The system's text message is on its way (a failed attempt is retried).
+    TEXTING = "texting", _("Text message being sent")
+    # The SMS provider accepted the system's text message.
+    TEXTED = "texted", _("Text message sent")
+
+
 class ParentNotice(models.Model):
     """That the entrusting parents were told their child's caregiver can no longer care (who,
-    when, how). The system's own text message is recorded with no user."""
+    when, how). The system's own notices (``automatic``: one per parent's number when the flag is
+    raised) have no user until a person ticks a phone call done; their text message's attempts
+    are in ``delivery``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agreement = models.ForeignKey(
@@ -648,11 +662,40 @@ class ParentNotice(models.Model):
     notified_at = models.DateTimeField(_("notified at"))
     channel = models.CharField(_("how"), max_length=20, choices=ContactChannel.choices)
     note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ParentNoticeStatus.choices,
+        default=ParentNoticeStatus.DONE,
+    )
+    automatic = models.BooleanField(default=False)
+    # The parent's number this notice is about (automatic notices).
+    phone = models.CharField(_("phone"), max_length=20, blank=True, default="")
+    delivery = models.OneToOneField(
+        "accounts.Delivery",
+        verbose_name=_("delivery"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("parent notice")
         verbose_name_plural = _("parent notices")
         ordering = ["-notified_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ParentNoticeStatus.values),
+                name="parent_notice_status_valid",
+            ),
+            # Raising the flag twice (the outbox delivers at least once) notifies each number once.
+            models.UniqueConstraint(
+                fields=["agreement", "phone"],
+                condition=models.Q(automatic=True),
+                name="parent_notice_automatic_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.agreement} {self.notified_at:%Y-%m-%d}"

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import Area, User
 from accounts.permissions import Capability
+from accounts.services import policy_joins_sql, policy_sql
 from core import clock, crypto
 from core.history import BASELINE, Change, RelatedLabels, field_changes, value_label
 from core.masking import ID_NUMBER, PHONE
@@ -125,6 +127,7 @@ class ChildFilters:
     home_visit: str = ""  # "never": no home visit ever
     agreement: str = ""  # "none": no active care agreement
     under_18: bool = False  # the dashboards count children under 18 only (schedule.under_18_q)
+    escalated: str = ""  # "township" / "county": overdue past that level's escalation days
 
     @classmethod
     def from_params(cls, params) -> ChildFilters:
@@ -144,6 +147,7 @@ class ChildFilters:
             home_visit=params.get("home_visit") or "",
             agreement=params.get("agreement") or "",
             under_18=params.get("under_18") in ("1", "true", "on"),
+            escalated=params.get("escalated") or "",
         )
 
 
@@ -164,6 +168,8 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
         queryset = queryset.filter(last_home_visit_on__isnull=True)
     if filters.under_18:
         queryset = queryset.filter(schedule.under_18_q(clock.today()))
+    if filters.escalated in ESCALATION_POLICIES:
+        queryset = queryset.filter(escalated_q(filters.escalated, clock.today()))
     if filters.agreement == "none":
         from .models import CareAgreement
 
@@ -195,6 +201,57 @@ def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]
             condition |= Q(id_number_last4=query.upper())
         queryset = queryset.filter(condition)
     return queryset.order_by("village_id", "name", "id")
+
+
+# The area policy's numbers of the reminders' escalation rules (domain §4): a home visit overdue
+# by more than this many days is the township supervisor's, then county civil affairs' concern.
+ESCALATION_POLICIES = {
+    "township": "escalate_supervisor_days",
+    "county": "escalate_county_days",
+}
+
+
+def escalated_q(level: str, today: date) -> Q:
+    """Children (a queryset of Child) whose home visit is overdue by more than the escalation
+    days of ``level`` in force for their village (the sweep's escalation rule, as a condition):
+    the policy's inheritance is accounts.services.policy_sql, read in a subquery per overdue
+    child only."""
+    table = Child._meta.db_table
+    days = (
+        f"(SELECT {policy_sql(ESCALATION_POLICIES[level])} FROM (SELECT 1) AS one"
+        f" {policy_joins_sql(f'{table}.village_id')})"
+    )
+    late = RawSQL(
+        schedule.overdue_sql(f"{table}.next_home_visit_due", "%s::date", days_late=days),
+        [today],
+        output_field=BooleanField(),
+    )
+    return schedule.overdue_q("next_home_visit_due", today) & Q(late)
+
+
+# The numbers of the first pages (children/panels.py), each the condition of a child list link.
+def _home_count_conditions(today: date) -> dict[str, Q]:
+    under_18 = schedule.under_18_q(today)
+    return {
+        # /children/?visit_status=overdue&under_18=1 — the worklists' "overdue".
+        "overdue": under_18 & schedule.status_q(schedule.OVERDUE, today),
+        # /children/?flag=unsupervised&under_18=1
+        "unsupervised": under_18 & Q(focus_flags__contains=[FocusFlag.UNSUPERVISED]),
+        # /children/?category=pending — 待民政确认.
+        "categories_pending": ~Q(categories_pending=[]),
+        # /children/?visit_status=overdue&under_18=1&escalated=county
+        "escalated_county": under_18 & escalated_q("county", today),
+    }
+
+
+def home_counts(*, user: User, today: date, names: Iterable[str]) -> dict[str, int]:
+    """Counts of active files in the user's scope, in one query: ``names`` among overdue,
+    unsupervised, categories_pending, escalated_county."""
+    conditions = _home_count_conditions(today)
+    wanted = {name: Count("id", filter=conditions[name]) for name in names}
+    if not wanted:
+        return {}
+    return children_in_scope(user=user).filter(status=ChildStatus.ACTIVE).aggregate(**wanted)
 
 
 def parent_contact_overdue(child: Child, today: date) -> bool:

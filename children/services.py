@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from accounts import outbox, permissions
+from accounts import extensions, outbox, permissions
 from accounts import selectors as scope
 from accounts import services as account_services
 from accounts.models import Area, User
@@ -763,6 +763,7 @@ def _child_update(
         except IntegrityError as exc:
             raise Conflict(DUPLICATE_ID_MESSAGE, field="id_number") from exc
         children_recompute_derived([locked.pk])
+        extensions.case_changed(child_ids=[locked.pk])
         _benefits_recheck(locked.pk)
     locked.refresh_from_db()
     return locked
@@ -844,6 +845,7 @@ def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Chi
         locked.version += 1
         locked.save()
         children_recompute_derived([locked.pk])  # a closed file is no longer a key child
+        extensions.case_changed(child_ids=[locked.pk])
         # Benefits stop with the file (this month is the last one paid): benefits' task, queued
         # with the closing so it runs exactly when the closing commits.
         outbox.enqueue(
@@ -1070,6 +1072,7 @@ def assessment_record(
             )
             locked.save(update_fields=["risk_level", "next_assessment_due", "updated_at"])
             children_recompute_derived([child.pk])
+            extensions.case_changed(child_ids=[child.pk])
     return assessment
 
 
@@ -1394,6 +1397,7 @@ def care_agreement_create(*, user: User, child: Child, **data: Any) -> CareAgree
                 status_changed_on=on,
             )
         children_recompute_derived([child.pk])
+        extensions.case_changed(child_ids=[child.pk])
     return agreement
 
 
@@ -1413,6 +1417,7 @@ def care_agreement_terminate(*, user: User, agreement: CareAgreement, reason: st
         if not updated:
             raise Conflict("该协议已终止或已到期")
         children_recompute_derived([agreement.child_id])
+        extensions.case_changed(child_ids=[agreement.child_id])
     agreement.refresh_from_db()
     return agreement
 
@@ -1441,8 +1446,9 @@ def care_agreement_caregiver_unable(
     *, user: User | None, agreement: CareAgreement, reason: str
 ) -> CareAgreement:
     """The caregiver cannot or will not care (a visit found it, or a direct action): the agreement
-    needs replacing by a set date, and the entrusting parents are told by text message after
-    commit, which is recorded as a parent notice. Idempotent for an agreement already flagged."""
+    needs replacing by a set date, and the entrusting parents are told after commit
+    (children.parent_notices: a text message, or a phone call pending for the director).
+    Idempotent for an agreement already flagged."""
     if user is not None:
         require_writer(user)
     village = agreement.child.village_id
@@ -1462,33 +1468,10 @@ def care_agreement_caregiver_unable(
                 return agreement
             raise Conflict("该协议已终止或已到期")
         children_recompute_derived([agreement.child_id])
+        extensions.case_changed(child_ids=[agreement.child_id])
         agreement.refresh_from_db()
         outbox.enqueue("children.text_parents", str(agreement.pk))
     return agreement
-
-
-def agreement_text_parents(agreement_id: uuid.UUID | str) -> None:
-    """Text the parents that their child's caregiver can no longer care (after the flag)."""
-    from core.sms import sms_backend
-
-    agreement = CareAgreement.objects.select_related("child").get(pk=agreement_id)
-    phones = {agreement.parent_phone} | set(agreement.parents.values_list("phone", flat=True))
-    phones = {p for p in phones if p and rules.valid_phone(p)}
-    if not phones:
-        return
-    text = (
-        f"【守望】{agreement.child.name}的受托照护人{agreement.caregiver_name}已无法继续照护，"
-        f"请于{agreement.replacement_due:%Y-%m-%d}前重新委托照护人并与村儿童主任联系。"
-    )
-    for phone in sorted(phones):
-        sms_backend().send(phone, text)
-    ParentNotice.objects.create(
-        agreement=agreement,
-        notified_by=None,
-        notified_at=timezone.now(),
-        channel="sms",
-        note=f"系统短信：{'、'.join(sorted(phones))}",
-    )
 
 
 def parent_notice_record(

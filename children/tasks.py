@@ -5,8 +5,9 @@ from datetime import date
 from celery import shared_task
 
 from accounts import outbox
+from core.messaging import SendError
 
-from . import services
+from . import parent_notices, services
 
 
 def _day(on: str | None) -> date | None:
@@ -50,7 +51,16 @@ def recompute_area(area_code: str) -> int:
     return services.children_recompute_area(area_code=area_code)
 
 
-@shared_task(name="children.text_parents")
-def text_parents(agreement_id: str) -> None:
-    """Text the parents of a child whose caregiver can no longer care (after the visit commits)."""
-    services.agreement_text_parents(agreement_id)
+@shared_task(
+    bind=True,
+    name="children.text_parents",
+    autoretry_for=(SendError,),
+    retry_backoff=60,
+    retry_backoff_max=1800,
+    max_retries=5,
+)
+def text_parents(self, agreement_id: str) -> int:
+    """Tell the parents of a child whose caregiver can no longer care (after the flag commits):
+    a text message each, retried while a retry may help, else a phone call pending."""
+    final = self.request.retries >= self.max_retries
+    return parent_notices.agreement_text_parents(agreement_id, final=final)

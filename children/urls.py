@@ -70,6 +70,11 @@ urlpatterns = [
         name="agreement_notice",
     ),
     path(
+        "agreements/notices/<uuid:notice_id>/called/",
+        agreement_views.agreement_notice_called,
+        name="agreement_notice_called",
+    ),
+    path(
         "agreements/<uuid:agreement_id>/scan/upload/",
         agreement_views.agreement_scan_upload,
         name="agreement_scan_upload",

@@ -108,6 +108,12 @@ def _drill_down(filters: selectors.ChildFilters) -> list[tuple[str, str, str]]:
         drill.append(("agreement", "none", _("No active care agreement")))
     if filters.under_18:
         drill.append(("under_18", "1", _("Under 18")))
+    escalation_labels = {
+        "township": _("Escalated to the township supervisor"),
+        "county": _("Escalated to county civil affairs"),
+    }
+    if filters.escalated in escalation_labels:
+        drill.append(("escalated", filters.escalated, escalation_labels[filters.escalated]))
     return drill
 
 

@@ -81,6 +81,9 @@ def seed(stdout=None) -> None:
                 password=DEMO_PASSWORD,
                 name=name,
                 phone=phone,
+                # The daily digest goes by e-mail to whoever has an address (the console in
+                # development): .example is reserved, never delivered.
+                email=f"{username}@demo.example",
             )
     _give_demo_devices()
     if stdout is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -22,6 +23,7 @@ class ReminderOut(Schema):
     due_date: date | None
     created_on: date
     read: bool
+    resolved_at: datetime | None
 
 
 class ReminderList(Schema):
@@ -29,9 +31,14 @@ class ReminderList(Schema):
     count: int
 
 
+class ReminderParams(PageParams):
+    # open: not yet answered by the work it asks for; resolved: answered. Absent: both.
+    status: Literal["open", "resolved"] | None = None
+
+
 @router.get("/reminders", response=ReminderList)
-def reminders(request: HttpRequest, params: Query[PageParams]):
-    rows, count = page_of(selectors.reminders_for(user=request.auth), params)
+def reminders(request: HttpRequest, params: Query[ReminderParams]):
+    rows, count = page_of(selectors.reminders_for(user=request.auth, status=params.status), params)
     items = [
         {
             "id": str(n.pk),
@@ -41,6 +48,7 @@ def reminders(request: HttpRequest, params: Query[PageParams]):
             "due_date": n.due_date,
             "created_on": n.created_on,
             "read": n.read_at is not None,
+            "resolved_at": n.resolved_at,
         }
         for n in rows
     ]

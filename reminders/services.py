@@ -18,7 +18,6 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 
 from accounts import outbox
-from accounts import rules as area_rules
 from accounts.models import Role, User
 from accounts.services import policy_joins_sql, policy_sql
 from benefits import rules as benefit_rules
@@ -26,6 +25,7 @@ from children import rules as child_rules
 from children import schedule
 from core.clock import today
 from reporting import deadlines
+from reporting import rules as reporting_rules
 from visits import rules as visit_rules
 
 from .models import Notification, NotificationKind
@@ -38,8 +38,9 @@ _POLICY_JOINS = policy_joins_sql("c.village_id")
 _policy = policy_sql
 
 
-# The sweep's rules: (kind, recipients' role, the recipient's area as derived from the village,
-# the rows it is about, the due date, the condition). Each is one INSERT … SELECT.
+# The sweep's rules about children: (name, kind, recipients' role, the recipient's area as derived
+# from the village, the rows it is about, the due date, the condition). Each is one SELECT; a
+# reminder is open while its rule still selects it.
 _CHILDREN = "children_child c"
 _AGREEMENTS = "children_careagreement a JOIN children_child c ON c.id = a.child_id"
 AGREEMENT_EXPIRING_DAYS = 30
@@ -47,9 +48,14 @@ AGREEMENT_EXPIRING_DAYS = 30
 # facto unsupported child this many days before it.
 TRANSITION_REVIEW_DAYS = 30
 _EIGHTEENTH_BIRTHDAY = schedule.eighteenth_birthday_sql("c.")
+# A follow-up date or a red assessment left unanswered this long stops being reminded (the
+# child's visit and assessment schedules carry on).
+FOLLOW_UP_WINDOW_DAYS = 90
+RED_ASSESSMENT_WINDOW_DAYS = 90
 
 
 class Rule(NamedTuple):
+    name: str  # the rule's name, stored on each reminder it raises (notification_once)
     kind: str
     role: str
     recipient_area: str
@@ -64,6 +70,7 @@ class Rule(NamedTuple):
 
 _RULES = [
     Rule(
+        "visit_due_soon",
         NotificationKind.VISIT_DUE_SOON,
         Role.DIRECTOR,
         "c.village_id",
@@ -72,6 +79,7 @@ _RULES = [
         schedule.due_soon_sql("c.next_home_visit_due"),
     ),
     Rule(
+        "visit_overdue",
         NotificationKind.VISIT_OVERDUE,
         Role.DIRECTOR,
         "c.village_id",
@@ -80,6 +88,7 @@ _RULES = [
         schedule.overdue_sql("c.next_home_visit_due"),
     ),
     Rule(
+        "escalation",
         NotificationKind.ESCALATION,
         Role.SUPERVISOR,
         "left(c.village_id, 9) || '000'",
@@ -90,6 +99,7 @@ _RULES = [
         ),
     ),
     Rule(
+        "escalation_county",
         NotificationKind.ESCALATION,
         Role.CIVIL_AFFAIRS,
         "left(c.village_id, 6) || '000000'",
@@ -99,6 +109,7 @@ _RULES = [
     ),
     Rule(
         # A caregiver found unable, and no new agreement by the date set: the supervisor is told.
+        "escalation_agreement",
         NotificationKind.ESCALATION,
         Role.SUPERVISOR,
         "left(c.village_id, 9) || '000'",
@@ -110,6 +121,7 @@ _RULES = [
     ),
     Rule(
         # A benefit's periodic review (every 6 months) falls due within a week.
+        "subsidy_review",
         NotificationKind.SUBSIDY_REVIEW,
         Role.DIRECTOR,
         "c.village_id",
@@ -121,18 +133,23 @@ _RULES = [
         under_18_only=False,
     ),
     Rule(
+        "agreement_expiring",
         NotificationKind.AGREEMENT_EXPIRING,
         Role.DIRECTOR,
         "c.village_id",
         _AGREEMENTS,
         "a.end_date",
         f"a.status = 'active' AND a.end_date BETWEEN %(today)s "
-        f"AND %(today)s + {AGREEMENT_EXPIRING_DAYS}",
+        f"AND %(today)s + {AGREEMENT_EXPIRING_DAYS} "
+        # A new agreement that runs on past this one's end answers it.
+        "AND NOT EXISTS (SELECT 1 FROM children_careagreement b WHERE b.child_id = a.child_id "
+        "AND b.status = 'active' AND b.end_date > a.end_date)",
     ),
     Rule(
         # An orphan or de facto unsupported child turns 18 (the file closes that day): county
         # civil affairs prepare what follows (孤儿成年后安置) from a month before. ``due <= today``:
         # a missed day is caught up until the birthday.
+        "transition_review",
         NotificationKind.TRANSITION_REVIEW,
         Role.CIVIL_AFFAIRS,
         "left(c.village_id, 6) || '000000'",
@@ -143,6 +160,73 @@ _RULES = [
         # Names the birthday: "2026-03-01 年满18周岁".
         f"to_char({_EIGHTEENTH_BIRTHDAY}, 'YYYY-MM-DD') || ' 年满18周岁'",
     ),
+    Rule(
+        # No contact of any kind by its due date (domain §3). A child whose home visit falls due
+        # no later is left to visit_overdue: the home visit answers both.
+        "contact_overdue",
+        NotificationKind.CONTACT_OVERDUE,
+        Role.DIRECTOR,
+        "c.village_id",
+        _CHILDREN,
+        "c.next_contact_due",
+        f"{schedule.overdue_sql('c.next_contact_due')} "
+        "AND (c.next_home_visit_due IS NULL OR c.next_home_visit_due > c.next_contact_due)",
+    ),
+    Rule(
+        # The follow-up date the child's latest visit set has come, and nothing was recorded
+        # since (a later visit of any kind is the follow-up).
+        "follow_up_due",
+        NotificationKind.FOLLOW_UP_DUE,
+        Role.DIRECTOR,
+        "c.village_id",
+        "visits_visit v JOIN children_child c ON c.id = v.child_id",
+        "v.follow_up_on",
+        f"v.follow_up_on <= %(today)s AND v.follow_up_on > %(today)s - {FOLLOW_UP_WINDOW_DAYS} "
+        "AND NOT EXISTS (SELECT 1 FROM visits_visit w WHERE w.child_id = v.child_id "
+        "AND (w.visited_on, w.created_at) > (v.visited_on, v.created_at))",
+        "left(v.follow_up_note, 200)",
+    ),
+    Rule(
+        # Re-assessment every 180 days (policy reassess_days) and at once after a mandatory report
+        # (reporting sets the due date to the filing day): from a week before.
+        "assessment_due",
+        NotificationKind.ASSESSMENT_DUE,
+        Role.DIRECTOR,
+        "c.village_id",
+        _CHILDREN,
+        "c.next_assessment_due",
+        f"c.next_assessment_due <= %(today)s + {schedule.DUE_SOON_DAYS}",
+    ),
+    Rule(
+        # A red (high) result by a village director: the township assesses with them at once
+        # (domain §2, §6). Answered by any later assessment of the child.
+        "assessment_red",
+        NotificationKind.ASSESSMENT_DUE,
+        Role.SUPERVISOR,
+        "left(c.village_id, 9) || '000'",
+        "children_guardianshipassessment g JOIN children_child c ON c.id = g.child_id "
+        "JOIN accounts_user ga ON ga.id = g.assessor_id",
+        "g.assessed_on",
+        f"g.result = 'high' AND ga.role = 'director' "
+        f"AND g.assessed_on > %(today)s - {RED_ASSESSMENT_WINDOW_DAYS} "
+        "AND NOT EXISTS (SELECT 1 FROM children_guardianshipassessment h "
+        "WHERE h.child_id = g.child_id "
+        "AND (h.assessed_on, h.created_at) > (g.assessed_on, g.created_at))",
+        "'红色评估（' || to_char(g.assessed_on, 'YYYY-MM-DD') || '），请会同评估'",
+    ),
+    Rule(
+        # Key children not seen in person by the supervisor this quarter, from 14 days before it
+        # ends (a phone or video call is not a patrol).
+        "patrol_due",
+        NotificationKind.PATROL_DUE,
+        Role.SUPERVISOR,
+        "left(c.village_id, 9) || '000'",
+        _CHILDREN,
+        visit_rules.quarter_end_sql(),
+        f"c.is_key_child AND %(today)s >= "
+        f"{visit_rules.quarter_end_sql()} - {visit_rules.PATROL_NOTICE_DAYS} "
+        f"AND NOT {visit_rules.patrolled_sql('c.', visit_rules.quarter_start_sql())}",
+    ),
 ]
 
 
@@ -150,41 +234,56 @@ def _local_date(timestamp_sql: str) -> str:
     return f"(({timestamp_sql}) AT TIME ZONE 'Asia/Shanghai')::date"
 
 
-# Mandatory reports (domain §6), all report_deadline to whoever is responsible for the report —
-# the township supervisor, or for a report of a county or above (no township chosen) the civil
-# affairs of its area — and to county civil affairs when a stage is still open a week after its
-# limit: (role, recipient's area, due date, condition).
+# Mandatory reports (domain §6): whoever is responsible for the report is reminded — the township
+# supervisor, or for a report of a county or above (no township chosen) the civil affairs of its
+# area — and county civil affairs too when a stage is still open a week after its limit.
 _SUPERVISOR_OF = "left(r.area_id, 9) || '000'"
 _COUNTY_OF = "left(r.area_id, 6) || '000000'"  # a city's or province's own code for theirs
 _COUNTY_ROUTED = deadlines.routed_to_county_sql()
+# (suffix of the rule's name, role, recipient's area, condition on the report): a report of a
+# village or township has a supervisor (no supervisor sits at a county's code, so the supervisor
+# rules find nobody for a county's report); one of a county or above its civil affairs.
+_RESPONSIBLE = [
+    ("", Role.SUPERVISOR, _SUPERVISOR_OF, "TRUE"),
+    ("_county", Role.CIVIL_AFFAIRS, _COUNTY_OF, _COUNTY_ROUTED),
+]
 _POLICE_DUE = deadlines.police_due_sql()
 _ASSESSMENT_DUE = f"r.police_received_at + {_policy('report_assessment_days')} * interval '1 day'"
 _STAGE_DUE = deadlines.stage_due_sql()
 _COUNTY_DUE = deadlines.county_due_sql()
-# (due date, condition) of the rules that remind the person responsible for the report.
+# (name, due date, condition) of the report_deadline rules of the person responsible.
 _RESPONSIBLE_RULES = [
     # No police notification a day after filing.
-    (_local_date(_POLICE_DUE), f"r.police_notified_at IS NULL AND {_POLICE_DUE} < %(now)s"),
+    (
+        "report_police",
+        _local_date(_POLICE_DUE),
+        f"r.police_notified_at IS NULL AND {_POLICE_DUE} < %(now)s",
+    ),
     # Not assessed within 7 days of the police receiving it.
     (
+        "report_assessment",
         _local_date(_ASSESSMENT_DUE),
         f"r.stage IN ('police_received', 'emergency_handled') AND {_ASSESSMENT_DUE} < %(now)s",
     ),
-    # Any stage open longer than its limit.
-    (_local_date(_STAGE_DUE), deadlines.late_sql()),
-]
-_REPORT_RULES = [
-    # A report of a village or township (no supervisor sits at a county's code: the supervisor
-    # rules find nobody for a county's report).
-    *((Role.SUPERVISOR, _SUPERVISOR_OF, due, condition) for due, condition in _RESPONSIBLE_RULES),
-    # A report of a county or above.
-    *(
-        (Role.CIVIL_AFFAIRS, _COUNTY_OF, due, f"{_COUNTY_ROUTED} AND {condition}")
-        for due, condition in _RESPONSIBLE_RULES
+    # Any stage open longer than its limit (a report not yet told to the police: the police
+    # rule above, which falls due at the same moment at the default limits).
+    (
+        "report_stage",
+        _local_date(_STAGE_DUE),
+        f"{deadlines.late_sql()} AND NOT (r.stage = 'reported' AND r.police_notified_at IS NULL)",
     ),
-    # A stage still open a week after its limit: the county too.
-    (Role.CIVIL_AFFAIRS, _COUNTY_OF, _local_date(_COUNTY_DUE), f"{_COUNTY_DUE} < %(now)s"),
 ]
+
+
+def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -> str:
+    return f"""
+        SELECT u.id, r.child_id, r.id, {due}, ''
+        FROM reporting_mandatoryreport r
+        {_policy_joins("r.area_id")}
+        JOIN accounts_user u
+          ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
+        WHERE r.stage <> 'closed' AND {condition}
+    """
 
 
 # A report of a county or above, not yet taken up: its civil affairs are told at once (the
@@ -217,32 +316,114 @@ _VISIT_DANGER_SQL = f"""
 """
 
 
-# A personal safety protection order nearing its expiry: the supervisor is reminded 14 days before.
+def _responsible_sql(select: str, role: str, recipient_area: str, condition: str) -> str:
+    """``select`` (on the report ``r``, with ``{recipient}`` where the recipient is joined) for
+    the person responsible for the report."""
+    recipient = (
+        f"JOIN accounts_user u ON u.area_id = {recipient_area} "
+        f"AND u.role = '{role}' AND u.is_active"
+    )
+    return select.replace("{recipient}", recipient) + f" AND {condition}"
+
+
+# A personal safety protection order nearing its expiry: reminded 14 days before.
 PROTECTION_ORDER_NOTICE_DAYS = 14
-_PROTECTION_ORDER_SQL = f"""
+_PROTECTION_ORDER_EXPIRY_SQL = f"""
     SELECT u.id, r.child_id, r.id, i.expires_on, ''
     FROM reporting_intervention i
     JOIN reporting_mandatoryreport r ON r.id = i.report_id
-    JOIN accounts_user u
-      ON u.area_id = left(r.area_id, 9) || '000' AND u.role = 'supervisor' AND u.is_active
+    {{recipient}}
     WHERE i.kind = 'protection_order' AND r.stage <> 'closed'
       AND i.expires_on BETWEEN %(today)s AND %(today)s + {PROTECTION_ORDER_NOTICE_DAYS}
 """
 
+# A protection order applied for (an intervention recorded with its application date, or the
+# report moved to the intervention stage as a protection order) and no court decision recorded:
+# the court decides within 72 hours, 24 if urgent (domain §6; urgent: the report's situation is
+# one of reporting.deadlines.URGENT_SITUATIONS). Reminded on the day the decision is due.
+_URGENT = ", ".join(f"'{s}'" for s in deadlines.URGENT_SITUATIONS)
+_ORDER_APPLIED = f"""
+    SELECT r0.id AS report_id,
+           coalesce(
+               (SELECT min(i.applied_on) FROM reporting_intervention i
+                WHERE i.report_id = r0.id AND i.kind = 'protection_order'
+                  AND i.applied_on IS NOT NULL),
+               CASE WHEN r0.stage = 'intervention' AND r0.intervention_type = 'protection_order'
+                    THEN {_local_date("r0.stage_changed_at")} END
+           ) AS applied_on
+    FROM reporting_mandatoryreport r0
+    WHERE r0.stage <> 'closed'
+      AND NOT EXISTS (
+          SELECT 1 FROM reporting_intervention d
+          WHERE d.report_id = r0.id AND d.kind = 'protection_order' AND d.decided_on IS NOT NULL
+      )
+"""
+_ORDER_DECISION_DUE = (
+    f"(o.applied_on + CASE WHEN r.situation IN ({_URGENT}) THEN "
+    f"{reporting_rules.PROTECTION_ORDER_DECISION_DAYS_URGENT} ELSE "
+    f"{reporting_rules.PROTECTION_ORDER_DECISION_DAYS} END)"
+)
+_PROTECTION_ORDER_DECISION_SQL = f"""
+    SELECT u.id, r.child_id, r.id, {_ORDER_DECISION_DUE},
+           '人身安全保护令申请于' || to_char(o.applied_on, 'YYYY-MM-DD')
+    FROM ({_ORDER_APPLIED}) o
+    JOIN reporting_mandatoryreport r ON r.id = o.report_id
+    {{recipient}}
+    WHERE o.applied_on IS NOT NULL AND {_ORDER_DECISION_DUE} <= %(today)s
+"""
 
-# A transfer of a child's file not answered within a week: the supervisor of the side that
-# must answer is told (domain §2).
+# A warning letter (告诫书: an intervention recorded as one, or the report moved to the
+# intervention stage as one): the director visits the child at home within 30 days of the first.
+_WARNING_LETTERS = f"""
+    SELECT report_id, min(issued_on) AS issued_on FROM (
+        SELECT i.report_id, coalesce(i.applied_on, {_local_date("i.created_at")}) AS issued_on
+        FROM reporting_intervention i WHERE i.kind = 'warning_letter'
+        UNION ALL
+        SELECT t.report_id, {_local_date("t.at")}
+        FROM reporting_reporttransition t
+        JOIN reporting_mandatoryreport r1 ON r1.id = t.report_id
+        WHERE t.to_stage = 'intervention' AND r1.intervention_type = 'warning_letter'
+    ) letters GROUP BY report_id
+"""
+_WARNING_LETTER_WINDOW = reporting_rules.WARNING_LETTER_VISIT_DAYS + FOLLOW_UP_WINDOW_DAYS
+_WARNING_LETTER_SQL = f"""
+    SELECT u.id, c.id, r.id, w.issued_on + {reporting_rules.WARNING_LETTER_VISIT_DAYS},
+           '告诫书' || to_char(w.issued_on, 'YYYY-MM-DD') || '送达后入户走访'
+    FROM ({_WARNING_LETTERS}) w
+    JOIN reporting_mandatoryreport r ON r.id = w.report_id
+    JOIN children_child c ON c.id = r.child_id
+    JOIN accounts_user u ON u.area_id = c.village_id AND u.role = 'director' AND u.is_active
+    WHERE c.status = 'active' AND w.issued_on <= %(today)s
+      AND w.issued_on > %(today)s - {_WARNING_LETTER_WINDOW}
+      AND NOT EXISTS (
+          SELECT 1 FROM visits_visit hv
+          WHERE hv.child_id = c.id AND hv.kind = 'home' AND hv.visited_on >= w.issued_on
+      )
+"""
+
+
+# A transfer of a child's file waiting for an answer (domain §2): the director of the village that
+# must answer is told at once (due a week after the request), and that village's supervisor
+# when a week has passed with no answer.
+_ANSWERING_VILLAGE = (
+    "CASE WHEN t.requested_by_side = 'sender' THEN t.to_village_id ELSE t.from_village_id END"
+)
+_TRANSFER_DUE = f"t.created_at + interval '{child_rules.TRANSFER_ANSWER_DAYS} days'"
+_TRANSFER_PENDING_SQL = f"""
+    SELECT u.id, t.child_id, NULL::uuid, {_local_date(_TRANSFER_DUE)}, '转移申请待处理'
+    FROM children_transfer t
+    JOIN accounts_user u
+      ON u.role = 'director' AND u.is_active AND u.area_id = {_ANSWERING_VILLAGE}
+    WHERE t.status = 'pending' AND t.created_at <= %(now)s
+"""
 _TRANSFER_WAITING_SQL = f"""
-    SELECT u.id, t.child_id, NULL::uuid,
-           {_local_date(f"t.created_at + interval '{child_rules.TRANSFER_ANSWER_DAYS} days'")},
+    SELECT u.id, t.child_id, NULL::uuid, {_local_date(_TRANSFER_DUE)},
            '转移申请{child_rules.TRANSFER_ANSWER_DAYS}天未处理'
     FROM children_transfer t
     JOIN accounts_user u
       ON u.role = 'supervisor' AND u.is_active
-     AND u.area_id = left(CASE WHEN t.requested_by_side = 'sender' THEN t.to_village_id
-                               ELSE t.from_village_id END, 9) || '000'
-    WHERE t.status = 'pending'
-      AND t.created_at + interval '{child_rules.TRANSFER_ANSWER_DAYS} days' < %(now)s
+     AND u.area_id = left({_ANSWERING_VILLAGE}, 9) || '000'
+    WHERE t.status = 'pending' AND {_TRANSFER_DUE} < %(now)s
 """
 
 
@@ -275,17 +456,6 @@ _REAPPLY_SQL = f"""
 """
 
 
-def _report_rule_sql(role: str, recipient_area: str, due: str, condition: str) -> str:
-    return f"""
-        SELECT u.id, r.child_id, r.id, {due}, ''
-        FROM reporting_mandatoryreport r
-        {_policy_joins("r.area_id")}
-        JOIN accounts_user u
-          ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
-        WHERE r.stage <> 'closed' AND {condition}
-    """
-
-
 def _rule_sql(rule: Rule) -> str:
     """The SELECT of one rule: (recipient, child, report, due date, detail) for every active
     child (under 18 unless the rule says otherwise)."""
@@ -300,44 +470,135 @@ def _rule_sql(rule: Rule) -> str:
     """
 
 
+class SweepRule(NamedTuple):
+    name: str
+    kind: str
+    role: str
+    select: str  # SELECT (recipient, child, report, due date, detail); takes %(today)s, %(now)s
+
+
+def sweep_rules() -> list[SweepRule]:
+    """Every rule of the sweep, each named once: a reminder is open while its rule selects it."""
+    found = [SweepRule(rule.name, rule.kind, rule.role, _rule_sql(rule)) for rule in _RULES]
+    for suffix, role, area, condition in _RESPONSIBLE:
+        for name, due, rule_condition in _RESPONSIBLE_RULES:
+            found.append(
+                SweepRule(
+                    name + suffix,
+                    NotificationKind.REPORT_DEADLINE,
+                    role,
+                    _report_rule_sql(role, area, due, f"{condition} AND {rule_condition}"),
+                )
+            )
+        found += [
+            SweepRule(
+                "protection_order_expiry" + suffix,
+                NotificationKind.REPORT_DEADLINE,
+                role,
+                _responsible_sql(_PROTECTION_ORDER_EXPIRY_SQL, role, area, condition),
+            ),
+            SweepRule(
+                "protection_order_decision" + suffix,
+                NotificationKind.PROTECTION_ORDER_DECISION,
+                role,
+                _responsible_sql(_PROTECTION_ORDER_DECISION_SQL, role, area, condition),
+            ),
+        ]
+    return [
+        *found,
+        # A stage still open a week after its limit: the county too.
+        SweepRule(
+            "report_county_late",
+            NotificationKind.REPORT_DEADLINE,
+            Role.CIVIL_AFFAIRS,
+            _report_rule_sql(
+                Role.CIVIL_AFFAIRS, _COUNTY_OF, _local_date(_COUNTY_DUE), f"{_COUNTY_DUE} < %(now)s"
+            ),
+        ),
+        SweepRule(
+            "report_filed", NotificationKind.REPORT_FILED, Role.CIVIL_AFFAIRS, _REPORT_FILED_SQL
+        ),
+        SweepRule(
+            "visit_danger", NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _VISIT_DANGER_SQL
+        ),
+        SweepRule(
+            "warning_letter_follow_up",
+            NotificationKind.WARNING_LETTER_FOLLOW_UP,
+            Role.DIRECTOR,
+            _WARNING_LETTER_SQL,
+        ),
+        SweepRule(
+            "transfer_pending",
+            NotificationKind.TRANSFER_PENDING,
+            Role.DIRECTOR,
+            _TRANSFER_PENDING_SQL,
+        ),
+        SweepRule(
+            "escalation_transfer",
+            NotificationKind.ESCALATION,
+            Role.SUPERVISOR,
+            _TRANSFER_WAITING_SQL,
+        ),
+        SweepRule(
+            "subsidy_reapply", NotificationKind.SUBSIDY_REVIEW, Role.CIVIL_AFFAIRS, _REAPPLY_SQL
+        ),
+    ]
+
+
+def rule_selects() -> list[tuple[str, str, str]]:
+    """(kind, recipients' role, SELECT) of every rule (the benchmarks' bare SQL)."""
+    return [(rule.kind, rule.role, rule.select) for rule in sweep_rules()]
+
+
 @dataclass
 class SweepResult:
     created: dict[str, int]
+    resolved: int = 0
 
     @property
     def total(self) -> int:
         return sum(self.created.values())
 
 
-def reminders_sweep(*, on: date | None = None) -> SweepResult:
-    """The daily sweep (domain §4), one INSERT … SELECT … ON CONFLICT DO NOTHING per rule.
-
-    Selection is set-based over the whole database; ``due <= today`` (never ``== today``) so a
-    missed day is caught up; the unique constraint makes re-runs and concurrent runs harmless.
-    """
+def _params(on: date | None) -> dict:
     now = timezone.now()
     if on is not None and on != timezone.localdate(now):
         # As if the sweep ran at 08:00 that day (send_reminders --date).
         now = timezone.make_aware(datetime.combine(on, time(8, 0)))
-    on = on or today()
-    params = {"today": on, "now": now}
+    return {"today": on or today(), "now": now}
+
+
+def reminders_sweep(*, on: date | None = None) -> SweepResult:
+    """The daily sweep (domain §4): one INSERT … SELECT … ON CONFLICT DO NOTHING per rule, then
+    one UPDATE that resolves every open reminder its rule no longer selects.
+
+    Selection is set-based over the whole database; ``due <= today`` (never ``== today``) so a
+    missed day is caught up; the unique constraint makes re-runs and concurrent runs harmless.
+    """
+    params = _params(on)
     created: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        for kind, role, select in rule_selects():
-            cursor.execute(_insert_sql(select), {**params, "kind": kind})
-            key = f"{kind}:{role}"
+        for rule in sweep_rules():
+            cursor.execute(
+                _insert_sql(rule.select), {**params, "kind": rule.kind, "rule": rule.name}
+            )
+            key = f"{rule.kind}:{rule.role}"
             created[key] = created.get(key, 0) + cursor.rowcount
+        cursor.execute(_resolve_sql(_current_sql(sweep_rules()), ""), params)
+        resolved = cursor.rowcount
         # Through the outbox: queued only if the sweep commits, and kept if the broker is down.
-        outbox.enqueue("reminders.send_digests", on.isoformat())
-    logger.info("reminder sweep for %s: %s", on, created)
-    return SweepResult(created)
+        outbox.enqueue("reminders.send_digests", params["today"].isoformat())
+    logger.info("reminder sweep for %s: %s, %s resolved", params["today"], created, resolved)
+    return SweepResult(created, resolved)
 
 
 # One rule's notifications, each created once (notification_once): the new rows' recipients.
 _INSERT_SQL = """
     INSERT INTO visits_notification
-        (id, recipient_id, kind, child_id, report_id, due_date, created_on, created_at, detail)
-    SELECT gen_random_uuid(), s.uid, %(kind)s, s.cid, s.rid, s.due, %(today)s, now(), s.detail
+        (id, recipient_id, kind, rule, child_id, report_id, due_date, created_on, created_at,
+         detail)
+    SELECT gen_random_uuid(), s.uid, %(kind)s, %(rule)s, s.cid, s.rid, s.due, %(today)s, now(),
+           s.detail
     FROM ({select}) AS s(uid, cid, rid, due, detail)
     ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
     RETURNING recipient_id
@@ -349,10 +610,80 @@ def _insert_sql(select: str) -> str:
     return _INSERT_SQL.replace("{select}", select)
 
 
+_NO_ID = "'00000000-0000-0000-0000-000000000000'::uuid"
+
+
+def _current_sql(chosen: list[SweepRule], where: str = "") -> str:
+    """Every reminder the rules select now, as (rule, kind, uid, cid, rid, due, detail);
+    ``where`` restricts each rule's rows (on ``s``) before the union."""
+    return " UNION ALL ".join(
+        f"SELECT '{rule.name}', '{rule.kind}', s.* "
+        f"FROM ({rule.select}) AS s(uid, cid, rid, due, detail) {where}"
+        for rule in chosen
+    )
+
+
+def _resolve_sql(current: str, scope: str) -> str:
+    """Resolve the open reminders (within ``scope``, SQL on ``n``) that ``current`` (a SELECT of
+    _current_sql, or the name of a CTE holding one) no longer holds; equality on coalesced keys
+    so the planner can hash the anti-join."""
+    return f"""
+        UPDATE visits_notification n SET resolved_at = now()
+        WHERE n.resolved_at IS NULL {scope}
+          AND NOT EXISTS (
+              SELECT 1 FROM ({current}) AS k(rule, kind, uid, cid, rid, due, detail)
+              WHERE k.rule = n.rule AND k.uid = n.recipient_id
+                AND coalesce(k.cid, {_NO_ID}) = coalesce(n.child_id, {_NO_ID})
+                AND coalesce(k.rid, {_NO_ID}) = coalesce(n.report_id, {_NO_ID})
+                AND coalesce(k.due, '-infinity'::date) = coalesce(n.due_date, '-infinity'::date)
+          )
+    """
+
+
+def reminders_refresh(*, child_ids: list[str] = (), report_ids: list[str] = ()) -> int:
+    """Work was recorded on these children or reports (accounts.extensions.case_changed, in the
+    same transaction): raise what is now due about them and resolve, with its escalations,
+    whatever the work answered — the same rules as the sweep, restricted to them, in one
+    statement whatever the number of rules. Returns how many reminders were resolved."""
+    params = {
+        **_params(None),
+        "children": [uuid.UUID(str(c)) for c in child_ids],
+        "reports": [uuid.UUID(str(r)) for r in report_ids],
+    }
+    current = _current_sql(
+        sweep_rules(),
+        "WHERE s.cid = ANY(%(children)s::uuid[]) OR s.rid = ANY(%(reports)s::uuid[])",
+    )
+    resolve = _resolve_sql(
+        "SELECT * FROM current_reminders",
+        "AND (n.child_id = ANY(%(children)s::uuid[]) OR n.report_id = ANY(%(reports)s::uuid[]))",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH current_reminders AS MATERIALIZED ({current}),
+            raised AS (
+                INSERT INTO visits_notification
+                    (id, recipient_id, kind, rule, child_id, report_id, due_date, created_on,
+                     created_at, detail)
+                SELECT gen_random_uuid(), k.uid, k.kind, k.rule, k.cid, k.rid, k.due,
+                       %(today)s, now(), k.detail
+                FROM current_reminders AS k(rule, kind, uid, cid, rid, due, detail)
+                ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
+                RETURNING 1
+            )
+            {resolve}
+            """,
+            params,
+        )
+        return cursor.rowcount
+
+
 def report_filed_notify(*, report_id: str) -> int:
     """A report of a county or above was filed: its civil affairs get a ``report_filed``
     reminder now, sent to them at once rather than in tomorrow's digest. Idempotent (the outbox
-    delivers at least once; the sweep would create the same row)."""
+    delivers at least once; the sweep would create the same row): returns how many people it
+    was sent to, none once it has been."""
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -361,31 +692,23 @@ def report_filed_notify(*, report_id: str) -> int:
                 "today": today(),
                 "now": now,
                 "kind": NotificationKind.REPORT_FILED,
+                "rule": "report_filed",
                 "report": report_id,
             },
         )
-        recipients = sorted({row[0] for row in cursor.fetchall()})
-        outbox.enqueue_many("reminders.send_digest", [(uid,) for uid in recipients])
+        # Whoever holds it unsent — raised just now, or by the filing's own case_changed.
+        recipients = list(
+            Notification.objects.filter(
+                kind=NotificationKind.REPORT_FILED,
+                report_id=report_id,
+                digest_sent_at__isnull=True,
+                resolved_at__isnull=True,
+            )
+            .values_list("recipient_id", flat=True)
+            .distinct()
+        )
+        outbox.enqueue_many("reminders.send_digest", [(uid,) for uid in sorted(recipients)])
     return len(recipients)
-
-
-def rule_selects() -> list[tuple[str, str, str]]:
-    """(kind, recipients' role, SELECT of (recipient, child, report, due date, detail)) of every
-    rule of the sweep; the SELECTs take %(today)s and %(now)s."""
-    return (
-        [(rule.kind, rule.role, _rule_sql(rule)) for rule in _RULES]
-        + [
-            (NotificationKind.REPORT_DEADLINE, role, _report_rule_sql(role, area, due, condition))
-            for role, area, due, condition in _REPORT_RULES
-        ]
-        + [
-            (NotificationKind.REPORT_FILED, Role.CIVIL_AFFAIRS, _REPORT_FILED_SQL),
-            (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _VISIT_DANGER_SQL),
-            (NotificationKind.REPORT_DEADLINE, Role.SUPERVISOR, _PROTECTION_ORDER_SQL),
-            (NotificationKind.ESCALATION, Role.SUPERVISOR, _TRANSFER_WAITING_SQL),
-            (NotificationKind.SUBSIDY_REVIEW, Role.CIVIL_AFFAIRS, _REAPPLY_SQL),
-        ]
-    )
 
 
 def notification_mark_read(*, user: User, notification_ids: list[uuid.UUID] | None = None) -> int:
@@ -393,22 +716,3 @@ def notification_mark_read(*, user: User, notification_ids: list[uuid.UUID] | No
     if notification_ids is not None:
         queryset = queryset.filter(pk__in=notification_ids)
     return queryset.update(read_at=timezone.now())
-
-
-def reminders_resolve_for_moved_child(*, child_id: str) -> int:
-    """A file moved (children.lifecycle): the reminders about the child held by people whose
-    area no longer covers it are resolved (marked read), so their bell stops counting them."""
-    length = area_rules.prefix_length_sql("a.level")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE visits_notification n SET read_at = now()
-            FROM accounts_user u
-            JOIN accounts_area a ON a.code = u.area_id, children_child c
-            WHERE n.recipient_id = u.id AND c.id = n.child_id AND n.child_id = %(child)s
-              AND n.read_at IS NULL
-              AND left(c.village_id, {length}) <> left(u.area_id, {length})
-            """,
-            {"child": child_id},
-        )
-        return cursor.rowcount

@@ -34,15 +34,18 @@ def send_digests(on: str | None = None) -> int:
 
 
 @shared_task(
+    bind=True,
     name="reminders.send_digest",
     autoretry_for=(Exception,),
     retry_backoff=60,
     retry_backoff_max=3600,
     max_retries=8,
 )
-def send_digest(recipient_id: int) -> int:
-    """Send one recipient's digest; a failure is retried and creates no second notification."""
-    return delivery.digest_send_for(recipient_id=recipient_id)
+def send_digest(self, recipient_id: int) -> int:
+    """Send one recipient's digest; a failure is recorded and retried (each retry another attempt
+    of the same delivery, the last one recorded as failed) and creates no second notification."""
+    final = self.request.retries >= self.max_retries
+    return delivery.digest_send_for(recipient_id=recipient_id, final=final)
 
 
 @shared_task(name="reminders.report_filed")
@@ -53,8 +56,10 @@ def report_filed(report_id: str) -> int:
 
 @shared_task(name="reminders.child_moved")
 def child_moved(child_id: str, source: str, destination: str, on: str) -> int:
-    """A file moved to another village: the old recipients' reminders about it are resolved."""
-    return services.reminders_resolve_for_moved_child(child_id=child_id)
+    """A file moved to another village: the old recipients' reminders about it are resolved and
+    the new ones raised (also done in the move's own transaction; this catches up a move made
+    before the rules could see it)."""
+    return services.reminders_refresh(child_ids=[child_id])
 
 
 # The names these tasks had while reminders lived in ``visits``: messages queued under them before

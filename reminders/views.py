@@ -1,4 +1,5 @@
-"""The reminder inbox: what the sweep raised for the signed-in person."""
+"""The reminder inbox: what the sweep raised for the signed-in person — open ones by urgency, and
+a "done" tab of what the work recorded has answered."""
 
 from __future__ import annotations
 
@@ -10,15 +11,27 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.clock import today
+
 from . import selectors, services
 
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.reminders_for(user=request.user), 50).get_page(
+    status = selectors.RESOLVED if request.GET.get("status") == selectors.RESOLVED else "open"
+    page = Paginator(selectors.reminders_for(user=request.user, status=status), 50).get_page(
         request.GET.get("page")
     )
-    return render(request, "reminders/inbox.html", {"page": page})
+    return render(
+        request,
+        "reminders/inbox.html",
+        {
+            "page": page,
+            "status": status,
+            "today": today(),
+            "open_total": selectors.open_count(request.user),
+        },
+    )
 
 
 @login_required

@@ -73,6 +73,12 @@ TRANSITIONS: tuple[Transition, ...] = (
 # deadline an area policy (report_assessment_days, 7 days by default).
 POLICE_NOTICE_HOURS = 24
 COUNTY_AFTER_DAYS = 7
+# A personal safety protection order (人身安全保护令): the court decides within 72 hours of the
+# application, 24 if urgent; the order lasts up to 6 months.
+PROTECTION_ORDER_DECISION_DAYS = 3
+PROTECTION_ORDER_DECISION_DAYS_URGENT = 1
+# After a warning letter (告诫书) the director visits the child at home within this many days.
+WARNING_LETTER_VISIT_DAYS = 30
 
 
 class TransitionError(Exception):

@@ -4,7 +4,7 @@ area's reports; reporters' identity only for supervisors and civil affairs."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -17,7 +17,7 @@ from children.selectors import TimelineEntry, history_authors, record_history
 
 from . import deadlines
 from .forms import ACTION_LABELS, INTERVENTION_LABELS, OUTCOME_LABELS, PLAN_LABELS
-from .models import Intervention, InterventionEvent, MandatoryReport, MandatoryReportEvent
+from .models import Intervention, InterventionEvent, MandatoryReport, MandatoryReportEvent, Stage
 
 
 def reports_for(*, user: User) -> QuerySet[MandatoryReport]:
@@ -78,7 +78,9 @@ def can_see_reporter(user: User) -> bool:
 QUEUE_LIMIT = 200
 
 
-def report_queue_rows(*, user: User, reports: QuerySet[MandatoryReport]) -> list[dict]:
+def report_queue_rows(
+    *, user: User, reports: QuerySet[MandatoryReport], limit: int = QUEUE_LIMIT
+) -> list[dict]:
     """The first rows of a report queue, most urgent first (dangers to life and body, then the
     longest in their stage), each with its days in the stage and whether it is late."""
     now = timezone.now()
@@ -94,7 +96,7 @@ def report_queue_rows(*, user: User, reports: QuerySet[MandatoryReport]) -> list
             [now],
             output_field=IntegerField(),
         ),
-    ).order_by("urgent", "stage_changed_at")[:QUEUE_LIMIT]
+    ).order_by("urgent", "stage_changed_at")[:limit]
     return [
         {
             "report": report,
@@ -104,6 +106,48 @@ def report_queue_rows(*, user: User, reports: QuerySet[MandatoryReport]) -> list
         }
         for report in ordered
     ]
+
+
+# The queue's filters, which the first pages' numbers link to (``?urgent=1``, ``?late=1``,
+# ``?county=1``): dangers to life and body; past the current stage's time limit; the county's —
+# filed at county level (rules.routed_to_county) or still open past the county's deadline.
+QUEUE_FILTERS = ("urgent", "late", "county")
+
+
+def queue_filter_q(name: str, now) -> Q:
+    """The condition of one of QUEUE_FILTERS on a queryset of reports, at ``now``."""
+    r = f"{MandatoryReport._meta.db_table}."
+    if name == "urgent":
+        return Q(situation__in=deadlines.URGENT_SITUATIONS)
+    if name == "late":
+        sql, params = deadlines.late_sql(r, "%s"), [now]
+    elif name == "county":
+        sql = f"({deadlines.routed_to_county_sql(r)} OR {deadlines.county_due_sql(r)} < %s)"
+        params = [now]
+    else:
+        raise ValueError(name)
+    return Q(RawSQL(sql, params, output_field=BooleanField()))
+
+
+def open_reports_for(*, user: User, filters: tuple[str, ...] = ()) -> QuerySet[MandatoryReport]:
+    """The user's open reports passing every one of ``filters`` (the queue's filters)."""
+    now = timezone.now()
+    reports = reports_for(user=user).exclude(stage=Stage.CLOSED)
+    for name in filters:
+        reports = reports.filter(queue_filter_q(name, now))
+    return reports
+
+
+def open_report_counts(
+    *, user: User, filters: tuple[str, ...] = (), names: tuple[str, ...] = ()
+) -> dict[str, int]:
+    """How many of the user's open reports pass ``filters`` (``total``), and how many of those
+    pass each of ``names`` besides, in one query."""
+    now = timezone.now()
+    return open_reports_for(user=user, filters=filters).aggregate(
+        total=Count("id"),
+        **{name: Count("id", filter=queue_filter_q(name, now)) for name in names},
+    )
 
 
 # --- History ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import outbox, permissions
+from accounts import extensions, outbox, permissions
 from accounts import selectors as scope
 from accounts.models import Area, User
 from accounts.permissions import Capability
@@ -99,6 +99,8 @@ def report_file(
         if rules.routed_to_county(area.level):
             # No township to take it up: county civil affairs are told now, not at the sweep.
             outbox.enqueue("reminders.report_filed", str(report.pk))
+        # The child's assessment falls due at once: its reminder is raised now.
+        extensions.case_changed(child_ids=[report.child_id], report_ids=[report.pk])
     return report
 
 
@@ -156,6 +158,7 @@ def report_transition(
             # moving a report to police_received with police_notified_at).
             data=_as_json({k: v for k, v in data.items() if v not in (None, "", [])}),
         )
+        extensions.case_changed(child_ids=[locked.child_id], report_ids=[locked.pk])
     return locked
 
 
@@ -225,7 +228,11 @@ def intervention_record(
     if kind not in rules.INTERVENTION_TYPES:
         errors.setdefault("kind", []).append("请选择干预措施")
     if kind == "protection_order":
-        if expires_on is None:
+        # An application is recorded before the court decides (72 h, 24 h if urgent: the
+        # reminder protection_order_decision); the decision comes with the order's expiry.
+        if applied_on is None and decided_on is None:
+            errors.setdefault("applied_on", []).append("请填写申请日期")
+        if decided_on is not None and expires_on is None:
             errors.setdefault("expires_on", []).append("请填写保护令有效期")
         elif decided_on is not None and (expires_on - decided_on).days > PROTECTION_ORDER_MAX_DAYS:
             errors.setdefault("expires_on", []).append("人身安全保护令有效期不超过6个月")
@@ -236,7 +243,7 @@ def intervention_record(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(), child_services.history_context(user):
-        return Intervention.objects.create(
+        intervention = Intervention.objects.create(
             report=report,
             kind=kind,
             applied_on=applied_on,
@@ -246,6 +253,8 @@ def intervention_record(
             note=note.strip(),
             recorded_by=user,
         )
+        extensions.case_changed(child_ids=[report.child_id], report_ids=[report.pk])
+    return intervention
 
 
 def report_create_child(*, user: User, report: MandatoryReport, **values: Any) -> Child:
@@ -273,6 +282,7 @@ def report_link_child(*, user: User, report: MandatoryReport, child: Child) -> M
             child=child, child_name=child.name, area=child.village
         )
         Child.objects.filter(pk=child.pk).update(next_assessment_due=timezone.localdate())
+        extensions.case_changed(child_ids=[child.pk], report_ids=[report.pk])
     report.refresh_from_db()
     return report
 
@@ -280,8 +290,12 @@ def report_link_child(*, user: User, report: MandatoryReport, child: Child) -> M
 def reports_follow_moved_file(*, child_id: str, destination: str) -> int:
     """A file moved to another village (children.lifecycle): the child's reports move with it, so
     the old area loses them and the new one has them. Idempotent."""
-    return (
-        MandatoryReport.objects.filter(child_id=child_id)
-        .exclude(area_id=destination)
-        .update(area_id=destination)
-    )
+    with transaction.atomic():
+        moved = (
+            MandatoryReport.objects.filter(child_id=child_id)
+            .exclude(area_id=destination)
+            .update(area_id=destination)
+        )
+        if moved:
+            extensions.case_changed(child_ids=[child_id])
+    return moved

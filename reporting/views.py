@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -205,7 +206,13 @@ def report_queue(request):
     if area_code:
         area = scope.area_for_user_or_404(user=request.user, code=area_code)
         reports = reports.filter(scope.subtree_q(area.code, "area__code"))
+    # The first pages' drill-down: urgent, late, the county's (selectors.QUEUE_FILTERS).
+    now = timezone.now()
+    filters = [name for name in selectors.QUEUE_FILTERS if request.GET.get(name) == "1"]
+    for name in filters:
+        reports = reports.filter(selectors.queue_filter_q(name, now))
     total = reports.count()
+    kept = {"stage": stage, "area": area_code, **dict.fromkeys(filters, "1")}
     rows = selectors.report_queue_rows(user=request.user, reports=reports)
     return render(
         request,
@@ -216,6 +223,9 @@ def report_queue(request):
             "total": total,
             "stage": stage,
             "area": area_code,
+            "filters": filters,
+            # The page's query without ``show`` (the open/closed switch keeps the rest).
+            "kept_query": urlencode({name: value for name, value in kept.items() if value}),
             "details": selectors.sees_case_details(request.user),
         },
     )

@@ -162,3 +162,23 @@ def bring_documents(user, application):
     for kind in requirement.sufficient_kinds():
         subsidy_evidence_attach(user=user, application=application, upload=document(), kind=kind)
     return application
+
+
+def make_agreement(user, child, **overrides):
+    """A care agreement with the grandfather 查德明, 2026-11-01 to 2027-10-31, via the service."""
+    from datetime import date
+
+    from children.services import care_agreement_create
+
+    values = {
+        "caregiver_name": "查德明",
+        "caregiver_relation": "grandparent",
+        "caregiver_phone": "13905631888",
+        "caregiver_birth_date": date(1958, 4, 2),
+        "start_date": date(2026, 11, 1),
+        "end_date": date(2027, 10, 31),
+        "parent_work_place": "浙江省杭州市",
+        "parent_phone": "13812345678",
+        **overrides,
+    }
+    return care_agreement_create(user=user, child=child, **values)

@@ -1,14 +1,19 @@
-"""The visits part of the child's page, registered with children.extensions at start-up."""
+"""The visits part of the child's page (registered with children.extensions at start-up) and of
+the township's first page (accounts.extensions): visits to review, the quarter's patrol."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts import permissions
+from accounts.extensions import HomePanel, PanelEntry
 from accounts.permissions import Capability
 from children.models import Child, ChildStatus
+from core import clock
 
 from . import selectors
 
@@ -24,3 +29,58 @@ def child_page(request: HttpRequest, child: Child, today: date) -> dict:
 
 def child_timeline(child: Child) -> list:
     return selectors.timeline_entries(child=child)
+
+
+HOME_ENTRIES = 3  # the first few visits of the queue on the home page
+
+
+def _review_entry(visit) -> PanelEntry:
+    entry: PanelEntry = {
+        "text": visit.child.name,
+        "note": f"{visit.visited_on:%Y-%m-%d} · {visit.get_kind_display()} · "
+        f"{visit.visitor.display_name}",
+        "url": reverse("visits:detail", kwargs={"visit_id": visit.pk}),
+    }
+    if visit.safety_concern:
+        entry.update(badge=_("Safety concern"), tone="danger")
+    elif visit.priority == selectors.CONCERN:
+        entry.update(badge=_("Living alone without a guardian"), tone="danger")
+    return entry
+
+
+def home_panels(request: HttpRequest) -> list[HomePanel]:
+    """The township's: visits to review (those prompting a report first, with their count) and
+    the quarter's patrol (key children seen in person by a supervisor). Three queries."""
+    user = request.user
+    if not permissions.can(user, Capability.HOME_TOWNSHIP_QUEUES):
+        return []
+    review = reverse("visits:review")
+    counts = selectors.review_counts(user=user)
+    first = list(selectors.visits_to_review(user=user)[:HOME_ENTRIES]) if counts["total"] else []
+    patrol = selectors.patrol_progress(user=user, today=clock.today())
+    return [
+        {
+            "order": 10,
+            "key": "review",
+            "title": _("Visits to review"),
+            "count": counts["total"],
+            "url": review,
+            "lines": [
+                {
+                    "label": _("Safety concern"),
+                    "count": counts["concerns"],
+                    "url": f"{review}?safety=1",
+                    "tone": "danger",
+                }
+            ],
+            "entries": [_review_entry(visit) for visit in first],
+        },
+        {
+            "order": 50,
+            "key": "patrol",
+            "title": _("Quarterly patrol of key children"),
+            "count": patrol["patrolled"],
+            "total": patrol["total"],
+            "url": reverse("visits:patrol"),
+        },
+    ]

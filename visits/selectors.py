@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.db.models.expressions import RawSQL
 
 from accounts import permissions
 from accounts import selectors as scope
@@ -154,18 +164,87 @@ def township_overview(*, user: User, today: date) -> list[dict]:
     ]
 
 
-def visits_to_review(*, user: User) -> QuerySet[Visit]:
-    """Visits awaiting review in the user's area, but none the user recorded or amended; an
-    amended visit is back here, marked ``amended``."""
+# The review queue's order: visits that prompt a mandatory report first — a safety concern, or
+# a child found alone (rules.prompts_report) — then the oldest. ``priority`` is 0 for those.
+REVIEW_ORDER = ("priority", "visited_on", "created_at", "pk")
+CONCERN, ROUTINE = 0, 1
+
+
+def _prompts_report() -> str:
+    """SQL: the visit row (the queryset's own table) prompts a report (rules.prompts_report)."""
+    visit, child = Visit._meta.db_table, Child._meta.db_table
+    concern = rules.prompts_report_sql(f"{visit}.", "rc.")
+    return f"EXISTS (SELECT 1 FROM {child} rc WHERE rc.id = {visit}.child_id AND {concern})"
+
+
+def _review_priority() -> RawSQL:
+    return RawSQL(
+        f"CASE WHEN {_prompts_report()} THEN {CONCERN} ELSE {ROUTINE} END",
+        [],
+        output_field=IntegerField(),
+    )
+
+
+def review_priority(visit: Visit) -> int:
+    """The queue's ``priority`` of one visit, in Python (rules.prompts_report, as the SQL)."""
+    concern = rules.prompts_report(
+        kind=visit.kind,
+        safety_concern=visit.safety_concern,
+        guardian_present=visit.guardian_present,
+        seen=visit.seen,
+        age=child_rules.age_on(visit.child.birth_date, visit.visited_on),
+    )
+    return CONCERN if concern else ROUTINE
+
+
+def _awaiting_review(*, user: User) -> QuerySet[Visit]:
     return (
         child_selectors.child_records_in_scope(Visit.objects.all(), user=user)
         .filter(review_status=ReviewStatus.PENDING)
         .exclude(visitor=user)
         .exclude(Exists(VisitAmendment.objects.filter(visit=OuterRef("pk"), by=user)))
-        .annotate(amended=Exists(VisitAmendment.objects.filter(visit=OuterRef("pk"))))
-        .select_related("child", "child__village", "visitor")
-        .order_by("visited_on", "created_at")
     )
+
+
+def visits_to_review(*, user: User, concerns_only: bool = False) -> QuerySet[Visit]:
+    """Visits awaiting review in the user's area, but none the user recorded or amended; an
+    amended visit is back here, marked ``amended``. Those that prompt a report first (a safety
+    concern, a child found alone: ``priority`` 0), then the oldest; ``concerns_only``: those
+    only."""
+    queryset = (
+        _awaiting_review(user=user)
+        .annotate(
+            amended=Exists(VisitAmendment.objects.filter(visit=OuterRef("pk"))),
+            priority=_review_priority(),
+        )
+        .select_related("child", "child__village", "visitor")
+        .order_by(*REVIEW_ORDER)
+    )
+    if concerns_only:
+        queryset = queryset.filter(priority=CONCERN)
+    return queryset
+
+
+def review_counts(*, user: User) -> dict[str, int]:
+    """How many visits wait for the user's review, and how many of them prompt a report."""
+    concern = RawSQL(_prompts_report(), [], output_field=BooleanField())
+    return _awaiting_review(user=user).aggregate(
+        total=Count("id"), concerns=Count("id", filter=Q(concern))
+    )
+
+
+def next_to_review(*, user: User, after: Visit) -> Visit | None:
+    """The visit that follows ``after`` in the user's review queue (in the queue's order, as
+    it was when ``after`` was opened), else the queue's first: where "审核通过" leads."""
+    priority, day, created = review_priority(after), after.visited_on, after.created_at
+    later = (
+        Q(priority__gt=priority)
+        | Q(priority=priority, visited_on__gt=day)
+        | Q(priority=priority, visited_on=day, created_at__gt=created)
+        | Q(priority=priority, visited_on=day, created_at=created, pk__gt=after.pk)
+    )
+    queue = visits_to_review(user=user).exclude(pk=after.pk)
+    return queue.filter(later).first() or queue.first()
 
 
 def may_review(*, user: User, visit: Visit) -> bool:
@@ -180,21 +259,31 @@ def amendments_for(visit: Visit) -> list[VisitAmendment]:
     return list(visit.amendments.select_related("by"))
 
 
+def _patrolled(start: date, end: date) -> Exists:
+    """The child (the outer row) was seen in person by a supervisor between ``start`` and
+    ``end`` (督导巡查; a phone or video call is not a patrol)."""
+    return Exists(
+        Visit.objects.filter(
+            child=OuterRef("pk"),
+            visitor_role=rules.PATROL_ROLE,
+            kind__in=rules.PATROL_KINDS,
+            visited_on__range=(start, end),
+        )
+    )
+
+
+def _key_children(*, user: User) -> QuerySet[Child]:
+    return children_in_scope(user=user).filter(status=ChildStatus.ACTIVE, is_key_child=True)
+
+
 def patrol_for_quarter(*, user: User, year: int, quarter: int) -> dict:
     """Key children in scope and whether a supervisor saw each in person this quarter (督导巡查;
     a phone or video call is not a patrol)."""
     start, end = rules.quarter_bounds(year, quarter)
-    patrolled = Visit.objects.filter(
-        child=OuterRef("pk"),
-        visitor_role=rules.PATROL_ROLE,
-        kind__in=rules.PATROL_KINDS,
-        visited_on__range=(start, end),
-    )
     children = (
-        children_in_scope(user=user)
-        .filter(status=ChildStatus.ACTIVE, is_key_child=True)
+        _key_children(user=user)
+        .annotate(patrolled=_patrolled(start, end))
         .select_related("village")
-        .annotate(patrolled=Exists(patrolled))
         .order_by("patrolled", "village_id", "name")
     )
     rows = list(children)
@@ -205,6 +294,15 @@ def patrol_for_quarter(*, user: User, year: int, quarter: int) -> dict:
         "total": len(rows),
         "patrolled": sum(1 for c in rows if c.patrolled),
     }
+
+
+def patrol_progress(*, user: User, today: date) -> dict[str, int]:
+    """This quarter's patrol in one query: key children, and how many were patrolled (the
+    numbers of the patrol page)."""
+    start, end = rules.quarter_bounds(*rules.quarter_of(today))
+    return _key_children(user=user).aggregate(
+        total=Count("id"), patrolled=Count("id", filter=_patrolled(start, end))
+    )
 
 
 # --- History -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts import permissions
+from accounts import extensions, permissions
 from accounts.models import User
 from accounts.permissions import Capability
 from children.models import Child, ChildStatus
@@ -108,6 +108,8 @@ def children_refresh_last_visits(child_ids: list[uuid.UUID]) -> None:
         )
     for start in range(0, len(child_ids), 2000):
         children_recompute_derived(child_ids[start : start + 2000])
+    # The visit answers the reminders it satisfies (and starts the next cycle) at once.
+    extensions.case_changed(child_ids=child_ids)
 
 
 def visit_record(*, user: User, child: Child, photos: list | None = None, **data: Any) -> Visit:

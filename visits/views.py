@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import permissions
+from accounts import extensions, permissions
 from accounts import selectors as scope
 from accounts.permissions import Capability
 from children import schedule
@@ -54,6 +54,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "returned": list(selectors.returned_visits_for(user=request.user)[:20]),
             "today": today,
             "transfers_to_answer": child_selectors.transfers_to_answer(user=request.user).count(),
+            # Where the worklist is the person's first page (a director's: accounts.views.home),
+            # it carries their other queues too: open reminders.
+            "panels": []
+            if permissions.can(request.user, Capability.MENU_HOME)
+            else extensions.home_panels(request),
         },
     )
 
@@ -133,8 +138,13 @@ def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
         if form.is_valid():
             with refusals_on_form(form):
                 services.visit_review(user=request.user, visit=visit, **form.cleaned_data)
-                messages.success(request, _("Review saved."))
-                return redirect("visits:review")
+                # Straight on to the next visit of the queue (safety concerns first).
+                following = selectors.next_to_review(user=request.user, after=visit)
+                if following is None:
+                    messages.success(request, _("Review saved."))
+                    return redirect("visits:review")
+                messages.success(request, _("Review saved. Here is the next visit to review."))
+                return redirect("visits:detail", visit_id=following.pk)
     return _detail_page(request, visit, form=form, can_review=can_review)
 
 
@@ -252,11 +262,22 @@ def township(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
+    """Visits to review: those that prompt a report (a safety concern, a child found alone)
+    first, then the oldest; ``?safety=1`` those only."""
     permissions.require(request.user, Capability.VISIT_REVIEW)
-    page = Paginator(selectors.visits_to_review(user=request.user), 30).get_page(
-        request.GET.get("page")
+    concerns_only = request.GET.get("safety") == "1"
+    queue = selectors.visits_to_review(user=request.user, concerns_only=concerns_only)
+    page = Paginator(queue, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "visits/review_queue.html",
+        {
+            "page": page,
+            "counts": selectors.review_counts(user=request.user),
+            "concerns_only": concerns_only,
+            "concern": selectors.CONCERN,
+        },
     )
-    return render(request, "visits/review_queue.html", {"page": page})
 
 
 @login_required

@@ -293,6 +293,53 @@ CACHES = {
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="守望 <noreply@shouwang.local>")
 
+# --- Messages: text messages and 企业微信 (core/messaging) -----------------------------------
+# Links in digests are built on this address (the site as people open it).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# No SMS channel unless one is set: "aliyun" (阿里云短信), "tencent" (腾讯云短信), "logging"
+# (development only: nothing is sent) or a dotted path. Without one, parents are phoned.
+SMS_BACKEND = env("SMS_BACKEND", default="")
+SMS_SIGN_NAME = env("SMS_SIGN_NAME", default="")
+# The approved template per message: SMS_TEMPLATES=digest=SMS_123,parent_notice=SMS_456
+# Parameters: digest ${count} ${url}; parent_notice ${child} ${caregiver} ${due} (Tencent: {1}…).
+SMS_TEMPLATES = env.dict("SMS_TEMPLATES", default={})
+SMS_TIMEOUT_SECONDS = env.int("SMS_TIMEOUT_SECONDS", default=10)
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", default="https://dysmsapi.aliyuncs.com")
+TENCENT_SMS_SECRET_ID = env("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_SDK_APP_ID = env("TENCENT_SMS_SDK_APP_ID", default="")
+TENCENT_SMS_REGION = env("TENCENT_SMS_REGION", default="ap-guangzhou")
+TENCENT_SMS_ENDPOINT = env("TENCENT_SMS_ENDPOINT", default="https://sms.tencentcloudapi.com")
+_SMS_NEEDS = {
+    "aliyun": ["ALIYUN_SMS_ACCESS_KEY_ID", "ALIYUN_SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME"],
+    "tencent": [
+        "TENCENT_SMS_SECRET_ID",
+        "TENCENT_SMS_SECRET_KEY",
+        "TENCENT_SMS_SDK_APP_ID",
+        "SMS_SIGN_NAME",
+    ],
+}
+if SMS_BACKEND in _SMS_NEEDS:
+    _missing = [name for name in _SMS_NEEDS[SMS_BACKEND] if not globals()[name]]
+    _missing += [
+        f"SMS_TEMPLATES[{t}]" for t in ("digest", "parent_notice") if not SMS_TEMPLATES.get(t)
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"SMS_BACKEND={SMS_BACKEND} needs {', '.join(_missing)}")
+if SMS_BACKEND == "logging" and _PRODUCTION:
+    raise ImproperlyConfigured("SMS_BACKEND=logging sends nothing: not in production")
+# 企业微信 application messages to staff: all three, or none (no WeCom channel).
+WECOM_CORP_ID = env("WECOM_CORP_ID", default="")
+WECOM_AGENT_ID = env("WECOM_AGENT_ID", default="")
+WECOM_SECRET = env("WECOM_SECRET", default="")
+WECOM_API_URL = env("WECOM_API_URL", default="https://qyapi.weixin.qq.com/cgi-bin/")
+if any([WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET]) and not all(
+    [WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET]
+):
+    raise ImproperlyConfigured("WECOM_CORP_ID, WECOM_AGENT_ID and WECOM_SECRET go together")
+
 # --- Sensitive data -----------------------------------------------------------------------
 # ID numbers and case notes are encrypted with Fernet; list several keys (newest first) to rotate.
 # The lookup hash key must never change once data exists (it finds duplicates).

@@ -20,6 +20,21 @@ class Migration(migrations.Migration):
             model_name="notification",
             name="notification_kind_valid",
         ),
+        # Back to 0003: the new kinds go, and of reminders that differ only in their rule one
+        # stays (the older unique key and kinds).
+        migrations.RunSQL(
+            migrations.RunSQL.noop,
+            """
+            DELETE FROM visits_notification WHERE kind IN (
+                'contact_overdue', 'follow_up_due', 'assessment_due', 'patrol_due',
+                'protection_order_decision', 'warning_letter_follow_up', 'transfer_pending');
+            DELETE FROM visits_notification n USING visits_notification m
+            WHERE n.recipient_id = m.recipient_id AND n.kind = m.kind
+              AND n.child_id IS NOT DISTINCT FROM m.child_id
+              AND n.report_id IS NOT DISTINCT FROM m.report_id
+              AND n.due_date IS NOT DISTINCT FROM m.due_date AND n.id > m.id;
+            """,
+        ),
         migrations.AddField(
             model_name="notification",
             name="resolved_at",

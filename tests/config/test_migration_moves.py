@@ -12,6 +12,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from reminders.models import Notification
+
 BEFORE_THE_MOVES = [
     ("children", "0012_encrypt_psych_note"),
     ("visits", "0003_encrypt_case_notes"),
@@ -19,6 +21,16 @@ BEFORE_THE_MOVES = [
     ("benefits", None),
     ("reminders", None),
     ("dashboards", None),
+]
+KINDS_BEFORE_ISSUE_18 = [
+    "visit_overdue",
+    "visit_due_soon",
+    "escalation",
+    "report_deadline",
+    "agreement_expiring",
+    "subsidy_review",
+    "transition_review",
+    "report_filed",
 ]
 MOVED_TABLES = {
     "reporting_villagestats",
@@ -58,6 +70,9 @@ def migrate(targets) -> None:
 def test_seed_demo_rows_survive_the_moves_back_and_forth():
     call_command("seed_demo", stdout=io.StringIO())
     call_command("send_reminders", stdout=io.StringIO())  # the demo's reminders
+    # Kinds of reminder added after the moves (issue 18) cannot go back before them: reminders
+    # 0004 deletes them on the way back. Compared are the kinds that existed then.
+    Notification.objects.exclude(kind__in=KINDS_BEFORE_ISSUE_18).delete()
     after_seed = row_counts()
     empty = sorted(table for table in MOVED_TABLES if after_seed[table] == 0)
     assert empty == ["children_educationrecord"]  # the demo's applications carry documents

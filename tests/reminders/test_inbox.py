@@ -1,9 +1,13 @@
-"""The inbox and the bell: what the sweep raised, read and marked read."""
+"""The inbox and the bell: the bell counts open reminders; marking one read keeps it open until
+the work is recorded (issue 18, point 4)."""
+
+from datetime import date
 
 import pytest
 
 from reminders.models import Notification
 from reminders.services import reminders_sweep
+from visits.services import visit_record
 
 pytestmark = pytest.mark.django_db
 
@@ -18,4 +22,9 @@ def test_inbox_badge_and_mark_read(client_for, child, director_a, frozen):
     client.post("/visits/reminders/read/", {"id": [str(notification.pk), "not-a-uuid"]})
     notification.refresh_from_db()
     assert notification.read_at is not None
-    assert 'id="unread-count"' not in client.get("/visits/reminders/").content.decode()
+    # Read is not done: the bell still counts it.
+    assert 'id="unread-count">1<' in client.get("/visits/reminders/").content.decode()
+    visit_record(user=director_a, child=child, visited_on=date(2026, 12, 8), kind="home")
+    body = client.get("/visits/reminders/").content.decode()
+    assert 'id="unread-count"' not in body and "查小雨" not in body
+    assert "查小雨" in client.get("/visits/reminders/?status=resolved").content.decode()

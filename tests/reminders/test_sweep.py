@@ -5,14 +5,10 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
-from django.core import mail
 from django.db import connection
-from django.utils import translation
 
 from accounts.models import AreaPolicy
 from children.models import Child
-from core.sms import LoggingSmsBackend
-from reminders.delivery import digest_send_for
 from reminders.models import Notification
 from reminders.services import reminders_sweep
 from visits.services import visit_record
@@ -145,28 +141,7 @@ def test_command_with_date(child, director_a, capsys):
     assert "0 new reminders" in capsys.readouterr().out
 
 
-def test_digest_is_sent_once_and_failures_leave_rows_for_the_retry(child, director_a, monkeypatch):
-    director_a.email = "chaji@example.cn"
-    director_a.phone = "13900000001"
-    director_a.save()
-    sweep_on(DUE + timedelta(days=1))
-    import reminders.services as services
-
-    def broken(*args, **kwargs):
-        raise ConnectionRefusedError("SMTP down")
-
-    monkeypatch.setattr(services, "send_mail", broken)
-    with pytest.raises(ConnectionRefusedError):
-        digest_send_for(recipient_id=director_a.pk)
-    assert Notification.objects.filter(digest_sent_at__isnull=True).count() == 1
-    monkeypatch.undo()
-    LoggingSmsBackend.sent.clear()
-    with translation.override("en"):  # the digest is Chinese whatever the caller's language
-        assert digest_send_for(recipient_id=director_a.pk) == 1
-    assert len(mail.outbox) == 1 and "· 走访逾期：查小雨" in mail.outbox[0].body
-    assert LoggingSmsBackend.sent == [("13900000001", "【守望】您有1条新提醒，请登录查看。")]
-    assert digest_send_for(recipient_id=director_a.pk) == 0  # nothing twice
-    assert Notification.objects.count() == 1
+# The digest (channels, grouping, failures and retries): tests/reminders/test_delivery.py.
 
 
 @pytest.mark.django_db(transaction=True)

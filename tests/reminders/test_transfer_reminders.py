@@ -56,14 +56,18 @@ def test_after_the_move_the_old_reminders_are_resolved(director_a, outsider, chi
     with time_machine.travel("2026-12-08 09:00 +0800", tick=False):
         reminders_sweep()  # the child's first home visit is overdue: director_a is reminded
         old = Notification.objects.get(recipient=director_a, child=child)
-        assert old.read_at is None
+        assert old.resolved_at is None
         transfer = lifecycle.transfer_request_from_sender(
             user=director_a, child=child, to_village_code=VILLAGE_B, reason="迁居"
         )
         lifecycle.transfer_accept(user=outsider, transfer=transfer)
         outbox.run_inline()
     old.refresh_from_db()
-    assert old.read_at is not None
+    assert old.resolved_at is not None
+    # The new village's director is reminded instead (the file's first visit is still overdue).
+    assert Notification.objects.filter(
+        recipient=outsider, child=child, kind="visit_overdue", resolved_at__isnull=True
+    ).exists()
 
 
 def test_a_benefit_of_the_old_county_ends_and_the_new_county_is_asked_to_re_apply(

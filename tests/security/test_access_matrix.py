@@ -34,6 +34,7 @@ from benefits.services import (
 from benefits.views import ENROLMENT_ACTIONS
 from children.forms import SECTIONS
 from children.lifecycle import transfer_request_from_sender
+from children.models import ParentNotice
 from children.services import (
     care_agreement_attach_scan,
     care_agreement_create,
@@ -113,6 +114,15 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
         care_agreement_attach_scan(
             user=director_a, agreement=agreement, upload=SimpleUploadedFile("s.pdf", PDF)
         )
+        # A parent notice waiting for the director's call (no SMS channel), with the number.
+        notice = ParentNotice.objects.create(
+            agreement=agreement,
+            automatic=True,
+            phone=FATHER_PHONE,
+            status="pending_call",
+            channel="phone",
+            notified_at=datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI),
+        )
         parent_contact_record(
             user=director_a, child=child, contacted_on=date(2026, 11, 20), channel="phone"
         )
@@ -163,6 +173,7 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
             "child_id": str(child.pk),
             "member_id": str(father.pk),
             "agreement_id": str(agreement.pk),
+            "notice_id": str(notice.pk),
             "visit_id": str(visit.pk),
             "photo_id": str(VisitPhoto.objects.get(visit=visit).pk),
             "report_id": str(report.pk),
@@ -201,6 +212,7 @@ OBJECT_PARAMETERS = {
     "child_id",
     "member_id",
     "agreement_id",
+    "notice_id",
     "visit_id",
     "photo_id",
     "report_id",

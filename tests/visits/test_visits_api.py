@@ -145,5 +145,6 @@ def test_reminders_endpoint_lists_own_only(api_client, child, director_a, direct
         "due_date": "2026-12-07",
         "created_on": "2026-12-08",
         "read": False,
+        "resolved_at": None,
     }
     assert api_client(director_b).get("/api/v1/reminders").json()["count"] == 0

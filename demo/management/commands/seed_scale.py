@@ -60,14 +60,15 @@ ON CONFLICT (code) DO NOTHING
 
 STAFF_SQL = """
 INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email,
-                           is_staff, is_active, date_joined, name, phone, role, area_id)
+                           is_staff, is_active, date_joined, name, phone, role, area_id,
+                           digest_channel, wecom_userid)
 SELECT '!', false,
        CASE a.level WHEN 'village' THEN 'scale_d_' WHEN 'township' THEN 'scale_s_'
             ELSE 'scale_c_' END || a.code,
        '', '', '', false, true, now(), a.name || '工作人员', '',
        CASE a.level WHEN 'village' THEN 'director' WHEN 'township' THEN 'supervisor'
             ELSE 'civil_affairs' END,
-       a.code
+       a.code, 'email', ''
 FROM accounts_area a
 WHERE a.code LIKE '99%%' AND a.level IN ('village', 'township', 'county')
 ON CONFLICT (username) DO NOTHING

@@ -1,0 +1,34 @@
+"""What every channel returns or raises, and the one check of a mainland mobile number."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# 中国大陆手机号: 11 digits starting 13–19. Landlines (which children.rules accepts for contact)
+# cannot receive a text message.
+_MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def is_mainland_mobile(phone: str) -> bool:
+    return bool(_MAINLAND_MOBILE.fullmatch(phone or ""))
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The provider accepted the message: its id (Alibaba BizId, Tencent SerialNo, WeCom msgid)."""
+
+    provider_id: str = ""
+
+
+class SendError(Exception):
+    """The provider refused or could not be reached. ``code`` and ``message`` are the provider's
+    own (``isv.BUSINESS_LIMIT_CONTROL``, ``LimitExceeded.PhoneNumberDailyLimit``, ``60020`` …);
+    ``retryable`` says whether the same message may go through later (a rate limit, the network,
+    an expired token) or never will (a number that is not a mobile, a user not in the app)."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = str(code)[:100]
+        self.message = str(message)[:500]
+        self.retryable = retryable

@@ -1,0 +1,60 @@
+"""Open reminders on a person's first page (accounts.extensions, registered in apps.py): their
+number, linked to the inbox, and the first few by urgency."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Window
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from accounts import rules
+from accounts.extensions import HomePanel, PanelEntry
+
+from . import selectors
+from .models import Notification, NotificationKind
+
+HOME_ENTRIES = 3
+URGENT_KINDS = frozenset({NotificationKind.ESCALATION, NotificationKind.VISIT_OVERDUE})
+
+
+def _entry(reminder: Notification) -> PanelEntry:
+    if reminder.child_id:
+        url = reverse("children:detail", kwargs={"child_id": reminder.child_id})
+    elif reminder.report_id:
+        url = reverse("reporting:detail", kwargs={"report_id": reminder.report_id})
+    else:
+        url = reverse("reminders:inbox")
+    note = reminder.detail
+    if reminder.due_date:
+        due = _("due %(due)s") % {"due": f"{reminder.due_date:%Y-%m-%d}"}
+        note = f"{note} · {due}" if note else due
+    return {
+        "text": reminder.child.name if reminder.child_id else reminder.get_kind_display(),
+        "note": note,
+        "url": url,
+        "badge": reminder.get_kind_display() if reminder.child_id else "",
+        "tone": "danger" if reminder.kind in URGENT_KINDS else "warning",
+    }
+
+
+def home_panels(request: HttpRequest) -> list[HomePanel]:
+    """One query: the first few open reminders, each carrying the number of all of them."""
+    user = request.user
+    if not rules.sees_case_data(user.role, is_superuser=user.is_superuser):
+        return []  # reminders are about children (as the bell: context_processors)
+    first = list(
+        selectors.reminders_for(user=user, status=selectors.OPEN).annotate(
+            open_total=Window(Count("id"))
+        )[:HOME_ENTRIES]
+    )
+    return [
+        {
+            "order": 90,
+            "key": "reminders",
+            "title": _("Reminders"),
+            "count": first[0].open_total if first else 0,
+            "url": reverse("reminders:inbox"),
+            "entries": [_entry(reminder) for reminder in first],
+        }
+    ]
