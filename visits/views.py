@@ -86,37 +86,48 @@ def visit_create(request: HttpRequest, child_id) -> HttpResponse:
                 request,
                 _("Visit recorded. Next home visit due %(due)s.") % {"due": _next_due(child)},
             )
-            if selectors.found_alone(visit, child):
-                # 脱离监护单独居住生活: the first situation of the mandatory report, whether or
-                # not "safety concern" was ticked.
-                messages.warning(
-                    request,
-                    _(
-                        "The child was found at home with no guardian or caregiver. A child "
-                        "under 16 living alone must be reported: call the police (110) if the "
-                        "child is in danger, and file a mandatory report now."
-                    ),
-                )
-                return redirect(
-                    reverse("reporting:create_for_child", kwargs={"child_id": child.pk})
-                    + "?situation=living_alone"
-                )
-            if visit.safety_concern:
-                messages.warning(
-                    request,
-                    _(
-                        "You noted a safety concern. If the child lives alone or is in danger, "
-                        "call the police (110) and file a mandatory report now."
-                    ),
-                )
-                # Offer the report with the child filled in (the director may go back).
-                return redirect("reporting:create_for_child", child_id=child.pk)
+            prompt = _report_prompt(request, visit, child)
+            if prompt is not None:
+                return prompt
             return redirect(safe_next(request.POST.get("next"), "visits:worklist"))
     return render(
         request,
         "visits/visit_form.html",
         {"form": form, "child": child, "next": safe_next(request.GET.get("next"), "")},
     )
+
+
+def _report_prompt(request: HttpRequest, visit, child) -> HttpResponse | None:
+    """A visit that found the child alone (脱离监护单独居住生活, the first situation of the
+    mandatory report, whether or not "safety concern" was ticked) or a safety concern opens the
+    report form with the child filled in (the director may go back); else None."""
+    if selectors.found_alone(visit, child):
+        messages.warning(
+            request,
+            _(
+                "The child was found at home with no guardian or caregiver. A child "
+                "under 16 living alone must be reported: call the police (110) if the "
+                "child is in danger, and file a mandatory report now."
+            ),
+        )
+        return redirect(
+            reverse("reporting:create_for_child", kwargs={"child_id": child.pk})
+            + "?situation=living_alone"
+        )
+    if visit.safety_concern:
+        messages.warning(
+            request,
+            _(
+                "You noted a safety concern. If the child lives alone or is in danger, "
+                "call the police (110) and file a mandatory report now."
+            ),
+        )
+        return redirect("reporting:create_for_child", child_id=child.pk)
+    return None
+
+
+def _prompts(visit, child) -> bool:
+    return selectors.found_alone(visit, child) or bool(visit.safety_concern)
 
 
 def _next_due(child) -> str:
@@ -211,14 +222,20 @@ def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
     initial = {field: getattr(visit, field) for field in services.VISIT_FIELDS}
     form = VisitForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        prompted_before = _prompts(visit, visit.child)
         with refusals_on_form(form, VISIT_FIELD_MAP):
-            services.visit_update(
+            updated = services.visit_update(
                 user=request.user,
                 visit=visit,
                 changes=form.visit_values(),
                 photos=form.cleaned_data["photos"],
             )
             messages.success(request, _("Saved."))
+            if not prompted_before:
+                # Corrected to a child found alone or a safety concern: prompted as when recorded.
+                prompt = _report_prompt(request, updated, visit.child)
+                if prompt is not None:
+                    return prompt
             return redirect("visits:detail", visit_id=visit.pk)
     return render(
         request, "visits/visit_form.html", {"form": form, "child": visit.child, "visit": visit}

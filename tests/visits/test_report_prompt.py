@@ -151,3 +151,19 @@ def test_found_alone_without_a_report_tells_the_supervisor_after_24_hours(
     reminders_sweep()
     reminders_sweep()
     assert [(n.child_id, n.due_date) for n in told] == [(fifteen.pk, date(2026, 11, 24))]
+
+
+def test_a_visit_corrected_to_found_alone_opens_the_prompt_once(client_for, director_a, frozen):
+    """Recorded with the grandmother at home, then corrected: she was not there. The correction
+    prompts as the recording would have; a further edit of a visit that already prompted does
+    not prompt again."""
+    child = make_child(director_a, name="查小军", birth_date=FIFTEEN)
+    client = client_for(director_a)
+    response = record(client, child, guardian_present="true", seen=["child", "caregiver"])
+    assert "/reports/" not in response["Location"]
+    visit = Visit.objects.get(child=child)
+    response = client.post(f"/visits/{visit.pk}/edit/", ALONE)
+    assert response.status_code == 302
+    assert response["Location"] == f"/reports/new/{child.pk}/?situation=living_alone"
+    response = client.post(f"/visits/{visit.pk}/edit/", {**ALONE, "needs": "午餐"})
+    assert response["Location"] == f"/visits/{visit.pk}/"
