@@ -3,6 +3,8 @@ number, linked to the inbox, and the first few by urgency."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Count, Window
 from django.http import HttpRequest
 from django.urls import reverse
@@ -10,15 +12,16 @@ from django.utils.translation import gettext as _
 
 from accounts import rules
 from accounts.extensions import HomePanel, PanelEntry
+from children import schedule
+from core import clock
 
 from . import selectors
-from .models import Notification, NotificationKind
+from .models import Notification
 
 HOME_ENTRIES = 3
-URGENT_KINDS = frozenset({NotificationKind.ESCALATION, NotificationKind.VISIT_OVERDUE})
 
 
-def _entry(reminder: Notification) -> PanelEntry:
+def _entry(reminder: Notification, today: date) -> PanelEntry:
     if reminder.child_id:
         url = reverse("children:detail", kwargs={"child_id": reminder.child_id})
     elif reminder.report_id:
@@ -34,7 +37,8 @@ def _entry(reminder: Notification) -> PanelEntry:
         "note": note,
         "url": url,
         "badge": reminder.get_kind_display() if reminder.child_id else "",
-        "tone": "danger" if reminder.kind in URGENT_KINDS else "warning",
+        # Red once past its due date, as in the inbox (children.schedule: due < today).
+        "tone": "danger" if schedule.is_overdue(reminder.due_date, today) else "warning",
     }
 
 
@@ -55,6 +59,6 @@ def home_panels(request: HttpRequest) -> list[HomePanel]:
             "title": _("Reminders"),
             "count": first[0].open_total if first else 0,
             "url": reverse("reminders:inbox"),
-            "entries": [_entry(reminder) for reminder in first],
+            "entries": [_entry(reminder, clock.today()) for reminder in first],
         }
     ]
