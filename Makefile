@@ -8,8 +8,10 @@ WITH_SERVICES := $(BIN)/python config/embedded.py run --
 # `make test` runs the suite on this many pytest-xdist workers (auto: one per core), each with its
 # own test database; tests that must share one process carry @pytest.mark.xdist_group.
 TEST_WORKERS ?= auto
+# The load test as `make test` runs it: 2,000 children, 5 directors for 10 s, its own var dir.
+LOADTEST_SMOKE := --smoke --children 2000 --users 5 --spawn-rate 5 --duration 10 --bare-duration 5 --workers 2 --var-dir var/loadtest-smoke
 
-.PHONY: install run test bench loadtest drills lint format messages stop clean-data backup restore
+.PHONY: install run css test bench loadtest lighthouse drills lint format messages stop clean-data backup restore
 
 install: $(VENV)/.installed
 
@@ -19,11 +21,23 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,embedded]'
 	@touch $@
 
+# Static files as production serves them (config/settings/local.py): collected into var/staticfiles
+# under hashed names with gzip and Brotli copies, which WhiteNoise serves with a year-long cache.
 run: install
+	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py collectstatic --noinput --clear -v 0
 	$(WITH_SERVICES) sh -c '\
 	  $(BIN)/python manage.py migrate --noinput && \
 	  $(BIN)/python manage.py seed_demo && \
 	  exec $(BIN)/honcho -f Procfile.dev start'
+
+# The one stylesheet the pages link, static/css/site.css: Bootstrap and static/css/app.css cut down
+# to the rules the templates, the Python that writes HTML and static/js use; and the icon sprite
+# static/icons/sprite.svg with the icons the templates name ({% icon "…" %}). Both files are
+# committed; run this after changing classes or icons in a template (tests/config/test_css_bundle.py
+# fails until you do).
+css: install
+	$(BIN)/python -m scripts.build_icons
+	$(BIN)/python -m scripts.build_css
 
 test: install
 	@scripts/system-deps.sh
@@ -31,11 +45,15 @@ test: install
 	$(BIN)/ruff format --check .
 	$(WITH_SERVICES) sh -c '\
 	  DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run && \
-	  $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup'
+	  $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup && \
+	  TEST_DATABASE_NAME=test_shouwang_bench_smoke $(BIN)/pytest -p no:cacheprovider -s -q benchmarks'
+	$(MAKE) --no-print-directory loadtest LOADTEST_ARGS="$(LOADTEST_SMOKE)"
 
-# Benchmarks on a fresh test database; each prints a line starting with BENCH.
+# Benchmarks on a fresh test database at province scale; each prints a line starting with BENCH.
+# `make test` runs the same benchmarks, and the load test, at a tiny scale (their defaults and
+# LOADTEST_SMOKE), so that a benchmark that breaks fails CI; there timings are printed, not judged.
 bench: install
-	TEST_DATABASE_NAME=test_shouwang_bench $(WITH_SERVICES) $(BIN)/pytest -p no:cacheprovider -s -q benchmarks
+	BENCH_CHILDREN=1000000 BENCH_IMPORT_ROWS=10000 TEST_DATABASE_NAME=test_shouwang_bench $(WITH_SERVICES) $(BIN)/pytest -p no:cacheprovider -s -q --timeout=0 benchmarks
 	@$(MAKE) --no-print-directory loadtest
 
 # Load test: 50 directors (locust, headless) against gunicorn on loopback for 60 s, 100,000 children,
@@ -46,6 +64,12 @@ loadtest: install
 	@scripts/loadtest-deps.sh
 	$(BIN)/python -m benchmarks.loadtest.run $(LOADTEST_ARGS)
 
+# Lighthouse (mobile) on the main pages of a running `make run` (scripts/lighthouse.py): installs
+# Lighthouse from npm into var/lighthouse once, signs the demo users in, prints the scores; fails
+# under 100 for accessibility or 90 for performance. LIGHTHOUSE_ARGS="--base URL" for another server.
+lighthouse: install
+	DJANGO_SETTINGS_MODULE=config.settings.local $(WITH_SERVICES) $(BIN)/python -m scripts.lighthouse $(LIGHTHOUSE_ARGS)
+
 # Property tests and the API fuzzer with many more examples (HYPOTHESIS_PROFILE=drills); -rA lists
 # every property and every API operation checked. Own test database, so it runs beside `make test`.
 # Then the fault drills (tests/drills, marked `drill`, left out of `make test`): real gunicorn,
@@ -53,8 +77,8 @@ loadtest: install
 # var/postgres or var/redis), stopped and deleted at the end; each prints a line starting with DRILL.
 # DRILLS_KEEP=1 keeps var/drills/run-<pid> (data and every process's log) for a post-mortem.
 drills: install
-	HYPOTHESIS_PROFILE=drills TEST_DATABASE_NAME=test_shouwang_drills $(WITH_SERVICES) $(BIN)/pytest -q -rA -p no:cacheprovider tests/property tests/fuzz
-	TEST_DATABASE_NAME=test_shouwang_drills $(WITH_SERVICES) $(BIN)/pytest -q -s -rA -p no:cacheprovider -m drill tests/drills
+	HYPOTHESIS_PROFILE=drills TEST_DATABASE_NAME=test_shouwang_drills $(WITH_SERVICES) $(BIN)/pytest -q -rA -p no:cacheprovider --timeout=0 tests/property tests/fuzz
+	TEST_DATABASE_NAME=test_shouwang_drills $(WITH_SERVICES) $(BIN)/pytest -q -s -rA -p no:cacheprovider --timeout=0 -m drill tests/drills
 
 # Static checks and the dependency audit. scripts/audit-deps.sh needs PyPI's JSON API (or OSV): where
 # it cannot be reached it prints "pip-audit: NOT RUN" and fails, so `make lint` never passes silently.

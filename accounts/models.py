@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.text import join_list
+
 from . import rules
 
 
@@ -65,7 +67,7 @@ class Area(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.code}）"
+        return _("%(name)s (%(code)s)") % {"name": self.name, "code": self.code}
 
     @property
     def prefix(self) -> str:
@@ -143,7 +145,7 @@ class User(AbstractUser):
     def clean(self) -> None:
         super().clean()
         if self.area_id and not rules.role_allowed_at(self.role, rules.parse_level(self.area_id)):
-            allowed = "、".join(rules.LEVEL_ZH[level] for level in rules.ROLE_LEVELS[self.role])
+            allowed = join_list(AreaLevel(level).label for level in rules.ROLE_LEVELS[self.role])
             raise ValidationError(
                 {
                     "area": _("This role must be placed at a %(levels)s-level area.")

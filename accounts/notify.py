@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.messaging import SendError, Sent, is_mainland_mobile, sms_backend, wecom_backend
 
@@ -44,30 +45,37 @@ def user_notify_settings_update(
     email, phone, wecom_userid = email.strip(), phone.strip(), wecom_userid.strip()
     errors: dict[str, list[str]] = {}
     if digest_channel not in DigestChannel.values:
-        errors["digest_channel"] = ["请选择接收方式"]
+        errors["digest_channel"] = [_("Choose how to receive reminders")]
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            errors["email"] = ["请填写有效的电子邮箱"]
+            errors["email"] = [_("Enter a valid e-mail address")]
     if phone and not is_mainland_mobile(phone):
-        errors["phone"] = ["请填写11位中国大陆手机号（如13812345678）"]
+        errors["phone"] = [_("Enter an 11-digit mainland China mobile number (e.g. 13812345678)")]
     if wecom_userid and not _WECOM_USERID.fullmatch(wecom_userid):
         errors["wecom_userid"] = [
-            "企业微信账号只能由字母、数字和 _ - @ . 组成，以字母或数字开头，最长64个字符"
+            _(
+                "A WeCom account may contain only letters, digits and _ - @ ., starts with a "
+                "letter or digit and has at most 64 characters"
+            )
         ]
     if digest_channel == DigestChannel.EMAIL and not email and "email" not in errors:
-        errors["email"] = ["选择电子邮件接收时，请填写电子邮箱"]
+        errors["email"] = [_("Enter an e-mail address to receive reminders by e-mail")]
     if digest_channel == DigestChannel.SMS:
         if not sms_channel_ready():
-            errors.setdefault("digest_channel", []).append("本系统尚未开通短信通道，请选择其他方式")
+            errors.setdefault("digest_channel", []).append(
+                _("Text messages are not set up on this system; choose another way")
+            )
         elif not phone and "phone" not in errors:
-            errors["phone"] = ["选择短信接收时，请填写手机号"]
+            errors["phone"] = [_("Enter a mobile number to receive reminders by text message")]
     if digest_channel == DigestChannel.WECOM:
         if wecom_backend() is None:
-            errors.setdefault("digest_channel", []).append("本系统尚未接入企业微信，请选择其他方式")
+            errors.setdefault("digest_channel", []).append(
+                _("WeCom is not set up on this system; choose another way")
+            )
         elif not wecom_userid and "wecom_userid" not in errors:
-            errors["wecom_userid"] = ["选择企业微信接收时，请填写企业微信账号"]
+            errors["wecom_userid"] = [_("Enter a WeCom account to receive reminders by WeCom")]
     if errors:
         raise ValidationError(errors)
     User.objects.filter(pk=user.pk).update(

@@ -8,6 +8,8 @@ from core.masking import ID_NUMBER, PHONE
 
 PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE = "province", "city", "county", "township", "village"
 LEVELS = (PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE)
+# County level and above: where reports go to civil affairs, where standards are set.
+COUNTY_LEVELS = frozenset({PROVINCE, CITY, COUNTY})
 # Code split 2+2+2+3+3: the number of leading digits that identify an area of each level.
 PREFIX_LENGTH = {PROVINCE: 2, CITY: 4, COUNTY: 6, TOWNSHIP: 9, VILLAGE: 12}
 LEVEL_ZH = {PROVINCE: "省", CITY: "市", COUNTY: "县", TOWNSHIP: "乡镇", VILLAGE: "村（社区）"}

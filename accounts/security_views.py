@@ -77,7 +77,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
                 "enrolment_code",
                 _(
                     "This enrolment code is not valid: it is wrong, used or older than 72 hours. "
-                    "Ask the security officer (安全管理员) for a new one."
+                    "Ask the security officer for a new one."
                 ),
             )
         if device:

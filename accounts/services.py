@@ -15,6 +15,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import permissions, rules
 from .models import Area, AuditAction, Role, User
@@ -260,7 +262,7 @@ def area_policy_update(*, user: User, area_code: str, values: dict[str, int | No
     if not scope.code_in_area(user, area_code):
         raise PermissionDenied
     errors = {
-        name: ["应为1至3650之间的整数"]
+        name: [_("Must be a whole number from 1 to 3650")]
         for name, value in values.items()
         if name not in POLICY_DEFAULTS or (value is not None and not 1 <= value <= 3650)
     }
@@ -675,9 +677,10 @@ def lockout_clear(*, by: User, username: str) -> int:
 
 ID_PROBE_LIMIT = 20
 ID_PROBE_WINDOW = timedelta(hours=1)
-IMPORT_LOCKED_MESSAGE = (
-    "您的账号在一小时内多次查询到辖区外已建档的身份证号，摸底排查导入和身份证号修改已暂停。"
-    "请联系安全管理员核实后解除。"
+IMPORT_LOCKED_MESSAGE = gettext_lazy(
+    "Your account looked up ID numbers already registered outside your area many times within an "
+    "hour, so census imports and ID number changes are paused. Ask the security officer to check "
+    "and lift the pause."
 )
 
 

@@ -25,6 +25,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -171,3 +172,37 @@ class SessionLimitMiddleware:
         now = _now()
         if now - request.session.get(LAST_SEEN, 0) >= settings.SESSION_TOUCH_SECONDS:
             request.session[LAST_SEEN] = now
+
+
+# --- Answers to a request sent before the key changed ---------------------------------------------
+# The session key changes at sign-in and at the second factor (session_renew), the CSRF secret with
+# it. Requests the phone sent meanwhile (the service worker installing, a prefetch) carry the old
+# cookies; answered after the answer that set the new ones, they must not undo it.
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that an answer never undoes cookies the browser may have been given
+    since the request left (it sits above CsrfViewMiddleware, so it sees that one's cookie too):
+
+    * an unknown session key the request did not change leaves the cookie alone. Django deletes
+      it, and the browser would delete the newer one it holds by then; the old key names no
+      session, sent again it is simply nobody's. Signing out still deletes it;
+    * the CSRF cookie is not sent back as the request sent it. Django sends it again with every
+      form (to push its expiry forward): an answer to a request sent before the secret was rotated
+      would put the old one back, and the next form would be refused as forged."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = getattr(request, "session", None)
+        stale = (
+            session is not None
+            and settings.SESSION_COOKIE_NAME in request.COOKIES
+            and not session.modified
+            and session.is_empty()
+        )
+        response = super().process_response(request, response)
+        if stale and settings.SESSION_COOKIE_NAME in response.cookies:
+            del response.cookies[settings.SESSION_COOKIE_NAME]
+        csrf = response.cookies.get(settings.CSRF_COOKIE_NAME)
+        if csrf is not None and csrf.value == request.COOKIES.get(settings.CSRF_COOKIE_NAME):
+            del response.cookies[settings.CSRF_COOKIE_NAME]
+        return response

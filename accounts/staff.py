@@ -21,6 +21,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import permissions, rules
 from .models import ApiToken, AuditAction, MfaEnrolmentCode, Role, User
@@ -154,7 +155,7 @@ def api_token_create(*, user: User, days: int | None = None, by: User | None = N
     once; only its hash is kept. Audited."""
     days = settings.API_TOKEN_DAYS if days is None else days
     if not 1 <= days <= 3650:
-        raise ValidationError({"days": ["有效期应为1至3650天"]})
+        raise ValidationError({"days": [_("Valid for 1 to 3650 days")]})
     raw = ApiToken.generate()
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -300,29 +301,47 @@ def system_account_save(
     permissions.require(by, permissions.Capability.SECURITY_ADMIN)
     errors: dict[str, list[str]] = {}
     if role not in rules.PRIVILEGED_ROLES:
-        errors.setdefault("role", []).append("这里只能管理系统管理员、安全管理员和安全审计员账号")
+        errors.setdefault("role", []).append(
+            _("Only administrator, security officer and security auditor accounts are managed here")
+        )
     area = None
     if area_code:
         area = Area.objects.filter(code=area_code).first()
         if area is None or not _in_officers_area(by, area_code):
-            errors.setdefault("area", []).append("区划代码不存在或不在您的管辖范围内")
+            errors.setdefault("area", []).append(
+                _("The area code does not exist or is outside your area")
+            )
     elif role != Role.ADMIN:
-        errors.setdefault("area", []).append("请填写12位区划代码（只有系统管理员可以不设区划）")
+        errors.setdefault("area", []).append(
+            _("Enter a 12-digit area code (only an administrator may have no area)")
+        )
     elif not _in_officers_area(by, None):
-        errors.setdefault("area", []).append("不设区划的系统管理员账号只能由省级安全管理员管理")
+        errors.setdefault("area", []).append(
+            _(
+                "An administrator account without an area is managed only by a province security "
+                "officer"
+            )
+        )
     user = User.objects.filter(username=username).first()
     created = user is None
     if user is not None:
         if not rules.is_privileged(user.role, is_superuser=user.is_superuser):
             errors.setdefault("username", []).append(
-                "该用户名是业务人员账号，由系统管理员管理；请换一个用户名"
+                _(
+                    "This username belongs to a staff account managed by the administrator; "
+                    "choose another username"
+                )
             )
         elif not _in_officers_area(by, user.area_id):
-            errors.setdefault("username", []).append("该用户名已被使用；请换一个用户名")
+            errors.setdefault("username", []).append(
+                _("This username is taken; choose another username")
+            )
         elif user.pk == by.pk:
-            errors.setdefault("username", []).append("不能修改自己的账号，请由另一位安全管理员办理")
+            errors.setdefault("username", []).append(
+                _("You cannot change your own account; ask another security officer")
+            )
     elif not password:
-        errors.setdefault("password", []).append("新账号需要设置初始密码")
+        errors.setdefault("password", []).append(_("A new account needs an initial password"))
     if errors:
         raise ValidationError(errors)
     if created:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from children.rules import Parent, birthday_in_year
@@ -71,8 +72,11 @@ PROGRAMMES = {
 GONE = frozenset({"deceased", "declared_missing"})
 # Deprived of liberty or out of contact this long puts a parent in set A (民发〔2019〕62号).
 SET_A_MONTHS = 6
-SINCE_LABEL = {"imprisoned": "服刑（被限制人身自由）", "lost_contact": "失联"}
-RELATION = {"father": "父亲", "mother": "母亲"}
+SINCE_LABEL = {
+    "imprisoned": _("in prison (deprived of liberty)"),
+    "lost_contact": _("out of contact"),
+}
+RELATION = {"father": _("Father"), "mother": _("Mother")}
 ADULT_AGE = 18
 REHABILITATION_MAX_AGE = 6
 COMPULSORY_SCHOOL_AGE = (6, 15)  # 义务教育: ages 6 to 15
@@ -84,6 +88,11 @@ class Refusal:
 
     reason: str
     evidence: str
+
+    def __post_init__(self) -> None:
+        # Texts are built lazily; a refusal is read (API, stored notes) in the language of now.
+        object.__setattr__(self, "reason", str(self.reason))
+        object.__setattr__(self, "evidence", str(self.evidence))
 
 
 def months_later(day: date, months: int) -> date:
@@ -114,10 +123,27 @@ def _set_a_gap(parent: Parent, today: date) -> str:
     if parent.status in SINCE_LABEL:
         label = SINCE_LABEL[parent.status]
         if parent.status_since is None:
-            return f"{who}{label}的开始日期未登记"
+            return str(
+                _("%(who)s %(status)s: the start date is not recorded")
+                % {"who": who, "status": label}
+            )
         ready = months_later(parent.status_since, SET_A_MONTHS)
-        return f"{who}{label}自{parent.status_since:%Y-%m-%d}起不满6个月（{ready:%Y-%m-%d}满）"
-    return f"{who}不属于重残、重病、服刑或失联满6个月、强制戒毒等情形"
+        return str(
+            _("%(who)s %(status)s since %(since)s: less than 6 months (reached on %(ready)s)")
+            % {
+                "who": who,
+                "status": label,
+                "since": f"{parent.status_since:%Y-%m-%d}",
+                "ready": f"{ready:%Y-%m-%d}",
+            }
+        )
+    return str(
+        _(
+            "%(who)s: not severely disabled, seriously ill, in prison or out of contact for 6 "
+            "months, in compulsory rehab or the like"
+        )
+        % {"who": who}
+    )
 
 
 def _parents(parents: Sequence[Parent]) -> tuple[Parent | None, Parent | None]:
@@ -143,14 +169,30 @@ def refusals(
     categories, flags = set(categories), set(flags)
     found: list[Refusal] = []
     if programme not in PROGRAMMES:
-        return [Refusal(f"未知的补贴项目：{programme}", "请选择补贴项目")]
+        return [
+            Refusal(
+                str(_("Unknown benefit programme: %(programme)s") % {"programme": programme}),
+                str(_("Choose a benefit programme")),
+            )
+        ]
     if age >= ADULT_AGE and programme != "temporary_assistance":
-        found.append(Refusal("已年满18周岁", "年满18周岁后不能新申请，可申请临时救助"))
+        found.append(
+            Refusal(
+                _("Already 18 or older"),
+                _("No new application after 18; temporary assistance can be requested"),
+            )
+        )
     father, mother = _parents(parents)
     if programme in ("orphan_allowance", "de_facto_unsupported_allowance"):
         if father is None or mother is None:
             found.append(
-                Refusal("未登记父母双方情况", "在家庭成员中登记父亲和母亲的情况（含已故、失踪）")
+                Refusal(
+                    _("The situation of both parents is not recorded"),
+                    _(
+                        "Record the father's and the mother's situation among the family members "
+                        "(deceased and missing included)"
+                    ),
+                )
             )
         elif programme == "orphan_allowance":
             for parent in (father, mother):
@@ -158,9 +200,15 @@ def refusals(
                     who = RELATION[parent.relation]
                     found.append(
                         Refusal(
-                            f"{who}未死亡或未宣告失踪",
-                            f"如{who}已死亡或被宣告失踪，更新其状况并上传死亡证明或"
-                            "人民法院宣告失踪判决书",
+                            str(_("%(who)s is not deceased or declared missing") % {"who": who}),
+                            str(
+                                _(
+                                    "If the %(who)s has died or was declared missing, update the "
+                                    "situation and upload the death certificate or the court's "
+                                    "declaration of missing person"
+                                )
+                                % {"who": who}
+                            ),
                         )
                     )
         else:
@@ -176,41 +224,90 @@ def refusals(
                 ]
                 found.append(
                     Refusal(
-                        "须父母双方均重残、重病、服刑或失联满6个月、强制戒毒或被撤销监护资格等，"
-                        "或一方死亡、被宣告失踪且另一方符合上述情形：" + "；".join(gaps),
-                        "更新父母状况并上传残疾证、诊断证明、判决书或羁押、戒毒证明、"
-                        "公安机关失联证明、撤销监护资格判决书等",
+                        str(
+                            _(
+                                "Both parents must be severely disabled, seriously ill, in prison "
+                                "or out of contact for 6 months, in compulsory rehab or stripped "
+                                "of guardianship, or one deceased or declared missing and the "
+                                "other so: %(gaps)s"
+                            )
+                            % {"gaps": pgettext("clause separator", "; ").join(gaps)}
+                        ),
+                        str(
+                            _(
+                                "Update the parents' situation and upload the disability "
+                                "certificate, diagnosis, judgement or detention or rehab record, "
+                                "police record of lost contact, judgement removing guardianship, "
+                                "etc."
+                            )
+                        ),
                     )
                 )
     if programme == "hiv_affected_allowance" and "hiv_affected" in set(categories_pending):
         found.append(
             Refusal(
-                "艾滋病病毒感染儿童类别待县级民政部门确认",
-                "县级民政部门确认类别（附疾控机构证明）后再申请",
+                _("The HIV category waits for county civil affairs to confirm it"),
+                _(
+                    "Apply once county civil affairs confirm the category (with the CDC "
+                    "certificate)"
+                ),
             )
         )
     elif programme == "hiv_affected_allowance" and "hiv_affected" not in categories:
         found.append(
-            Refusal("未认定为艾滋病病毒感染儿童", "由县级民政部门确认类别，并附疾控机构证明")
+            Refusal(
+                _("Not confirmed as a child affected by HIV"),
+                _("County civil affairs confirm the category, with the CDC certificate"),
+            )
         )
     if programme == "medical_assistance" and "ill" not in flags:
-        found.append(Refusal("档案中未登记疾病情况", "在档案中登记所患疾病，并上传诊断证明"))
+        found.append(
+            Refusal(
+                _("No illness recorded in the file"),
+                _("Record the illness in the file and upload the diagnosis"),
+            )
+        )
     if programme == "disability_rehabilitation":
         if age > REHABILITATION_MAX_AGE:
-            found.append(Refusal("康复救助限0至6岁残疾儿童", "7周岁以上可申请医疗救助或临时救助"))
+            found.append(
+                Refusal(
+                    _("Rehabilitation aid is for disabled children aged 0 to 6"),
+                    _("From 7, medical or temporary assistance can be requested"),
+                )
+            )
         if "disabled" not in flags:
             found.append(
-                Refusal("档案中未登记残疾情况", "在档案中登记残疾类别和等级，并上传残疾证")
+                Refusal(
+                    _("No disability recorded in the file"),
+                    _(
+                        "Record the kind and grade of disability in the file and upload the "
+                        "disability certificate"
+                    ),
+                )
             )
     if programme == "education_aid":
         # 两免一补: compulsory education (primary and junior secondary) only, not preschool.
         if school_status != "in_school":
-            found.append(Refusal("未在义务教育阶段就读", "更新就学状态，并上传学校出具的在读证明"))
+            found.append(
+                Refusal(
+                    _("Not in compulsory education"),
+                    _(
+                        "Update the schooling status and upload the school's certificate of "
+                        "enrolment"
+                    ),
+                )
+            )
         elif not COMPULSORY_SCHOOL_AGE[0] <= age <= COMPULSORY_SCHOOL_AGE[1]:
             found.append(
                 Refusal(
-                    "两免一补限义务教育阶段（小学、初中）学生",
-                    "如仍在义务教育阶段就读，上传学校出具的在读证明",
+                    _(
+                        "Education aid is for pupils in compulsory education (primary and junior "
+                        "secondary)"
+                    ),
+                    _(
+                        "If still in compulsory education, upload the school's certificate of "
+                        "enrolment"
+                    ),
                 )
             )
     return found
@@ -218,10 +315,10 @@ def refusals(
 
 # What the family brings for the economic check (家庭经济状况核对) of an income-tested programme.
 INCOME_CHECK_DOCUMENTS = (
-    "户口簿和家庭成员身份证",
-    "家庭收入证明（务工、经营、养殖种植等）",
-    "存款、房产、车辆等财产情况",
-    "家庭经济状况核对授权书（全体家庭成员签字）",
+    _("Household register and family members' ID cards"),
+    _("Proof of household income (wages, business, farming, etc.)"),
+    _("Savings, housing, vehicles and other property"),
+    _("Authorisation of the household economic check (signed by every family member)"),
 )
 
 
@@ -310,10 +407,14 @@ def notice_problems(
     township's approval and lasts at least 7 days."""
     problems: dict[str, list[str]] = {}
     if starts_on < township_approved_on:
-        problems["starts_on"] = [f"公示不能早于乡镇初审通过日期（{township_approved_on:%Y-%m-%d}）"]
+        problems["starts_on"] = [
+            gettext("The notice cannot start before the township's approval (%(date)s)")
+            % {"date": f"{township_approved_on:%Y-%m-%d}"}
+        ]
     if ends_on < notice_default_end(starts_on):
         problems["ends_on"] = [
-            f"公示期不少于{PUBLIC_NOTICE_DAYS}天，最早至{notice_default_end(starts_on):%Y-%m-%d}"
+            gettext("The notice lasts at least %(days)s days: until %(date)s at the earliest")
+            % {"days": PUBLIC_NOTICE_DAYS, "date": f"{notice_default_end(starts_on):%Y-%m-%d}"}
         ]
     return problems
 
@@ -384,18 +485,18 @@ SET_A_KINDS = (
 )
 GONE_KINDS = ("death_certificate", "court_declaration")
 KIND_ZH = {
-    "death_certificate": "死亡证明",
-    "court_declaration": "人民法院宣告失踪判决书",
-    "judgement": "判决书（裁定书）",
-    "detention_record": "羁押、服刑证明",
-    "rehab_record": "强制隔离戒毒决定书",
-    "lost_contact_record": "公安机关失联证明",
-    "disability_certificate": "残疾证",
-    "illness_diagnosis": "重病诊断证明",
-    "medical_certificate": "疾控机构出具的医学证明",
-    "school_certificate": "学校出具的在读证明",
-    "income_check": "家庭经济状况核对报告",
-    "other": "其他材料",
+    "death_certificate": pgettext_lazy("required document", "Death certificate"),
+    "court_declaration": pgettext_lazy("required document", "Court declaration of missing person"),
+    "judgement": pgettext_lazy("required document", "Judgement (ruling)"),
+    "detention_record": pgettext_lazy("required document", "Detention or imprisonment record"),
+    "rehab_record": pgettext_lazy("required document", "Compulsory rehab decision"),
+    "lost_contact_record": pgettext_lazy("required document", "Police record of lost contact"),
+    "disability_certificate": pgettext_lazy("required document", "Disability certificate"),
+    "illness_diagnosis": pgettext_lazy("required document", "Diagnosis of serious illness"),
+    "medical_certificate": pgettext_lazy("required document", "CDC medical certificate"),
+    "school_certificate": pgettext_lazy("required document", "School's certificate of enrolment"),
+    "income_check": pgettext_lazy("required document", "Household economic check report"),
+    "other": pgettext_lazy("required document", "Other documents"),
 }
 
 
@@ -436,7 +537,7 @@ def requirement_for(programme: str, kinds: Iterable[str] | None = None) -> Requi
 
 
 def kinds_text(kinds: Iterable[str]) -> str:
-    return "或".join(KIND_ZH.get(kind, kind) for kind in kinds)
+    return pgettext("alternatives", " or ").join(str(KIND_ZH.get(kind, kind)) for kind in kinds)
 
 
 def missing_documents(
@@ -462,4 +563,10 @@ def missing_documents(
         if (parent_kinds or {}).get(relation, "") not in accepted
     ]
     uncovered = lacking[on_application:] if on_application < len(lacking) else []
-    return [f"{RELATION[relation]}：{wanted}" for relation in uncovered]
+    return [
+        str(
+            pgettext("label and value", "%(label)s: %(value)s")
+            % {"label": RELATION[relation], "value": wanted}
+        )
+        for relation in uncovered
+    ]

@@ -28,6 +28,7 @@ from children.selectors import (
     child_records_in_scope,
 )
 from core import clock
+from core.text import labelled
 
 from . import rules
 from .models import (
@@ -147,12 +148,12 @@ def subsidy_queue_for(*, user: User, statuses: Iterable[str], area_code: str = "
 def subsidy_timeline_entries(*, child: Child) -> list[TimelineEntry]:
     """Benefit applications, decisions, reviews and exits as entries of the file's timeline."""
     verbs = {
-        "submit": "提交补贴申请",
-        "resubmit": "重新提交补贴申请",
-        "return": "补贴申请被退回",
-        "reject": "补贴申请不予批准",
-        "review": "补贴复核：继续享受",
-        "exit": "补贴终止",
+        "submit": gettext("Benefit application submitted"),
+        "resubmit": gettext("Benefit application resubmitted"),
+        "return": gettext("Benefit application returned"),
+        "reject": gettext("Benefit application refused"),
+        "review": gettext("Benefit reviewed: continues"),
+        "exit": gettext("Benefit ended"),
     }
     entries = []
     decisions = (
@@ -164,16 +165,16 @@ def subsidy_timeline_entries(*, child: Child) -> list[TimelineEntry]:
         programme = rules.PROGRAMMES[decision.application.programme].name
         if decision.decision == "approve":
             verb = (
-                "乡镇初审通过"
+                gettext("Township review passed")
                 if decision.to_status == ApplicationStatus.TOWNSHIP_APPROVED
-                else "县级审批通过，纳入保障"
+                else gettext("County approved: benefit granted")
             )
         else:
             verb = verbs.get(decision.decision, decision.decision)
-        changes = [("理由", "", decision.note)] if decision.note else []
+        changes = [(gettext("Reason"), "", decision.note)] if decision.note else []
         entries.append(
             TimelineEntry(
-                decision.at, decision.by.display_name, f"{verb}：{programme}", changes, "benefit"
+                decision.at, decision.by.display_name, labelled(verb, programme), changes, "benefit"
             )
         )
     return entries
@@ -342,7 +343,7 @@ def document_check(application: SubsidyApplication) -> DocumentCheck:
     if requirement.kinds:
         required = rules.kinds_text(requirement.kinds)
         if requirement.per_parent:
-            required = f"父亲、母亲各一份：{required}"
+            required = labelled(gettext("One for each parent"), required)
     return DocumentCheck(
         required=required,
         missing=missing,

@@ -16,6 +16,8 @@ from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
 from django.http import Http404
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts import extensions, permissions
 from accounts import rules as area_rules
@@ -32,6 +34,7 @@ from children.services import history_context, parent_facts, require_writer
 from core import crypto
 from core.clock import today
 from core.errors import Conflict
+from core.text import clause_list
 from core.uploads import document_type
 
 from . import rules, selectors
@@ -56,7 +59,11 @@ from .selectors import STANDARD_IN_FORCE_SQL
 
 def _check_choice(errors: dict, field: str, value: Any, choices) -> None:
     if value not in set(choices):
-        errors.setdefault(field, []).append(f"无效的选项：{value}")
+        errors.setdefault(field, []).append(_("Not a valid choice: %(value)s") % {"value": value})
+
+
+def _unknown_programme(programme: object) -> str:
+    return _("Unknown benefit programme: %(programme)s") % {"programme": programme}
 
 
 def _raise_if_errors(errors: dict) -> None:
@@ -64,9 +71,16 @@ def _raise_if_errors(errors: dict) -> None:
         raise ValidationError(errors)
 
 
+def _require_setting_level(area_code: str, message: str) -> None:
+    """What a province, city or county sets for its area and those below (standards, required
+    documents): refused, with `message` next to the area, for a township or a village."""
+    if Area.objects.filter(code=area_code).exclude(level__in=area_rules.COUNTY_LEVELS).exists():
+        raise ValidationError({"area_code": [message]})
+
+
 def _require_active(child: Child) -> None:
     if child.status == ChildStatus.CLOSED:
-        raise Conflict("档案已结案，不能修改")
+        raise Conflict(_("The file is closed and cannot be changed"))
 
 
 # --- Applications ---------------------------------------------------------------------------
@@ -110,7 +124,7 @@ def subsidy_eligibility(*, child: Child, programme: str) -> list[str]:
 
 def _check_eligible(child: Child, programme: str) -> None:
     if programme not in rules.PROGRAMMES:
-        raise ValidationError({"programme": [f"未知的补贴项目：{programme}"]})
+        raise ValidationError({"programme": [_unknown_programme(programme)]})
     reasons = subsidy_eligibility(child=child, programme=programme)
     if reasons:
         raise ValidationError({"programme": reasons})
@@ -137,9 +151,9 @@ def subsidy_apply(
     if SubsidyApplication.objects.filter(
         child=child, programme=programme, status__in=OPEN_APPLICATION
     ).exists():
-        raise Conflict("该儿童已有同一项目的申请在审核中")
+        raise Conflict(_("The child already has an application for this programme under review"))
     if Enrolment.objects.filter(child=child, programme=programme, end_month__isnull=True).exists():
-        raise Conflict("该儿童已纳入该补贴项目")
+        raise Conflict(_("The child already receives this benefit"))
     with transaction.atomic():
         application = SubsidyApplication.objects.create(
             child=child, programme=programme, note=note.strip(), submitted_by=user
@@ -158,12 +172,14 @@ def subsidy_resubmit(
     with transaction.atomic():
         locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
         if locked.status != ApplicationStatus.RETURNED:
-            raise Conflict("只有被退回的申请可以重新提交", field="status")
+            raise Conflict(_("Only a returned application can be resubmitted"), field="status")
         _check_eligible(locked.child, locked.programme)
         if SubsidyApplication.objects.filter(
             child_id=locked.child_id, programme=locked.programme, status__in=OPEN_APPLICATION
         ).exists():
-            raise Conflict("该儿童已有同一项目的申请在审核中")
+            raise Conflict(
+                _("The child already has an application for this programme under review")
+            )
         locked.status = ApplicationStatus.SUBMITTED
         locked.township_approved_on = None
         locked.version += 1
@@ -195,18 +211,18 @@ def subsidy_decide(
     notice: from the day of approval (or the later ``notice_starts_on``), at ``notice_place``
     (default the village affairs board)."""
     if decision not in ("approve", "return", "reject"):
-        raise ValidationError({"decision": ["应为 approve、return 或 reject"]})
+        raise ValidationError({"decision": [_("Must be approve, return or reject")]})
     permissions.require(user, Capability.BENEFIT_DECIDE)
     if subsidy_submitted_by(application, user):
-        raise PermissionDenied("不能审核本人提交的申请")
+        raise PermissionDenied(_("You cannot review an application you submitted"))
     if decision in ("return", "reject") and not (note or "").strip():
-        raise ValidationError({"note": ["退回或不予批准时须写明理由"]})
+        raise ValidationError({"note": [_("Give the reason for returning or refusing")]})
     with transaction.atomic(), history_context(user):
         locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
         decider = rules.DECIDER.get(locked.status)
         role = user.role
         if decider is None or decider != role:
-            raise Conflict("该申请当前不在您的审核环节", field="status")
+            raise Conflict(_("This application is not at your review step"), field="status")
         on = today()
         programme = rules.PROGRAMMES[locked.programme]
         notice = _notice_of_decision(locked, decision, notice_place, notice_starts_on, on)
@@ -214,7 +230,7 @@ def subsidy_decide(
             _check_public_notice(locked, on)
         if decision == "approve":
             if locked.child.status == ChildStatus.CLOSED:
-                raise Conflict("档案已结案，不能批准", field="status")
+                raise Conflict(_("The file is closed and cannot be approved"), field="status")
             # The family may have changed since submission: the rule is checked again.
             _check_eligible(locked.child, locked.programme)
             if locked.status == ApplicationStatus.TOWNSHIP_APPROVED:
@@ -235,7 +251,7 @@ def subsidy_decide(
             _enrol(locked, on)
             if programme.confirms_category:
                 with translation.override(settings.LANGUAGE_CODE):  # stored: the site's language
-                    confirmed = f"批准{programme.name}"
+                    confirmed = _("Approved for %(programme)s") % {"programme": programme.name}
                 child_services.category_confirm_by_approval(
                     user=user,
                     child_id=locked.child_id,
@@ -256,7 +272,11 @@ def _check_documents(application: SubsidyApplication) -> None:
     one missing."""
     missing = selectors.document_check(application).missing
     if missing:
-        raise Conflict("缺少材料，县级审批前须上传：" + "；".join(missing), field="evidence")
+        raise Conflict(
+            _("Documents missing; upload before county approval: %(missing)s")
+            % {"missing": pgettext("clause separator", "; ").join(missing)},
+            field="evidence",
+        )
 
 
 # --- The public notice (公示) of 低保 and 特困, and objections to it ----------------------------
@@ -285,7 +305,12 @@ def _notice_of_decision(
     if not records:
         for field, value in (("notice_place", place), ("notice_starts_on", starts_on)):
             if value:
-                errors[field] = ["只有乡镇初审通过需公示的低保、特困申请时登记公示"]
+                errors[field] = [
+                    _(
+                        "A public notice is recorded only for minimum living or extreme poverty "
+                        "applications the township approved"
+                    )
+                ]
         _raise_if_errors(errors)
         return None
     place = place or NoticePlace.VILLAGE_BOARD
@@ -325,26 +350,35 @@ def _check_public_notice(locked: SubsidyApplication, on: date) -> None:
         return
     notice = PublicNotice.objects.filter(application=locked).first()
     if notice is None:
-        raise Conflict("尚未登记公示，不能审批", field="status")
+        raise Conflict(_("No public notice recorded yet; it cannot be approved"), field="status")
     problems = []
     first_day = rules.county_may_approve_from(notice.ends_on)
     if on < first_day:
-        problems.append(f"公示期未满，{first_day:%Y-%m-%d}起方可审批")
+        problems.append(
+            _("The public notice is not over; it can be approved from %(date)s")
+            % {"date": f"{first_day:%Y-%m-%d}"}
+        )
     unhandled = notice.objections.filter(handled_on__isnull=True).count()
     if unhandled:
-        problems.append(f"有未处理的公示异议（{unhandled}条），处理后方可审批")
+        problems.append(
+            _("Objections not yet dealt with (%(count)s); deal with them before approving")
+            % {"count": unhandled}
+        )
     if problems:
-        raise Conflict("；".join(problems), field="status")
+        raise Conflict(clause_list(problems), field="status")
 
 
 def _notice_text(field: str, value: str | None, label: str, errors: dict) -> str:
     text = (value or "").strip()
     if "\x00" in text:
-        errors.setdefault(field, []).append("含有无效字符")
+        errors.setdefault(field, []).append(_("Contains invalid characters"))
     elif not text:
-        errors.setdefault(field, []).append(f"请填写{label}")
+        errors.setdefault(field, []).append(_("Enter the %(label)s") % {"label": label})
     elif len(text) > MAX_OBJECTION_TEXT:
-        errors.setdefault(field, []).append(f"{label}不能超过{MAX_OBJECTION_TEXT}字")
+        errors.setdefault(field, []).append(
+            _("The %(label)s cannot be longer than %(limit)s characters")
+            % {"label": label, "limit": MAX_OBJECTION_TEXT}
+        )
     return text
 
 
@@ -354,7 +388,7 @@ def _locked_notice(application: SubsidyApplication) -> tuple[SubsidyApplication,
     locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
     notice = PublicNotice.objects.filter(application=locked).first()
     if locked.status != ApplicationStatus.TOWNSHIP_APPROVED or notice is None:
-        raise Conflict("该申请当前不在公示环节", field="status")
+        raise Conflict(_("This application is not in its public notice"), field="status")
     return locked, notice
 
 
@@ -372,9 +406,9 @@ def public_notice_update(
     permissions.require(user, Capability.BENEFIT_NOTICE)
     errors: dict[str, list[str]] = {}
     if starts_on is None:
-        errors["starts_on"] = ["请填写公示开始日期"]
+        errors["starts_on"] = [_("Enter the first day of the public notice")]
     if ends_on is None:
-        errors["ends_on"] = ["请填写公示结束日期"]
+        errors["ends_on"] = [_("Enter the last day of the public notice")]
     _check_choice(errors, "place", place, NoticePlace.values)
     _raise_if_errors(errors)
     with transaction.atomic():
@@ -400,17 +434,25 @@ def notice_objection_add(
     in the future). Until it is handled the county may not approve."""
     permissions.require(user, Capability.BENEFIT_OBJECTION_RECORD)
     errors: dict[str, list[str]] = {}
-    content = _notice_text("content", content, "异议内容", errors)
+    content = _notice_text("content", content, _("objection"), errors)
     if received_on is None:
-        errors["received_on"] = ["请填写收到异议的日期"]
+        errors["received_on"] = [_("Enter the date the objection was received")]
     elif received_on > today():
-        errors["received_on"] = ["收到日期不能晚于今天"]
+        errors["received_on"] = [_("The date received cannot be later than today")]
     _raise_if_errors(errors)
     with transaction.atomic():
         _locked, notice = _locked_notice(application)
         if received_on < notice.starts_on:
             raise ValidationError(
-                {"received_on": [f"收到日期不能早于公示开始日期（{notice.starts_on:%Y-%m-%d}）"]}
+                {
+                    "received_on": [
+                        _(
+                            "The date received cannot be earlier than the notice's first day "
+                            "(%(date)s)"
+                        )
+                        % {"date": f"{notice.starts_on:%Y-%m-%d}"}
+                    ]
+                }
             )
         return NoticeObjection.objects.create(
             notice=notice, received_on=received_on, content=content, recorded_by=user
@@ -425,16 +467,18 @@ def notice_objection_handle(
     permissions.require(user, Capability.BENEFIT_OBJECTION_HANDLE)
     errors: dict[str, list[str]] = {}
     _check_choice(errors, "outcome", outcome, ObjectionOutcome.values)
-    handling = _notice_text("handling", handling, "处理情况", errors)
+    handling = _notice_text("handling", handling, _("handling"), errors)
     _raise_if_errors(errors)
     with transaction.atomic():
         _locked, notice = _locked_notice(objection.notice.application)
         locked = NoticeObjection.objects.select_for_update().filter(pk=objection.pk).first()
         if locked is None or locked.notice_id != notice.pk:
             # The application was approved again meanwhile: a fresh notice replaced this one.
-            raise Conflict("该异议所在的公示已重新发布", field="status")
+            raise Conflict(
+                _("The public notice of this objection was published again"), field="status"
+            )
         if locked.handled_on is not None:
-            raise Conflict("该异议已处理", field="outcome")
+            raise Conflict(_("This objection has already been dealt with"), field="outcome")
         locked.outcome, locked.handling = outcome, handling
         locked.handled_on, locked.handled_by = today(), user
         locked.save(update_fields=["outcome", "handling", "handled_on", "handled_by"])
@@ -458,21 +502,23 @@ def subsidy_evidence_attach(
     description = (description or "").strip()
     errors: dict[str, list[str]] = {}
     if kind not in EvidenceKind.values:
-        errors["kind"] = [f"无效的材料类型：{kind}"]
+        errors["kind"] = [_("Invalid document kind: %(kind)s") % {"kind": kind}]
     elif not description and kind != EvidenceKind.OTHER:
-        description = rules.KIND_ZH[kind]
+        description = str(rules.KIND_ZH[kind])
     if not description:
-        errors["description"] = ["请写明材料名称，如“死亡证明”"]
+        errors["description"] = [_("Name the document, e.g. “Death certificate”")]
     elif len(description) > 100:
-        errors["description"] = ["材料名称不能超过100字"]
+        errors["description"] = [_("A document name cannot be longer than 100 characters")]
     if upload is None:
-        errors["file"] = ["请选择文件"]
+        errors["file"] = [_("Choose a file")]
     _raise_if_errors(errors)
     content_type, extension = document_type(upload, field="file")
     with transaction.atomic():
         locked = SubsidyApplication.objects.select_for_update().get(pk=application.pk)
         if locked.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
-            raise Conflict("申请已办结，不能再补充材料", field="status")
+            raise Conflict(
+                _("The application is finished; no more documents can be added"), field="status"
+            )
         evidence = SubsidyEvidence(
             application=locked,
             description=description,
@@ -554,17 +600,19 @@ def enrolment_end(
     errors: dict[str, list[str]] = {}
     _check_choice(errors, "reason", reason, [r for r in ExitReason.values if r != "one_off"])
     if reason == ExitReason.OTHER and not note:
-        errors.setdefault("note", []).append("终止原因为“其他”时请说明")
+        errors.setdefault("note", []).append(_("Explain when the reason for ending is “Other”"))
     if on > today():
-        errors.setdefault("on", []).append("终止日期不能晚于今天")
+        errors.setdefault("on", []).append(_("The end date cannot be later than today"))
     decided = enrolment.application.decided_on
     if decided is not None and on < decided:
-        errors.setdefault("on", []).append("终止日期不能早于批准日期")
+        errors.setdefault("on", []).append(
+            _("The end date cannot be earlier than the approval date")
+        )
     _raise_if_errors(errors)
     with transaction.atomic(), history_context(user):
         locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         if locked.end_month is not None:
-            raise Conflict("该补贴已终止", field="status")
+            raise Conflict(_("This benefit has already ended"), field="status")
         label = ExitReason(reason).label
         _end_enrolments(
             Enrolment.objects.filter(pk=locked.pk),
@@ -587,7 +635,7 @@ def enrolment_review(*, user: User, enrolment: Enrolment, note: str = "") -> Enr
     with transaction.atomic():
         locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         if locked.end_month is not None:
-            raise Conflict("该补贴已终止", field="status")
+            raise Conflict(_("This benefit has already ended"), field="status")
         reasons = subsidy_eligibility(child=locked.child, programme=locked.programme)
         if reasons:
             raise ValidationError({"programme": reasons})
@@ -609,9 +657,9 @@ def enrolment_set_payee(*, user: User, enrolment: Enrolment, name: str, account:
     name, account = (name or "").strip(), (account or "").replace(" ", "")
     errors: dict[str, list[str]] = {}
     if not name:
-        errors["payee_name"] = ["请填写收款人姓名"]
+        errors["payee_name"] = [_("Enter the payee's name")]
     if account and not (account.isdigit() and 8 <= len(account) <= 30):
-        errors["payee_account"] = ["银行账号应为8至30位数字"]
+        errors["payee_account"] = [_("A bank account number has 8 to 30 digits")]
     _raise_if_errors(errors)
     enrolment.payee_name = name
     enrolment.payee_account_encrypted = crypto.encrypt(account) if account else ""
@@ -632,11 +680,14 @@ def education_record_add(*, user: User, child: Child, year: int, school: str) ->
     school = (school or "").strip()
     errors: dict[str, list[str]] = {}
     if not school:
-        errors["school"] = ["请填写就读学校"]
+        errors["school"] = [_("Enter the school")]
     this_year = today().year
     if not (child.birth_date.year + 16 <= year <= this_year + 1):
         first = child.birth_date.year + 16
-        errors.setdefault("year", []).append(f"年份应在{first}至{this_year + 1}之间")
+        errors.setdefault("year", []).append(
+            _("The year must be from %(first)s to %(last)s")
+            % {"first": first, "last": this_year + 1}
+        )
     _raise_if_errors(errors)
     with transaction.atomic(), history_context(user):
         record, _created = EducationRecord.objects.update_or_create(
@@ -700,20 +751,15 @@ def subsidy_standard_set(
         raise Http404  # outside the user's area, as everywhere
     errors: dict[str, list[str]] = {}
     if programme not in rules.PROGRAMMES:
-        errors.setdefault("programme", []).append(f"未知的补贴项目：{programme}")
+        errors.setdefault("programme", []).append(_unknown_programme(programme))
     if amount is None or amount < 0:
-        errors.setdefault("amount", []).append("标准不能为负数")
+        errors.setdefault("amount", []).append(_("A standard cannot be negative"))
     elif amount >= 10**7:
-        errors.setdefault("amount", []).append("标准过大，请核对")
+        errors.setdefault("amount", []).append(_("The standard is too large; check it"))
     if month is None:
-        errors.setdefault("month", []).append("请选择起始月份")
+        errors.setdefault("month", []).append(_("Choose the first month"))
     _raise_if_errors(errors)
-    if (
-        Area.objects.filter(code=area_code)
-        .exclude(level__in=("province", "city", "county"))
-        .exists()
-    ):
-        raise ValidationError({"area_code": ["标准只能按省、市、县设置"]})
+    _require_setting_level(area_code, _("Standards are set only for a province, city or county"))
     standard, _created = SubsidyStandard.objects.update_or_create(
         area_id=area_code,
         programme=programme,
@@ -734,18 +780,17 @@ def evidence_requirement_set(
         raise Http404  # outside the user's area, as everywhere
     errors: dict[str, list[str]] = {}
     if programme not in rules.PROGRAMMES:
-        errors["programme"] = [f"未知的补贴项目：{programme}"]
+        errors["programme"] = [_unknown_programme(programme)]
     chosen = list(dict.fromkeys(kinds)) if kinds is not None else None
     for kind in chosen or []:
         if kind not in EvidenceKind.values:
-            errors.setdefault("kinds", []).append(f"无效的材料类型：{kind}")
+            errors.setdefault("kinds", []).append(
+                _("Unknown kind of document: %(kind)s") % {"kind": kind}
+            )
     _raise_if_errors(errors)
-    if (
-        Area.objects.filter(code=area_code)
-        .exclude(level__in=("province", "city", "county"))
-        .exists()
-    ):
-        raise ValidationError({"area_code": ["所需材料只能按省、市、县设置"]})
+    _require_setting_level(
+        area_code, _("Required documents are set only for a province, city or county")
+    )
     if chosen is None:
         EvidenceRequirement.objects.filter(area_id=area_code, programme=programme).delete()
         return None
@@ -878,11 +923,12 @@ def enrolments_end_for_closed_file(
     # The note is stored, so it is written in the site's language, not the worker's.
     with translation.override(settings.LANGUAGE_CODE):
         label = str(CloseReason(reason).label) if reason in CloseReason.values else reason
+        note = _("File closed: %(reason)s") % {"reason": label}
     with transaction.atomic(), history_context(user):
         return _end_enrolments(
             Enrolment.objects.filter(child_id=child_id),
             reason=CLOSE_EXIT_REASON.get(reason, ExitReason.FILE_CLOSED),
-            note=f"档案结案：{label}",
+            note=note,
             on=closed_on,
             user=user,
         )
@@ -898,11 +944,16 @@ def enrolments_end_for_moved_file(
         destination, area_rules.COUNTY
     ):
         return 0
+    with translation.override(settings.LANGUAGE_CODE):  # stored: the site's language
+        note = _("Moved away: %(source)s → %(destination)s") % {
+            "source": source,
+            "destination": destination,
+        }
     with transaction.atomic():
         return _end_enrolments(
             Enrolment.objects.filter(child_id=child_id),
             reason=ExitReason.MOVED_AWAY,
-            note=f"迁出：{source} → {destination}",
+            note=note,
             on=on,
             user=None,
         )
@@ -926,7 +977,10 @@ def enrolments_recheck(*, child_id: uuid.UUID | str) -> int:
             if not subsidy_eligibility(child=child, programme=enrolment.programme):
                 continue
             with translation.override(settings.LANGUAGE_CODE):
-                enrolment.review_reason = f"家庭情况变化，需复核：{enrolment.programme_name}"[:200]
+                enrolment.review_reason = _(
+                    "The family's situation changed; review %(programme)s"
+                ) % {"programme": enrolment.programme_name}
+                enrolment.review_reason = enrolment.review_reason[:200]
             if enrolment.next_review_on is None or enrolment.next_review_on > on:
                 enrolment.next_review_on = on
             enrolment.save(update_fields=["next_review_on", "review_reason"])

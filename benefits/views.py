@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
@@ -22,6 +23,7 @@ from children import selectors as child_selectors
 from children.models import ChildStatus
 from core import clock
 from core.forms import refusals_on_form, run_small_form, small_form_view
+from core.text import labelled
 from core.uploads import private_file_response
 
 from . import rules, selectors, services
@@ -57,12 +59,12 @@ def _audit_view(request: HttpRequest, child) -> None:
 def _default_note(child, family) -> str:
     """The application's note, pre-filled from the file: the parents' situation."""
     parts = [
-        f"{m.get_relation_display()}{m.name}：{m.get_status_display()}"
-        + ("" if m.has_guardian_capacity else "，无监护能力")
+        labelled(f"{m.get_relation_display()} {m.name}", m.get_status_display())
+        + ("" if m.has_guardian_capacity else _(", no guardianship capacity"))
         for m in family
         if m.relation in ("father", "mother")
     ]
-    return "；".join(parts)
+    return pgettext("clause separator", "; ").join(parts)
 
 
 def _check_context(child, programme_code: str) -> dict:

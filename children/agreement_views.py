@@ -9,7 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts import permissions
@@ -17,7 +20,8 @@ from accounts import selectors as scope
 from accounts.models import AuditAction
 from accounts.permissions import Capability
 from accounts.services import audit_log
-from core import clock
+from core import capture, clock
+from core.errors import Conflict
 from core.forms import refusals_on_form, small_form_view
 from core.masking import PHONE
 
@@ -33,9 +37,10 @@ from .forms import (
 from .models import CareAgreement, MemberStatus, ParentNotice, Relation
 from .views import document_response
 
-DEFAULT_DUTIES = (
-    "负责儿童的日常生活照料、安全看护和学习督促；发现儿童生病、受伤或处于危险时及时送医、报警，"
-    "并告知委托方和村（居）儿童主任；不得让儿童脱离监护单独居住生活。"
+DEFAULT_DUTIES = gettext_lazy(
+    "Look after the child's daily life, safety and schoolwork; take the child to a doctor or call "
+    "the police at once when ill, hurt or in danger, and tell the entrusting parents and the "
+    "village child director; never let the child live alone without a guardian."
 )
 
 
@@ -191,11 +196,13 @@ def agreement_pdf(request: HttpRequest, agreement_id) -> HttpResponse:
     from weasyprint import HTML
 
     agreement = _agreement_or_404(request, agreement_id)
-    html = render_to_string(
-        "children/agreement_pdf.html",
-        {"agreement": agreement, "child": agreement.child, "parents": agreement.parents.all()},
-        request=request,
-    )
+    # The signed 协议书 is a Chinese document whatever language the page is read in.
+    with translation.override("zh-hans"):
+        html = render_to_string(
+            "children/agreement_pdf.html",
+            {"agreement": agreement, "child": agreement.child, "parents": agreement.parents.all()},
+            request=request,
+        )
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     audit_log(
         user=request.user,
@@ -217,11 +224,36 @@ def parent_contact_create(request: HttpRequest, child_id) -> HttpResponse:
         user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
     )
     form = ParentContactForm(
-        request.POST or None, initial={"contacted_on": clock.today(), "channel": "phone"}
+        request.POST or None,
+        initial={"contacted_on": clock.today(), "channel": "phone", "base": child.version},
     )
+    sync = capture.is_sync(request)
     if request.method == "POST" and form.is_valid():
-        with refusals_on_form(form):
-            services.parent_contact_record(user=request.user, child=child, **form.cleaned_data)
-            messages.success(request, _("Saved."))
-            return redirect("children:detail", child_id=child.pk)
-    return render(request, "children/parent_contact_form.html", {"form": form, "child": child})
+        values = {**form.contact_values(), "file_version": capture.file_version(form)}
+        client_id = form.cleaned_data["client_id"]
+        try:
+            with refusals_on_form(form, raise_conflicts=sync):
+                if client_id:
+                    contact, created = services.parent_contact_record_once(
+                        user=request.user, child=child, client_id=client_id, **values
+                    )
+                else:
+                    contact = services.parent_contact_record(
+                        user=request.user, child=child, **values
+                    )
+                    created = True
+                text = _("Saved.") if created else _("This contact was already saved.")
+                if not sync or capture.is_interactive(request):
+                    messages.success(request, text)
+                target = reverse("children:detail", kwargs={"child_id": child.pk})
+                if sync:
+                    return capture.saved(
+                        created=created, record_id=contact.pk, redirect_to=target, message=text
+                    )
+                return redirect(target)
+        except Conflict as exc:
+            return capture.conflict(exc, title=child.name, rows=selectors.short_file(child))
+    page = render(request, "children/parent_contact_form.html", {"form": form, "child": child})
+    if request.method == "POST" and sync:
+        return capture.invalid(form, page)
+    return page

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Area
+from core.forms import choose_only_option
 
 from .imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 from .models import (
@@ -100,7 +102,13 @@ class ChildForm(forms.Form):
     )
     disability_grade = forms.TypedChoiceField(
         label=_("Disability grade"),
-        choices=[("", "—"), ("1", "一级"), ("2", "二级"), ("3", "三级"), ("4", "四级")],
+        choices=[
+            ("", "—"),
+            ("1", _("Grade 1")),
+            ("2", _("Grade 2")),
+            ("3", _("Grade 3")),
+            ("4", _("Grade 4")),
+        ],
         coerce=int,
         empty_value=None,
         required=False,
@@ -125,9 +133,11 @@ class ChildForm(forms.Form):
 
     def __init__(self, *args, villages, section: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["village"].queryset = villages
-        if villages.count() == 1:
-            self.fields["village"].initial = villages.first()
+        choose_only_option(self, "village", villages)
+        # Required whenever the hukou is registered (most children): marked as required.
+        self.fields["id_number"].label = format_html(
+            '{}<span class="asteriskField">*</span>', _("ID number")
+        )
         if section is not None:
             keep = set(SECTIONS[section][1])
             for name in list(self.fields):
@@ -164,7 +174,7 @@ class FamilyMemberForm(forms.Form):
         label=_("Work place"),
         max_length=100,
         required=False,
-        help_text=_("Province and city, e.g. 浙江省杭州市"),
+        help_text=_("Province and city, e.g. Hangzhou, Zhejiang"),
     )
     employer = forms.CharField(label=_("Employer"), max_length=100, required=False)
     away_since = forms.DateField(label=_("Away since"), required=False, widget=DATE_WIDGET)
@@ -315,6 +325,17 @@ class ParentContactForm(forms.Form):
     contacted_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
     channel = forms.ChoiceField(label=_("How"), choices=ContactChannel.choices)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    # The offline capture protocol (core.capture), as on the visit form.
+    client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    base = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    force = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def contact_values(self) -> dict:
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("client_id", "base", "force")
+        }
 
 
 # --- The file's life: re-open, transfers (children.lifecycle) ---------------------------------
@@ -360,9 +381,7 @@ class TransferInForm(forms.Form):
 
     def __init__(self, *args, villages, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["village"].queryset = villages
-        if villages.count() == 1:
-            self.fields["village"].initial = villages.first()
+        choose_only_option(self, "village", villages)
 
     def service_values(self) -> dict:
         data = dict(self.cleaned_data)

@@ -13,6 +13,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.errors import Conflict
@@ -27,8 +28,10 @@ from .services import (
     require_writer,
 )
 
-DIFFERENT_VILLAGE_MESSAGE = "兄弟姐妹应在同一村（社区）建档；请先办理转移"
-SAME_CHILD_MESSAGE = "不能把儿童与自己关联"
+DIFFERENT_VILLAGE_MESSAGE = _(
+    "Siblings must have their files in the same village (community); transfer first"
+)
+SAME_CHILD_MESSAGE = _("A child cannot be linked to itself")
 # Blank fields of the record kept are filled from the duplicate dropped when two families join.
 _FILLABLE = ("phone", "work_place", "employer", "away_since", "evidence", "evidence_date")
 

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.translation import gettext as _
+
 from core.masking import mask_id_number
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -36,15 +38,15 @@ def parse(raw: str) -> IdNumber:
     # ASCII digits only: str.isdigit() also admits full-width, Arabic-Indic and superscript
     # digits, which would either crash int() or be stored in a form the lookup hash never matches.
     if not _FORMAT.fullmatch(value):
-        raise IdNumberError("身份证号应为18位，前17位为数字，最后一位为数字或X")
+        raise IdNumberError(_("An ID number has 18 characters: 17 digits, then a digit or X"))
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError as exc:
-        raise IdNumberError("身份证号中的出生日期无效") from exc
+        raise IdNumberError(_("The date of birth in the ID number is not valid")) from exc
     if birth.year < 1900:
-        raise IdNumberError("身份证号中的出生日期无效")
+        raise IdNumberError(_("The date of birth in the ID number is not valid"))
     if check_digit(value[:17]) != value[17]:
-        raise IdNumberError("身份证号校验位错误，请核对")
+        raise IdNumberError(_("The ID number's check digit is wrong; check the number"))
     gender = "male" if int(value[16]) % 2 == 1 else "female"
     return IdNumber(value=value, birth_date=birth, gender=gender)
 
@@ -54,10 +56,14 @@ def validate_against(raw: str, *, birth_date: date | None, gender: str | None) -
     parsed = parse(raw)
     if birth_date is not None and parsed.birth_date != birth_date:
         raise IdNumberError(
-            f"身份证号中的出生日期（{parsed.birth_date:%Y-%m-%d}）与填写的出生日期不一致"
+            _(
+                "The date of birth in the ID number (%(date)s) does not match the date of birth "
+                "entered"
+            )
+            % {"date": f"{parsed.birth_date:%Y-%m-%d}"}
         )
     if gender and parsed.gender != gender:
-        raise IdNumberError("身份证号中的性别与填写的性别不一致")
+        raise IdNumberError(_("The gender in the ID number does not match the gender entered"))
     return parsed
 
 

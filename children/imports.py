@@ -10,6 +10,9 @@ from datetime import date, datetime
 from typing import IO
 
 from django.core.exceptions import PermissionDenied
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -19,6 +22,7 @@ from accounts import services as account_services
 from accounts.models import Area, AuditAction, User
 from accounts.services import audit_log
 from core import cells, crypto
+from core.text import join_list
 from core.uploads import zip_expanded_size
 
 from . import services
@@ -31,18 +35,44 @@ ERRORS_SHOWN = 200  # on the page and by the command; the rest are counted
 # An .xlsx is a zip: what it unpacks to is capped too (20,000 rows of the template unpack to about
 # 20 MB of XML), before openpyxl inflates anything.
 MAX_IMPORT_EXPANDED_BYTES = 80 * 1024 * 1024
-TOO_LARGE_EXPANDED_MESSAGE = (
-    f"文件解压后超过{MAX_IMPORT_EXPANDED_BYTES // (1024 * 1024)} MB（表格中可能有超长内容），"
-    "未导入。请用导入模板重新填写后再导入。"
-)
-TOO_LARGE_MESSAGE = (
-    f"文件超过{MAX_IMPORT_BYTES // (1024 * 1024)} MB，未导入。"
-    f"请把表格分成几个文件（每个不超过{MAX_IMPORT_ROWS}行）分别导入。"
-)
-TOO_MANY_ROWS_MESSAGE = (
-    f"表格超过{MAX_IMPORT_ROWS}行（不含表头），未导入。请分成几个文件分别导入；"
-    "如表格末尾有大量空行，请删除后再导入。"
-)
+# The messages are lazy: in the reader's language when shown (the command's: Chinese).
+TOO_LARGE_EXPANDED_MESSAGE = lazy(
+    lambda: (
+        _(
+            "The file unpacks to more than %(mb)s MB (the sheet may hold very long content) and "
+            "was not imported. Fill in the import template again and import it."
+        )
+        % {"mb": MAX_IMPORT_EXPANDED_BYTES // (1024 * 1024)}
+    ),
+    str,
+)()
+TOO_LARGE_MESSAGE = lazy(
+    lambda: (
+        _(
+            "The file is larger than %(mb)s MB. Split it into files of at most "
+            "%(rows)s rows and import them one by one."
+        )
+        % {"mb": MAX_IMPORT_BYTES // (1024 * 1024), "rows": MAX_IMPORT_ROWS}
+    ),
+    str,
+)()
+TOO_MANY_ROWS_MESSAGE = lazy(
+    lambda: (
+        _(
+            "The sheet has more than %(rows)s rows (besides the header) and was not imported. "
+            "Split it into several files and import them one by one; if the sheet ends in many "
+            "empty rows, delete them first."
+        )
+        % {"rows": MAX_IMPORT_ROWS}
+    ),
+    str,
+)()
+# Where an error is when it is not in one column of the sheet (the columns keep the template's
+# Chinese headers: they name the file's columns).
+ACCOUNT = pgettext_lazy("where an import error is", "Account")
+FILE = pgettext_lazy("where an import error is", "File")
+HEADER_ROW = pgettext_lazy("where an import error is", "Header row")
+OUTSIDE_AREA = pgettext_lazy("an import error", "Outside your area")
 
 MEMBER_STATUS_OPTIONS = "在家,外出务工,服刑,强制戒毒,已故,失踪,失联,宣告失踪,其他"
 
@@ -148,13 +178,17 @@ MEMBER_STATUS = {
 @dataclass
 class RowError:
     row: int  # 0: the whole file, not one row
-    column: str
+    column: str  # a column's header as in the template, or where else (ACCOUNT, FILE …)
     message: str
 
     def __str__(self) -> str:
         if not self.row:
             return f"[{self.column}] {self.message}"
-        return f"第{self.row}行 [{self.column}] {self.message}"
+        return _("Row %(row)s [%(column)s] %(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -287,7 +321,11 @@ class _Row:
         if not value:
             return default
         if value not in mapping:
-            self.error(key, f"无法识别“{value}”，可填：{'/'.join(k for k in mapping if k)}")
+            self.error(
+                key,
+                _('Cannot read "%(value)s"; fill in one of: %(options)s')
+                % {"value": value, "options": "/".join(k for k in mapping if k)},
+            )
             return default
         return mapping[value]
 
@@ -295,7 +333,9 @@ class _Row:
         try:
             return _date(self.cells.get(key))
         except ValueError:
-            self.error(key, f"日期格式应为YYYY-MM-DD，实际为“{self.text(key)}”")
+            self.error(
+                key, _('Dates are written YYYY-MM-DD, not "%(value)s"') % {"value": self.text(key)}
+            )
             return None
 
 
@@ -329,7 +369,7 @@ def _parse_row(row: _Row, user: User, villages: dict[str, Area]) -> tuple[dict, 
         if grade in {"1", "2", "3", "4"}:
             values["disability_grade"] = int(grade)
         else:
-            row.error("disability_grade", "残疾等级应为1至4")
+            row.error("disability_grade", _("The disability grade is 1 to 4"))
     for part in row.text("categories").replace("，", "、").replace(",", "、").split("、"):
         part = part.strip()
         if not part:
@@ -339,13 +379,13 @@ def _parse_row(row: _Row, user: User, villages: dict[str, Area]) -> tuple[dict, 
         if part in CATEGORIES:
             values["categories"].append(CATEGORIES[part])
         else:
-            row.error("categories", f"无法识别的类别“{part}”")
+            row.error("categories", _('Unknown category "%(value)s"') % {"value": part})
 
     errors: dict[str, list[str]] = {}
     try:
         services.validate_child(user, values, errors, current=None, villages=villages)
     except PermissionDenied:
-        errors.setdefault("village_code", []).append("不在您负责的区域内")
+        errors.setdefault("village_code", []).append(str(OUTSIDE_AREA))
     for service_field, messages in errors.items():
         for message in messages:
             row.error(_FIELD_TO_KEY.get(service_field, service_field), message)
@@ -454,22 +494,27 @@ def _check_and_create(
 ) -> ImportReport:
     report = ImportReport(update=update)
     if account_services.import_lock_open(user) is not None:
-        return report.refuse("locked", RowError(0, "账号", account_services.IMPORT_LOCKED_MESSAGE))
+        return report.refuse("locked", RowError(0, ACCOUNT, account_services.IMPORT_LOCKED_MESSAGE))
     try:
         services.require_writer(user)
     except PermissionDenied:
-        return report.refuse("role", RowError(0, "账号", "您的角色不能导入儿童档案"))
+        return report.refuse("role", RowError(0, ACCOUNT, _("Your role cannot import child files")))
     size = _size_of(source)
     if size is not None and size > MAX_IMPORT_BYTES:
-        return report.refuse("too_large", RowError(0, "文件", TOO_LARGE_MESSAGE))
+        return report.refuse("too_large", RowError(0, FILE, TOO_LARGE_MESSAGE))
     expanded = zip_expanded_size(source)
     if expanded is not None and expanded > MAX_IMPORT_EXPANDED_BYTES:
-        return report.refuse("too_large", RowError(0, "文件", TOO_LARGE_EXPANDED_MESSAGE))
+        return report.refuse("too_large", RowError(0, FILE, TOO_LARGE_EXPANDED_MESSAGE))
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not .xlsx
         return report.refuse(
-            "not_xlsx", RowError(0, "文件", f"无法读取 .xlsx 文件：{exc.__class__.__name__}")
+            "not_xlsx",
+            RowError(
+                0,
+                FILE,
+                _("Cannot read the .xlsx file: %(error)s") % {"error": exc.__class__.__name__},
+            ),
         )
     try:
         parsed, villages, seen_numbers = _read_rows(workbook, user, report)
@@ -482,7 +527,7 @@ def _check_and_create(
     if seen_numbers:
         on_file = _check_duplicates(user, seen_numbers, report, request, update=update)
     if report.rows == 0:
-        report.errors.append(RowError(2, "文件", "没有数据行"))
+        report.errors.append(RowError(2, FILE, _("No data rows")))
     updates: list[services.CensusUpdate] = []
     new_rows = []
     families: dict = defaultdict(list)  # household id → its members (siblings share them)
@@ -528,13 +573,6 @@ def _check_and_create(
     return report
 
 
-POSSIBLE_DUPLICATE_MESSAGE = (
-    "同村（社区）或同乡镇已有姓名和出生日期相同的儿童档案{names}，请核实是否为同一儿童；"
-    "不是同一儿童的，在“确认不是同一儿童”列填“是”"
-)
-SHEET_DUPLICATE_MESSAGE = "与第{row}行姓名、出生日期和村（社区）相同，且都没有身份证号"
-
-
 def _ask_about_possible_duplicates(
     user: User, parsed: list, new_rows: list, report: ImportReport
 ) -> None:
@@ -556,7 +594,15 @@ def _ask_about_possible_duplicates(
         key = (values["name"].strip(), values["birth_date"], values["village_code"])
         if key in seen:
             report.errors.append(
-                RowError(number, "姓名", SHEET_DUPLICATE_MESSAGE.format(row=seen[key]))
+                RowError(
+                    number,
+                    "姓名",
+                    _(
+                        "Same name, birth date and village as row %(row)s, and neither has an ID "
+                        "number"
+                    )
+                    % {"row": seen[key]},
+                )
             )
             continue
         seen[key] = number
@@ -564,12 +610,26 @@ def _ask_about_possible_duplicates(
             # Matched on the name: the files in the user's area are named by it and their village,
             # with no query per row.
             names = [
-                f"{key[0]}（{code}）" for _pk, code in found if scope.code_in_scope(user, code)
+                _("%(name)s (%(code)s)") % {"name": key[0], "code": code}
+                for _pk, code in found
+                if scope.code_in_scope(user, code)
             ]
-            shown = f"：{'、'.join(names)}" if names else ""
-            report.errors.append(
-                RowError(number, "姓名", POSSIBLE_DUPLICATE_MESSAGE.format(names=shown))
+            # The column's header and its answer 是 are the template's words.
+            message = (
+                _(
+                    "A file with the same name and birth date is already in the village or "
+                    "township: %(names)s. Check whether it is the same child; if it is not, fill "
+                    "in 是 in the column 确认不是同一儿童"
+                )
+                % {"names": join_list(names)}
+                if names
+                else _(
+                    "A file with the same name and birth date is already in the village or "
+                    "township. Check whether it is the same child; if it is not, fill in 是 in "
+                    "the column 确认不是同一儿童"
+                )
             )
+            report.errors.append(RowError(number, "姓名", message))
 
 
 # Child fields a census row may change, by column key (the ID number is the key itself; the risk
@@ -592,10 +652,6 @@ _UPDATABLE = (
     "notes",
 )
 _MEMBER_UPDATABLE = ("status", "away_since", "work_place", "phone", "status_since")
-CLOSED_FILE_MESSAGE = (
-    "本辖区已有该身份证号的档案：{name}，已结案；"
-    "请先在档案页重新开启，再导入更新（或从表格中删去该行）"
-)
 
 
 def _census_update(
@@ -636,7 +692,7 @@ def _census_update(
     try:
         village = services.validate_child(user, merged, errors, current=child)
     except PermissionDenied:
-        errors.setdefault("village_code", []).append("不在您负责的区域内")
+        errors.setdefault("village_code", []).append(str(OUTSIDE_AREA))
         village = None
     for service_field, messages in errors.items():
         for message in messages:
@@ -662,7 +718,10 @@ def _census_update(
             census.new_members.append(member)
             continue
         if len(same) > 1:
-            row.error(f"{prefix}_name", "该儿童有多位同一关系的家庭成员，请填写姓名")
+            row.error(
+                f"{prefix}_name",
+                _("The child has several family members of this relation: fill in the name"),
+            )
             continue
         found = same[0]
         member_changes = {
@@ -684,7 +743,7 @@ def _read_rows(workbook, user: User, report: ImportReport):
     sheet = workbook.worksheets[0]
     declared = sheet.max_row  # from the sheet's <dimension>, None when it does not say
     if declared is not None and declared > MAX_IMPORT_ROWS + 1:
-        report.refuse("too_many_rows", RowError(0, "文件", TOO_MANY_ROWS_MESSAGE))
+        report.refuse("too_many_rows", RowError(0, FILE, TOO_MANY_ROWS_MESSAGE))
         return [], {}, {}
     # From here openpyxl must not stop at the stated size: this loop stops at the cap itself.
     sheet.reset_dimensions()
@@ -694,7 +753,12 @@ def _read_rows(workbook, user: User, report: ImportReport):
     if missing:
         report.refuse(
             "headers",
-            RowError(1, "表头", f"缺少必填列：{'、'.join(missing)}；请使用下载的模板"),
+            RowError(
+                1,
+                HEADER_ROW,
+                _("Required columns are missing: %(columns)s. Use the downloaded template")
+                % {"columns": join_list(missing)},
+            ),
         )
         return [], {}, {}
     positions = {key: header.index(h) for h, key, _r, _ in COLUMNS if h in header}
@@ -704,7 +768,7 @@ def _read_rows(workbook, user: User, report: ImportReport):
     seen_numbers: dict[str, int] = {}
     for number, raw in enumerate(rows, start=2):
         if number > MAX_IMPORT_ROWS + 1:
-            report.refuse("too_many_rows", RowError(0, "文件", TOO_MANY_ROWS_MESSAGE))
+            report.refuse("too_many_rows", RowError(0, FILE, TOO_MANY_ROWS_MESSAGE))
             return [], {}, {}
         if raw is None or all(v in (None, "") for v in raw):
             continue
@@ -720,7 +784,10 @@ def _read_rows(workbook, user: User, report: ImportReport):
         id_number = values.get("id_number") or ""
         if id_number:
             if id_number in seen_numbers:
-                row.error("id_number", f"与第{seen_numbers[id_number]}行身份证号重复")
+                row.error(
+                    "id_number",
+                    _("Same ID number as row %(row)s") % {"row": seen_numbers[id_number]},
+                )
                 continue
             seen_numbers[id_number] = number
         filled = {key for key, value in values_by_key.items() if _text(value)}
@@ -759,11 +826,19 @@ def _check_duplicates(
                 continue
             report.duplicates_in_area += 1
             if update:
-                message = CLOSED_FILE_MESSAGE.format(name=name)
+                message = _(
+                    "A file with this ID number is in your area: %(name)s, closed. Re-open it on "
+                    "its page first, then import the update (or delete the row from the sheet)"
+                ) % {"name": name}
             elif status == ChildStatus.CLOSED:
-                message = f"本辖区已有该身份证号的档案：{name}（已结案，可在档案页重新开启）"
+                message = _(
+                    "A file with this ID number is in your area: %(name)s (closed; it can be "
+                    "re-opened on its page)"
+                ) % {"name": name}
             else:
-                message = f"本辖区已有该身份证号的档案：{name}，请勿重复导入"
+                message = _(
+                    "A file with this ID number is in your area: %(name)s. Do not import it again"
+                ) % {"name": name}
             report.errors.append(RowError(seen_numbers[hashes[digest]], "身份证号", message))
         else:
             outside.append((str(pk), area_code))
@@ -775,5 +850,5 @@ def _check_duplicates(
         user=user, records=outside, channel="import", request=request
     )
     if lock is not None:
-        report.errors.append(RowError(0, "账号", account_services.IMPORT_LOCKED_MESSAGE))
+        report.errors.append(RowError(0, ACCOUNT, account_services.IMPORT_LOCKED_MESSAGE))
     return to_update

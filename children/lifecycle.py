@@ -21,6 +21,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import extensions, outbox, permissions
 from accounts import selectors as scope
@@ -44,13 +46,15 @@ from .models import (
 )
 from .services import apply_id_number, children_recompute_derived, history_context
 
-REOPEN_ACTIVE_MESSAGE = "档案未结案，无需重新开档"
-REOPEN_ADULT_MESSAGE = "儿童已年满18周岁，不能重新开档"
-TRANSFER_PENDING_MESSAGE = "该儿童已有待处理的转移申请"
-TRANSFER_SAME_VILLAGE_MESSAGE = "儿童已在该村（社区）建档"
-TRANSFER_DECIDED_MESSAGE = "该转移申请已处理"
-NO_FILE_MESSAGE = "未找到该身份证号的档案"
-ASKING_SIDE_MESSAGE = "转移申请须由另一方接收或退回"
+REOPEN_ACTIVE_MESSAGE = gettext_lazy("The file is not closed; no need to reopen it")
+REOPEN_ADULT_MESSAGE = gettext_lazy("The child is 18 or older; the file cannot be reopened")
+TRANSFER_PENDING_MESSAGE = gettext_lazy("The child already has a transfer request waiting")
+TRANSFER_SAME_VILLAGE_MESSAGE = gettext_lazy(
+    "The child's file is already in this village (community)"
+)
+TRANSFER_DECIDED_MESSAGE = gettext_lazy("This transfer request has already been decided")
+NO_FILE_MESSAGE = gettext_lazy("No file with this ID number")
+ASKING_SIDE_MESSAGE = gettext_lazy("The other side accepts or returns a transfer request")
 MAX_REASON = 200
 MAX_NOTE = 500
 
@@ -58,11 +62,15 @@ MAX_NOTE = 500
 def _text(values: dict, field: str, *, required: bool, limit: int, errors: dict) -> str:
     text = (values.get(field) or "").strip()
     if "\x00" in text:
-        errors.setdefault(field, []).append("含有无效字符")
+        errors.setdefault(field, []).append(_("Contains invalid characters"))
     elif required and not text:
-        errors.setdefault(field, []).append("请填写原因" if field.endswith("reason") else "必填")
+        errors.setdefault(field, []).append(
+            _("Enter the reason") if field.endswith("reason") else _("Required")
+        )
     elif len(text) > limit:
-        errors.setdefault(field, []).append(f"不能超过{limit}个字")
+        errors.setdefault(field, []).append(
+            _("Cannot be longer than %(limit)s characters") % {"limit": limit}
+        )
     return text
 
 
@@ -105,7 +113,7 @@ def child_reopen(*, user: User, child: Child, reason: str, note: str = "") -> Ch
     return locked
 
 
-EDUCATION_REOPEN_REASON = "年满18周岁后继续全日制教育，补贴延续"
+EDUCATION_REOPEN_REASON = gettext_lazy("In full-time education after turning 18; benefits continue")
 
 
 def reopen_for_education(child_id) -> bool:
@@ -149,7 +157,9 @@ def _village(code: str, errors: dict) -> Area | None:
     code = (code or "").strip()
     area = Area.objects.filter(code=code, level="village").first() if code.isdigit() else None
     if area is None:
-        errors.setdefault("to_village_code", []).append("请选择正确的村（社区）代码")
+        errors.setdefault("to_village_code", []).append(
+            _("Choose a valid village (community) code")
+        )
     return area
 
 
@@ -311,7 +321,7 @@ def _accept(transfer: Transfer, user: User) -> Transfer:
         leave_household(child)
         child.village_id = transfer.to_village_id
         if child.status == ChildStatus.CLOSED and may_stay_open(child, on):
-            _reopen(child, on, f"转入：{transfer.reason}")
+            _reopen(child, on, _("Transferred in: %(reason)s") % {"reason": transfer.reason})
         else:
             child.version += 1
         child.save()
@@ -331,12 +341,19 @@ def _accept(transfer: Transfer, user: User) -> Transfer:
 
 # --- Merge: two files of one child -----------------------------------------------------------
 
-MERGE_SAME_FILE_MESSAGE = "请选择另一份档案"
-MERGE_DIFFERENT_IDS_MESSAGE = "两份档案的身份证号不同，不是同一儿童，不能合并"
-MERGE_CLOSED_MESSAGE = "保留的档案已结案：请保留未结案的档案，或先重新开档"
-MERGE_TRANSFER_MESSAGE = "其中一份档案有待处理的转移申请，请先处理"
-MERGE_CONFLICT_MESSAGE = (
-    "两份档案的记录不能并存（如同一项补贴都在发放、都有生效的委托照护协议），请先处理其中一份再合并"
+MERGE_SAME_FILE_MESSAGE = gettext_lazy("Choose another file")
+MERGE_DIFFERENT_IDS_MESSAGE = gettext_lazy(
+    "The two files have different ID numbers: not the same child, they cannot be merged"
+)
+MERGE_CLOSED_MESSAGE = gettext_lazy(
+    "The file to keep is closed: keep the open file, or reopen it first"
+)
+MERGE_TRANSFER_MESSAGE = gettext_lazy(
+    "One of the files has a transfer request waiting; deal with it first"
+)
+MERGE_CONFLICT_MESSAGE = gettext_lazy(
+    "Records of the two files cannot both stand (e.g. the same benefit paid on both, or two care "
+    "agreements in force); deal with one of them before merging"
 )
 # The dates a visit or contact moves forward, kept as the later of the two files'.
 _LATEST = ("last_contact_on", "last_home_visit_on", "last_parent_contact_on")

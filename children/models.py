@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.fields import EncryptedTextField
+from core.text import join_list
 
 
 class Gender(models.TextChoices):
@@ -107,7 +108,7 @@ class Household(models.Model):
         verbose_name_plural = _("households")
 
     def __str__(self) -> str:
-        return "、".join(self.children.order_by("birth_date").values_list("name", flat=True))
+        return join_list(self.children.order_by("birth_date").values_list("name", flat=True))
 
 
 @pghistory.track(
@@ -340,6 +341,14 @@ class Child(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def schedule_reason_shown(self) -> str:
+        """Why the child is contacted and visited as often as they are, in the reader's language
+        (the column keeps it in the default language)."""
+        from . import schedule
+
+        return schedule.shown_reason(self.schedule_reason)
 
     @property
     def family_members(self) -> models.QuerySet[FamilyMember]:
@@ -722,6 +731,8 @@ class ParentContact(models.Model):
     recorded_by = models.ForeignKey(
         "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Chosen by the phone (as Visit.client_id): a retried upload finds this contact again.
+    client_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,6 +12,8 @@ import uuid
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import notify
 from accounts.models import DeliveryChannel, DeliveryPurpose, DeliveryStatus, User
@@ -23,7 +25,9 @@ from .services import require_writer
 
 logger = logging.getLogger(__name__)
 
-NO_MOBILE_NOTE = "档案中没有家长的手机号，请设法联系家长"
+NO_MOBILE_NOTE = gettext_lazy(
+    "No parent's mobile number on file; find another way to reach the parents"
+)
 
 
 def _template_params(agreement: CareAgreement) -> dict[str, str]:
@@ -125,6 +129,6 @@ def parent_notice_mark_called(*, user: User, notice: ParentNotice, note: str = "
         status__in=(ParentNoticeStatus.PENDING_CALL, ParentNoticeStatus.TEXTING),
     ).update(**values)
     if not updated:
-        raise Conflict("该通知已处理")
+        raise Conflict(_("This notice has already been dealt with"))
     notice.refresh_from_db()
     return notice

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
 LEFT_BEHIND_MAX_AGE = 16  # under 16 (国发〔2016〕13号)
 DEFAULT_AWAY_DAYS = 90  # *default*: "working away for at least 90 days" (3 months)
 SCHOOL_AGE = (6, 15)  # compulsory schooling: out_of_school applies to ages 6–15
@@ -297,8 +299,15 @@ def merge_families(kept: Sequence[Person], incoming: Sequence[Person]) -> Family
             other = next((k for k in kept if k.relation == person.relation), None)
             if other is not None:
                 merge.conflicts.append(
-                    f"两个档案登记的{RELATION_ZH[person.relation]}不是同一人"
-                    f"（{other.name}、{person.name}），请先更正家庭成员"
+                    _(
+                        "The two files name different people as the %(relation)s (%(kept)s, "
+                        "%(incoming)s); correct the family members first"
+                    )
+                    % {
+                        "relation": _("father") if person.relation == "father" else _("mother"),
+                        "kept": other.name,
+                        "incoming": person.name,
+                    }
                 )
                 continue
         merge.added.append(person)

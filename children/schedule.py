@@ -11,10 +11,16 @@ everything else reads them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
+
+from core.text import join_list
 
 from . import rules
 
@@ -32,6 +38,29 @@ class Intervals:
     reason: str
 
 
+# Why a child is contacted and visited as often as they are: the conditions of intervals(), in the
+# order they are named. The stored ``Child.schedule_reason`` is written in Chinese (the default
+# language, whoever saved the file); shown_reason() reads it back in the reader's language.
+_CONDITIONS = {
+    "high": gettext_lazy("High risk (red)"),
+    "medium": gettext_lazy("Medium risk (yellow)"),
+    "disabled": gettext_lazy("Child with a disability"),
+    "psych": gettext_lazy("Mental health or behaviour problems"),
+    "parent": gettext_lazy("A parent severely disabled or seriously ill"),
+}
+
+
+def _reason(conditions: list[str], contact_days: int, home_days: int) -> str:
+    if not conditions:
+        return gettext(
+            "Ordinary: contact every %(contact)s days, home visit every %(home)s days"
+        ) % {"contact": contact_days, "home": home_days}
+    return gettext("%(conditions)s: home visit every %(home)s days") % {
+        "conditions": join_list(_CONDITIONS[key] for key in conditions),
+        "home": home_days,
+    }
+
+
 def intervals(
     *,
     risk_level: str,
@@ -40,33 +69,44 @@ def intervals(
     parent_serious_disability: bool,
     policy: dict[str, int],
 ) -> Intervals:
-    """How often the child must be contacted and visited at home, and why, in Chinese."""
+    """How often the child must be contacted and visited at home, and why (in the active
+    language; the file stores it in the default language, see shown_reason)."""
     if risk_level == "high":
-        return Intervals(
-            policy["contact_days_high"],
-            policy["home_days_high"],
-            f"高风险（红色）：每{policy['home_days_high']}天入户走访",
-        )
+        contact, home = policy["contact_days_high"], policy["home_days_high"]
+        return Intervals(contact, home, _reason(["high"], contact, home))
     conditions = []
     if risk_level == "medium":
-        conditions.append("中风险（黄色）")
+        conditions.append("medium")
     if child_disabled:
-        conditions.append("残疾儿童")
+        conditions.append("disabled")
     if psych_concern:
-        conditions.append("心理或行为问题")
+        conditions.append("psych")
     if parent_serious_disability:
-        conditions.append("父母一方重度残疾或重病")
+        conditions.append("parent")
     if conditions:
-        return Intervals(
-            policy["contact_days_medium"],
-            policy["home_days_medium"],
-            f"{'、'.join(conditions)}：每{policy['home_days_medium']}天入户走访",
-        )
-    return Intervals(
-        policy["contact_days_low"],
-        policy["home_days_low"],
-        f"一般：每{policy['contact_days_low']}天联系一次，每{policy['home_days_low']}天入户走访",
-    )
+        contact, home = policy["contact_days_medium"], policy["home_days_medium"]
+        return Intervals(contact, home, _reason(conditions, contact, home))
+    contact, home = policy["contact_days_low"], policy["home_days_low"]
+    return Intervals(contact, home, _reason([], contact, home))
+
+
+def shown_reason(stored: str) -> str:
+    """A stored reason (Chinese, as intervals() wrote it) in the active language. A text that
+    does not read as one of intervals()' reasons is shown as it is."""
+    if not stored or translation.get_language() == settings.LANGUAGE_CODE:
+        return stored
+    with translation.override(settings.LANGUAGE_CODE):
+        names = {str(text): key for key, text in _CONDITIONS.items()}
+        separator = join_list(["", ""])
+        label = _reason(["high"], 0, 0).split(str(_CONDITIONS["high"]), 1)[1]
+    numbers = [int(n) for n in re.findall(r"\d+", stored)]
+    head = stored.split(label[:1], 1)[0] if label else ""
+    keys = [names.get(part) for part in head.split(separator)] if head else []
+    if len(numbers) == 2 and not all(keys):
+        return _reason([], numbers[0], numbers[1])
+    if len(numbers) == 1 and keys and all(keys):
+        return _reason(keys, 0, numbers[0])
+    return stored
 
 
 def due_dates(

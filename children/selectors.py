@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db.models import BooleanField, Count, Exists, Model, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import permissions
 from accounts import selectors as scope
@@ -19,9 +21,12 @@ from accounts.services import policy_joins_sql, policy_sql
 from core import clock, crypto
 from core.history import BASELINE, Change, RelatedLabels, field_changes, value_label
 from core.masking import ID_NUMBER, PHONE
+from core.text import join_list, labelled
 
 from . import schedule
 from .models import (
+    AgreementStatus,
+    CareAgreement,
     Category,
     Child,
     ChildEvent,
@@ -370,8 +375,10 @@ _HIDDEN = {
     "is_key_child",
     "next_assessment_due",
 }
-SYSTEM_AUTHOR = "系统"
-CENSUS_TITLE = "普查更新"  # a change made by the census update (摸底排查/动态更新)
+SYSTEM_AUTHOR = gettext_lazy("System")
+CENSUS_TITLE = gettext_lazy(
+    "Census update"
+)  # a change made by the census update (摸底排查/动态更新)
 
 
 @dataclass
@@ -472,16 +479,16 @@ _PHONE_FIELDS = {"phone", "caregiver_phone", "parent_phone"}
 
 
 def _describe_child(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
-    return ("建立档案", "create") if previous is None else ("修改档案", "change")
+    return (_("File created"), "create") if previous is None else (_("File changed"), "change")
 
 
 def _describe_member(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
     member = f"{value_label(FamilyMember, 'relation', event['relation'])} {event['name']}"
     if event["pgh_label"] == "delete":
-        return f"删除家庭成员：{member}", "family"
+        return _("Family member removed: %(member)s") % {"member": member}, "family"
     if previous is None:
-        return f"添加家庭成员：{member}", "family"
-    return f"修改家庭成员：{member}", "family"
+        return _("Family member added: %(member)s") % {"member": member}, "family"
+    return _("Family member changed: %(member)s") % {"member": member}, "family"
 
 
 def _household_entries(
@@ -500,8 +507,12 @@ def _household_entries(
         siblings = Child.objects.filter(household_id=event["household_id"]).exclude(
             pk=event["pgh_obj_id"]
         )
-        names = "、".join(siblings.values_list("name", flat=True))
-        title = f"与兄弟姐妹共用家庭成员：{names}" if names else "不再与兄弟姐妹共用家庭成员"
+        names = join_list(siblings.values_list("name", flat=True))
+        title = (
+            _("Shares family members with siblings: %(names)s") % {"names": names}
+            if names
+            else _("No longer shares family members with siblings")
+        )
         entries.append(TimelineEntry(event["pgh_created_at"], who, title, [], "family", meta))
     return entries
 
@@ -542,7 +553,7 @@ def timeline_for(
     def describe_child(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
         title, kind = _describe_child(event, previous, changes)
         if event["pgh_obj_id"] != child.pk:
-            title = f"{title}（已合并的档案：{event['name']}）"
+            title = _("%(title)s (merged file: %(name)s)") % {"title": title, "name": event["name"]}
         return title, kind
 
     entries = record_history(
@@ -561,7 +572,7 @@ def timeline_for(
     for entry in entries:  # changes of the yearly census update (children.services.CENSUS_VIA)
         if entry.meta.get("via") == "census" and entry.kind != "create":
             entry.title = (
-                CENSUS_TITLE if entry.kind == "change" else f"{CENSUS_TITLE}：{entry.title}"
+                str(CENSUS_TITLE) if entry.kind == "change" else labelled(CENSUS_TITLE, entry.title)
             )
 
     for merge in merges:
@@ -569,7 +580,8 @@ def timeline_for(
             TimelineEntry(
                 merge.merged_at,
                 merge.merged_by.display_name if merge.merged_by else SYSTEM_AUTHOR,
-                f"合并重复档案：{merge.duplicate_name}（{merge.reason}）",
+                _("Duplicate file merged: %(name)s (%(reason)s)")
+                % {"name": merge.duplicate_name, "reason": merge.reason},
                 [],
                 "change",
             )
@@ -579,7 +591,8 @@ def timeline_for(
             TimelineEntry(
                 assessment.created_at,
                 assessment.assessor.display_name,
-                f"监护评估：{assessment.get_result_display()}",
+                _("Guardianship assessment: %(result)s")
+                % {"result": assessment.get_result_display()},
                 [],
                 f"assessment-{assessment.result}",
             )
@@ -654,3 +667,38 @@ def transfers_to_answer(*, user: User) -> QuerySet[Transfer]:
         (Q(requested_by_side=TransferSide.SENDER) & incoming)
         | (Q(requested_by_side=TransferSide.RECEIVER) & outgoing)
     )
+
+
+def short_file(child: Child) -> list[tuple[str, str, Any, str]]:
+    """The few facts of a child's file a visit is typed against (name, label, value, shown),
+    as a phone shows them beside its own record when the file changed meanwhile
+    (core.capture: the ``server`` side of a ``file_changed`` conflict)."""
+    categories = dict(Category.choices)
+    agreement = (
+        CareAgreement.objects.filter(child=child, status=AgreementStatus.ACTIVE)
+        .order_by("-start_date")
+        .first()
+    )
+    caregiver = (
+        f"{agreement.caregiver_name} ({agreement.get_caregiver_relation_display()})"
+        if agreement
+        else ""
+    )
+    due = child.next_home_visit_due
+    return [
+        ("name", _("Name"), child.name, child.name),
+        ("village", _("Village"), child.village_id, child.village.name),
+        ("status", _("Status"), child.status, child.get_status_display()),
+        (
+            "categories",
+            _("Categories"),
+            list(child.categories),
+            join_list(categories.get(c, c) for c in child.categories),
+        ),
+        ("caregiver", _("Caregiver"), caregiver, caregiver or "—"),
+        ("address", _("Address"), child.address, child.address or "—"),
+        ("school_status", _("Schooling"), child.school_status, child.get_school_status_display()),
+        ("school_name", _("School"), child.school_name, child.school_name or "—"),
+        ("risk_level", _("Risk level"), child.risk_level, child.get_risk_level_display()),
+        ("next_home_visit_due", _("Next home visit due"), str(due or ""), str(due or "—")),
+    ]

@@ -12,9 +12,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pghistory
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import extensions, outbox, permissions
 from accounts import selectors as scope
@@ -22,9 +25,10 @@ from accounts import services as account_services
 from accounts.models import Area, User
 from accounts.permissions import Capability
 from accounts.services import policies_for
-from core import crypto
+from core import capture, crypto
 from core.clock import today
 from core.errors import Conflict
+from core.text import join_list
 
 from . import idcard, rules, schedule
 from .models import (
@@ -56,10 +60,16 @@ from .selectors import households_with_parent, parent_households
 
 # A duplicate outside the user's area: nothing of the file found, not even that it is elsewhere
 # (issue 14, M5). One inside the area may be named: the user can open it anyway.
-DUPLICATE_ID_MESSAGE = "已有档案，请联系督导员处理；如儿童已迁入本地，请申请转入"
-DUPLICATE_IN_AREA_MESSAGE = "本辖区已有该儿童的档案（{name}），请勿重复建档"
-DUPLICATE_CLOSED_MESSAGE = "本辖区已有该儿童的档案（{name}），已结案，可重新开档"
-STALE_MESSAGE = "档案已被他人修改，请刷新后重试"
+DUPLICATE_ID_MESSAGE = gettext_lazy(
+    "A file already exists; ask your supervisor. If the child has moved here, request a transfer"
+)
+DUPLICATE_IN_AREA_MESSAGE = gettext_lazy(
+    "This child already has a file in your area (%(name)s); do not create another"
+)
+DUPLICATE_CLOSED_MESSAGE = gettext_lazy(
+    "This child already has a closed file in your area (%(name)s); it can be reopened"
+)
+STALE_MESSAGE = gettext_lazy("Someone else changed the file; reload it and try again")
 MAX_AGE = 18
 
 # Fields a caller may set on a child (the rest are derived or bookkeeping).
@@ -121,14 +131,14 @@ class DuplicateIdNumber(Conflict):
             super().__init__(DUPLICATE_ID_MESSAGE, field="id_number", code="duplicate")
         elif closed:
             super().__init__(
-                DUPLICATE_CLOSED_MESSAGE.format(name=name),
+                DUPLICATE_CLOSED_MESSAGE % {"name": name},
                 field="id_number",
                 code="file_closed",
                 data={"child_id": str(child_id)},
             )
         else:
             super().__init__(
-                DUPLICATE_IN_AREA_MESSAGE.format(name=name),
+                DUPLICATE_IN_AREA_MESSAGE % {"name": name},
                 field="id_number",
                 code="file_in_area",
                 data={"child_id": str(child_id)},
@@ -153,7 +163,7 @@ def require_writer(user: User) -> None:
 
 def _check_choice(errors: dict, field: str, value: Any, choices: Iterable[str]) -> None:
     if value not in set(choices):
-        errors.setdefault(field, []).append(f"无效的选项：{value}")
+        errors.setdefault(field, []).append(_("Invalid choice: %(value)s") % {"value": value})
 
 
 def _village_for(
@@ -161,17 +171,21 @@ def _village_for(
 ) -> Area | None:
     """The village to file a child under. Outside the user's area is 403 (api.md)."""
     if not code:
-        errors.setdefault("village_code", []).append("请选择村（社区）")
+        errors.setdefault("village_code", []).append(_("Choose a village (community)"))
         return None
     village = villages.get(code) if villages is not None else Area.objects.filter(code=code).first()
     if village is None:
-        errors.setdefault("village_code", []).append(f"区划代码 {code} 不存在")
+        errors.setdefault("village_code", []).append(
+            _("Area code %(code)s does not exist") % {"code": code}
+        )
         return None
     if village.level != "village":
-        errors.setdefault("village_code", []).append("儿童档案必须建在村（社区）一级")
+        errors.setdefault("village_code", []).append(
+            _("A child's file must be in a village (community)")
+        )
         return None
     if not scope.code_in_scope(user, village.code):
-        raise PermissionDenied("只能在本人负责的区域内建档")
+        raise PermissionDenied(_("You can create files only in your own area"))
     return village
 
 
@@ -189,29 +203,33 @@ def validate_child(
     area. ``villages`` is an optional preloaded {code: Area} (the census import).
     """
     if not (values.get("name") or "").strip():
-        errors.setdefault("name", []).append("请填写姓名")
+        errors.setdefault("name", []).append(_("Enter the name"))
     elif len(values["name"]) > 50:
-        errors.setdefault("name", []).append("姓名不能超过50个字")
+        errors.setdefault("name", []).append(_("The name cannot be longer than 50 characters"))
     _check_choice(errors, "gender", values.get("gender"), Gender.values)
     birth = values.get("birth_date")
     if not isinstance(birth, date):
-        errors.setdefault("birth_date", []).append("请填写出生日期")
+        errors.setdefault("birth_date", []).append(_("Enter the date of birth"))
     elif birth > today():
-        errors.setdefault("birth_date", []).append("出生日期不能晚于今天")
+        errors.setdefault("birth_date", []).append(
+            _("The date of birth cannot be later than today")
+        )
     elif rules.age_on(birth, today()) >= MAX_AGE and (
         current is None or current.birth_date != birth
     ):
-        errors.setdefault("birth_date", []).append("已满18周岁，不属于儿童档案范围")
+        errors.setdefault("birth_date", []).append(_("Already 18 or older: not a child's file"))
     _check_choice(errors, "school_status", values.get("school_status"), SchoolStatus.values)
     _check_choice(errors, "risk_level", values.get("risk_level"), RiskLevel.values)
     if values.get("disability_type"):
         _check_choice(errors, "disability_type", values["disability_type"], DisabilityType.values)
     grade = values.get("disability_grade")
     if grade is not None and grade not in (1, 2, 3, 4):
-        errors.setdefault("disability_grade", []).append("残疾等级应为1至4级")
+        errors.setdefault("disability_grade", []).append(_("The disability grade must be 1 to 4"))
     for category in values.get("categories") or []:
         if category not in Category.values:
-            errors.setdefault("categories", []).append(f"无效的类别：{category}")
+            errors.setdefault("categories", []).append(
+                _("Invalid category: %(category)s") % {"category": category}
+            )
 
     id_number = (values.get("id_number") or "").strip()
     if id_number:
@@ -226,7 +244,10 @@ def validate_child(
             errors.setdefault("id_number", []).append(str(exc))
     elif values.get("hukou_registered", True):
         errors.setdefault("id_number", []).append(
-            "有户籍的儿童必须填写身份证号；无户籍请取消勾选“已登记户籍”"
+            _(
+                "A child with household registration needs an ID number; without one, untick "
+                "“Household registered”"
+            )
         )
 
     village = None
@@ -254,7 +275,7 @@ def apply_id_number(record: Child | FamilyMember, number: str) -> None:
 def reject_unknown(values: dict, allowed: Iterable[str]) -> None:
     unknown = set(values) - set(allowed)
     if unknown:
-        raise ValidationError({field: ["未知字段"] for field in unknown})
+        raise ValidationError({field: [_("Unknown field")] for field in unknown})
 
 
 def _raise_if_errors(errors: dict) -> None:
@@ -311,14 +332,15 @@ def typed_categories(
             categories = [*categories, category]
             continue
         errors.setdefault("categories", []).append(
-            f"“{rules.COUNTY_CONFIRMED_ZH[category]}”已由县级民政部门确认，只有县级民政部门可以取消"
+            _("“%(category)s” was confirmed by county civil affairs; only they can withdraw it")
+            % {"category": Category(category).label}
         )
     return categories, change.pending
 
 
-POSSIBLE_DUPLICATE_MESSAGE = (
-    "同村（社区）或同乡镇已有姓名和出生日期相同的儿童档案，请核实是否为同一儿童；"
-    "确认不是同一儿童后再保存"
+POSSIBLE_DUPLICATE_MESSAGE = gettext_lazy(
+    "A child with the same name and date of birth already has a file in this village or "
+    "township; check whether it is the same child, and save only if it is not"
 )
 
 
@@ -371,8 +393,14 @@ def _ask_about_possible_duplicates(user: User, values: dict, village: Area) -> N
         )
 
 
-HOUSEHOLD_FOUND_MESSAGE = "本村已登记该家长的子女：{names}。是否加入该家庭，共用家庭成员？"
-NO_PARENT_MESSAGE = "本村没有登记该身份证号的父亲或母亲；兄弟姐妹建档后，也可在档案页关联"
+HOUSEHOLD_FOUND_MESSAGE = gettext_lazy(
+    "This parent's children already have files in the village: %(names)s. Join that family and "
+    "share its members?"
+)
+NO_PARENT_MESSAGE = gettext_lazy(
+    "No father or mother with this ID number in the village; siblings can also be linked on the "
+    "file page once they have files"
+)
 
 
 def child_create(
@@ -422,7 +450,9 @@ def child_create(
         household_id is not None
         and not Child.objects.filter(household_id=household_id, village=village).exists()
     ):
-        raise ValidationError({"village_code": ["所选家庭不在该村（社区）"]})
+        raise ValidationError(
+            {"village_code": [_("The chosen family is not in this village (community)")]}
+        )
     child = Child(village=village, created_by=user, **values)
     apply_id_number(child, number)
     try:
@@ -473,7 +503,7 @@ def _household_by_parent(village: Area, number: str, join: bool | None) -> uuid.
     household_id, names = found[0]
     if not join:
         raise Conflict(
-            HOUSEHOLD_FOUND_MESSAGE.format(names="、".join(names)),
+            HOUSEHOLD_FOUND_MESSAGE % {"names": join_list(names)},
             field="parent_id_number",
             code="household_found",
             data={"names": names},
@@ -590,7 +620,10 @@ def children_bulk_create(
 
 
 CENSUS_VIA = "census"  # the history context's marker of the census update (摸底排查/动态更新)
-CENSUS_STALE_MESSAGE = "导入期间档案已被他人修改或结案，未导入任何内容，请重新导入"
+CENSUS_STALE_MESSAGE = gettext_lazy(
+    "A file was changed or closed by someone else during the import; nothing was imported, "
+    "import again"
+)
 
 
 @dataclasses.dataclass
@@ -694,7 +727,10 @@ def children_census_apply(
     return created
 
 
-RISK_BY_ASSESSMENT_MESSAGE = "登记后风险等级（赋色）只能通过家庭监护能力评估改变，请录入一次评估"
+RISK_BY_ASSESSMENT_MESSAGE = gettext_lazy(
+    "Once registered, the risk level changes only through a guardianship assessment; "
+    "record an assessment"
+)
 
 
 def child_update(
@@ -719,7 +755,7 @@ def _child_update(
         if version is not None and version != locked.version:
             raise Conflict(STALE_MESSAGE, field="version")
         if locked.status == ChildStatus.CLOSED:
-            raise Conflict("档案已结案，不能修改")
+            raise Conflict(CLOSED_FILE_MESSAGE)
         current_number = crypto.decrypt(locked.id_number_encrypted)
         values = {
             field: getattr(locked, field)
@@ -783,19 +819,28 @@ def category_decide(
     note = (note or "").strip()
     errors: dict[str, list[str]] = {}
     if category not in rules.COUNTY_CONFIRMED:
-        errors["category"] = ["只有孤儿、事实无人抚养儿童、艾滋病病毒感染儿童由民政部门确认"]
+        errors["category"] = [
+            _(
+                "Only orphans, de facto unsupported children and children with HIV are confirmed "
+                "by civil affairs"
+            )
+        ]
     if decision not in CategoryDecision.Decision.values:
-        errors["decision"] = ["应为 confirm（确认）或 reject（不予确认）"]
+        errors["decision"] = [_("Must be confirm or reject")]
     elif decision == CategoryDecision.Decision.REJECT and not note:
-        errors["note"] = ["不予确认时须写明理由"]
+        errors["note"] = [_("Give the reason for not confirming")]
     if len(note) > CATEGORY_NOTE_MAX:
-        errors["note"] = [f"说明不能超过{CATEGORY_NOTE_MAX}字"]
+        errors["note"] = [
+            _("The note cannot be longer than %(limit)s characters") % {"limit": CATEGORY_NOTE_MAX}
+        ]
     _raise_if_errors(errors)
     with transaction.atomic(), history_context(user):
         locked = Child.objects.select_for_update().get(pk=child.pk)
         _require_active(locked)
         if category not in locked.categories_pending:
-            raise Conflict("该类别不在待民政确认之列", field="category")
+            raise Conflict(
+                _("This category is not waiting for civil affairs to confirm"), field="category"
+            )
         _category_decided(locked, category, decision, user=user, note=note)
     _benefits_recheck(locked.pk)
     locked.refresh_from_db()
@@ -832,12 +877,12 @@ def child_close(*, user: User, child: Child, reason: str, note: str = "") -> Chi
     errors: dict[str, list[str]] = {}
     _check_choice(errors, "reason", reason, CloseReason.values)
     if reason == CloseReason.OTHER and not note.strip():
-        errors.setdefault("note", []).append("结案原因为“其他”时请说明")
+        errors.setdefault("note", []).append(_("Explain when the reason for closing is “Other”"))
     _raise_if_errors(errors)
     with transaction.atomic(), history_context(user):
         locked = Child.objects.select_for_update().get(pk=child.pk)
         if locked.status == ChildStatus.CLOSED:
-            raise Conflict("档案已结案")
+            raise Conflict(_("The file is closed"))
         locked.status = ChildStatus.CLOSED
         locked.closed_reason = reason
         locked.closed_note = note.strip()
@@ -862,13 +907,15 @@ def validate_member(values: dict, errors: dict) -> None:
     _check_choice(errors, "relation", values.get("relation"), Relation.values)
     _check_choice(errors, "status", values.get("status"), MemberStatus.values)
     if not (values.get("name") or "").strip():
-        errors.setdefault("name", []).append("请填写姓名")
+        errors.setdefault("name", []).append(_("Enter the name"))
     away = values.get("away_since")
     if away is not None and away > today():
-        errors.setdefault("away_since", []).append("外出时间不能晚于今天")
+        errors.setdefault("away_since", []).append(
+            _("The date of leaving cannot be later than today")
+        )
     phone = (values.get("phone") or "").strip()
     if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
-        errors.setdefault("phone", []).append("电话号码应为7至12位数字")
+        errors.setdefault("phone", []).append(_("A phone number has 7 to 12 digits"))
     number = (values.get("id_number") or "").strip()
     if number:
         try:
@@ -877,7 +924,9 @@ def validate_member(values: dict, errors: dict) -> None:
             errors.setdefault("id_number", []).append(str(exc))
     since = values.get("status_since")
     if since is not None and since > today():
-        errors.setdefault("status_since", []).append("状况开始日期不能晚于今天")
+        errors.setdefault("status_since", []).append(
+            _("The date the situation began cannot be later than today")
+        )
     if values.get("status") in rules.INCAPABLE_STATUSES:
         # A parent in these situations cannot be the child's guardian now.
         values["has_guardian_capacity"] = False
@@ -885,12 +934,12 @@ def validate_member(values: dict, errors: dict) -> None:
         values["status_since"] = None  # the date of a status that counts no time
 
 
-CLOSED_FILE_MESSAGE = "档案已结案，不能修改"
+CLOSED_FILE_MESSAGE = gettext_lazy("The file is closed and cannot be changed")
 
 
 def _require_active(child: Child) -> None:
     if child.status == ChildStatus.CLOSED:
-        raise Conflict(CLOSED_FILE_MESSAGE)
+        raise Conflict(CLOSED_FILE_MESSAGE, code=capture.CHILD_CLOSED)
 
 
 def household_child_ids(household_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
@@ -984,7 +1033,9 @@ def family_member_attach_evidence(
     errors: dict[str, list[str]] = {}
     _check_choice(errors, "kind", kind, EvidenceKind.values)
     if evidence_date is not None and evidence_date > today():
-        errors.setdefault("evidence_date", []).append("证明日期不能晚于今天")
+        errors.setdefault("evidence_date", []).append(
+            _("The document date cannot be later than today")
+        )
     _raise_if_errors(errors)
     content_type, extension = document_type(upload, field="evidence")
     with transaction.atomic(), history_context(user):
@@ -1033,9 +1084,13 @@ def assessment_record(
     _require_active(child)
     errors: dict[str, list[str]] = {}
     if assessed_on > today():
-        errors.setdefault("assessed_on", []).append("评估日期不能晚于今天")
+        errors.setdefault("assessed_on", []).append(
+            _("The assessment date cannot be later than today")
+        )
     if assessed_on < child.birth_date:
-        errors.setdefault("assessed_on", []).append("评估日期不能早于出生日期")
+        errors.setdefault("assessed_on", []).append(
+            _("The assessment date cannot be earlier than the date of birth")
+        )
     for field, value in (
         ("guardianship", guardianship),
         ("safety", safety),
@@ -1043,7 +1098,7 @@ def assessment_record(
         ("behaviour", behaviour),
     ):
         if value not in (0, 1, 2, 3):
-            errors.setdefault(field, []).append("评分应为0至3")
+            errors.setdefault(field, []).append(_("A score must be 0 to 3"))
     _raise_if_errors(errors)
     result = rules.assessment_result(
         guardianship=guardianship, safety=safety, health=health, behaviour=behaviour
@@ -1122,13 +1177,16 @@ def derive(
         disability_grade=child.disability_grade,
         categories=categories,
     )
-    plan = schedule.intervals(
-        risk_level=child.risk_level,
-        child_disabled="disabled" in flags,
-        psych_concern=child.psych_concern,
-        parent_serious_disability=any(p.serious_disability or p.serious_illness for p in family),
-        policy=policy,
-    )
+    with translation.override(settings.LANGUAGE_CODE):  # stored: schedule.shown_reason reads it
+        plan = schedule.intervals(
+            risk_level=child.risk_level,
+            child_disabled="disabled" in flags,
+            psych_concern=child.psych_concern,
+            parent_serious_disability=any(
+                p.serious_disability or p.serious_illness for p in family
+            ),
+            policy=policy,
+        )
     registered_on = timezone.localdate(child.created_at) if child.created_at else on
     next_contact_due, next_home_visit_due = schedule.due_dates(
         registered_on=registered_on,
@@ -1296,34 +1354,38 @@ AGREEMENT_FIELDS = (
     "filed_on",
     "parent_ids",
 )
-ACTIVE_AGREEMENT_MESSAGE = "该儿童已有有效的委托照护协议，请先终止原协议"
+ACTIVE_AGREEMENT_MESSAGE = gettext_lazy(
+    "The child already has a care agreement in force; end it first"
+)
 
 
 def _validate_agreement(values: dict, errors: dict) -> None:
     if not (values.get("caregiver_name") or "").strip():
-        errors.setdefault("caregiver_name", []).append("请填写受托照护人姓名")
+        errors.setdefault("caregiver_name", []).append(_("Enter the caregiver's name"))
     _check_choice(
         errors, "caregiver_relation", values.get("caregiver_relation"), CaregiverRelation.values
     )
     phone = (values.get("caregiver_phone") or "").strip()
     if not phone:
-        errors.setdefault("caregiver_phone", []).append("请填写照护人电话")
+        errors.setdefault("caregiver_phone", []).append(_("Enter the caregiver's phone number"))
     elif not rules.valid_phone(phone):
         errors.setdefault("caregiver_phone", []).append(
-            "电话号码格式不正确（手机11位，或带区号的固定电话）"
+            _("Wrong phone number (11-digit mobile, or landline with area code)")
         )
     parent_phone = (values.get("parent_phone") or "").strip()
     if parent_phone and not rules.valid_phone(parent_phone):
         errors.setdefault("parent_phone", []).append(
-            "电话号码格式不正确（手机11位，或带区号的固定电话）"
+            _("Wrong phone number (11-digit mobile, or landline with area code)")
         )
     start, end = values.get("start_date"), values.get("end_date")
     if not isinstance(start, date):
-        errors.setdefault("start_date", []).append("请填写开始日期")
+        errors.setdefault("start_date", []).append(_("Enter the start date"))
     if not isinstance(end, date):
-        errors.setdefault("end_date", []).append("请填写结束日期")
+        errors.setdefault("end_date", []).append(_("Enter the end date"))
     elif isinstance(start, date) and end <= start:
-        errors.setdefault("end_date", []).append("结束日期必须晚于开始日期")
+        errors.setdefault("end_date", []).append(
+            _("The end date must be later than the start date")
+        )
     birth = values.get("caregiver_birth_date")
     age_field = "caregiver_birth_date" if birth is not None else "caregiver_id_number"
     number = (values.get("caregiver_id_number") or "").strip()
@@ -1336,7 +1398,7 @@ def _validate_agreement(values: dict, errors: dict) -> None:
             values["caregiver_id_number"] = parsed.value
             if birth is not None and birth != parsed.birth_date:
                 errors.setdefault("caregiver_birth_date", []).append(
-                    "出生日期与照护人身份证号不一致"
+                    _("The date of birth does not match the caregiver's ID number")
                 )
             birth = birth or parsed.birth_date
             values["caregiver_birth_date"] = birth
@@ -1344,10 +1406,13 @@ def _validate_agreement(values: dict, errors: dict) -> None:
         # Adult for as long as the agreement is in force from now on.
         check_on = max(today(), start) if isinstance(start, date) else today()
         if not rules.caregiver_is_adult(birth, check_on):
-            errors.setdefault(age_field, []).append("受托照护人必须年满18周岁")
+            errors.setdefault(age_field, []).append(_("The caregiver must be 18 or older"))
     if values.get("caregiver_declares_record"):
         errors.setdefault("caregiver_declares_record", []).append(
-            "有虐待、暴力、吸毒、赌博或酗酒等记录的人不能作为受托照护人"
+            _(
+                "Someone with a record of abuse, violence, drugs, gambling or heavy drinking "
+                "cannot be the caregiver"
+            )
         )
 
 
@@ -1393,7 +1458,7 @@ def care_agreement_create(*, user: User, child: Child, **data: Any) -> CareAgree
                 child=child, status=AgreementStatus.NEEDS_REPLACEMENT
             ).update(
                 status=AgreementStatus.TERMINATED,
-                status_reason="已由新的委托照护协议替代",
+                status_reason=_("Replaced by a new care agreement"),
                 status_changed_on=on,
             )
         children_recompute_derived([child.pk])
@@ -1404,7 +1469,7 @@ def care_agreement_create(*, user: User, child: Child, **data: Any) -> CareAgree
 def care_agreement_terminate(*, user: User, agreement: CareAgreement, reason: str) -> CareAgreement:
     require_writer(user)
     if not (reason or "").strip():
-        raise ValidationError({"reason": ["请填写终止原因"]})
+        raise ValidationError({"reason": [_("Enter the reason for ending it")]})
     with transaction.atomic(), history_context(user):
         updated = CareAgreement.objects.filter(
             pk=agreement.pk,
@@ -1415,7 +1480,7 @@ def care_agreement_terminate(*, user: User, agreement: CareAgreement, reason: st
             status_changed_on=today(),
         )
         if not updated:
-            raise Conflict("该协议已终止或已到期")
+            raise Conflict(_("This agreement has already ended or expired"))
         children_recompute_derived([agreement.child_id])
         extensions.case_changed(child_ids=[agreement.child_id])
     agreement.refresh_from_db()
@@ -1459,14 +1524,14 @@ def care_agreement_caregiver_unable(
             pk=agreement.pk, status=AgreementStatus.ACTIVE
         ).update(
             status=AgreementStatus.NEEDS_REPLACEMENT,
-            status_reason=(reason or "照护人无法或不愿继续照护").strip(),
+            status_reason=(reason or _("The caregiver cannot or will not go on caring")).strip(),
             status_changed_on=on,
             replacement_due=on + timedelta(days=days),
         )
         if not updated:
             if agreement.status == AgreementStatus.NEEDS_REPLACEMENT:
                 return agreement
-            raise Conflict("该协议已终止或已到期")
+            raise Conflict(_("This agreement has already ended or expired"))
         children_recompute_derived([agreement.child_id])
         extensions.case_changed(child_ids=[agreement.child_id])
         agreement.refresh_from_db()
@@ -1483,7 +1548,7 @@ def parent_notice_record(
     _check_choice(errors, "channel", channel, ContactChannel.values)
     when = notified_at or timezone.now()
     if when > timezone.now():
-        errors.setdefault("notified_at", []).append("通知时间不能晚于现在")
+        errors.setdefault("notified_at", []).append(_("The notice time cannot be later than now"))
     _raise_if_errors(errors)
     return ParentNotice.objects.create(
         agreement=agreement, notified_by=user, notified_at=when, channel=channel, note=note.strip()
@@ -1498,20 +1563,28 @@ def parent_contact_record(
     channel: str,
     note: str = "",
     parent: FamilyMember | None = None,
+    client_id: uuid.UUID | None = None,
+    file_version: int | None = None,
 ) -> ParentContact:
-    """Log a parent–child contact; the child's parent-contact flag moves with it."""
+    """Log a parent–child contact; the child's parent-contact flag moves with it. ``client_id``
+    and ``file_version`` as for a visit (visits.services.visit_record)."""
     require_writer(user)
     _require_active(child)
+    require_file_version(child, file_version)
     errors: dict[str, list[str]] = {}
     _check_choice(errors, "channel", channel, ContactChannel.values)
     if not isinstance(contacted_on, date):
-        errors.setdefault("contacted_on", []).append("请填写联系日期")
+        errors.setdefault("contacted_on", []).append(_("Enter the contact date"))
     elif contacted_on > today():
-        errors.setdefault("contacted_on", []).append("联系日期不能晚于今天")
+        errors.setdefault("contacted_on", []).append(
+            _("The contact date cannot be later than today")
+        )
     elif contacted_on < child.birth_date:
-        errors.setdefault("contacted_on", []).append("联系日期不能早于儿童出生日期")
+        errors.setdefault("contacted_on", []).append(
+            _("The contact date cannot be earlier than the child's date of birth")
+        )
     if parent is not None and parent.household_id != child.household_id:
-        errors.setdefault("parent", []).append("不是该儿童的家庭成员")
+        errors.setdefault("parent", []).append(_("Not a family member of this child"))
     _raise_if_errors(errors)
     with transaction.atomic():
         contact = ParentContact.objects.create(
@@ -1521,11 +1594,38 @@ def parent_contact_record(
             channel=channel,
             note=note.strip(),
             recorded_by=user,
+            client_id=client_id,
         )
         latest = ParentContact.objects.filter(child=child).aggregate(m=models.Max("contacted_on"))
         Child.objects.filter(pk=child.pk).update(last_parent_contact_on=latest["m"])
         children_recompute_derived([child.pk])
     return contact
+
+
+def parent_contact_record_once(
+    *, user: User, child: Child, client_id: uuid.UUID, **kwargs: Any
+) -> tuple[ParentContact, bool]:
+    """``parent_contact_record`` for an upload that may come twice: (contact, created)."""
+    return capture.record_once(
+        client_id=client_id,
+        find=lambda key: ParentContact.objects.filter(client_id=key).first(),
+        create=lambda: parent_contact_record(user=user, child=child, client_id=client_id, **kwargs),
+        same=lambda contact: contact.recorded_by_id == user.pk and contact.child_id == child.pk,
+    )
+
+
+def require_file_version(child: Child, file_version: int | None) -> None:
+    """A record typed against version ``file_version`` of the child's file (None: not said)
+    waits for the director to look again when the file changed since (Conflict
+    ``file_changed``, with the version now): a phone may have kept the form for days."""
+    if file_version is not None and file_version != child.version:
+        raise Conflict(
+            gettext_lazy(
+                "The child's file has changed since you began: check it before sending the visit"
+            ),
+            code=capture.FILE_CHANGED,
+            data={"version": child.version},
+        )
 
 
 def care_agreement_attach_scan(*, user: User, agreement: CareAgreement, upload) -> CareAgreement:

@@ -11,6 +11,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from core.web import client_ip
@@ -78,8 +81,18 @@ class ApiAuthenticatedThrottle(_RateFromSettings, AuthRateThrottle):
 # --- Requests the application cannot read (api.md "Bad requests") --------------------------
 
 API_PREFIX = "/api/"
-_NUL = ("不能包含空字符（NUL）", "must not contain NUL")
-_NOT_UTF8 = ("含有无法识别的字符（不是UTF-8编码）", "not valid UTF-8")
+# Each problem: (its text in the reader's language, the API's English). The API answers
+# "中文 / english" whatever the language (api.md "Bad requests"); a page, the reader's language.
+Problem = tuple[Promise | str, str]
+_NUL: Problem = (gettext_lazy("must not contain a NUL character"), "must not contain NUL")
+_NOT_UTF8: Problem = (
+    gettext_lazy("holds characters that cannot be read (not UTF-8)"),
+    "not valid UTF-8",
+)
+_WHERE = {
+    "path": pgettext_lazy("a bad request", "The address"),
+    "query": pgettext_lazy("a bad request", "The query"),
+}
 
 
 # Django re-escapes the bytes of a path that are not UTF-8 as %80–%FF (repercent_broken_unicode),
@@ -95,7 +108,7 @@ def _wsgi_bytes(value: str) -> bytes:
         return value.encode("utf-8")
 
 
-def _text_problem(raw: bytes) -> tuple[str, str] | None:
+def _text_problem(raw: bytes) -> Problem | None:
     if b"\x00" in raw:
         return _NUL
     try:
@@ -105,7 +118,7 @@ def _text_problem(raw: bytes) -> tuple[str, str] | None:
     return None
 
 
-def unreadable_target(request: HttpRequest) -> tuple[list[str], tuple[str, str]] | None:
+def unreadable_target(request: HttpRequest) -> tuple[list[str], Problem] | None:
     """(where, problem) for a NUL byte or bytes that are not UTF-8 in the path or the query
     string; None when both read cleanly. Django would decode them with replacement characters
     and pass the NUL on to PostgreSQL, which refuses it (a 500)."""
@@ -131,7 +144,55 @@ def unreadable_target(request: HttpRequest) -> tuple[list[str], tuple[str, str]]
 def _too_big_text() -> str:
     size = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-    return f"提交的内容超过上限（文件以外的内容不超过{size / 1024 / 1024:.1f}MB、{fields}项）"
+    return translation.gettext(
+        "What was sent is over the limit (at most %(size)s MB besides files, in at most "
+        "%(fields)s fields)"
+    ) % {"size": f"{size / 1024 / 1024:.1f}", "fields": fields}
+
+
+class BodyCutShort(Exception):
+    """The body ended before its Content-Length, or a multipart body before its closing
+    boundary: the connection broke mid-upload. Nothing of it may be saved."""
+
+
+class _CountingStream:
+    """The request's body stream, counting what arrives and keeping its last bytes: Django reads
+    a body that ends early as if it were whole (a photo cut at 60 % would be saved as a visit
+    without it, or with half an image)."""
+
+    TAIL = 512
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.received = 0
+        self.tail = b""
+
+    def _seen(self, data: bytes) -> bytes:
+        self.received += len(data)
+        self.tail = (self.tail + data)[-self.TAIL :]
+        return data
+
+    def read(self, *args, **kwargs) -> bytes:
+        return self._seen(self.stream.read(*args, **kwargs))
+
+    def readline(self, *args, **kwargs) -> bytes:
+        return self._seen(self.stream.readline(*args, **kwargs))
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)  # close() and the rest, as the stream has them
+
+    def check(self, request: HttpRequest) -> None:
+        try:
+            expected = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            expected = 0
+        if self.received < expected:
+            raise BodyCutShort
+        boundary = request.content_params.get("boundary", "")
+        if request.content_type == "multipart/form-data" and boundary:
+            closing = b"--" + boundary.encode("ascii", "replace") + b"--"
+            if closing not in self.tail:
+                raise BodyCutShort
 
 
 class BadRequestMiddleware:
@@ -159,19 +220,40 @@ class BadRequestMiddleware:
 
         found = unreadable_target(request)
         if found is not None:
-            where, (chinese, english) = found
-            return self._refuse(request, 400, where, chinese, english)
+            where, (text, english) = found
+            return self._refuse(request, 400, where, text, english, place=_WHERE[where[0]])
         try:
             request.GET  # noqa: B018 — parsing counts the fields
         except TooManyFieldsSent:
-            return self._refuse(request, 400, ["query"], "查询参数过多", "too many query fields")
+            return self._refuse(
+                request,
+                400,
+                ["query"],
+                gettext_lazy("The query has too many fields"),
+                "too many query fields",
+            )
         try:
             self._read_body(request)
         except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
-            return self._refuse(request, 413, ["body"], _too_big_text(), "request body too large")
+            return self._refuse(request, 413, ["body"], _too_big_text, "request body too large")
         except (MultiPartParserError, UnreadablePostError, BadRequest):
             return self._refuse(
-                request, 400, ["body"], "提交的内容无法读取", "request body cannot be read"
+                request,
+                400,
+                ["body"],
+                gettext_lazy("What was sent cannot be read"),
+                "request body cannot be read",
+            )
+        except BodyCutShort:
+            return self._refuse(
+                request,
+                400,
+                ["body"],
+                gettext_lazy(
+                    "What was sent arrived incomplete (the connection broke): nothing was saved. "
+                    "Send it again"
+                ),
+                "request body cut short: nothing was saved",
             )
         return self.get_response(request)
 
@@ -179,20 +261,37 @@ class BadRequestMiddleware:
     def _read_body(request: HttpRequest) -> None:
         if request.method in ("GET", "HEAD", "OPTIONS") and not request.META.get("CONTENT_LENGTH"):
             return
+        counted = _CountingStream(request._stream)
+        request._stream = counted
         if request.content_type == "multipart/form-data":
             request.POST  # noqa: B018 — files go to temporary files, the rest is counted
         else:
             request.body  # noqa: B018 — refused before reading when over the limit
             request.POST  # noqa: B018 — a form body: counts the fields
+        counted.check(request)
 
     @staticmethod
     def _refuse(
-        request: HttpRequest, status: int, where: list[str], chinese: str, english: str
+        request: HttpRequest,
+        status: int,
+        where: list[str],
+        text: Promise | str | Callable[[], str],
+        english: str,
+        place: Promise | None = None,
     ) -> HttpResponse:
+        """``text`` in the reader's language (a callable is called in it), after ``place`` (where
+        the problem is) on a page; the API answers it in Chinese with ``english`` after it."""
         from django.http import JsonResponse
         from django.template.loader import render_to_string
 
+        from config.middleware import chosen_language
+
+        def shown() -> str:
+            return str(text() if callable(text) else text)
+
         if request.path_info.startswith(API_PREFIX):
+            with translation.override("zh-hans"):
+                chinese = shown()
             if status == 413:
                 body: object = f"{chinese} / {english}"
             else:
@@ -200,8 +299,13 @@ class BadRequestMiddleware:
             return JsonResponse(
                 {"detail": body}, status=status, json_dumps_params={"ensure_ascii": False}
             )
-        where_text = {"path": "请求地址", "query": "查询参数", "body": ""}[where[0]]
-        return HttpResponse(
-            render_to_string(f"{status}.html", {"message": where_text + chinese}),
-            status=status,
-        )
+        # Before the language middleware: the reader's choice is read here.
+        with translation.override(chosen_language(request)):
+            message = (
+                translation.pgettext("where and problem", "%(where)s %(problem)s")
+                % {"where": place, "problem": shown()}
+                if place
+                else shown()
+            )
+            page = render_to_string(f"{status}.html", {"message": message})
+        return HttpResponse(page, status=status)

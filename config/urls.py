@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import policy_views, security_views
 from accounts import views as account_views
 from accounts.forms import LoginForm
+from visits import offline_views
 
 from .api import api
 from .views import LoginView, LogoutView, healthz, set_language
@@ -67,6 +68,10 @@ urlpatterns = [
     ),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
+    # The installable web app (visits.offline_views): at the root, the service worker's scope.
+    path("sw.js", offline_views.service_worker, name="service_worker"),
+    path("manifest.webmanifest", offline_views.web_manifest, name="web_manifest"),
+    path("offline/", offline_views.offline, name="offline"),
     path("api/v1/", api.urls),
     path("manage/", admin.site.urls),
 ]

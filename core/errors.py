@@ -21,7 +21,7 @@ class Conflict(Exception):
         data: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = str(message)
         self.field = field
         self.code = code
         self.data = data or {}

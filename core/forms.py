@@ -43,16 +43,23 @@ def add_service_messages(request, exc: ValidationError) -> None:
 
 @contextmanager
 def refusals_on_form(
-    form: forms.Form, field_map: dict | None = None, *, conflict_on_field: bool = False
+    form: forms.Form,
+    field_map: dict | None = None,
+    *,
+    conflict_on_field: bool = False,
+    raise_conflicts: bool = False,
 ) -> Iterator[None]:
     """Run a service call for a checked form: a ValidationError is shown next to the fields it
     names, a Conflict above the form (next to its field with ``conflict_on_field``), and the code
-    after the call in the block is skipped, so the page is shown again with them."""
+    after the call in the block is skipped, so the page is shown again with them. With
+    ``raise_conflicts`` a Conflict goes on to the caller (a script's upload: core.capture)."""
     try:
         yield
     except ValidationError as exc:
         add_service_errors(form, exc, field_map)
     except Conflict as exc:
+        if raise_conflicts:
+            raise
         on_field = conflict_on_field and exc.field in form.fields
         form.add_error(exc.field if on_field else None, exc.message)
 
@@ -67,6 +74,17 @@ def refusals_as_messages(request: HttpRequest) -> Iterator[None]:
         add_service_messages(request, exc)
     except Conflict as exc:
         messages.error(request, exc.message)
+
+
+def choose_only_option(form: forms.Form, name: str, queryset) -> None:
+    """A choice from ``queryset`` with one possible answer (a director of one village) is made,
+    not asked: the field is set to it and hidden."""
+    field = form.fields[name]
+    field.queryset = queryset
+    options = list(queryset[:2])
+    if len(options) == 1:
+        field.initial = options[0]
+        field.widget = forms.HiddenInput()
 
 
 def run_small_form(request, form_class, action, done: Callable[[Any], str] | None = None) -> bool:

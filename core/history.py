@@ -11,6 +11,9 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.text import join_list
 
 # pghistory's own columns on every event row.
 EVENT_FIELDS = frozenset({"pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context"})
@@ -62,13 +65,13 @@ def value_label(
     if value in (None, "", []):
         return "—"
     if isinstance(model_field, models.BooleanField):
-        return "是" if value else "否"
+        return _("Yes") if value else _("No")
     if model_field.many_to_one:
         return (related or RelatedLabels())(model_field, value)
     base = getattr(model_field, "base_field", None)
     labels = dict((choices or {}).get(field_name) or (base or model_field).choices or [])
     if isinstance(value, list):
-        return "、".join(str(labels.get(item, item)) for item in value) or "—"
+        return join_list(labels.get(item, item) for item in value) or "—"
     if labels:
         return str(labels.get(value, value))
     if isinstance(value, datetime):

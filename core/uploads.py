@@ -9,6 +9,9 @@ from typing import IO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # Enough for the headers of every format below, EXIF and ICC segments of a JPEG included.
 _HEADER_BYTES = 512 * 1024
@@ -112,11 +115,16 @@ def _webp_size(head: bytes) -> tuple[str, int, int] | None:
 
 
 def _limit_text(pixels: int) -> str:
-    return f"{pixels // 10_000}万" if pixels % 10_000 == 0 else f"{pixels:,}"
+    """A pixel count as the reader counts: in 万 (ten thousands) in Chinese, "40,000,000" else."""
+    chinese = (translation.get_language() or "").startswith("zh")
+    return f"{pixels // 10_000}万" if chinese and pixels % 10_000 == 0 else f"{pixels:,}"
+
+
+NOT_AN_IMAGE = gettext_lazy("Only image files (JPG, PNG) can be uploaded")
 
 
 def image_check(
-    upload: IO[bytes], *, field: str, not_an_image: str = "只能上传图片文件（JPG、PNG）"
+    upload: IO[bytes], *, field: str, not_an_image: object = NOT_AN_IMAGE
 ) -> tuple[str, int, int]:
     """(format, width, height) of an uploaded JPEG, PNG, GIF, WebP or BMP image whose header
     says it has at most IMAGE_MAX_PIXELS pixels; else a ValidationError under ``field``
@@ -137,8 +145,11 @@ def image_check(
         raise ValidationError(
             {
                 field: [
-                    f"图片像素过多（{width}×{height}），每张图片不能超过{_limit_text(limit)}像素，"
-                    "请缩小后再上传"
+                    _(
+                        "Too many pixels (%(width)s×%(height)s): an image may have at most "
+                        "%(limit)s pixels. Make it smaller and upload it again"
+                    )
+                    % {"width": width, "height": height, "limit": _limit_text(limit)}
                 ]
             }
         )
@@ -171,7 +182,7 @@ def zip_expanded_size(source) -> int | None:
 # --- Documents (scans, evidence, attachments) and serving stored uploads ----------------------
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-NOT_A_DOCUMENT = "只能上传JPG、PNG图片或PDF文件"
+NOT_A_DOCUMENT = gettext_lazy("Only JPG or PNG images or PDF files can be uploaded")
 _SIGNATURES = [
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
@@ -183,7 +194,7 @@ def document_type(upload, field: str = "scan") -> tuple[str, str]:
     """(content type, extension) of a JPEG, PNG or PDF upload of at most 10 MB, an image of at
     most IMAGE_MAX_PIXELS pixels by its header (core.uploads), else 422."""
     if upload.size > MAX_DOCUMENT_BYTES:
-        raise ValidationError({field: ["文件不能超过10MB"]})
+        raise ValidationError({field: [_("The file must be at most 10 MB")]})
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)

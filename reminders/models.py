@@ -5,8 +5,6 @@ The table keeps its name from when reminders lived in ``visits`` (moved in issue
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -41,16 +39,30 @@ class Notification(models.Model):
     raised it no longer selects it (the visit, contact, assessment, patrol or decision moved the
     due date or met the condition)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Lean for the daily sweep, which writes up to a million and a half rows on its first day
+    # (issue 20): a sequential bigint key rather than a random UUID, and no database-level
+    # foreign keys (their checks run row by row at commit); the sweep only inserts ids it has
+    # just joined, and users and child files are deactivated or closed, never deleted.
+    id = models.BigAutoField(primary_key=True)
     recipient = models.ForeignKey(
-        "accounts.User", on_delete=models.CASCADE, related_name="notifications"
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_constraint=False,
+        db_index=False,  # notification_open
     )
     kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
     # The sweep's rule that raised it (reminders.services): escalations of a late visit and of a
     # caregiver not replaced are two rules of one kind.
     rule = models.CharField(max_length=40, default="", blank=True)
     child = models.ForeignKey(
-        "children.Child", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "children.Child",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # notification_once leads with it
     )
     report_id = models.UUIDField(null=True, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True)
@@ -68,8 +80,10 @@ class Notification(models.Model):
         verbose_name_plural = _("reminders")
         ordering = ["-created_on", "-created_at"]
         constraints = [
+            # The child first: it also finds a child's reminders when work is recorded, and the
+            # sweep inserts in its order (appending to the index rather than scattering).
             models.UniqueConstraint(
-                fields=["recipient", "kind", "rule", "child", "report_id", "due_date"],
+                fields=["child", "recipient", "kind", "rule", "report_id", "due_date"],
                 name="notification_once",
                 nulls_distinct=False,
             ),
@@ -77,33 +91,34 @@ class Notification(models.Model):
                 condition=models.Q(kind__in=NotificationKind.values), name="notification_kind_valid"
             ),
         ]
+        # Besides the unique key (which finds a child's reminders), only open rows are indexed:
+        # a person's open reminders (the bell, the inbox, marking read, the digest of the unsent
+        # ones) and those about a report (resolved when work is recorded); and resolved ones by
+        # date, for the daily pruning. Each index costs the sweep's first run seconds.
         indexes = [
-            models.Index(
-                fields=["recipient", "-created_on"],
-                name="notification_unread",
-                condition=models.Q(read_at__isnull=True),
-            ),
             models.Index(
                 fields=["recipient", "due_date"],
                 name="notification_open",
                 condition=models.Q(resolved_at__isnull=True),
             ),
             models.Index(
-                fields=["child"],
-                name="notification_open_child",
-                condition=models.Q(resolved_at__isnull=True),
+                fields=["resolved_at"],
+                name="notification_resolved",
+                condition=models.Q(resolved_at__isnull=False),
             ),
             models.Index(
                 fields=["report_id"],
                 name="notification_open_report",
                 condition=models.Q(resolved_at__isnull=True, report_id__isnull=False),
             ),
-            models.Index(
-                fields=["recipient"],
-                name="notification_undigested",
-                condition=models.Q(digest_sent_at__isnull=True),
-            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.kind} {self.due_date}"
+
+    @property
+    def detail_shown(self) -> str:
+        """The detail in the reader's language (the sweep stores it in Chinese)."""
+        from .details import shown_detail
+
+        return shown_detail(self.detail)

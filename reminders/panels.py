@@ -16,6 +16,7 @@ from children import schedule
 from core import clock
 
 from . import selectors
+from .details import shown_detail
 from .models import Notification
 
 HOME_ENTRIES = 3
@@ -28,7 +29,7 @@ def _entry(reminder: Notification, today: date) -> PanelEntry:
         url = reverse("reporting:detail", kwargs={"report_id": reminder.report_id})
     else:
         url = reverse("reminders:inbox")
-    note = reminder.detail
+    note = shown_detail(reminder.detail)
     if reminder.due_date:
         due = _("due %(due)s") % {"due": f"{reminder.due_date:%Y-%m-%d}"}
         note = f"{note} · {due}" if note else due

@@ -3,8 +3,6 @@ a "done" tab of what the work recorded has answered."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -37,13 +35,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mark_read(request: HttpRequest) -> HttpResponse:
-    ids = []
-    for value in request.POST.getlist("id"):
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    services.notification_mark_read(
-        user=request.user, notification_ids=ids if request.POST.getlist("id") else None
-    )
+    # Keys are bigints: anything else (a UUID of old, text, a number past 2^63) matches nothing.
+    posted = request.POST.getlist("id")
+    ids = [int(v) for v in posted if v.isascii() and v.isdigit() and len(v) < 19]
+    services.notification_mark_read(user=request.user, notification_ids=ids if posted else None)
     return redirect("reminders:inbox")

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
+from accounts.rules import COUNTY_LEVELS
+
 REPORTED, POLICE_RECEIVED, EMERGENCY_HANDLED, ASSESSED, INTERVENTION, CLOSED = (
     "reported",
     "police_received",
@@ -92,7 +96,7 @@ class TransitionForbidden(Exception):
 def find_transition(*, source: str, target: str, role: str, outcome: str | None) -> Transition:
     """The allowed transition, or TransitionError / TransitionForbidden."""
     if source == CLOSED:
-        raise TransitionError("报告已结案")
+        raise TransitionError(_("The report is closed"))
     if target == CLOSED and outcome == UNFOUNDED:
         # Any open stage may be closed as unfounded, by a supervisor or civil affairs, with a note.
         transition = Transition(source, CLOSED, CASE_OWNERS, "note")
@@ -101,9 +105,12 @@ def find_transition(*, source: str, target: str, role: str, outcome: str | None)
             (t for t in TRANSITIONS if t.source == source and t.target == target), None
         )
         if transition is None:
-            raise TransitionError(f"不能从“{source}”转到“{target}”")
+            raise TransitionError(
+                _("Cannot move from “%(source)s” to “%(target)s”")
+                % {"source": source, "target": target}
+            )
     if role not in transition.roles:
-        raise TransitionForbidden("您的角色不能进行此操作")
+        raise TransitionForbidden(_("Your role cannot do this"))
     return transition
 
 
@@ -129,7 +136,6 @@ def missing_requirement(transition: Transition, data: dict) -> str | None:
 # Routing (domain §6): a report of a village or township is the township supervisor's; one filed
 # at county level or above (the reporter chose no township, and no child's file places it) goes
 # to the civil affairs of its area at once, and its deadlines remind them.
-COUNTY_LEVELS = frozenset({"province", "city", "county"})
 
 
 def routed_to_county(area_level: str) -> bool:

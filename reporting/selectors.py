@@ -8,12 +8,14 @@ from django.db.models import BooleanField, Case, Count, IntegerField, Q, QuerySe
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import permissions
 from accounts import selectors as scope
 from accounts.models import Area, Role, User
 from accounts.permissions import Capability
 from children.selectors import TimelineEntry, history_authors, record_history
+from core.text import labelled
 
 from . import deadlines
 from .forms import ACTION_LABELS, INTERVENTION_LABELS, OUTCOME_LABELS, PLAN_LABELS
@@ -168,15 +170,16 @@ HISTORY_LABELS = {
 
 def _describe_report(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
     if previous is None:
-        return "提交报告", "report"
+        return _("Report filed"), "report"
     if event["stage"] != previous["stage"]:
-        return "阶段变更", "report-stage"
-    return "修改报告", "report"
+        return _("Stage changed"), "report-stage"
+    return _("Report changed"), "report"
 
 
 def _describe_intervention(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
     kind = str(INTERVENTION_LABELS.get(event["kind"], event["kind"]))
-    return ("记录干预措施" if previous is None else "修改干预措施") + f"：{kind}", "intervention"
+    title = _("Intervention recorded") if previous is None else _("Intervention changed")
+    return labelled(title, kind), "intervention"
 
 
 def report_history(*, report: MandatoryReport) -> list[TimelineEntry]:

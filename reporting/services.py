@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import extensions, outbox, permissions
 from accounts import selectors as scope
@@ -52,29 +53,37 @@ def report_file(
     permissions.require(user, Capability.REPORT_FILE)
     errors: dict[str, list[str]] = {}
     if situation not in Situation.values:
-        errors.setdefault("situation", []).append("请选择情形")
+        errors.setdefault("situation", []).append(_("Choose the situation"))
     now = timezone.now()
     if discovered_at is None:
-        errors.setdefault("discovered_at", []).append("请填写发现时间")
+        errors.setdefault("discovered_at", []).append(_("Enter when it was found"))
     elif discovered_at > now:
-        errors.setdefault("discovered_at", []).append("发现时间不能晚于现在")
+        errors.setdefault("discovered_at", []).append(_("The time found cannot be later than now"))
     if not (description or "").strip():
-        errors.setdefault("description", []).append("请简要描述情况")
+        errors.setdefault("description", []).append(_("Describe the situation briefly"))
     if reporter_org_type and reporter_org_type not in OrgType.values:
-        errors.setdefault("reporter_org_type", []).append("无效的报告单位类型")
+        errors.setdefault("reporter_org_type", []).append(
+            _("Invalid kind of reporting organisation")
+        )
     if police_notified_at is not None and police_notified_at > now:
-        errors.setdefault("police_notified_at", []).append("报警时间不能晚于现在")
+        errors.setdefault("police_notified_at", []).append(
+            _("The time the police were called cannot be later than now")
+        )
     if child is None and not (child_name or "").strip():
-        errors.setdefault("child_name", []).append("请填写儿童姓名或选择儿童档案")
+        errors.setdefault("child_name", []).append(
+            _("Enter the child's name or choose the child's file")
+        )
     if child is not None and area is not None and not area.contains(child.village_id):
-        errors.setdefault("area_code", []).append("所选区域与儿童档案所在村（社区）不符")
+        errors.setdefault("area_code", []).append(
+            _("The chosen area does not match the village (community) of the child's file")
+        )
     if errors:
         raise ValidationError(errors)
     if area is not None and not scope.code_in_scope(user, area.code):
-        raise PermissionDenied("只能选择本人负责区域内的乡镇或村（社区）")
+        raise PermissionDenied(_("Choose a township or village (community) within your area"))
     area = child.village if child is not None else (area or user.area)
     if area is None:
-        raise PermissionDenied("账号未设置区划")
+        raise PermissionDenied(_("Your account has no area"))
     with transaction.atomic(), child_services.history_context(user):
         report = MandatoryReport.objects.create(
             situation=situation,
@@ -110,7 +119,7 @@ def report_transition(
     """Move a report to its next stage. 409 when the move is not allowed from here, 403 for a
     role that may not make it, 422 when what the stage needs is missing."""
     if to not in rules.STAGES:
-        raise ValidationError({"to": ["无效的阶段"]})
+        raise ValidationError({"to": [_("Invalid stage")]})
     role = user.role
     outcome = data.get("outcome")
     with transaction.atomic(), child_services.history_context(user):
@@ -126,7 +135,7 @@ def report_transition(
         values = {"note": note, **data}
         missing = rules.missing_requirement(transition, values)
         if missing:
-            raise ValidationError({missing: ["此阶段需要填写该项"]})
+            raise ValidationError({missing: [_("Required at this stage")]})
         _check_codes(data)
         now = timezone.now()
         if to == Stage.POLICE_RECEIVED:
@@ -178,13 +187,17 @@ def _check_codes(data: dict) -> None:
     ):
         for item in data.get(field) or []:
             if item not in allowed:
-                errors.setdefault(field, []).append(f"无效的选项：{item}")
+                errors.setdefault(field, []).append(
+                    _("Invalid choice: %(value)s") % {"value": item}
+                )
     intervention = data.get("intervention_type")
     if intervention and intervention not in rules.INTERVENTION_TYPES:
-        errors.setdefault("intervention_type", []).append(f"无效的选项：{intervention}")
+        errors.setdefault("intervention_type", []).append(
+            _("Invalid choice: %(value)s") % {"value": intervention}
+        )
     outcome = data.get("outcome")
     if outcome and outcome not in rules.OUTCOMES:
-        errors.setdefault("outcome", []).append(f"无效的选项：{outcome}")
+        errors.setdefault("outcome", []).append(_("Invalid choice: %(value)s") % {"value": outcome})
     if errors:
         raise ValidationError(errors)
 
@@ -223,23 +236,29 @@ def intervention_record(
     at the intervention stage."""
     permissions.require(user, Capability.REPORT_INTERVENE)
     if report.stage != Stage.INTERVENTION:
-        raise Conflict("报告尚未进入监护干预阶段")
+        raise Conflict(_("The report has not reached the guardianship intervention stage"))
     errors: dict[str, list[str]] = {}
     if kind not in rules.INTERVENTION_TYPES:
-        errors.setdefault("kind", []).append("请选择干预措施")
+        errors.setdefault("kind", []).append(_("Choose the intervention"))
     if kind == "protection_order":
         # An application is recorded before the court decides (72 h, 24 h if urgent: the
         # reminder protection_order_decision); the decision comes with the order's expiry.
         if applied_on is None and decided_on is None:
-            errors.setdefault("applied_on", []).append("请填写申请日期")
+            errors.setdefault("applied_on", []).append(_("Enter the application date"))
         if decided_on is not None and expires_on is None:
-            errors.setdefault("expires_on", []).append("请填写保护令有效期")
+            errors.setdefault("expires_on", []).append(
+                _("Enter how long the protection order is valid")
+            )
         elif decided_on is not None and (expires_on - decided_on).days > PROTECTION_ORDER_MAX_DAYS:
-            errors.setdefault("expires_on", []).append("人身安全保护令有效期不超过6个月")
+            errors.setdefault("expires_on", []).append(
+                _("A personal safety protection order is valid for at most 6 months")
+            )
         if applied_on and decided_on and decided_on < applied_on:
-            errors.setdefault("decided_on", []).append("裁定日期不能早于申请日期")
+            errors.setdefault("decided_on", []).append(
+                _("The ruling date cannot be earlier than the application date")
+            )
     if kind in ("temporary_guardianship", "long_term_guardianship") and not placement.strip():
-        errors.setdefault("placement", []).append("请填写安置情况")
+        errors.setdefault("placement", []).append(_("Enter the placement"))
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(), child_services.history_context(user):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Literal
+from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -32,6 +33,8 @@ class VisitIn(Schema):
     date: date
     kind: Literal["home", "phone", "video", "school", "other"]
     notes: str | None = None
+    # The phone's id of the visit: a retried upload answers 200 with the first visit.
+    client_id: UUID | None = None
     findings: FindingsIn | None = None
     seen: list[Literal["child", "parent", "caregiver", "teacher", "other"]] | None = None
     safety_hazards: (
@@ -115,6 +118,7 @@ class VisitOut(Schema):
     review_status: str
     review_comment: str
     created_at: datetime
+    client_id: str | None = None
     amendments: list[AmendmentOut] = []
 
 
@@ -158,6 +162,7 @@ def visit_out(visit, *, amendments: bool = False) -> dict:
         "review_status": visit.review_status,
         "review_comment": visit.review_comment,
         "created_at": visit.created_at,
+        "client_id": str(visit.client_id) if visit.client_id else None,
     }
     if amendments:
         out["amendments"] = [amendment_out(a, visit) for a in visit.amendments.all()]
@@ -176,15 +181,13 @@ def amendment_out(amendment, visit) -> dict:
     }
 
 
-@router.post("/children/{child_id}/visits", response={201: VisitOut})
+@router.post("/children/{child_id}/visits", response={200: VisitOut, 201: VisitOut})
 def visit_create(request: HttpRequest, child_id: str, payload: VisitIn):
     child = child_selectors.child_for_user_or_404(
         user=request.auth, child_id=child_id, capability=Capability.VISIT_RECORD
     )
     findings = payload.findings.dict() if payload.findings else {}
-    visit = services.visit_record(
-        user=request.auth,
-        child=child,
+    values = dict(
         visited_on=payload.date,
         kind=payload.kind,
         notes=payload.notes or "",
@@ -195,7 +198,13 @@ def visit_create(request: HttpRequest, child_id: str, payload: VisitIn):
         follow_up_on=payload.follow_up_on,
         **findings,
     )
-    return Status(201, visit_out(visit))
+    if payload.client_id is None:
+        visit, created = services.visit_record(user=request.auth, child=child, **values), True
+    else:
+        visit, created = services.visit_record_once(
+            user=request.auth, child=child, client_id=payload.client_id, **values
+        )
+    return Status(201 if created else 200, visit_out(visit))
 
 
 @router.get("/children/{child_id}/visits", response=VisitList)

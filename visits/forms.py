@@ -74,6 +74,12 @@ class VisitForm(forms.Form):
     photos = MultipleImageField(
         label=_("Photos (at most 5)"), required=False, help_text=_("Images only.")
     )
+    # The offline capture protocol (core.capture): the phone's id of a new visit, and the
+    # version of the child's file (a new visit) or of the visit (a correction) it was typed on.
+    client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    base = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    force = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    CAPTURE_FIELDS = ("client_id", "base", "force")
 
     FIRST_SCREEN = (
         "visited_on",
@@ -90,11 +96,16 @@ class VisitForm(forms.Form):
         return [self[name] for name in self.FIRST_SCREEN]
 
     def details(self):
-        return [self[name] for name in self.fields if name not in self.FIRST_SCREEN]
+        hidden = (*self.FIRST_SCREEN, *self.CAPTURE_FIELDS)
+        return [self[name] for name in self.fields if name not in hidden]
+
+    def capture_fields(self):
+        return [self[name] for name in self.CAPTURE_FIELDS]
 
     def visit_values(self) -> dict:
         data = dict(self.cleaned_data)
-        data.pop("photos", None)
+        for name in ("photos", *self.CAPTURE_FIELDS):
+            data.pop(name, None)
         return data
 
 

@@ -49,7 +49,7 @@ class ReviewStatus(models.TextChoices):
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
-    exclude=["updated_at"],
+    exclude=["updated_at", "version", "client_id"],
     model_name="VisitEvent",
 )
 class Visit(models.Model):
@@ -102,6 +102,12 @@ class Visit(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_comment = models.CharField(_("review comment"), max_length=500, blank=True, default="")
+    # Chosen by the phone when the director starts the visit (api.md ``client_id``): a retried or
+    # doubled upload of the same visit finds this one instead of creating a second.
+    client_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # Moves with every correction or amendment: a correction typed on a phone against an older
+    # version is a conflict to resolve (visits.services.visit_update), never overwritten.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

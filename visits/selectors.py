@@ -8,6 +8,7 @@ from django.db.models import (
     BooleanField,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -15,6 +16,7 @@ from django.db.models import (
     QuerySet,
 )
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
 
 from accounts import permissions
 from accounts import selectors as scope
@@ -23,8 +25,9 @@ from accounts.permissions import Capability
 from children import rules as child_rules
 from children import schedule
 from children import selectors as child_selectors
-from children.models import Child, ChildStatus
+from children.models import AgreementStatus, CareAgreement, Child, ChildStatus
 from children.selectors import TimelineEntry, children_in_scope, record_history
+from core.text import labelled
 
 from . import rules
 from .models import ReviewStatus, Visit, VisitAmendment, VisitEvent
@@ -314,13 +317,13 @@ EDIT, REVIEW, AMENDMENT = "visit-edit", "visit-review", "visit-amendment"
 
 def _describe(event: dict, previous: dict | None, changes: list) -> tuple[str, str]:
     if previous is None:
-        return "记录走访", "visit"
+        return _("Visit recorded"), "visit"
     status = event["review_status"]
     if status != previous["review_status"] and status == ReviewStatus.REVIEWED:
-        return "审核通过", REVIEW
+        return _("Review passed"), REVIEW
     if status != previous["review_status"] and status == ReviewStatus.RETURNED:
-        return "退回修改", REVIEW
-    return "修改走访", EDIT
+        return _("Returned for changes"), REVIEW
+    return _("Visit changed"), EDIT
 
 
 def _history(visits: list[Visit], amendments: list[VisitAmendment]) -> list[TimelineEntry]:
@@ -349,7 +352,7 @@ def _history(visits: list[Visit], amendments: list[VisitAmendment]) -> list[Time
             entry = TimelineEntry(amendment.at, amendment.by.display_name, "", [], AMENDMENT)
             entry.record = amendment.visit_id
             entries.append(entry)
-        entry.title, entry.kind = "添加补充说明", AMENDMENT
+        entry.title, entry.kind = _("Amendment added"), AMENDMENT
         entry.changes.insert(0, (label, "", amendment.text))
     entries.sort(key=lambda entry: entry.at)
     return entries
@@ -364,15 +367,17 @@ def timeline_entries(*, child: Child) -> list:
     """The child's visits as entries of the file's timeline, with their edits and amendments."""
     visits = list(child.visits.select_related("visitor").order_by("-visited_on")[:200])
     titles = {
-        visit.pk: f"{visit.get_kind_display()}（{visit.visited_on:%Y-%m-%d}）" for visit in visits
+        visit.pk: _("%(kind)s (%(date)s)")
+        % {"kind": visit.get_kind_display(), "date": f"{visit.visited_on:%Y-%m-%d}"}
+        for visit in visits
     }
     entries = []
     for visit in visits:
         changes = []
         if visit.notes:
-            changes.append(("走访情况", "", visit.notes[:120]))
+            changes.append((_("What was found"), "", visit.notes[:120]))
         if visit.safety_concern:
-            changes.append(("安全隐患", "", "是"))
+            changes.append((_("Safety concern"), "", _("Yes")))
         entries.append(
             TimelineEntry(
                 visit.created_at, visit.visitor.display_name, titles[visit.pk], changes, "visit"
@@ -383,6 +388,45 @@ def timeline_entries(*, child: Child) -> list:
     )
     for entry in _history(visits, amendments):
         if entry.kind in (EDIT, AMENDMENT):
-            entry.title = f"{entry.title}：{titles[entry.record]}"
+            entry.title = labelled(entry.title, titles[entry.record])
             entries.append(entry)
     return entries
+
+
+OFFLINE_FILES_LIMIT = 2000
+
+
+def offline_short_files_for(*, user: User, today: date) -> list[Child]:
+    """The short files a phone keeps to open the visit, contact and parent-contact forms with no
+    signal (visits.offline_views): the active files of children under 18 in the user's area — the
+    worklist's children — most urgent first, each with ``active_agreements`` (the caregiver of
+    its care agreement in force). Two queries, whatever the number of children; no ID or phone
+    number is read."""
+    agreements = CareAgreement.objects.filter(status=AgreementStatus.ACTIVE).only(
+        "id", "child_id", "caregiver_name", "caregiver_relation"
+    )
+    return list(
+        children_in_scope(user=user)
+        .filter(schedule.under_18_q(today), status=ChildStatus.ACTIVE)
+        .select_related("village")
+        .prefetch_related(
+            Prefetch("care_agreements", queryset=agreements, to_attr="active_agreements")
+        )
+        .only(
+            "id",
+            "name",
+            "birth_date",
+            "village__name",
+            "village__code",
+            "categories",
+            "schedule_reason",
+            "status",
+            "version",
+            "next_home_visit_due",
+            "next_contact_due",
+            "last_home_visit_on",
+        )
+        .order_by(F("next_home_visit_due").asc(nulls_first=True), "name", "id")[
+            :OFFLINE_FILES_LIMIT
+        ]
+    )

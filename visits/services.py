@@ -14,12 +14,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import extensions, permissions
 from accounts.models import User
 from accounts.permissions import Capability
 from children.models import Child, ChildStatus
-from children.services import children_recompute_derived, history_context, reject_unknown
+from children.services import (
+    children_recompute_derived,
+    history_context,
+    reject_unknown,
+    require_file_version,
+)
+from core import capture
 from core.clock import today
 from core.errors import Conflict
 from core.uploads import image_check
@@ -62,29 +70,37 @@ AMENDABLE_FIELDS = tuple(f for f in VISIT_FIELDS if f not in ("visited_on", "kin
 TEXT_FIELDS = frozenset(
     {"family_situation", "health", "needs", "actions_taken", "follow_up_note", "notes"}
 )
-REVIEWED_NOT_EDITABLE = "已审核的走访不能修改，请添加补充说明"
+REVIEWED_NOT_EDITABLE = gettext_lazy("A reviewed visit cannot be changed; add an amendment")
+CLOSED_NO_VISIT = gettext_lazy("The file is closed: no visit can be recorded")
+VISIT_EDITED = gettext_lazy("This visit was changed elsewhere meanwhile: compare the two versions")
 
 
 def _validate(child: Child, values: dict) -> None:
     errors: dict[str, list[str]] = {}
     visited_on = values.get("visited_on")
     if not isinstance(visited_on, date):
-        errors.setdefault("date", []).append("请填写走访日期")
+        errors.setdefault("date", []).append(_("Enter the visit date"))
     elif visited_on > today():
-        errors.setdefault("date", []).append("走访日期不能晚于今天")
+        errors.setdefault("date", []).append(_("The visit date cannot be later than today"))
     elif visited_on < child.birth_date:
-        errors.setdefault("date", []).append("走访日期不能早于儿童出生日期")
+        errors.setdefault("date", []).append(
+            _("The visit date cannot be earlier than the child's date of birth")
+        )
     if values.get("kind") not in VisitKind.values:
-        errors.setdefault("kind", []).append("请选择走访方式")
+        errors.setdefault("kind", []).append(_("Choose the kind of visit"))
     for item in values.get("seen") or []:
         if item not in PersonSeen.values:
-            errors.setdefault("seen", []).append(f"无效的选项：{item}")
+            errors.setdefault("seen", []).append(_("Invalid choice: %(value)s") % {"value": item})
     for item in values.get("safety_hazards") or []:
         if item not in SafetyHazard.values:
-            errors.setdefault("safety_hazards", []).append(f"无效的选项：{item}")
+            errors.setdefault("safety_hazards", []).append(
+                _("Invalid choice: %(value)s") % {"value": item}
+            )
     follow_up = values.get("follow_up_on")
     if follow_up is not None and isinstance(visited_on, date) and follow_up < visited_on:
-        errors.setdefault("follow_up_on", []).append("跟进日期不能早于走访日期")
+        errors.setdefault("follow_up_on", []).append(
+            _("The follow-up date cannot be earlier than the visit date")
+        )
     if errors:
         raise ValidationError(errors)
 
@@ -112,12 +128,25 @@ def children_refresh_last_visits(child_ids: list[uuid.UUID]) -> None:
     extensions.case_changed(child_ids=child_ids)
 
 
-def visit_record(*, user: User, child: Child, photos: list | None = None, **data: Any) -> Visit:
+def visit_record(
+    *,
+    user: User,
+    child: Child,
+    photos: list | None = None,
+    client_id: uuid.UUID | None = None,
+    file_version: int | None = None,
+    **data: Any,
+) -> Visit:
     """Record a visit (and its photos, all or nothing); the child's due dates move and a new
-    reminder cycle starts."""
+    reminder cycle starts.
+
+    ``client_id`` is the phone's id of the visit (``visit_record_once`` answers a repeat);
+    ``file_version``, when given, is the version of the child's file the visit was typed
+    against: a file changed since is a Conflict (``file_changed``) for the director to look at."""
     permissions.require(user, Capability.VISIT_RECORD)
     if child.status != ChildStatus.ACTIVE:
-        raise Conflict("档案已结案，不能记录走访")
+        raise Conflict(CLOSED_NO_VISIT, code=capture.CHILD_CLOSED)
+    require_file_version(child, file_version)
     reject_unknown(data, VISIT_FIELDS)
     values = {k: v for k, v in data.items() if v is not None}
     values.setdefault("seen", [])
@@ -125,7 +154,9 @@ def visit_record(*, user: User, child: Child, photos: list | None = None, **data
     _validate(child, values)
     prepared = [photo_prepare(upload) for upload in photos or []]
     with transaction.atomic(), history_context(user):
-        visit = Visit(child=child, visitor=user, visitor_role=user.role, **values)
+        visit = Visit(
+            child=child, visitor=user, visitor_role=user.role, client_id=client_id, **values
+        )
         visit.full_clean(exclude=["child", "visitor"])
         visit.save()
         _save_photos(visit, prepared)
@@ -133,6 +164,26 @@ def visit_record(*, user: User, child: Child, photos: list | None = None, **data
         if visit.caregiver_capable is False:
             _caregiver_found_unable(user, child, visit)
     return visit
+
+
+def visit_record_once(
+    *, user: User, child: Child, client_id: uuid.UUID, **kwargs: Any
+) -> tuple[Visit, bool]:
+    """``visit_record`` for an upload that may come twice (a retried or doubled offline upload):
+    (the visit, True) the first time; (the same visit, False) for every repeat of ``client_id``,
+    creating nothing (core.capture.record_once)."""
+    return capture.record_once(
+        client_id=client_id,
+        find=lambda key: Visit.objects.filter(client_id=key).first(),
+        create=lambda: visit_record(user=user, child=child, client_id=client_id, **kwargs),
+        same=lambda visit: visit.visitor_id == user.pk and visit.child_id == child.pk,
+    )
+
+
+def visit_version(visit: Visit) -> str:
+    """The version token of a visit a correction was typed against (``visit_update``'s
+    ``base``): any saved change moves it."""
+    return str(visit.version)
 
 
 def _caregiver_found_unable(user: User, child: Child, visit: Visit) -> None:
@@ -145,19 +196,27 @@ def _caregiver_found_unable(user: User, child: Child, visit: Visit) -> None:
         care_agreement_caregiver_unable(
             user=user,
             agreement=agreement,
-            reason=f"{visit.visited_on:%Y-%m-%d}走访发现照护人无法或不愿继续照护",
+            reason=_("Visit of %(date)s found the caregiver cannot or will not go on caring")
+            % {"date": f"{visit.visited_on:%Y-%m-%d}"},
         )
 
 
 def visit_update(
-    *, user: User, visit: Visit, changes: dict[str, Any], photos: list | None = None
+    *,
+    user: User,
+    visit: Visit,
+    changes: dict[str, Any],
+    photos: list | None = None,
+    base: str | None = None,
 ) -> Visit:
     """The visitor corrects their own visit (e.g. after it was returned); back to review. A
-    reviewed visit is not rewritten (409): an amendment is added instead (``visit_amend``)."""
+    reviewed visit is not rewritten (409): an amendment is added instead (``visit_amend``).
+    ``base`` (when given) is the ``visit_version`` the correction was typed against: a visit
+    changed since (on another device) is a Conflict (``visit_edited``), never overwritten."""
     if visit.visitor_id != user.pk:
-        raise PermissionDenied("只能修改本人记录的走访")
+        raise PermissionDenied(_("You can change only visits you recorded"))
     if not rules.editable(visit.review_status):
-        raise Conflict(REVIEWED_NOT_EDITABLE)
+        raise Conflict(REVIEWED_NOT_EDITABLE, code=capture.VISIT_REVIEWED)
     reject_unknown(changes, VISIT_FIELDS)
     errors: dict[str, list[str]] = {}
     _check_text(changes, errors)
@@ -168,7 +227,11 @@ def visit_update(
         # Locked and read again: a review that landed since the page was opened wins.
         locked = Visit.objects.select_for_update().select_related("child").get(pk=visit.pk)
         if not rules.editable(locked.review_status):
-            raise Conflict(REVIEWED_NOT_EDITABLE)
+            raise Conflict(REVIEWED_NOT_EDITABLE, code=capture.VISIT_REVIEWED)
+        if base is not None and base != visit_version(locked):
+            raise Conflict(
+                VISIT_EDITED, code=capture.VISIT_EDITED, data={"version": visit_version(locked)}
+            )
         values = {field: getattr(locked, field) for field in VISIT_FIELDS}
         values.update(changes)
         _validate(locked.child, values)
@@ -177,6 +240,7 @@ def visit_update(
             setattr(locked, field, value)
         if locked.review_status == ReviewStatus.RETURNED:
             locked.review_status = ReviewStatus.PENDING
+        locked.version += 1
         locked.full_clean(exclude=["child", "visitor"])
         locked.save()
         children_refresh_last_visits([locked.child_id])
@@ -187,7 +251,7 @@ def _check_text(values: dict, errors: dict) -> None:
     """PostgreSQL text cannot hold a NUL character, and a case note encrypted would hide one."""
     for field in TEXT_FIELDS.intersection(values):
         if "\x00" in (values[field] or ""):
-            errors.setdefault(field, []).append("含有无效字符")
+            errors.setdefault(field, []).append(_("Contains invalid characters"))
 
 
 def visit_amend(
@@ -210,11 +274,14 @@ def visit_amend(
     errors: dict[str, list[str]] = {}
     text = (text or "").strip()
     if "\x00" in text:
-        errors.setdefault("text", []).append("含有无效字符")
+        errors.setdefault("text", []).append(_("Contains invalid characters"))
     elif not text:
-        errors.setdefault("text", []).append("请填写补充说明")
+        errors.setdefault("text", []).append(_("Enter the amendment"))
     elif len(text) > MAX_AMENDMENT_LENGTH:
-        errors.setdefault("text", []).append(f"补充说明不能超过{MAX_AMENDMENT_LENGTH}个字")
+        errors.setdefault("text", []).append(
+            _("An amendment cannot be longer than %(limit)s characters")
+            % {"limit": MAX_AMENDMENT_LENGTH}
+        )
     _check_text(corrections, errors)
     if errors:
         raise ValidationError(errors)
@@ -236,6 +303,7 @@ def visit_amend(
         locked.reviewed_by = None
         locked.reviewed_at = None
         locked.review_comment = ""
+        locked.version += 1
         locked.full_clean(exclude=["child", "visitor"])
         locked.save()
     return amendment
@@ -245,13 +313,13 @@ def visit_review(*, user: User, visit: Visit, decision: str, comment: str = "") 
     """A supervisor marks a visit reviewed, or returns it to the director with a comment."""
     permissions.require(user, Capability.VISIT_REVIEW)
     if visit.visitor_id == user.pk:
-        raise PermissionDenied("不能审核本人记录的走访")
+        raise PermissionDenied(_("You cannot review a visit you recorded"))
     if not selectors.may_review(user=user, visit=visit):
-        raise PermissionDenied("不能审核本人补充说明的走访")
+        raise PermissionDenied(_("You cannot review a visit you amended"))
     if decision not in ("reviewed", "returned"):
-        raise ValidationError({"decision": ["无效的审核结果"]})
+        raise ValidationError({"decision": [_("Invalid review decision")]})
     if decision == "returned" and not comment.strip():
-        raise ValidationError({"comment": ["退回时请写明原因"]})
+        raise ValidationError({"comment": [_("Give the reason for returning it")]})
     with history_context(user):
         updated = Visit.objects.filter(pk=visit.pk, review_status=ReviewStatus.PENDING).update(
             review_status=decision,
@@ -260,7 +328,7 @@ def visit_review(*, user: User, visit: Visit, decision: str, comment: str = "") 
             review_comment=comment.strip(),
         )
     if not updated:
-        raise Conflict("该走访已审核")
+        raise Conflict(_("This visit has already been reviewed"))
     visit.refresh_from_db()
     return visit
 
@@ -269,7 +337,7 @@ def visit_review(*, user: User, visit: Visit, decision: str, comment: str = "") 
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_EDGE = 1600
-NOT_AN_IMAGE = "只能上传图片文件（JPG、PNG）"
+NOT_AN_IMAGE = gettext_lazy("Only image files (JPG, PNG) can be uploaded")
 
 
 @dataclass
@@ -288,7 +356,7 @@ def photo_prepare(upload) -> PreparedPhoto:
     from PIL import Image, UnidentifiedImageError
 
     if upload.size > MAX_PHOTO_BYTES:
-        raise ValidationError({"photo": ["照片不能超过15MB"]})
+        raise ValidationError({"photo": [_("A photo cannot be larger than 15 MB")]})
     image_check(upload, field="photo", not_an_image=NOT_AN_IMAGE)
     try:
         image = Image.open(upload)
@@ -355,7 +423,9 @@ def _small_rgb(image, max_edge: int):
 
 def _save_photos(visit: Visit, photos: list[PreparedPhoto]) -> None:
     if visit.photos.count() + len(photos) > MAX_PHOTOS:
-        raise ValidationError({"photo": [f"每次走访最多上传{MAX_PHOTOS}张照片"]})
+        raise ValidationError(
+            {"photo": [_("At most %(limit)s photos per visit") % {"limit": MAX_PHOTOS}]}
+        )
     for prepared in photos:
         photo = VisitPhoto(visit=visit, width=prepared.width, height=prepared.height)
         photo.image.save("photo.jpg", ContentFile(prepared.content), save=False)

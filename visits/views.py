@@ -17,9 +17,11 @@ from accounts import selectors as scope
 from accounts.permissions import Capability
 from children import schedule
 from children import selectors as child_selectors
-from core import clock
+from core import capture, clock
+from core.errors import Conflict
 from core.forms import refusals_on_form
 from core.redirects import safe_next
+from core.text import join_list
 from core.uploads import private_file_response
 
 from . import rules, selectors, services
@@ -66,64 +68,119 @@ def worklist(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_create(request: HttpRequest, child_id) -> HttpResponse:
+    """The visit form (a contact: ``?kind=phone``). Sent by the page's script as well
+    (core.capture: the phone may send it offline, later, twice): then answered in JSON."""
     child = child_selectors.child_for_user_or_404(
         user=request.user, child_id=child_id, capability=Capability.VISIT_RECORD
     )
     form = VisitForm(
         request.POST or None,
         request.FILES or None,
-        initial={"visited_on": clock.today(), "kind": request.GET.get("kind", VisitKind.HOME)},
+        initial={
+            "visited_on": clock.today(),
+            "kind": request.GET.get("kind", VisitKind.HOME),
+            "base": child.version,
+        },
     )
+    context = {"form": form, "child": child, "next": safe_next(request.GET.get("next"), "")}
+    sync = capture.is_sync(request)
     if request.method == "POST" and form.is_valid():
-        with refusals_on_form(form, VISIT_FIELD_MAP):
-            visit = services.visit_record(
-                user=request.user,
-                child=child,
-                photos=form.cleaned_data["photos"],
-                **form.visit_values(),
-            )
-            messages.success(
-                request,
-                _("Visit recorded. Next home visit due %(due)s.") % {"due": _next_due(child)},
-            )
-            prompt = _report_prompt(request, visit, child)
-            if prompt is not None:
-                return prompt
-            return redirect(safe_next(request.POST.get("next"), "visits:worklist"))
-    return render(
-        request,
-        "visits/visit_form.html",
-        {"form": form, "child": child, "next": safe_next(request.GET.get("next"), "")},
-    )
+        values = {
+            **form.visit_values(),
+            "photos": form.cleaned_data["photos"],
+            "file_version": capture.file_version(form),
+        }
+        client_id = form.cleaned_data["client_id"]
+        try:
+            with refusals_on_form(form, VISIT_FIELD_MAP, raise_conflicts=sync):
+                if client_id:
+                    visit, created = services.visit_record_once(
+                        user=request.user, child=child, client_id=client_id, **values
+                    )
+                else:
+                    visit = services.visit_record(user=request.user, child=child, **values)
+                    created = True
+                return _visit_saved(request, visit, child, created)
+        except Conflict as exc:
+            return _conflict_answer(exc, child)
+    page = render(request, "visits/visit_form.html", context)
+    if request.method == "POST" and sync:
+        return capture.invalid(form, page)
+    return page
 
 
-def _report_prompt(request: HttpRequest, visit, child) -> HttpResponse | None:
+def _visit_saved(request: HttpRequest, visit, child, created: bool) -> HttpResponse:
+    """After a visit is recorded (or found again for a repeated upload): the report prompt when
+    it found danger, else the next page; JSON for the page's script."""
+    if not created:
+        text = _("This visit was already saved.")
+        target = reverse("visits:detail", kwargs={"visit_id": visit.pk})
+    else:
+        text = _("Visit recorded. Next home visit due %(due)s.") % {"due": _next_due(child)}
+        target = safe_next(request.POST.get("next"), reverse("visits:worklist"))
+    prompt = _report_prompt(request, visit, child, show=False) if created else None
+    if prompt is not None:
+        text, target = prompt
+    if not capture.is_sync(request) or capture.is_interactive(request):
+        (messages.success if prompt is None else messages.warning)(request, text)
+    if capture.is_sync(request):
+        return capture.saved(created=created, record_id=visit.pk, redirect_to=target, message=text)
+    return redirect(target)
+
+
+def _conflict_answer(exc: Conflict, child, visit=None) -> HttpResponse:
+    """409 for the phone: the visit as saved now (a correction), else the child's short file."""
+    if visit is not None:
+        visit.refresh_from_db()
+        return capture.conflict(exc, title=_("This visit as saved now"), rows=_visit_fields(visit))
+    return capture.conflict(exc, title=child.name, rows=child_selectors.short_file(child))
+
+
+def _visit_fields(visit) -> list[tuple[str, str, object, str]]:
+    """A visit's fields as its form shows them: (name, label, value the form takes, shown)."""
+    form = VisitForm(initial={field: getattr(visit, field) for field in services.VISIT_FIELDS})
+    rows = []
+    for name in services.VISIT_FIELDS:
+        field = form[name]
+        value = field.value()
+        if isinstance(value, bool) or value is None:
+            value = {True: "true", False: "false", None: ""}[value]
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        choices = dict(getattr(field.field, "choices", []) or [])
+        if isinstance(value, list):
+            shown = join_list(choices.get(v, v) for v in value)
+        else:
+            shown = str(choices.get(value, value))
+        rows.append((name, field.label, value, shown or "—"))
+    return rows
+
+
+def _report_prompt(request: HttpRequest, visit, child, *, show: bool = True):
     """A visit that found the child alone (脱离监护单独居住生活, the first situation of the
     mandatory report, whether or not "safety concern" was ticked) or a safety concern opens the
-    report form with the child filled in (the director may go back); else None."""
+    report form with the child filled in (the director may go back): the redirect (with the
+    warning shown), or with ``show=False`` (warning, address); None when neither."""
+    report_form = reverse("reporting:create_for_child", kwargs={"child_id": child.pk})
     if selectors.found_alone(visit, child):
-        messages.warning(
-            request,
-            _(
-                "The child was found at home with no guardian or caregiver. A child "
-                "under 16 living alone must be reported: call the police (110) if the "
-                "child is in danger, and file a mandatory report now."
-            ),
+        text = _(
+            "The child was found at home with no guardian or caregiver. A child "
+            "under 16 living alone must be reported: call the police (110) if the "
+            "child is in danger, and file a mandatory report now."
         )
-        return redirect(
-            reverse("reporting:create_for_child", kwargs={"child_id": child.pk})
-            + "?situation=living_alone"
+        target = report_form + "?situation=living_alone"
+    elif visit.safety_concern:
+        text = _(
+            "You noted a safety concern. If the child lives alone or is in danger, "
+            "call the police (110) and file a mandatory report now."
         )
-    if visit.safety_concern:
-        messages.warning(
-            request,
-            _(
-                "You noted a safety concern. If the child lives alone or is in danger, "
-                "call the police (110) and file a mandatory report now."
-            ),
-        )
-        return redirect("reporting:create_for_child", child_id=child.pk)
-    return None
+        target = report_form
+    else:
+        return None
+    if not show:
+        return text, target
+    messages.warning(request, text)
+    return redirect(target)
 
 
 def _prompts(visit, child) -> bool:
@@ -211,35 +268,58 @@ def visit_amend(request: HttpRequest, visit_id) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
+    """The visitor corrects their visit; from the page's script too (core.capture), where a
+    visit changed on another device meanwhile is a conflict to resolve, never overwritten."""
     visit = selectors.visit_for_user_or_404(
         user=request.user, visit_id=visit_id, capability=Capability.VISIT_RECORD
     )
+    sync = capture.is_sync(request)
     if visit.visitor_id != request.user.pk:
         raise PermissionDenied
     if not rules.editable(visit.review_status):
+        if sync and request.method == "POST":
+            refused = Conflict(services.REVIEWED_NOT_EDITABLE, code=capture.VISIT_REVIEWED)
+            return _conflict_answer(refused, visit.child, visit)
         messages.error(request, services.REVIEWED_NOT_EDITABLE)
         return redirect("visits:detail", visit_id=visit.pk)
     initial = {field: getattr(visit, field) for field in services.VISIT_FIELDS}
+    initial["base"] = services.visit_version(visit)
     form = VisitForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         prompted_before = _prompts(visit, visit.child)
-        with refusals_on_form(form, VISIT_FIELD_MAP):
-            updated = services.visit_update(
-                user=request.user,
-                visit=visit,
-                changes=form.visit_values(),
-                photos=form.cleaned_data["photos"],
-            )
-            messages.success(request, _("Saved."))
-            if not prompted_before:
-                # Corrected to a child found alone or a safety concern: prompted as when recorded.
-                prompt = _report_prompt(request, updated, visit.child)
-                if prompt is not None:
-                    return prompt
-            return redirect("visits:detail", visit_id=visit.pk)
-    return render(
+        force = form.cleaned_data["force"]
+        try:
+            with refusals_on_form(form, VISIT_FIELD_MAP, raise_conflicts=sync):
+                updated = services.visit_update(
+                    user=request.user,
+                    visit=visit,
+                    changes=form.visit_values(),
+                    photos=form.cleaned_data["photos"],
+                    base=None if force else (form.cleaned_data["base"] or None),
+                )
+                return _visit_corrected(request, visit, updated, prompted_before)
+        except Conflict as exc:
+            return _conflict_answer(exc, visit.child, visit)
+    page = render(
         request, "visits/visit_form.html", {"form": form, "child": visit.child, "visit": visit}
     )
+    if request.method == "POST" and sync:
+        return capture.invalid(form, page)
+    return page
+
+
+def _visit_corrected(request: HttpRequest, visit, updated, prompted_before: bool) -> HttpResponse:
+    text = _("Saved.")
+    target = reverse("visits:detail", kwargs={"visit_id": visit.pk})
+    # Corrected to a child found alone or a safety concern: prompted as when recorded.
+    prompt = None if prompted_before else _report_prompt(request, updated, visit.child, show=False)
+    if prompt is not None:
+        text, target = prompt
+    if not capture.is_sync(request) or capture.is_interactive(request):
+        (messages.success if prompt is None else messages.warning)(request, text)
+    if capture.is_sync(request):
+        return capture.saved_edit(record_id=visit.pk, redirect_to=target, message=text)
+    return redirect(target)
 
 
 @login_required

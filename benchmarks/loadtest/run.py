@@ -15,6 +15,7 @@
    view (``Bare`` users, same user count, spawn rate and think time) for --bare-duration seconds.
 5. Checks, each printed PASS/FAIL with its numbers: no errors, p95 < 200 ms, no statement slower
    than 100 ms. A line starting with ``BENCH loadtest`` sums up; exit 1 when a check fails.
+   With --smoke (`make test`, at a tiny scale) only an error fails the run.
 
 gunicorn, PostgreSQL and Redis (when started here) are stopped on every exit, Ctrl-C included.
 """
@@ -549,6 +550,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--wait-max", type=float, default=2.5)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached data")
     parser.add_argument("--var-dir", type=Path, default=BASE_DIR / "var" / "loadtest")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="`make test`: only errors fail the run; the timings are printed, not judged",
+    )
     return parser.parse_args(argv)
 
 
@@ -654,7 +660,12 @@ def report(
             f"({len(slow)} over)",
         ),
     ]
-    verdict = "PASS" if all(checks) else "FAIL"
+    # A smoke run (tiny, on a machine busy with the test suite) proves that the load test still
+    # works end to end: its timings say nothing, only an error fails it.
+    passed = checks[0] if args.smoke else all(checks)
+    verdict = ("PASS" if passed else "FAIL") + (
+        " (smoke: only errors judged)" if args.smoke else ""
+    )
     print(
         f"BENCH loadtest: {args.users} directors × {args.duration} s on {args.children} "
         f"children: {total.rps:.1f} req/s, p50 {total.p50:.0f} / p95 {total.p95:.0f} / "
@@ -663,7 +674,7 @@ def report(
         f"throughput ratio {rps_ratio:.2f}×); other processes {busy_cores:.2f} cores; setup "
         f"{setup:.0f} s, total {time.monotonic() - started:.0f} s — {verdict}"
     )
-    return 0 if verdict == "PASS" else 1
+    return 0 if passed else 1
 
 
 def main(argv: list[str]) -> int:

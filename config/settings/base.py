@@ -54,13 +54,22 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and API answers gzip-compressed (WhiteNoise, above, serves static files precompressed).
+    # Above every middleware that reads or rewrites the body, as Django's docs ask. BREACH: CSRF
+    # tokens are masked afresh on every response, and since Django 4.2 this middleware pads each
+    # gzip stream with random bytes ("Heal the Breach"), so a response's length leaks no secret.
+    "django.middleware.gzip.GZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.security.NoStoreMiddleware",
     # Before anything reads the request: NUL bytes and oversized bodies are answered 400/413.
     "config.security.BadRequestMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, except that an answer to a request sent before the session key and CSRF secret
+    # changed (sign-in, second factor) cannot undo the new cookies (accounts.session_limits).
+    "accounts.session_limits.SessionMiddleware",
     "config.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A phone's upload whose session ended: 401 JSON, not the sign-in page (core.capture).
+    "core.capture.SyncLoginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -119,6 +128,12 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+]
+# Argon2id with measured parameters (accounts/hashers.py); passwords stored with Django's PBKDF2
+# before still verify and are rewritten as Argon2 at their next sign-in.
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -199,6 +214,11 @@ MFA_ENROLMENT_CODE_ROLES = env.list(
 if _unknown := set(MFA_ENROLMENT_CODE_ROLES) - _ROLES:
     raise ImproperlyConfigured(f"MFA_ENROLMENT_CODE_ROLES names unknown roles: {sorted(_unknown)}")
 MFA_ENROLMENT_CODE_HOURS = env.int("MFA_ENROLMENT_CODE_HOURS", default=72)
+# Reminders answered longer ago than this are deleted by the daily sweep (open ones never are):
+# the table stays the size of what is due, not of every reminder ever raised.
+REMINDER_RETENTION_DAYS = env.int("REMINDER_RETENTION_DAYS", default=400)
+if REMINDER_RETENTION_DAYS < 90:
+    raise ImproperlyConfigured("REMINDER_RETENTION_DAYS must be at least 90 (the 已完成 tab).")
 # API tokens end after this many days unless create_api_token --days says otherwise.
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 OTP_TOTP_ISSUER = "守望 Shouwang"
@@ -218,6 +238,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],  # Bootstrap draws form controls with data: SVGs
         "font-src": [SELF],
         "connect-src": [SELF],
+        # The installable web app (visits.offline_views): /sw.js and /manifest.webmanifest.
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],

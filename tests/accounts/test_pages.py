@@ -144,7 +144,7 @@ def test_pages_load_nothing_from_other_hosts(client_for, civil_affairs, client, 
         client.get("/accounts/login/").content.decode(),
     ):
         assert not re.search(r'(src|href)="(https?:)?//', body)
-        assert "/static/vendor/bootstrap/bootstrap.min.css" in body
+        assert "/static/css/site.css" in body
 
 
 def test_unknown_page_is_a_chinese_404(client_for, director_a):

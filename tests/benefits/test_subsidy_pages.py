@@ -600,4 +600,6 @@ def test_each_decision_says_what_was_decided_for_whom(
     assert "乡镇初审通过：孤儿乙 孤儿基本生活费，报县级民政部门审批" in township.content.decode()
     county = client_for(civil_affairs).post(url, {"decision": "approve", "note": ""}, follow=True)
     assert "已审批：孤儿乙 孤儿基本生活费，2026-12起发放" in county.content.decode()
-    assert "已保存" not in county.content.decode()
+    # (The page's scripts carry their own texts in a <template>; the messages are what is shown.)
+    shown = [str(message) for message in county.context["messages"]]
+    assert not any("已保存" in message for message in shown)

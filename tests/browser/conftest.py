@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ..factories import TEST_PASSWORD
 
@@ -138,7 +139,12 @@ def log_in(page: Page, username: str, password: str = TEST_PASSWORD) -> None:
         device = TOTPDevice.objects.get(user__username=username, confirmed=True)
         page.locator("#id_token").fill(totp_code(device.bin_key))
         page.get_by_role("button", name="验证").click()
-    page.wait_for_url(lambda url: "/accounts/two-factor/" not in url)
+    try:
+        page.wait_for_url(lambda url: "/accounts/two-factor/" not in url)
+    except PlaywrightTimeoutError:
+        # Say where it stood: still on the second step (and what the page said), or on the way.
+        said = page.locator(".invalid-feedback, .alert, .errorlist").all_text_contents()
+        pytest.fail(f"signing in {username} stopped at {page.url}: {said}", pytrace=False)
 
 
 def totp_code(key: bytes) -> str:

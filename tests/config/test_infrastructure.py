@@ -125,3 +125,29 @@ def test_api_answers_503_with_retry_after_when_the_database_is_unreachable(
         connection.settings_dict["HOST"] = host
     assert answer.status_code == 503 and answer["Retry-After"] == "5"
     assert "数据库暂时不可用" in answer.json()["detail"]
+
+
+def test_a_hanging_test_fails_with_its_stack_instead_of_stalling_ci(request, tmp_path):
+    """CI gives the whole run 90 minutes: one test waiting forever (a promise never settled in
+    the browser, a lock never released) must fail on its own, saying where it waited, and let the
+    rest run. The suite's settings carry a per-test timeout; a test under them that waits forever
+    is stopped (here after 2 s instead of the suite's own limit)."""
+    limit = float(request.config.getini("timeout"))
+    assert 0 < limit <= 600
+    assert request.config.getini("timeout_method") == "signal"
+    (tmp_path / "test_hang.py").write_text(
+        "import threading\n\ndef test_waits_forever():\n    threading.Event().wait()\n"
+    )
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:django"),
+            *("-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path)),
+            *("-o", "timeout=2", "-o", "addopts=", str(tmp_path / "test_hang.py")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Timeout (>2.0s)" in result.stdout, result.stdout
+    assert "test_hang.py:4: " in result.stdout, result.stdout  # where it waited

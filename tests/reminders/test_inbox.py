@@ -28,3 +28,23 @@ def test_inbox_badge_and_mark_read(client_for, child, director_a, frozen):
     body = client.get("/visits/reminders/").content.decode()
     assert 'id="unread-count"' not in body and "查小雨" not in body
     assert "查小雨" in client.get("/visits/reminders/?status=resolved").content.decode()
+
+
+def test_marking_read_takes_only_its_own_keys_and_never_fails_on_others(
+    client_for, child, director_a, supervisor, frozen
+):
+    """Keys are bigints: a UUID, text, a NUL byte or a number past 2^63 matches nothing (no 500),
+    and another person's key marks nothing of theirs."""
+    frozen.move_to("2026-12-24 09:00 +0800")  # overdue, and escalated to the supervisor
+    reminders_sweep()
+    mine = Notification.objects.get(recipient=director_a, kind="visit_overdue")
+    theirs = Notification.objects.get(recipient=supervisor)
+    client = client_for(director_a)
+    hostile = ["9" * 30, "-1", "1e3", "a\x00b", "１２", "00000000-0000-0000-0000-000000000000"]
+    response = client.post("/visits/reminders/read/", {"id": [*hostile, str(theirs.pk)]})
+    assert response.status_code == 302
+    assert not Notification.objects.filter(read_at__isnull=False).exists()
+    client.post("/visits/reminders/read/", {"id": [str(mine.pk)]})
+    assert list(Notification.objects.filter(read_at__isnull=False)) == [mine]
+    items = client_for(director_a).get("/api/v1/reminders").json()["items"]
+    assert [item["id"] for item in items] == [str(mine.pk)]

@@ -158,3 +158,58 @@ def test_beat_task_round_trip_through_a_real_celery_worker(areas, director_a):
         again = send_reminders.delay("2026-12-08").get(timeout=30)
     assert (created, again) == (1, 0)
     assert Notification.objects.get().kind == "visit_overdue"
+
+
+def test_answered_reminders_are_pruned_after_the_retention_and_open_ones_never(
+    child, director_a, settings
+):
+    """Issue 20: the table keeps what is due, not every reminder ever raised. A reminder answered
+    more than REMINDER_RETENTION_DAYS ago goes at the next sweep; one answered a day later stays,
+    and an open one stays however old."""
+    settings.REMINDER_RETENTION_DAYS = 400
+    sweep_on(DUE + timedelta(days=1))  # overdue since DUE
+    overdue = Notification.objects.get(kind="visit_overdue")
+    answered = Notification.objects.create(
+        recipient=director_a,
+        kind="visit_overdue",
+        rule="visit_overdue",
+        child=child,
+        due_date=date(2025, 1, 1),
+        created_on=date(2025, 1, 2),
+    )
+    swept_at = "2026-12-09 08:00 +0800"
+    with time_machine.travel(swept_at, tick=False):
+        from django.utils import timezone
+
+        now = timezone.now()
+    Notification.objects.filter(pk=answered.pk).update(resolved_at=now - timedelta(days=399))
+    assert sweep_on(date(2026, 12, 9)).pruned == 0
+    Notification.objects.filter(pk=answered.pk).update(
+        resolved_at=now - timedelta(days=400, seconds=1)
+    )
+    assert sweep_on(date(2026, 12, 9)).pruned == 1
+    assert not Notification.objects.filter(pk=answered.pk).exists()
+    overdue.refresh_from_db()
+    assert overdue.resolved_at is None  # open since 2026-12-08, never pruned
+
+
+def test_a_reminder_no_rule_raises_any_more_is_resolved_and_the_rest_left_alone(child, director_a):
+    """A reminder of a rule that was renamed or removed (or of before rules had names) is no
+    longer selected by any rule: the sweep's one full join resolves it, leaves the reminders
+    still selected open, and raises nothing twice."""
+    sweep_on(DUE + timedelta(days=1))
+    kept = Notification.objects.get(kind="visit_overdue")
+    stale = Notification.objects.create(
+        recipient=director_a,
+        kind="visit_overdue",
+        rule="",
+        child=child,
+        due_date=DUE,
+        created_on=DUE,
+    )
+    result = sweep_on(DUE + timedelta(days=2))
+    assert (result.total, result.resolved) == (0, 1)
+    stale.refresh_from_db()
+    kept.refresh_from_db()
+    assert stale.resolved_at is not None and kept.resolved_at is None
+    assert Notification.objects.filter(kind="visit_overdue", rule="visit_overdue").count() == 1

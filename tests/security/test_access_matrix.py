@@ -316,6 +316,10 @@ EXCEPTIONS: dict[tuple[str, str, str], tuple[set[int], str]] = {
     ("login", "anonymous", "POST"): ({200}, "the login form re-rendered with its errors"),
     ("login", "*", "*"): ({302}, "a logged-in user is sent home (redirect_authenticated_user)"),
     ("healthz", "*", "*"): ({200, 503}, "health check for the load balancer; no data"),
+    # The installable web app (visits.offline_views): the same for everyone, no records.
+    ("service_worker", "anonymous", "GET"): ({200}, "the service worker script; no data"),
+    ("web_manifest", "anonymous", "GET"): ({200}, "the web app manifest; no data"),
+    ("offline", "anonymous", "GET"): ({200}, "the page shown with no signal; no data"),
     ("logout", "*", "POST"): ({200, 302}, "logs the requester out; nobody else's data"),
     ("set_language", "*", "*"): ({302}, "language switch; stores a cookie only"),
     ("password_change", "*", "POST"): ({200}, "the requester's own password form, with errors"),

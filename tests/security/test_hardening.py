@@ -64,6 +64,8 @@ def test_csp_header_on_a_page(client_for, director_a):
         "img-src": "'self' data:",
         "font-src": "'self'",
         "connect-src": "'self'",
+        "worker-src": "'self'",  # the service worker (visits.offline_views)
+        "manifest-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'none'",
         "frame-ancestors": "'none'",
