@@ -117,14 +117,35 @@
     if (!config.prefetch || !navigator.onLine || !("serviceWorker" in navigator)) return;
     if (!document.querySelector("[data-offline-prefetch]")) return;
     prefetching = whenControlled().then(function () {
+      // Loaded through the worker, the worklist was kept as it came: fetched again only if not.
+      return controlledAtStart ? keptSoon(location.pathname, 2000) : false;
+    }).then(function (pageKept) {
       var urls = [config.prefetch].concat((config.shells || "").split(" ").filter(Boolean));
-      if (!controlledAtStart) urls.push(location.pathname);
+      if (!pageKept) urls.push(location.pathname);
       return Promise.all(urls.map(function (url) {
-        return fetch(url, { credentials: "same-origin" }).catch(function () {});
+        // The whole answer read: the worker keeps a copy once the last byte is in.
+        return fetch(url, { credentials: "same-origin" }).then(function (response) {
+          return response.arrayBuffer();
+        }).catch(function () {}).then(function () { return keptSoon(url, 5000); });
       }));
     }).then(function () {
       document.documentElement.dataset.offlineReady = "1";
     });
+  }
+
+  // Whether the worker has kept ``url`` within ``ms``: it writes its copy after the page has the
+  // answer, so "fetched" does not yet mean "opens with no signal".
+  function keptSoon(url, ms) {
+    if (!window.caches) return Promise.resolve(false);
+    var href = new URL(url, location.origin).href;
+    var deadline = Date.now() + ms;
+    function look() {
+      return caches.match(href).then(function (hit) {
+        if (hit || Date.now() > deadline) return !!hit;
+        return new Promise(function (resolve) { setTimeout(resolve, 100); }).then(look);
+      });
+    }
+    return look().catch(function () { return false; });
   }
 
   // --- A page the worker gave from its cache, and form shells ---------------------------------

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from ..factories import TEST_PASSWORD
 
@@ -36,6 +35,10 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 # Long enough for a first page on a busy 2-core CI machine, short enough to fail fast.
 TIMEOUT_MS = 15_000
+SIGN_IN = re.compile(r"/accounts/login/")
+SECOND_STEP = re.compile(r"/accounts/two-factor/")
+# expect()'s assertions (and its URL waits) poll with the same deadline as every other wait.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 # Package scope, not session: while Playwright's sync API is started, its asyncio loop counts as
@@ -121,7 +124,8 @@ def log_in(page: Page, username: str, password: str = TEST_PASSWORD) -> None:
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(password)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    # expect() polls with its own deadline (a wait_for_url predicate outlived its timeout in CI).
+    expect(page).not_to_have_url(SIGN_IN)
     if "/accounts/two-factor/set-up/" in page.url:
         if page.locator("#id_enrolment_code").count():
             # The one-time code the security officer would hand over (issue 14, H2).
@@ -140,8 +144,8 @@ def log_in(page: Page, username: str, password: str = TEST_PASSWORD) -> None:
         page.locator("#id_token").fill(totp_code(device.bin_key))
         page.get_by_role("button", name="验证").click()
     try:
-        page.wait_for_url(lambda url: "/accounts/two-factor/" not in url)
-    except PlaywrightTimeoutError:
+        expect(page).not_to_have_url(SECOND_STEP)
+    except AssertionError:
         # Say where it stood: still on the second step (and what the page said), or on the way.
         said = page.locator(".invalid-feedback, .alert, .errorlist").all_text_contents()
         pytest.fail(f"signing in {username} stopped at {page.url}: {said}", pytrace=False)

@@ -321,7 +321,7 @@ def test_a_doubled_upload_creates_one_visit(phone, director_a, tmp_path):
     page.get_by_role("button", name="保存走访").click()
     # The phone could not know it arrived: it keeps it and tries again, and the server
     # recognises the visit by its client id.
-    page.wait_for_url(re.compile(r"/visits/$"))
+    expect(page).to_have_url(re.compile(r"/visits/$"))
     page.goto("/visits/offline/queue/")
     expect(page.locator("[data-capture-empty]")).to_be_visible(timeout=60_000)
     assert lost == [201]
@@ -388,7 +388,7 @@ def test_a_correction_edited_on_two_devices_is_merged_field_by_field(phone, shoo
         changes={"notes": "电脑上改的记录", "needs": "需要课外书"},
     )
     page.get_by_role("button", name="保存走访").click()
-    page.wait_for_url(re.compile(r"/visits/offline/queue/"))
+    expect(page).to_have_url(re.compile(r"/visits/offline/queue/"))
     card = page.locator("[data-item]")
     expect(card.locator(".sw-merge-table")).to_be_visible()
     expect(card).to_contain_text("手机上改的记录")
@@ -430,14 +430,14 @@ def test_a_parent_contact_for_a_file_changed_meanwhile_is_merged_in_its_form(
     expect(card).to_contain_text("妈妈说下个月回家。")
     # Merge: the form again, filled with mine, next to the file as it is now.
     card.get_by_role("button", name="合并").click()
-    page.wait_for_url(re.compile(r"/parent-contacts/new/"))
+    expect(page).to_have_url(re.compile(r"/parent-contacts/new/"))
     expect(page.locator("[data-capture-merge-panel]")).to_be_visible()
     expect(page.locator("#id_note")).to_have_value("妈妈说下个月回家。")
     expect(page.locator("#id_channel")).to_have_value("video")
     page.locator("#id_note").fill("妈妈说下个月回家，已告知新住址。")
     shoot390(page, "merge-form")
     page.get_by_role("button", name="保存").click()
-    page.wait_for_url(re.compile(rf"/children/{child.pk}/$"))
+    expect(page).to_have_url(re.compile(rf"/children/{child.pk}/$"))
     expect(page.locator(".alert-success")).to_be_visible()
     (contact,) = ParentContact.objects.filter(child=child)
     assert contact.channel == "video"
@@ -465,7 +465,7 @@ def test_a_refused_form_shows_its_errors_and_keeps_the_photos(phone, director_a,
     assert not Visit.objects.exists()
     page.locator("#id_visited_on").fill(today().isoformat())
     page.get_by_role("button", name="保存走访").click()
-    page.wait_for_url(re.compile(r"/visits/$"))
+    expect(page).to_have_url(re.compile(r"/visits/$"))
     expect(page.locator(".alert-success")).to_be_visible()
     visit = Visit.objects.get()
     assert visit.notes == "没有填日期"

@@ -162,7 +162,7 @@ def test_worklist_and_forms_open_with_no_signal(open_page, shoot, director_a, vi
     page.goto("/visits/")
     expect(page.locator("#offline-banner")).to_be_hidden()
     page.evaluate("document.querySelector('form[action=\"/accounts/logout/\"]').requestSubmit()")
-    page.wait_for_url(re.compile(r"/accounts/login/"))
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
     names = page.evaluate("caches.keys()")
     assert not [name for name in names if name.startswith(("shouwang-pages", "shouwang-children"))]
     assert any(name.startswith("workbox-precache") for name in names)  # the app shell stays

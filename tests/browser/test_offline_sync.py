@@ -109,7 +109,7 @@ def test_a_refused_upload_waits_and_is_tried_again_a_minute_later(phone, directo
     # The body arrives cut short: the server saves nothing and answers 400 (config.security).
     refused = answer_posts(page, 400, {"status": "bad"})
     page.get_by_role("button", name="保存走访").click()
-    page.wait_for_url(re.compile(r"/visits/$"))
+    expect(page).to_have_url(re.compile(r"/visits/$"))
     expect(page.get_by_text(QUEUED)).to_be_visible()
     expect(page.locator("#sync-count")).to_have_text(re.compile(r"\b1\b"))
     # The worklist tries it at once (the connection may be back), is refused again, and waits.
