@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AreaPolicy
 from children.models import Child
@@ -213,3 +214,73 @@ def test_a_reminder_no_rule_raises_any_more_is_resolved_and_the_rest_left_alone(
     kept.refresh_from_db()
     assert stale.resolved_at is not None and kept.resolved_at is None
     assert Notification.objects.filter(kind="visit_overdue", rule="visit_overdue").count() == 1
+
+
+def table_definition() -> list[tuple[str, str]]:
+    """visits_notification's indexes and constraints as PostgreSQL prints them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'visits_notification'
+            UNION ALL
+            SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = 'visits_notification'::regclass
+            ORDER BY 1
+            """
+        )
+        return cursor.fetchall()
+
+
+def rebuilt(queries: CaptureQueriesContext) -> bool:
+    """Whether the sweep dropped the unique key (and so took the bulk path)."""
+    return any("DROP CONSTRAINT" in q["sql"] and "notification_once" in q["sql"] for q in queries)
+
+
+def stored_keys() -> list[tuple]:
+    return sorted(
+        Notification.objects.values_list(
+            "rule", "kind", "recipient_id", "child_id", "report_id", "due_date", "detail"
+        )
+    )
+
+
+def test_the_first_sweep_fills_the_empty_table_in_bulk_as_the_daily_one_would(
+    areas, director_a, supervisor, civil_affairs
+):
+    """Issue 20: on an empty table (a new installation, the first morning after an import) the
+    sweep drops the unique key and indexes, inserts everything at once and builds them again.
+    The table ends with the same definitions, the same reminders as the daily path creates, and
+    the unique key still refuses a second copy."""
+    with time_machine.travel("2026-11-23 10:00 +0800", tick=False):
+        for i in range(5):
+            make_child(director_a, name=f"儿童{i}")
+    Notification.objects.all().delete()  # registering raised reminders at once
+    definition = table_definition()
+    assert any(name == "notification_once" for name, _ in definition)
+
+    with CaptureQueriesContext(connection) as bulk_queries:
+        first = sweep_on(date(2027, 1, 10))  # overdue, and escalated to the supervisor
+    assert rebuilt(bulk_queries)
+    assert first.created["visit_overdue:director"] == first.created["escalation:supervisor"] == 5
+    assert table_definition() == definition
+    bulk = stored_keys()
+    assert sweep_on(date(2027, 1, 10)).total == 0
+
+    # The daily path on the same data (a table with one unrelated row is not empty).
+    Notification.objects.all().delete()
+    Notification.objects.create(
+        recipient=civil_affairs, kind="report_filed", rule="", created_on=date(2026, 1, 1)
+    )
+    with CaptureQueriesContext(connection) as daily_queries:
+        daily = sweep_on(date(2027, 1, 10))
+    assert not rebuilt(daily_queries)
+    assert daily.created == first.created
+    assert [k for k in stored_keys() if k[0]] == bulk
+
+    # The constraint is back: a copy of a reminder is refused.
+    from django.db import IntegrityError, transaction
+
+    copy = Notification.objects.filter(kind="visit_overdue").first()
+    copy.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        copy.save()
