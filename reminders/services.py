@@ -1,8 +1,9 @@
 """The reminder sweep and the delivery of reminders.
 
-The sweep (domain §4) is one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` per rule over the whole
-database: the rules read the due dates the apps below keep (the child's schedule, care
-agreements, benefit reviews, mandatory reports) and never call into them. Delivery sends each
+The sweep (domain §4) computes every rule's SELECT over the whole database at once, set-based,
+and matches the result against the open reminders: the new are inserted, the answered resolved.
+The rules read the due dates the apps below keep (the child's schedule, care agreements, benefit
+reviews, mandatory reports) and never call into them. Delivery sends each
 person one digest of what is new, by e-mail and text message.
 """
 
@@ -596,8 +597,9 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
     resolved. Three statements, whatever the number of rules or rows.
 
     ``due <= today`` (never ``== today``) so a missed day is caught up; the unique constraint
-    makes re-runs and concurrent runs harmless (a second sweep waits on the first's rows and
-    inserts nothing twice).
+    makes re-runs harmless, and sweeps run one at a time (an advisory lock: a second waits for
+    the first to commit and then finds nothing new). On an empty table (the first morning) every
+    reminder is new: _raise_all inserts them in bulk instead.
     """
     params = _params(on)
     rules = sweep_rules()

@@ -31,8 +31,8 @@ from .harness import BASE_DIR, log, notification_counts, reference_sweep, summar
 pytestmark = pytest.mark.drill
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SENT = r"Sending due task visits-send-reminders \(visits\.send_reminders\)"
-DONE = r"Task visits\.send_reminders\[[^\]]+\] succeeded in [\d.]+s: (\d+)"
+SENT = r"Sending due task reminders-send-reminders \(reminders\.send_reminders\)"
+DONE = r"Task reminders\.send_reminders\[[^\]]+\] succeeded in [\d.]+s: (\d+)"
 
 
 def at(hour: int, minute: int) -> str:

@@ -43,7 +43,8 @@ def _counts(conn) -> tuple[int, int]:
 def _waiting_sweep(conn, database: str) -> list[int]:
     rows = conn.execute(
         "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-        " AND query LIKE '%%INSERT INTO visits_notification%%'",
+        # The INSERT of the daily path, or the first sweep's LOCK TABLE (reminders.services)
+        " AND query LIKE '%%visits_notification%%'",
         [database],
     ).fetchall()
     return [row[0] for row in rows]
@@ -75,7 +76,7 @@ def _stall_sweep(stack: Stack, client, monitor):
     pids = wait_for(
         lambda: _waiting_sweep(monitor, stack.database),
         timeout=60,
-        what="the sweep's INSERT waiting on the lock",
+        what="the sweep waiting on the lock",
     )
     log(f"sweep task {task_id} is waiting on the lock (backend pid {pids})")
     return locker, task_id, pids
@@ -110,7 +111,7 @@ def test_worker_killed_mid_sweep(drill_stack, drill_services):
         locker.close()
         killed_at = time.monotonic()
         done = worker.wait_output(
-            rf"Task visits\.send_reminders\[{task_id}\] succeeded in [\d.]+s: (\d+)", timeout=60
+            rf"Task reminders\.send_reminders\[{task_id}\] succeeded in [\d.]+s: (\d+)", timeout=60
         )
         rerun = time.monotonic() - killed_at
         wait_for(lambda: _backend_gone(monitor, pids), timeout=30, what="the orphan backend")
@@ -137,7 +138,7 @@ def test_worker_killed_mid_sweep(drill_stack, drill_services):
         time.sleep(max(0.0, VISIBILITY_TIMEOUT + 1 - (time.monotonic() - killed_at)))
         second = stack.worker(concurrency=1, name="worker2")
         done = second.wait_output(
-            rf"Task visits\.send_reminders\[{task_id}\] succeeded in [\d.]+s: (\d+)",
+            rf"Task reminders\.send_reminders\[{task_id}\] succeeded in [\d.]+s: (\d+)",
             timeout=VISIBILITY_TIMEOUT + 150,
         )
         rerun = time.monotonic() - killed_at
