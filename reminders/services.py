@@ -665,24 +665,25 @@ def _raise_all(cursor, rules: list[SweepRule], params: dict) -> list[tuple[str, 
     million and a half index insertions and conflict probes), with the same definitions, in the
     sweep's transaction. DISTINCT ON the unique key keeps what ON CONFLICT would have kept, and
     the key is checked again as it is built. Returns (rule, kind, count) of what was created."""
+    _keys_and_indexes("remove")
+    cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [SWEEP_WORK_MEM])
+    cursor.execute(_RAISE_ALL_SQL.replace("{current}", _current_sql(rules)), params)
+    raised = cursor.fetchall()
+    _keys_and_indexes("add")
+    cursor.execute("ANALYZE visits_notification")
+    return raised
+
+
+def _keys_and_indexes(verb: str) -> None:
+    """Remove (or add) the reminder table's unique key and indexes as its model declares them,
+    through the schema editor: the statements a migration would run."""
     meta = Notification._meta
     with connection.schema_editor(atomic=False) as editor:
         for constraint in meta.constraints:
             if isinstance(constraint, models.UniqueConstraint):
-                editor.remove_constraint(Notification, constraint)
+                getattr(editor, f"{verb}_constraint")(Notification, constraint)
         for index in meta.indexes:
-            editor.remove_index(Notification, index)
-    cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [SWEEP_WORK_MEM])
-    cursor.execute(_RAISE_ALL_SQL.replace("{current}", _current_sql(rules)), params)
-    raised = cursor.fetchall()
-    with connection.schema_editor(atomic=False) as editor:
-        for constraint in meta.constraints:
-            if isinstance(constraint, models.UniqueConstraint):
-                editor.add_constraint(Notification, constraint)
-        for index in meta.indexes:
-            editor.add_index(Notification, index)
-    cursor.execute("ANALYZE visits_notification")
-    return raised
+            getattr(editor, f"{verb}_index")(Notification, index)
 
 
 _RAISE_ALL_SQL = """
