@@ -22,21 +22,32 @@ class AreaCodeError(ValueError):
     """A code that is not a well-formed 12-digit area code; the message is bilingual."""
 
 
-def parse_level(code: str) -> str:
-    """Level of a 12-digit code, derived from which segments are non-zero.
-
-    Raises AreaCodeError for anything that is not 12 digits, or whose non-zero segments are not
-    contiguous from the left (e.g. a village number under an all-zero township).
-    """
+def _segments(code: str) -> list[str]:
     if not isinstance(code, str) or not _CODE_RE.fullmatch(code):
         raise AreaCodeError("区划代码必须是12位数字 / area code must be 12 digits")
-    segments = [code[a:b] for a, b in _SEGMENTS]
-    if set(segments[0]) == {"0"}:
+    return [code[a:b] for a, b in _SEGMENTS]
+
+
+def _zero(segment: str) -> bool:
+    return set(segment) == {"0"}
+
+
+def parse_level(code: str) -> str:
+    """Level of a 12-digit code: that of its last non-zero part (domain §1).
+
+    Raises AreaCodeError for anything that is not 12 digits, or whose non-zero parts are not
+    contiguous from the left — with one exception, the towns and villages of a city without
+    counties (东莞 4419, 中山 4420, 嘉峪关 6202, 儋州 4604): ``PPCC00TTT000`` and
+    ``PPCC00TTTVVV``, a zero county part between a city and a town.
+    """
+    segments = _segments(code)
+    if _zero(segments[0]):
         raise AreaCodeError("省级代码不能为00 / the province part cannot be 00")
     depth = 0
     for index, segment in enumerate(segments):
-        if set(segment) != {"0"}:
-            if depth != index:
+        if not _zero(segment):
+            city_without_counties = index == 3 and depth == 2
+            if depth != index and not city_without_counties:
                 raise AreaCodeError(
                     "区划代码层级不连续 / area code has a non-zero part under a zero part"
                 )
@@ -56,13 +67,14 @@ def prefix_length_sql(level_column: str) -> str:
 
 
 def parent_code(code: str) -> str | None:
-    """The code of the level directly above, or None for a province."""
+    """The code of the area directly above, or None for a province: the code with its last
+    non-zero part zeroed (a town of a city without counties hangs under the city)."""
     level = parse_level(code)
     index = LEVELS.index(level)
     if index == 0:
         return None
-    keep = PREFIX_LENGTH[LEVELS[index - 1]]
-    return code[:keep] + "0" * (12 - keep)
+    start = _SEGMENTS[index][0]
+    return code[:start] + "0" * (12 - start)
 
 
 def ancestor_codes(code: str) -> list[str]:

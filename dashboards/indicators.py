@@ -113,8 +113,11 @@ def ensure_fresh() -> datetime:
     return as_of
 
 
-def _child_prefix_length(area: Area) -> int:
-    child_level = CHILD_LEVEL.get(area.level, area.level)
+def _child_prefix_length(area: Area, children: list[Area]) -> int:
+    """How many leading digits tell the rows apart: those of the level below, or of the child
+    areas' own level (a city without counties has its towns straight under it, domain §1)."""
+    levels = {child.level for child in children}
+    child_level = levels.pop() if len(levels) == 1 else CHILD_LEVEL.get(area.level, area.level)
     return area_rules.PREFIX_LENGTH[child_level]
 
 
@@ -146,8 +149,8 @@ def indicators_for_area(area: Area, *, with_rows: bool = True) -> Dashboard:
     """Every indicator of ``area``'s subtree and of each of its child areas: four queries
     whatever the size of the area (child areas, child counts, reports, benefit applications)."""
     as_of = ensure_fresh()
-    length = _child_prefix_length(area)
     children = list(Area.objects.filter(parent=area).order_by("code")) if with_rows else []
+    length = _child_prefix_length(area, children)
     rows = {a.code[:length]: Indicators(code=a.code, area=a) for a in children}
     total = Indicators(code=area.code, area=area)
     params = {"prefix": _like(area), "now": timezone.now()}

@@ -105,3 +105,77 @@ def test_command_exits_1_on_bad_input(tmp_path):
     )
     assert result.returncode == 1
     assert "第2行" in result.stderr and "line 2" in result.stderr
+
+
+# --- Issue 20: the national list, set-based --------------------------------------------------
+
+DONGGUAN = """code,name
+440000000000,广东省
+441900000000,东莞市
+441900003000,东城街道
+441900003001,东城社区
+441900101000,石碣镇
+441900101201,石碣村
+"""
+
+
+@pytest.mark.django_db
+def test_a_city_without_counties_loads_its_towns_under_the_city(tmp_path, capsys):
+    """东莞 has no counties: its towns are 4419 00 TTT 000 and hang under the city (domain §1)."""
+    call_command("load_areas", str(write(tmp_path, DONGGUAN)))
+    town = Area.objects.get(code="441900101000")
+    assert (town.level, town.parent_id) == ("township", "441900000000")
+    village = Area.objects.get(code="441900101201")
+    assert (village.level, village.parent_id) == ("village", "441900101000")
+    assert Area.objects.get(code="441900000000").parent_id == "440000000000"
+    assert "6 created, 0 updated, 0 unchanged" in capsys.readouterr().out
+
+
+def row_versions() -> dict[str, str]:
+    """Each area's row version (xmin): a row written again gets a new one."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT code, xmin::text FROM accounts_area")
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_reloading_the_same_list_writes_nothing_and_says_so(tmp_path, capsys):
+    path = write(tmp_path, GOOD + DONGGUAN.split("\n", 1)[1])
+    call_command("load_areas", str(path))
+    before = row_versions()
+    capsys.readouterr()
+    call_command("load_areas", str(path))
+    assert "0 created, 0 updated, 12 unchanged" in capsys.readouterr().out
+    assert row_versions() == before
+    # One name changed: that row alone is written.
+    path.write_text(path.read_text(encoding="utf-8").replace("石碣村", "石碣村委会"), "utf-8")
+    call_command("load_areas", str(path))
+    assert "0 created, 1 updated, 11 unchanged" in capsys.readouterr().out
+    after = row_versions()
+    assert [code for code in after if after[code] != before[code]] == ["441900101201"]
+
+
+@pytest.mark.django_db
+def test_a_township_loaded_later_becomes_the_parent_of_its_villages(tmp_path):
+    """A village loaded before its township hangs under the county; the township's arrival
+    moves it to the nearest area above it."""
+    call_command(
+        "load_areas", str(write(tmp_path, "code,name\n341823000000,泾县\n341823103201,查济村\n"))
+    )
+    assert Area.objects.get(code="341823103201").parent_id == "341823000000"
+    call_command("load_areas", str(write(tmp_path, "code,name\n341823103000,桃花潭镇\n")))
+    assert Area.objects.get(code="341823103201").parent_id == "341823103000"
+    assert Area.objects.get(code="341823103000").parent_id == "341823000000"
+
+
+@pytest.mark.django_db
+def test_hostile_lines_are_reported_and_nothing_is_loaded(tmp_path, capsys):
+    text = GOOD + "341823103203,含\x00字符\n" + '341823103204,"没有结束的引号\n'
+    with pytest.raises(CommandError):
+        call_command("load_areas", str(write(tmp_path, text)))
+    err = capsys.readouterr().err
+    assert "第8行" in err and "NUL" in err
+    assert "第9行" in err and "无法读取此行" in err  # a quote never closed
+    assert Area.objects.count() == 0

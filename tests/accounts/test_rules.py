@@ -12,6 +12,11 @@ from accounts import rules
         ("341823103000", "township", "341823000000"),
         ("341823103201", "village", "341823103000"),
         ("341823103001", "village", "341823103000"),
+        # A city without counties (domain §1): its towns and villages hang under the city.
+        ("441900000000", "city", "440000000000"),
+        ("441900101000", "township", "441900000000"),
+        ("441900101001", "village", "441900101000"),
+        ("620200100000", "township", "620200000000"),
     ],
 )
 def test_level_and_parent_are_derived_from_the_code(code, level, parent):
@@ -28,7 +33,9 @@ def test_level_and_parent_are_derived_from_the_code(code, level, parent):
         "",
         "000000000000",
         "340000000201",
-        "341800103000",
+        "340000103000",  # a town under a zero city
+        "341800000201",  # a village under a zero township
+        "341823000201",
         "34 823103201",
     ],
 )

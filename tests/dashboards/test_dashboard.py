@@ -267,3 +267,24 @@ def test_dashboard_queries_are_constant(
 
 
 DASHBOARD_QUERIES = 14
+
+
+@pytest.mark.django_db
+def test_a_city_without_counties_counts_its_towns_row_by_row(frozen):
+    """东莞 (4419) has no counties: its dashboard's rows are its towns, each with its own
+    children, not one row for a county "441900" that does not exist (domain §1, issue 20)."""
+    from accounts.models import Area, Role
+    from dashboards.indicators import indicators_for_area
+
+    from ..factories import area_chain
+
+    for village, count in (("441900003001", 1), ("441900101201", 2)):
+        director = UserFactory(role=Role.DIRECTOR, area=area_chain(village))
+        for i in range(count):
+            make_child(director, name=f"东莞{village[-3:]}{i}")
+    city = Area.objects.get(code="441900000000")
+    village_stats_refresh()
+    board = indicators_for_area(city)
+    by_town = {row.code: row.counts["children_total"] for row in board.rows}
+    assert by_town == {"441900003000": 1, "441900101000": 2}
+    assert board.total.counts["children_total"] == 3

@@ -24,7 +24,9 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             self.style.SUCCESS(
-                f"新增 {result.created} 个，更新 {result.updated} 个区划 / "
-                f"{result.created} created, {result.updated} updated"
+                f"新增 {result.created} 个，更新 {result.updated} 个，"
+                f"未变 {result.unchanged} 个区划 / "
+                f"{result.created} created, {result.updated} updated, "
+                f"{result.unchanged} unchanged"
             )
         )
