@@ -23,8 +23,6 @@ from .forms import EnrolmentForm, NotifySettingsForm, TotpCodeForm
 from .permissions import Capability
 from .views import staff_search
 
-ENROL_KEY = "mfa_enrol_key"  # session: the hex secret offered at enrolment, until confirmed
-
 
 def _next_url(request: HttpRequest) -> str:
     return safe_next(request.POST.get("next") or request.GET.get("next"), "home")
@@ -49,7 +47,6 @@ def _qr_svg(config_url: str, title: str) -> str:
 def mfa_enrol(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app: a QR code and the secret in groups, confirmed by a code."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
-    from django_otp.util import random_hex
 
     user = request.user
     if mfa.has_confirmed_device(user):
@@ -57,9 +54,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
             messages.info(request, _("Two-factor sign-in is already set up."))
             return redirect("account_security")
         return redirect(mfa.step_url(mfa.VERIFY, request.GET.get("next", "")))
-    key = request.session.get(ENROL_KEY)
-    if not key:
-        key = request.session[ENROL_KEY] = random_hex(20)
+    key = services.mfa_pending_key(user=user)
     needs_code = staff.needs_enrolment_code(user)
     form = (EnrolmentForm if needs_code else TotpCodeForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -81,7 +76,6 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
                 ),
             )
         if device:
-            request.session.pop(ENROL_KEY, None)
             django_otp.login(request, device)
             session_limits.session_renew(request)
             messages.success(request, _("Two-factor sign-in is set up."))

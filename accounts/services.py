@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -66,7 +65,7 @@ def areas_load_csv(*, path: Path | str | None = None, text: str | None = None) -
             return result
 
     # strict: a quote never closed is an error, not a field running to the end of the file
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(_lines(text), strict=True)
     header = next(reader, None)
     if header is None:
         result.errors.append("第1行: 文件为空 / line 1: the file is empty")
@@ -130,6 +129,19 @@ def areas_load_csv(*, path: Path | str | None = None, text: str | None = None) -
             )
         cursor.execute("DROP TABLE area_staging")
     return result
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time, with their ends (csv reads a quoted line break):
+    io.StringIO would hold a second copy of the national list, four bytes a character."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end == -1:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
 
 
 def _area_line(row: list[str], position: dict[str, int], dated: list[str]) -> tuple | list[str]:
@@ -612,6 +624,26 @@ def user_sessions_end(*, by: User, user: User) -> int:
 
 class EnrolmentCodeRefused(ValueError):
     """A privileged account's enrolment without a valid one-time code from the security officer."""
+
+
+def mfa_pending_key(*, user: User) -> str:
+    """The secret offered to ``user`` at enrolment, the same on every load of the page until a
+    code confirms it. Kept in an unconfirmed device row, not in the session: a request the phone
+    makes meanwhile with the same session (the service worker installing, another tab) saves its
+    own copy of the session and would drop a key kept there, so that the code typed from the QR
+    code just scanned is refused and the page offers another (issue 20 CI: the set-up page)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_otp.util import random_hex
+
+    with transaction.atomic():
+        # Two first loads at once draw one key: the second waits for the first's row.
+        User.objects.select_for_update().filter(pk=user.pk).exists()
+        pending = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+        if pending is None:
+            pending = TOTPDevice.objects.create(
+                user=user, name="pending", key=random_hex(20), confirmed=False
+            )
+    return pending.key
 
 
 def mfa_device_enrol(

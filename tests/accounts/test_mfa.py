@@ -79,6 +79,11 @@ def test_supervisor_without_device_is_sent_to_enrolment(client, supervisor, api_
         assert "_auth_user_id" not in client.session
 
 
+def pending_key(user) -> str:
+    """The key the set-up page offers (services.mfa_pending_key keeps it until confirmed)."""
+    return TOTPDevice.objects.get(user=user, confirmed=False).key
+
+
 def test_enrolment_confirms_a_device_with_a_correct_code(client, supervisor):
     with time_machine.travel(NOW, tick=False) as traveller:
         sign_in(client, supervisor)
@@ -87,7 +92,7 @@ def test_enrolment_confirms_a_device_with_a_correct_code(client, supervisor):
         assert page.status_code == 200
         # The QR code, inline SVG drawn on the server.
         assert re.search(r'<svg [^>]*class="sw-qr"', html) and "<title>" in html
-        key = client.session["mfa_enrol_key"]
+        key = pending_key(supervisor)
         secret = base64.b32encode(bytes.fromhex(key)).decode()
         assert rules.group_secret(secret) in html
         assert "style=" not in html
@@ -97,7 +102,8 @@ def test_enrolment_confirms_a_device_with_a_correct_code(client, supervisor):
         feedback = r'id="id_token_error" class="invalid-feedback">\s*<\w+ id="error_\d+_id_token">'
         errors = re.findall(feedback + r"<strong>([^<]+)<", wrong.content.decode())
         assert errors == ["验证码不正确。请确认手机上的时间准确后重试。"]
-        assert not TOTPDevice.objects.filter(user=supervisor).exists()
+        assert not TOTPDevice.objects.filter(user=supervisor, confirmed=True).exists()
+        assert pending_key(supervisor) == key  # the same key offered again
         assert AuditRecord.objects.filter(
             action="mfa_failed", username="supervisor", detail__step="enrol"
         ).exists()
@@ -181,7 +187,7 @@ def test_director_who_enrolled_must_verify_at_each_sign_in(client, director_a):
     with time_machine.travel(NOW, tick=False) as traveller:
         sign_in(client, director_a)
         client.get(ENROL)
-        key = client.session["mfa_enrol_key"]
+        key = pending_key(director_a)
         assert client.post(ENROL, {"token": code_for(key)}).status_code == 302
         assert client.get("/children/").status_code == 200
         client.post("/accounts/logout/")
@@ -242,3 +248,30 @@ def test_security_officer_acts_only_in_their_area(client_for, security_officer, 
     assert officer.post("/staff/end-sessions/", {"user": outsider.pk}).status_code == 404
     assert TOTPDevice.objects.filter(user=outsider).exists()
     assert outsider.username not in officer.get("/security/").content.decode()
+
+
+def test_a_request_saving_the_session_meanwhile_does_not_change_the_offered_key(client, supervisor):
+    """The set-up page offers a key; before the code is typed, another request of the same
+    session (the service worker installing, a second tab) saves the session as it read it. The
+    code from the key scanned must still be accepted (CI, issue 20: it was refused, and the page
+    offered a new QR code)."""
+    from django.conf import settings as django_settings
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.utils.module_loading import import_string
+
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, supervisor)
+        session_key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+        engine = import_string(django_settings.SESSION_ENGINE + ".SessionStore")
+        before: SessionBase = engine(session_key)
+        before.load()  # the other request reads the session before the page is shown
+        page = client.get(ENROL)
+        key = pending_key(supervisor)
+        assert base64.b32encode(bytes.fromhex(key)).decode()[:4] in page.content.decode()
+        before["touched"] = True
+        before.save()  # …and saves its copy after
+        assert client.get(ENROL).status_code == 200
+        assert pending_key(supervisor) == key
+        done = client.post(ENROL, {"token": code_for(key)})
+        assert done.status_code == 302
+        assert TOTPDevice.objects.get(user=supervisor).key == key

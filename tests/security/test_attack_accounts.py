@@ -200,7 +200,7 @@ def _code_for(device_key: str) -> str:
 def _enrol(client: Client, enrolment_code: str | None):
     page = client.get("/accounts/two-factor/set-up/")
     assert page.status_code == 200
-    key = client.session["mfa_enrol_key"]
+    key = TOTPDevice.objects.get(user=page.wsgi_request.user, confirmed=False).key
     data = {"token": _code_for(key)}
     if enrolment_code is not None:
         data["enrolment_code"] = enrolment_code
@@ -245,7 +245,7 @@ def test_security_officer_creates_an_auditor_who_enrols_only_with_a_code(
         assert "enrolment_code" in refused.context["form"].errors
         refused = _enrol(person, "AAAA-BBBB-CCCC")
         assert "enrolment_code" in refused.context["form"].errors
-        assert not TOTPDevice.objects.filter(user=auditor).exists()
+        assert not TOTPDevice.objects.filter(user=auditor, confirmed=True).exists()
         assert _records(AuditAction.MFA_FAILED, "auditor_new")
 
         # The officer issues a code (shown once) and hands it over.
@@ -275,7 +275,7 @@ def test_security_officer_creates_an_auditor_who_enrols_only_with_a_code(
         late = Client()
         late.post("/accounts/login/", {"username": "auditor_new", "password": NEW_PASSWORD})
         assert "enrolment_code" in _enrol(late, late_code).context["form"].errors
-        assert not TOTPDevice.objects.filter(user=auditor).exists()
+        assert not TOTPDevice.objects.filter(user=auditor, confirmed=True).exists()
 
 
 def test_an_officer_issues_no_code_for_themselves_nor_for_case_workers(
