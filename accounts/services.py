@@ -106,7 +106,9 @@ def areas_load_csv(*, path: Path | str | None = None, text: str | None = None) -
             )
         cursor.execute("SELECT count(*) FROM area_staging")
         (count,) = cursor.fetchone()
-        result.errors = [f"第{n}行 / line {n}: {problem}" for n, problem in sorted(errors)]
+        # By line; a line's problems in the order they were found (sorted() is stable).
+        ordered = sorted(errors, key=lambda error: error[0])
+        result.errors = [f"第{n}行 / line {n}: {problem}" for n, problem in ordered]
         if not result.errors and not count:
             result.errors.append("文件中没有区划 / the file contains no areas")
         if result.errors:
