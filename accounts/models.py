@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import one_of
 from core.text import join_list
 
 from . import rules
@@ -61,9 +62,7 @@ class Area(models.Model):
             models.CheckConstraint(
                 condition=models.Q(code__regex=r"^\d{12}$"), name="area_code_12_digits"
             ),
-            models.CheckConstraint(
-                condition=models.Q(level__in=rules.LEVELS), name="area_level_valid"
-            ),
+            one_of("level", rules.LEVELS, "area_level_valid"),
         ]
 
     def __str__(self) -> str:
@@ -130,13 +129,8 @@ class User(AbstractUser):
         verbose_name_plural = _("staff")
         indexes = [models.Index(fields=["role", "area"], name="user_role_area_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(role__in=[r.value for r in Role]), name="user_role_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(digest_channel__in=DigestChannel.values),
-                name="user_digest_channel_valid",
-            ),
+            one_of("role", [r.value for r in Role], "user_role_valid"),
+            one_of("digest_channel", DigestChannel.values, "user_digest_channel_valid"),
         ]
 
     def __str__(self) -> str:
@@ -539,18 +533,9 @@ class Delivery(models.Model):
             models.Index(fields=["recipient", "purpose", "-created_at"], name="delivery_recent"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(purpose__in=DeliveryPurpose.values),
-                name="delivery_purpose_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(channel__in=DeliveryChannel.values),
-                name="delivery_channel_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=DeliveryStatus.values),
-                name="delivery_status_valid",
-            ),
+            one_of("purpose", DeliveryPurpose.values, "delivery_purpose_valid"),
+            one_of("channel", DeliveryChannel.values, "delivery_channel_valid"),
+            one_of("status", DeliveryStatus.values, "delivery_status_valid"),
             models.CheckConstraint(
                 condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
                 name="delivery_sent_has_time",

@@ -19,7 +19,7 @@ from accounts import selectors as scope
 from accounts.permissions import Capability
 from accounts.services import audit_api_read
 from children import selectors as child_selectors
-from core.api import PageParams, page_of
+from core.api import PageParams, attributes, page_of
 
 from . import rules, selectors, services
 from .models import Enrolment, SubsidyApplication, SubsidyStandard
@@ -72,12 +72,9 @@ def application_out(application) -> dict:
     return {
         "id": str(application.pk),
         "child_id": str(application.child_id),
-        "programme": application.programme,
-        "status": application.status,
-        "note": application.note,
-        "submitted_at": application.submitted_at,
-        "township_approved_on": application.township_approved_on,
-        "decided_on": application.decided_on,
+        **attributes(
+            application, "programme status note submitted_at township_approved_on decided_on"
+        ),
     }
 
 

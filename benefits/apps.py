@@ -7,13 +7,7 @@ class BenefitsConfig(AppConfig):
     verbose_name = _("Benefits")
 
     def ready(self) -> None:
-        # The child's page shows its benefits, but children may not import benefits: benefits
-        # hands children its part of the page and of the timeline (children/extensions.py).
-        from accounts import extensions as home
-        from children import extensions
+        from . import panels
 
-        from . import panels, selectors
-
-        extensions.register_page_context(selectors.child_page_context)
-        extensions.register_timeline_source(selectors.child_timeline_entries)
-        home.register_home_panels(panels.home_panels)
+        # What this app adds to the pages of the floors below (accounts/children extensions).
+        panels.register()

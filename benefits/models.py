@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from children.models import Child, EvidenceKind
-from core.fields import EncryptedTextField
+from core.fields import EncryptedTextField, one_of
 
 
 class _ChildProgramme:
@@ -70,10 +70,7 @@ class SubsidyApplication(_ChildProgramme, models.Model):
         ordering = ["submitted_at"]
         indexes = [models.Index(fields=["status", "submitted_at"], name="subsidy_app_status")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=ApplicationStatus.values),
-                name="subsidy_app_status_valid",
-            ),
+            one_of("status", ApplicationStatus.values, "subsidy_app_status_valid"),
         ]
 
 
@@ -195,10 +192,7 @@ class Enrolment(_ChildProgramme, models.Model):
                 condition=models.Q(end_month__isnull=True) | ~models.Q(exit_reason=""),
                 name="enrolment_exit_has_reason",
             ),
-            models.CheckConstraint(
-                condition=models.Q(exit_reason__in=[*ExitReason.values, ""]),
-                name="enrolment_exit_reason_valid",
-            ),
+            one_of("exit_reason", [*ExitReason.values, ""], "enrolment_exit_reason_valid"),
         ]
 
 
@@ -324,9 +318,7 @@ class PublicNotice(models.Model):
                 condition=models.Q(ends_on__gte=models.F("starts_on")),
                 name="public_notice_ends_after_start",
             ),
-            models.CheckConstraint(
-                condition=models.Q(place__in=NoticePlace.values), name="public_notice_place_valid"
-            ),
+            one_of("place", NoticePlace.values, "public_notice_place_valid"),
         ]
 
     def __str__(self) -> str:
@@ -362,10 +354,7 @@ class NoticeObjection(models.Model):
         verbose_name_plural = _("objections to public notices")
         ordering = ["received_on", "recorded_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(outcome__in=[*ObjectionOutcome.values, ""]),
-                name="notice_objection_outcome_valid",
-            ),
+            one_of("outcome", [*ObjectionOutcome.values, ""], "notice_objection_outcome_valid"),
             # Handled means a day and an outcome, both or neither.
             models.CheckConstraint(
                 condition=(models.Q(handled_on__isnull=True) & models.Q(outcome=""))

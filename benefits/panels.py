@@ -7,9 +7,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts import extensions as home
 from accounts import permissions
 from accounts.extensions import HomePanel
 from accounts.permissions import Capability
+from children import extensions
 
 from . import selectors
 from .models import ApplicationStatus
@@ -42,3 +44,12 @@ def home_panels(request: HttpRequest) -> list[HomePanel]:
             }
         )
     return panels
+
+
+def register() -> None:
+    """BenefitsConfig.ready: the child's page shows its benefits, but children may not import
+    benefits, so benefits hands children its part of the page and of the timeline
+    (children/extensions.py)."""
+    extensions.register_page_context(selectors.child_page_context)
+    extensions.register_timeline_source(selectors.child_timeline_entries)
+    home.register_home_panels(home_panels)

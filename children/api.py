@@ -13,6 +13,7 @@ from accounts import selectors as scope
 from accounts.permissions import Capability
 from accounts.services import audit_api_read
 from core import clock
+from core.api import attributes
 from core.masking import PHONE
 
 from . import rules, selectors, services
@@ -182,35 +183,43 @@ class FamilyMemberList(Schema):
     count: int
 
 
-def child_out(user, child: Child) -> dict:
-    full = selectors.can_see_full_id(user, child)
+def child_facts(child: Child, today: date) -> dict:
+    """What the API and the hand-over (dashboards.exports) both say of a file, numbers masked."""
     return {
         "id": str(child.pk),
         "name": child.name,
         "gender": child.gender,
         "birth_date": child.birth_date,
-        "age": rules.age_on(child.birth_date, clock.today()),
+        "age": rules.age_on(child.birth_date, today),
         "id_number_masked": child.id_number_masked,
-        "id_number": selectors.id_number_for(user, child) if full else None,
         "village_code": child.village_id,
-        "village_name": child.village.name,
         "categories": child.categories,
-        "categories_pending": child.categories_pending,
         "focus_flags": child.focus_flags,
         "is_key_child": child.is_key_child,
         "school_status": child.school_status,
         "risk_level": child.risk_level,
         "status": child.status,
         "left_behind_reasons": child.left_behind_reasons,
-        "parent_contact_overdue": selectors.parent_contact_overdue(child, clock.today()),
         "hukou_registered": child.hukou_registered,
         "disability": child.disability_type or None,
         "illness": child.illness or None,
         "closed_reason": child.closed_reason or None,
-        "household_id": str(child.household_id),
         "created_at": child.created_at,
         "updated_at": child.updated_at,
         "version": child.version,
+    }
+
+
+def child_out(user, child: Child) -> dict:
+    today = clock.today()
+    full = selectors.can_see_full_id(user, child)
+    return {
+        **child_facts(child, today),
+        "id_number": selectors.id_number_for(user, child) if full else None,
+        "village_name": child.village.name,
+        "categories_pending": child.categories_pending,
+        "parent_contact_overdue": selectors.parent_contact_overdue(child, today),
+        "household_id": str(child.household_id),
     }
 
 
@@ -436,24 +445,27 @@ class TerminateIn(Schema):
     reason: str = Field(..., min_length=1, max_length=500)
 
 
-def agreement_out(user, agreement) -> dict:
-    area = agreement.child.village_id
+def agreement_facts(agreement) -> dict:
+    """What the API and the hand-over (dashboards.exports) both say of an agreement, without its
+    phone numbers (shown as the role may see them, or masked)."""
     return {
         "id": str(agreement.pk),
         "child_id": str(agreement.child_id),
-        "status": agreement.status,
-        "caregiver_name": agreement.caregiver_name,
-        "caregiver_relation": agreement.caregiver_relation,
+        **attributes(
+            agreement,
+            "status caregiver_name caregiver_relation caregiver_id_number_masked"
+            " caregiver_birth_date start_date end_date parent_work_place status_reason"
+            " replacement_due created_at",
+        ),
+    }
+
+
+def agreement_out(user, agreement) -> dict:
+    area = agreement.child.village_id
+    return {
+        **agreement_facts(agreement),
         "caregiver_phone": scope.shown_number(user, PHONE, agreement.caregiver_phone, area),
-        "caregiver_id_number_masked": agreement.caregiver_id_number_masked,
-        "caregiver_birth_date": agreement.caregiver_birth_date,
-        "start_date": agreement.start_date,
-        "end_date": agreement.end_date,
-        "parent_work_place": agreement.parent_work_place,
         "parent_phone": scope.shown_number(user, PHONE, agreement.parent_phone, area),
-        "status_reason": agreement.status_reason,
-        "replacement_due": agreement.replacement_due,
-        "created_at": agreement.created_at,
     }
 
 

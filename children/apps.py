@@ -7,9 +7,7 @@ class ChildrenConfig(AppConfig):
     verbose_name = _("Child files")
 
     def ready(self) -> None:
-        from accounts import extensions
-
         from . import panels
 
-        extensions.register_home_notices(panels.home_transfers)
-        extensions.register_home_panels(panels.home_children)
+        # What this app adds to the pages of the floors below (accounts/children extensions).
+        panels.register()

@@ -10,11 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
 from accounts.permissions import Capability
-from core.forms import refusals_as_messages, refusals_on_form, small_form_view
+from core.forms import form_page_view, refusals_as_messages, refusals_on_form, small_form_view
 
 from . import households, lifecycle, selectors, services
 from .forms import (
@@ -28,22 +29,17 @@ from .forms import (
     TransferOutForm,
 )
 from .models import TransferStatus
-from .views import _villages_for
+from .views import _villages_for, to_file, writable_child
 
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def child_reopen(request: HttpRequest, child_id) -> HttpResponse:
-    child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
-    )
-    form = ReopenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        with refusals_on_form(form):
-            lifecycle.child_reopen(user=request.user, child=child, **form.cleaned_data)
-            messages.success(request, _("The file was re-opened."))
-            return redirect("children:detail", child_id=child.pk)
-    return render(request, "children/reopen.html", {"form": form, "child": child})
+child_reopen = form_page_view(
+    ReopenForm,
+    lifecycle.child_reopen,
+    fetch=writable_child,
+    record="child",
+    template="children/reopen.html",
+    done=gettext_lazy("The file was re-opened."),
+    back=to_file,
+)
 
 
 @login_required
@@ -146,14 +142,7 @@ def transfer_reject(request: HttpRequest, transfer_id) -> HttpResponse:
 
 # --- Households: siblings share their family members -------------------------------------------
 
-_child_action = partial(
-    small_form_view,
-    fetch=lambda request, child_id: selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
-    ),
-    record="child",
-    back=lambda child: redirect("children:detail", child_id=child.pk),
-)
+_child_action = partial(small_form_view, fetch=writable_child, record="child", back=to_file)
 
 
 def _link(*, user, child, child_id) -> None:
@@ -172,7 +161,7 @@ category_decide = small_form_view(
         user=request.user, child_id=child_id, capability=Capability.CHILD_CONFIRM_CATEGORY
     ),
     record="child",
-    back=lambda child: redirect("children:detail", child_id=child.pk),
+    back=to_file,
 )
 household_leave = _child_action(EmptyForm, households.household_leave)
 

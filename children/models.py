@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.fields import EncryptedTextField
+from core.fields import EncryptedTextField, one_of
 from core.text import join_list
 
 
@@ -320,15 +320,9 @@ class Child(models.Model):
                 | models.Q(status="closed", closed_on__isnull=False),
                 name="child_closed_has_date",
             ),
-            models.CheckConstraint(
-                condition=models.Q(gender__in=Gender.values), name="child_gender_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(school_status__in=SchoolStatus.values), name="child_school_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(risk_level__in=RiskLevel.values), name="child_risk_valid"
-            ),
+            one_of("gender", Gender.values, "child_gender_valid"),
+            one_of("school_status", SchoolStatus.values, "child_school_valid"),
+            one_of("risk_level", RiskLevel.values, "child_risk_valid"),
             models.CheckConstraint(
                 condition=models.Q(categories__contained_by=Category.values),
                 name="child_categories_valid",
@@ -469,12 +463,8 @@ class FamilyMember(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(relation__in=Relation.values), name="member_relation_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=MemberStatus.values), name="member_status_valid"
-            ),
+            one_of("relation", Relation.values, "member_relation_valid"),
+            one_of("status", MemberStatus.values, "member_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -519,9 +509,7 @@ class GuardianshipAssessment(models.Model):
         verbose_name_plural = _("guardianship assessments")
         ordering = ["-assessed_on", "-created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(result__in=RiskLevel.values), name="assessment_result_valid"
-            ),
+            one_of("result", RiskLevel.values, "assessment_result_valid"),
         ]
 
     def __str__(self) -> str:
@@ -610,9 +598,7 @@ class CareAgreement(models.Model):
                 condition=models.Q(end_date__gt=models.F("start_date")),
                 name="agreement_ends_after_start",
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=AgreementStatus.values), name="agreement_status_valid"
-            ),
+            one_of("status", AgreementStatus.values, "agreement_status_valid"),
         ]
         indexes = [
             models.Index(
@@ -694,10 +680,7 @@ class ParentNotice(models.Model):
         verbose_name_plural = _("parent notices")
         ordering = ["-notified_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=ParentNoticeStatus.values),
-                name="parent_notice_status_valid",
-            ),
+            one_of("status", ParentNoticeStatus.values, "parent_notice_status_valid"),
             # Raising the flag twice (the outbox delivers at least once) notifies each number once.
             models.UniqueConstraint(
                 fields=["agreement", "phone"],
@@ -823,13 +806,8 @@ class Transfer(models.Model):
             models.UniqueConstraint(
                 fields=["child"], condition=models.Q(status="pending"), name="transfer_one_pending"
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=TransferStatus.values), name="transfer_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(requested_by_side__in=TransferSide.values),
-                name="transfer_side_valid",
-            ),
+            one_of("status", TransferStatus.values, "transfer_status_valid"),
+            one_of("requested_by_side", TransferSide.values, "transfer_side_valid"),
             models.CheckConstraint(
                 condition=~models.Q(from_village=models.F("to_village")),
                 name="transfer_to_another_village",
@@ -904,14 +882,8 @@ class CategoryDecision(models.Model):
         verbose_name_plural = _("category decisions")
         ordering = ["decided_at", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(category__in=COUNTY_CONFIRMED_CATEGORIES),
-                name="category_decision_category_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(decision__in=["confirm", "reject"]),
-                name="category_decision_valid",
-            ),
+            one_of("category", COUNTY_CONFIRMED_CATEGORIES, "category_decision_category_valid"),
+            one_of("decision", ["confirm", "reject"], "category_decision_valid"),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts import permissions
+from accounts import extensions, permissions
 from accounts.extensions import HomePanel
 from accounts.permissions import Capability
 from core import clock
@@ -89,3 +89,9 @@ def home_children(request: HttpRequest) -> list[HomePanel]:
             },
         ]
     return panels
+
+
+def register() -> None:
+    """ChildrenConfig.ready: the transfers waiting and the children's panel on the first page."""
+    extensions.register_home_notices(home_transfers)
+    extensions.register_home_panels(home_children)

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts import permissions
@@ -22,7 +23,7 @@ from accounts.permissions import Capability
 from accounts.services import ImportLocked, audit_children, audit_log
 from core import clock
 from core.errors import Conflict
-from core.forms import refusals_on_form, run_small_form
+from core.forms import form_page_view, refusals_on_form, run_small_form
 from core.masking import PHONE
 from core.uploads import private_file_response
 
@@ -38,6 +39,7 @@ from .forms import (
 )
 from .models import (
     Category,
+    Child,
     ChildStatus,
     FamilyMember,
     FocusFlag,
@@ -275,19 +277,26 @@ def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def child_close(request: HttpRequest, child_id) -> HttpResponse:
-    child = selectors.child_for_user_or_404(
+def writable_child(request: HttpRequest, child_id) -> Child:
+    """The file this person may change (404 outside the area, 403 for a role that may not)."""
+    return selectors.child_for_user_or_404(
         user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
     )
-    form = CloseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        with refusals_on_form(form):
-            services.child_close(user=request.user, child=child, **form.cleaned_data)
-            messages.success(request, _("The file was closed."))
-            return redirect("children:detail", child_id=child.pk)
-    return render(request, "children/child_close.html", {"form": form, "child": child})
+
+
+def to_file(child: Child) -> HttpResponse:
+    return redirect("children:detail", child_id=child.pk)
+
+
+child_close = form_page_view(
+    CloseForm,
+    services.child_close,
+    fetch=writable_child,
+    record="child",
+    template="children/child_close.html",
+    done=gettext_lazy("The file was closed."),
+    back=to_file,
+)
 
 
 @login_required

@@ -1,4 +1,9 @@
-"""URL configuration: pages, auth, admin, the API and the health check."""
+"""Every address of the site in one map: pages (each app's under its namespace), auth, admin,
+the API (config/api.py mounts each app's router) and the health check.
+
+The addresses are a contract older than the apps' boundaries (benefits once lived in children,
+reminders in visits) and kept when code moves between apps, so they are listed here, by
+address, rather than in each app."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -8,10 +13,237 @@ from django.utils.translation import gettext_lazy as _
 from accounts import policy_views, security_views
 from accounts import views as account_views
 from accounts.forms import LoginForm
+from benefits import admin_views
+from benefits import views as benefit_views
+from children import agreement_views, lifecycle_views
+from children import views as child_views
+from dashboards import export_views, performance_views
+from dashboards import views as dashboard_views
+from reminders import views as reminder_views
+from reporting import views as report_views
 from visits import offline_views
+from visits import views as visit_views
 
 from .api import api
 from .views import LoginView, LogoutView, healthz, set_language
+
+# The child file (一人一档), /children/.
+children_urls = [
+    path("", child_views.child_list, name="list"),
+    path("new/", child_views.child_create, name="create"),
+    path("export.xlsx", child_views.child_export, name="export"),
+    path("import/", child_views.child_import, name="import"),
+    path("import/template.xlsx", child_views.import_template, name="import_template"),
+    path("<uuid:child_id>/", child_views.child_detail, name="detail"),
+    path("<uuid:child_id>/edit/<slug:section>/", child_views.child_edit, name="edit"),
+    path("<uuid:child_id>/close/", child_views.child_close, name="close"),
+    path("<uuid:child_id>/reopen/", lifecycle_views.child_reopen, name="reopen"),
+    path("<uuid:child_id>/transfer/", lifecycle_views.transfer_out, name="transfer_out"),
+    path("transfers/", lifecycle_views.transfer_list, name="transfers"),
+    path("transfers/new/", lifecycle_views.transfer_in, name="transfer_in"),
+    path(
+        "transfers/<uuid:transfer_id>/accept/",
+        lifecycle_views.transfer_accept,
+        name="transfer_accept",
+    ),
+    path(
+        "transfers/<uuid:transfer_id>/reject/",
+        lifecycle_views.transfer_reject,
+        name="transfer_reject",
+    ),
+    path("<uuid:child_id>/siblings/", lifecycle_views.sibling_link, name="sibling_link"),
+    path("<uuid:child_id>/merge/", lifecycle_views.child_merge, name="merge"),
+    path(
+        "<uuid:child_id>/categories/decide/",
+        lifecycle_views.category_decide,
+        name="category_decide",
+    ),
+    path(
+        "<uuid:child_id>/household/leave/",
+        lifecycle_views.household_leave,
+        name="household_leave",
+    ),
+    path("<uuid:child_id>/family/new/", child_views.family_member_edit, name="family_add"),
+    path(
+        "<uuid:child_id>/family/<uuid:member_id>/",
+        child_views.family_member_edit,
+        name="family_edit",
+    ),
+    path(
+        "<uuid:child_id>/family/<uuid:member_id>/evidence/",
+        child_views.family_member_evidence,
+        name="family_evidence",
+    ),
+    path("<uuid:child_id>/assess/", child_views.assessment_create, name="assess"),
+    path("<uuid:child_id>/agreements/new/", agreement_views.agreement_create, name="agreement_add"),
+    path(
+        "<uuid:child_id>/parent-contacts/new/",
+        agreement_views.parent_contact_create,
+        name="parent_contact_add",
+    ),
+    path("agreements/<uuid:agreement_id>/", agreement_views.agreement_detail, name="agreement"),
+    path(
+        "agreements/<uuid:agreement_id>/terminate/",
+        agreement_views.agreement_terminate,
+        name="agreement_terminate",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/caregiver-unable/",
+        agreement_views.agreement_caregiver_unable,
+        name="agreement_unable",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/notice/",
+        agreement_views.agreement_notice,
+        name="agreement_notice",
+    ),
+    path(
+        "agreements/notices/<uuid:notice_id>/called/",
+        agreement_views.agreement_notice_called,
+        name="agreement_notice_called",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/scan/upload/",
+        agreement_views.agreement_scan_upload,
+        name="agreement_scan_upload",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/scan/",
+        agreement_views.agreement_scan,
+        name="agreement_scan",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/pdf/", agreement_views.agreement_pdf, name="agreement_pdf"
+    ),
+]
+
+# Benefits, mounted under /children/ beside the child file's pages: their addresses are what they
+# were when benefits lived in children.
+benefits_urls = [
+    path("<uuid:child_id>/subsidies/", benefit_views.subsidy_apply, name="subsidies"),
+    path("<uuid:child_id>/subsidies/apply/", benefit_views.subsidy_submit, name="subsidy_submit"),
+    path("<uuid:child_id>/subsidies/check/", benefit_views.subsidy_check, name="subsidy_check"),
+    path(
+        "<uuid:child_id>/subsidies/education/",
+        benefit_views.education_record_add,
+        name="education_add",
+    ),
+    path("subsidies/queue/", benefit_views.subsidy_queue, name="subsidy_queue"),
+    path("subsidies/standards/", admin_views.subsidy_standards, name="subsidy_standards"),
+    path(
+        "subsidies/documents/",
+        admin_views.evidence_requirements,
+        name="evidence_requirements",
+    ),
+    path("subsidies/payments/", admin_views.subsidy_payments, name="subsidy_payments"),
+    path(
+        "subsidies/payments.xlsx",
+        admin_views.subsidy_payments_export,
+        name="subsidy_payments_export",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/",
+        benefit_views.application_detail,
+        name="subsidy_application",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/resubmit/",
+        benefit_views.subsidy_resubmit,
+        name="subsidy_resubmit",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/evidence/",
+        benefit_views.evidence_upload,
+        name="subsidy_evidence_upload",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/public-notice/",
+        benefit_views.public_notice_update,
+        name="public_notice_update",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/objections/",
+        benefit_views.notice_objection_add,
+        name="notice_objection_add",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/objections/<uuid:objection_id>/handling/",
+        benefit_views.notice_objection_handle,
+        name="notice_objection_handle",
+    ),
+    path(
+        "subsidies/evidence/<uuid:evidence_id>/",
+        benefit_views.evidence_file,
+        name="subsidy_evidence",
+    ),
+    path(
+        "subsidies/enrolments/<uuid:enrolment_id>/<slug:action>/",
+        benefit_views.enrolment_action,
+        name="enrolment_action",
+    ),
+    path(
+        "subsidies/<uuid:application_id>/decide/",
+        benefit_views.subsidy_decide,
+        name="subsidy_decide",
+    ),
+]
+
+# Reminders keep the addresses they had under /visits/.
+reminders_urls = [
+    path("", reminder_views.inbox, name="inbox"),
+    path("read/", reminder_views.mark_read, name="read"),
+]
+
+# Visits, the worklist, review and patrol, /visits/.
+visits_urls = [
+    path("", visit_views.worklist, name="worklist"),
+    path("new/<uuid:child_id>/", visit_views.visit_create, name="create"),
+    path("<uuid:visit_id>/", visit_views.visit_detail, name="detail"),
+    path("<uuid:visit_id>/edit/", visit_views.visit_edit, name="edit"),
+    path("<uuid:visit_id>/amendments/", visit_views.visit_amend, name="amend"),
+    path("photos/<uuid:photo_id>/", visit_views.photo, name="photo"),
+    path("township/", visit_views.township, name="township"),
+    path("review/", visit_views.review_queue, name="review"),
+    path("patrol/", visit_views.patrol, name="patrol"),
+    # The installable web app's short files and form shells (offline_views).
+    path("offline/children.json", offline_views.children_json, name="offline_children"),
+    path("offline/shell/visit/", offline_views.visit_shell, name="offline_shell_visit"),
+    path(
+        "offline/shell/parent-contact/",
+        offline_views.parent_contact_shell,
+        name="offline_shell_parent_contact",
+    ),
+    # What waits on the phone to upload, and the conflicts to decide (static/js/capture.js).
+    path("offline/queue/", offline_views.offline_queue, name="offline_queue"),
+]
+
+# Mandatory reports (强制报告), /reports/.
+reporting_urls = [
+    path("", report_views.report_queue, name="queue"),
+    path("new/", report_views.report_create, name="create"),
+    path("new/<uuid:child_id>/", report_views.report_create, name="create_for_child"),
+    path("<uuid:report_id>/", report_views.report_detail, name="detail"),
+    path("<uuid:report_id>/child/new/", report_views.report_child_create, name="create_child"),
+    path("<uuid:report_id>/move/", report_views.report_move, name="move"),
+    path("<uuid:report_id>/attach/", report_views.report_attach, name="attach"),
+    path(
+        "<uuid:report_id>/attachments/<uuid:attachment_id>/",
+        report_views.report_attachment,
+        name="attachment",
+    ),
+    path("<uuid:report_id>/interventions/", report_views.report_intervene, name="intervene"),
+]
+
+# Statistics, exports and the hand-over, /dashboard/.
+dashboards_urls = [
+    path("", dashboard_views.dashboard, name="home"),
+    path("<str:code>/directors/", performance_views.directors, name="directors"),
+    path("<str:code>/exports/", export_views.exports_page, name="exports"),
+    path("<str:code>/exports/<str:kind>.xlsx", export_views.export_xlsx, name="export"),
+    path("<str:code>/progress-report/", export_views.progress_report, name="progress_report"),
+    path("<str:code>/handover.jsonl", export_views.handover, name="handover"),
+    path("<str:code>/", dashboard_views.dashboard, name="area"),
+]
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -39,14 +271,14 @@ urlpatterns = [
         security_views.security_import_lock_lift,
         name="security_import_lock_lift",
     ),
-    path("children/", include("children.urls")),
-    path("children/", include("benefits.urls")),
+    path("children/", include((children_urls, "children"))),
+    path("children/", include((benefits_urls, "benefits"))),
     # Reminders and the area settings keep the addresses they had under /visits/.
-    path("visits/reminders/", include("reminders.urls")),
+    path("visits/reminders/", include((reminders_urls, "reminders"))),
     path("visits/settings/", policy_views.area_policy, name="area_policy"),
-    path("visits/", include("visits.urls")),
-    path("reports/", include("reporting.urls")),
-    path("dashboard/", include("dashboards.urls")),
+    path("visits/", include((visits_urls, "visits"))),
+    path("reports/", include((reporting_urls, "reporting"))),
+    path("dashboard/", include((dashboards_urls, "dashboard"))),
     path(
         "accounts/login/",
         LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

@@ -16,3 +16,9 @@ def page_of(queryset: QuerySet, params: PageParams) -> tuple[list, int]:
     """The rows of the requested page and the total count."""
     start = (params.page - 1) * params.page_size
     return list(queryset[start : start + params.page_size]), queryset.count()
+
+
+def attributes(obj: object, names: str) -> dict:
+    """The attributes ``names`` (separated by spaces) of ``obj`` as they are: the plain part of an
+    answer whose other fields are converted or masked."""
+    return {name: getattr(obj, name) for name in names.split()}

@@ -3,6 +3,7 @@ database (and so in the history tables, whose triggers copy the column), "" when
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -161,3 +162,9 @@ def _rewritten(value: str | None, *, encrypting: bool) -> str | None:
             )
         return crypto.encrypt(value)
     return plain
+
+
+def one_of(field: str, values: Iterable[Any], name: str) -> models.CheckConstraint:
+    """The database's own check that ``field`` holds one of ``values`` (a ``TextChoices``'
+    ``.values``): the same ``CheckConstraint`` the migrations declare, written once."""
+    return models.CheckConstraint(condition=models.Q(**{f"{field}__in": list(values)}), name=name)

@@ -12,8 +12,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .errors import Conflict
 
@@ -129,5 +130,35 @@ def small_form_view(
             done,
         )
         return back(found)
+
+    return view
+
+
+def form_page_view(
+    form_class: type[forms.Form],
+    service: Callable[..., object],
+    *,
+    fetch: Callable[..., Any],
+    record: str,
+    template: str,
+    done: str,
+    back: Callable[[Any], HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """A signed-in page with one form about one record, as a view: ``fetch(request, **url_kwargs)``
+    finds the record (scoped: 404, 403); a valid POST runs ``service(user=…, <record>=…,
+    **cleaned_data)``, says ``done`` and returns ``back(record)``; a refusal is shown on the form
+    (``refusals_on_form``), and the page is ``template`` with ``form`` and the record."""
+
+    @login_required
+    @require_http_methods(["GET", "POST"])
+    def view(request: HttpRequest, **url_kwargs: Any) -> HttpResponse:
+        found = fetch(request, **url_kwargs)
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            with refusals_on_form(form):
+                service(user=request.user, **{record: found}, **form.cleaned_data)
+                messages.success(request, done)
+                return back(found)
+        return render(request, template, {"form": form, record: found})
 
     return view

@@ -34,7 +34,6 @@ from benefits.models import (
     SubsidyApplication,
 )
 from children import exports as child_exports
-from children import rules as child_rules
 from children import selectors as child_selectors
 from children.models import (
     AgreementStatus,
@@ -45,6 +44,7 @@ from children.models import (
     FamilyMember,
 )
 from core import cells, crypto
+from core.api import attributes
 from core.clock import today as local_today
 from core.masking import PHONE, mask_phone
 from reporting import forms as report_forms
@@ -763,42 +763,17 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _child_record(child: Child, today: date) -> dict:
+    """The API's file (children.api.child_facts) and what a receiving system needs besides."""
+    from children.api import child_facts
+
     return {
-        "id": str(child.pk),
-        "name": child.name,
-        "gender": child.gender,
-        "birth_date": child.birth_date,
-        "age": child_rules.age_on(child.birth_date, today),
-        "id_number_masked": child.id_number_masked,
-        "village_code": child.village_id,
-        "categories": child.categories,
-        "focus_flags": child.focus_flags,
-        "is_key_child": child.is_key_child,
-        "school_status": child.school_status,
-        "risk_level": child.risk_level,
-        "status": child.status,
-        "left_behind_reasons": child.left_behind_reasons,
-        "ethnicity": child.ethnicity,
-        "hukou_registered": child.hukou_registered,
-        "hukou_place": child.hukou_place,
-        "address": child.address,
-        "school_name": child.school_name,
-        "grade": child.grade,
-        "illness": child.illness or None,
-        "disability": child.disability_type or None,
-        "disability_grade": child.disability_grade,
-        "psych_concern": child.psych_concern,
-        "next_assessment_due": child.next_assessment_due,
-        "last_contact_on": child.last_contact_on,
-        "last_home_visit_on": child.last_home_visit_on,
-        "next_contact_due": child.next_contact_due,
-        "next_home_visit_due": child.next_home_visit_due,
-        "last_parent_contact_on": child.last_parent_contact_on,
-        "closed_reason": child.closed_reason or None,
-        "closed_on": child.closed_on,
-        "created_at": child.created_at,
-        "updated_at": child.updated_at,
-        "version": child.version,
+        **child_facts(child, today),
+        **attributes(
+            child,
+            "ethnicity hukou_place address school_name grade disability_grade psych_concern"
+            " next_assessment_due last_contact_on last_home_visit_on next_contact_due"
+            " next_home_visit_due last_parent_contact_on closed_on",
+        ),
     }
 
 
@@ -818,32 +793,20 @@ def _member_record(member: FamilyMember) -> dict:
 
 
 def _agreement_record(agreement: CareAgreement) -> dict:
+    """The API's agreement (children.api.agreement_facts), phone numbers masked, and the rest of
+    the signed text."""
+    from children.api import agreement_facts
+
     return {
-        "id": str(agreement.pk),
-        "child_id": str(agreement.child_id),
-        "status": agreement.status,
-        "caregiver_name": agreement.caregiver_name,
-        "caregiver_relation": agreement.caregiver_relation,
+        **agreement_facts(agreement),
         "caregiver_phone_masked": mask_phone(agreement.caregiver_phone),
-        "caregiver_id_number_masked": agreement.caregiver_id_number_masked,
-        "caregiver_birth_date": agreement.caregiver_birth_date,
-        "caregiver_health": agreement.caregiver_health,
-        "caregiver_address": agreement.caregiver_address,
-        "start_date": agreement.start_date,
-        "end_date": agreement.end_date,
-        "parent_ids": [str(pk) for pk in agreement.parent_ids],
-        "parent_work_place": agreement.parent_work_place,
-        "parent_employer": agreement.parent_employer,
         "parent_phone_masked": mask_phone(agreement.parent_phone),
-        "parent_departure_date": agreement.parent_departure_date,
-        "duties": agreement.duties,
-        "weekly_contact": agreement.weekly_contact,
-        "signed_on": agreement.signed_on,
-        "filed_on": agreement.filed_on,
-        "status_reason": agreement.status_reason,
-        "status_changed_on": agreement.status_changed_on,
-        "replacement_due": agreement.replacement_due,
-        "created_at": agreement.created_at,
+        "parent_ids": [str(pk) for pk in agreement.parent_ids],
+        **attributes(
+            agreement,
+            "caregiver_health caregiver_address parent_employer parent_departure_date duties"
+            " weekly_contact signed_on filed_on status_changed_on",
+        ),
     }
 
 
@@ -861,24 +824,13 @@ def _visit_record(visit: Visit) -> dict:
 
 
 def _report_record(report: MandatoryReport, identity: bool) -> dict:
-    from reporting.api import report_facts
+    from reporting.api import report_handling
 
     return {
-        **report_facts(report),
+        **report_handling(report, identity=identity, details=True),
         "child_id": _str_or_none(report.child_id),
         "child_name": report.child_name,
-        "area_code": report.area_id,
-        "reporter_org_type": report.reporter_org_type,
-        "reporter": report.reporter.display_name if identity else None,
-        "filed_at": report.filed_at,
-        "police_notified_at": report.police_notified_at,
-        "police_receipt": report.police_receipt,
         "police_received_at": report.police_received_at,
-        "emergency_actions": report.emergency_actions,
-        "service_plan": report.service_plan,
-        "intervention_type": report.intervention_type,
-        "outcome": report.outcome,
-        "stage_changed_at": report.stage_changed_at,
     }
 
 

@@ -7,11 +7,7 @@ class RemindersConfig(AppConfig):
     verbose_name = _("Reminders")
 
     def ready(self) -> None:
-        from accounts import extensions
+        from . import panels
 
-        from . import panels, services
-
-        # Work recorded on a child or a report raises and resolves its reminders at once.
-        extensions.register_case_changed(services.reminders_refresh)
-        # The open reminders on a person's first page.
-        extensions.register_home_panels(panels.home_panels)
+        # What this app adds to the pages of the floors below (accounts/children extensions).
+        panels.register()

@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import one_of
+
 
 class NotificationKind(models.TextChoices):
     VISIT_OVERDUE = "visit_overdue", _("Visit overdue")
@@ -87,9 +89,7 @@ class Notification(models.Model):
                 name="notification_once",
                 nulls_distinct=False,
             ),
-            models.CheckConstraint(
-                condition=models.Q(kind__in=NotificationKind.values), name="notification_kind_valid"
-            ),
+            one_of("kind", NotificationKind.values, "notification_kind_valid"),
         ]
         # Besides the unique key (which finds a child's reminders), only open rows are indexed:
         # a person's open reminders (the bell, the inbox, marking read, the digest of the unsent

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts import rules
+from accounts import extensions, rules
 from accounts.extensions import HomePanel, PanelEntry
 from children import schedule
 from core import clock
@@ -63,3 +63,12 @@ def home_panels(request: HttpRequest) -> list[HomePanel]:
             "entries": [_entry(reminder, clock.today()) for reminder in first],
         }
     ]
+
+
+def register() -> None:
+    """RemindersConfig.ready: work recorded on a child or a report raises and resolves its
+    reminders at once; the open reminders on a person's first page."""
+    from . import services
+
+    extensions.register_case_changed(services.reminders_refresh)
+    extensions.register_home_panels(home_panels)

@@ -154,9 +154,18 @@ def report_out(
         if typed is not None:
             child_name = (typed.child_name or "").strip()
     return {
-        **report_facts(report),
+        **report_handling(report, identity=identity, details=details),
         "child_id": child_id,
         "child_name": child_name,
+        "transitions": transitions,
+    }
+
+
+def report_handling(report: MandatoryReport, *, identity: bool, details: bool) -> dict:
+    """The report's facts and its handling, as the API and the hand-over (dashboards.exports)
+    say them: the reporter named only with ``identity``, the handling only with ``details``."""
+    return {
+        **report_facts(report),
         "area_code": report.area_id if details else None,
         "reporter_org_type": report.reporter_org_type,
         "reporter": report.reporter.display_name if identity else None,
@@ -168,7 +177,6 @@ def report_out(
         "intervention_type": report.intervention_type if details else "",
         "outcome": report.outcome if details else "",
         "stage_changed_at": report.stage_changed_at,
-        "transitions": transitions,
     }
 
 

@@ -7,8 +7,7 @@ class ReportingConfig(AppConfig):
     verbose_name = _("Mandatory reports")
 
     def ready(self) -> None:
-        from accounts import extensions
-
         from . import panels
 
-        extensions.register_home_panels(panels.home_panels)
+        # What this app adds to the pages of the floors below (accounts/children extensions).
+        panels.register()

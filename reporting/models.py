@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.fields import EncryptedTextField
+from core.fields import EncryptedTextField, one_of
 
 from . import rules
 
@@ -116,12 +116,8 @@ class MandatoryReport(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(stage__in=rules.STAGES), name="report_stage_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(situation__in=Situation.values), name="report_situation_valid"
-            ),
+            one_of("stage", rules.STAGES, "report_stage_valid"),
+            one_of("situation", Situation.values, "report_situation_valid"),
         ]
 
     def __str__(self) -> str:
@@ -194,10 +190,7 @@ class Intervention(models.Model):
     class Meta:
         ordering = ["created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(kind__in=rules.INTERVENTION_TYPES),
-                name="intervention_kind_valid",
-            ),
+            one_of("kind", rules.INTERVENTION_TYPES, "intervention_kind_valid"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts import permissions
+from accounts import extensions, permissions
 from accounts.extensions import HomePanel, PanelEntry
 from accounts.permissions import Capability
 
@@ -93,3 +93,8 @@ def home_panels(request: HttpRequest) -> list[HomePanel]:
             )
         )
     return panels
+
+
+def register() -> None:
+    """ReportingConfig.ready: the report queues on the first page."""
+    extensions.register_home_panels(home_panels)

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
-from core.fields import EncryptedTextField
+from core.fields import EncryptedTextField, one_of
 
 
 class VisitKind(models.TextChoices):
@@ -128,13 +128,8 @@ class Visit(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(kind__in=VisitKind.values), name="visit_kind_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(review_status__in=ReviewStatus.values),
-                name="visit_review_valid",
-            ),
+            one_of("kind", VisitKind.values, "visit_kind_valid"),
+            one_of("review_status", ReviewStatus.values, "visit_review_valid"),
         ]
 
     def __str__(self) -> str:

@@ -9,9 +9,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts import extensions as home
 from accounts import permissions
 from accounts.extensions import HomePanel, PanelEntry
 from accounts.permissions import Capability
+from children import extensions
 from children.models import Child, ChildStatus
 from core import clock
 
@@ -84,3 +86,10 @@ def home_panels(request: HttpRequest) -> list[HomePanel]:
             "url": reverse("visits:patrol"),
         },
     ]
+
+
+def register() -> None:
+    """VisitsConfig.ready: the visits on the child's page and timeline, the home panels."""
+    extensions.register_page_context(child_page)
+    extensions.register_timeline_source(child_timeline)
+    home.register_home_panels(home_panels)
