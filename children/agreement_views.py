@@ -35,7 +35,7 @@ from .forms import (
     ScanForm,
 )
 from .models import CareAgreement, MemberStatus, ParentNotice, Relation
-from .views import document_response
+from .views import document_response, writable_child
 
 DEFAULT_DUTIES = gettext_lazy(
     "Look after the child's daily life, safety and schoolwork; take the child to a doctor or call "
@@ -112,9 +112,7 @@ def _initial(child, user) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def agreement_create(request: HttpRequest, child_id) -> HttpResponse:
-    child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
-    )
+    child = writable_child(request, child_id)
     form = CareAgreementForm(request.POST or None, initial=_initial(child, request.user))
     if request.method == "POST" and form.is_valid():
         with refusals_on_form(form):
@@ -220,9 +218,7 @@ def agreement_pdf(request: HttpRequest, agreement_id) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def parent_contact_create(request: HttpRequest, child_id) -> HttpResponse:
-    child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
-    )
+    child = writable_child(request, child_id)
     form = ParentContactForm(
         request.POST or None,
         initial={"contacted_on": clock.today(), "channel": "phone", "base": child.version},

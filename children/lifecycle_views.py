@@ -46,9 +46,7 @@ child_reopen = form_page_view(
 @require_http_methods(["GET", "POST"])
 def transfer_out(request: HttpRequest, child_id) -> HttpResponse:
     """The child moved away: ask the new village to take the file (at once within one's area)."""
-    child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
-    )
+    child = writable_child(request, child_id)
     form = TransferOutForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with refusals_on_form(form, conflict_on_field=True):
@@ -57,7 +55,7 @@ def transfer_out(request: HttpRequest, child_id) -> HttpResponse:
             )
             if transfer.status == TransferStatus.ACCEPTED:
                 messages.success(request, _("The file was moved to the new village."))
-                return redirect("children:detail", child_id=child.pk)
+                return to_file(child)
             messages.success(request, _("The transfer was asked; the new village will answer."))
             return redirect("children:transfers")
     return render(request, "children/transfer_out.html", {"form": form, "child": child})
@@ -188,7 +186,7 @@ def child_merge(request: HttpRequest, child_id) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
             messages.success(request, _("The two files were merged into this one."))
-            return redirect("children:detail", child_id=child.pk)
+            return to_file(child)
     return render(
         request,
         "children/merge.html",

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from accounts import outbox
 from core.messaging import SendError
+from core.messaging.base import retried
 
 from . import parent_notices, services
 
@@ -52,12 +53,7 @@ def recompute_area(area_code: str) -> int:
 
 
 @shared_task(
-    bind=True,
-    name="children.text_parents",
-    autoretry_for=(SendError,),
-    retry_backoff=60,
-    retry_backoff_max=1800,
-    max_retries=5,
+    name="children.text_parents", **retried(on=(SendError,), backoff_max=1800, max_retries=5)
 )
 def text_parents(self, agreement_id: str) -> int:
     """Tell the parents of a child whose caregiver can no longer care (after the flag commits):

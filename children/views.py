@@ -178,7 +178,7 @@ def child_create_page(
                     duplicate = exc
                 raise
             messages.success(request, _("The file of %(name)s was created.") % {"name": child.name})
-            return redirect("children:detail", child_id=child.pk)
+            return to_file(child)
     return render(
         request,
         "children/child_form.html",
@@ -237,9 +237,7 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
 def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
     if section not in SECTIONS:
         raise Http404
-    child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
-    )
+    child = writable_child(request, child_id)
     initial = {
         field: getattr(child, field)
         for field in SECTIONS[section][1]
@@ -269,7 +267,7 @@ def child_edit(request: HttpRequest, child_id, section: str) -> HttpResponse:
         with _refusals_on_child_form(form):
             services.child_update(user=request.user, child=child, changes=changes, version=version)
             messages.success(request, _("Saved."))
-            return redirect("children:detail", child_id=child.pk)
+            return to_file(child)
     return render(
         request,
         "children/child_form.html",
@@ -302,9 +300,7 @@ child_close = form_page_view(
 @login_required
 @require_http_methods(["GET", "POST"])
 def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpResponse:
-    child = selectors.child_for_user_or_404(
-        user=request.user, child_id=child_id, capability=Capability.CHILD_WRITE
-    )
+    child = writable_child(request, child_id)
     member = (
         get_object_or_404(FamilyMember, pk=member_id, household_id=child.household_id)
         if member_id
@@ -322,7 +318,7 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
             services.family_member_delete(user=request.user, member=member)
         except Conflict as exc:
             messages.error(request, exc.message)
-        return redirect("children:detail", child_id=child.pk)
+        return to_file(child)
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         if member is not None and values.get("id_number") == member.id_number_masked:
@@ -335,7 +331,7 @@ def family_member_edit(request: HttpRequest, child_id, member_id=None) -> HttpRe
             else:
                 services.family_member_update(user=request.user, member=member, changes=values)
             messages.success(request, _("Saved."))
-            return redirect("children:detail", child_id=child.pk)
+            return to_file(child)
     return render(
         request,
         "children/family_form.html",
@@ -425,7 +421,7 @@ def assessment_create(request: HttpRequest, child_id) -> HttpResponse:
                     _("Assessment saved: %(colour)s.")
                     % {"colour": assessment.get_result_display()},
                 )
-            return redirect("children:detail", child_id=child.pk)
+            return to_file(child)
     return render(request, "children/assessment_form.html", {"form": form, "child": child})
 
 

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.db import transaction
 
 from accounts import outbox
+from core.messaging.base import retried
 
 from . import delivery, services
 
@@ -34,12 +35,7 @@ def send_digests(on: str | None = None) -> int:
 
 
 @shared_task(
-    bind=True,
-    name="reminders.send_digest",
-    autoretry_for=(Exception,),
-    retry_backoff=60,
-    retry_backoff_max=3600,
-    max_retries=8,
+    name="reminders.send_digest", **retried(on=(Exception,), backoff_max=3600, max_retries=8)
 )
 def send_digest(self, recipient_id: int) -> int:
     """Send one recipient's digest; a failure is recorded and retried (each retry another attempt

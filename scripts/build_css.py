@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,8 @@ from pathlib import Path
 import tinycss2
 from tinycss2 import ast as css
 
-from scripts.generated import write_or_check
+from config.settings.base import INSTALLED_APPS
+from scripts.generated import run
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BOOTSTRAP = BASE_DIR / "static" / "vendor" / "bootstrap" / "bootstrap.min.css"
@@ -43,16 +43,10 @@ APP = BASE_DIR / "static" / "css" / "app.css"
 OUTPUT = BASE_DIR / "static" / "css" / "site.css"
 TEMPLATES = BASE_DIR / "templates"
 JS = BASE_DIR / "static" / "js"
-# Python packages of the project whose strings may put classes into HTML.
+# Python packages of the project whose strings may put classes into HTML: its apps (those of
+# INSTALLED_APPS that are folders here) and config.
 PYTHON_PACKAGES = (
-    "core",
-    "accounts",
-    "children",
-    "visits",
-    "reporting",
-    "benefits",
-    "reminders",
-    "dashboards",
+    *(app for app in INSTALLED_APPS if (BASE_DIR / app / "apps.py").is_file()),
     "config",
 )
 # The crispy-bootstrap5 templates the project renders: |crispy → uni_form.html (errors.html and
@@ -515,15 +509,5 @@ def build(used: Used | None = None) -> str:
     return ascii_only(f"{banner(bootstrap)}\n{header}\n{''.join(map(str, items))}\n")
 
 
-def main(argv: list[str]) -> int:
-    return write_or_check(
-        argv,
-        description=__doc__.splitlines()[0],
-        output=OUTPUT,
-        build=build,
-        describe=lambda text: f"{len(text)} bytes",
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    run(__doc__, output=OUTPUT, build=build, describe=lambda text: f"{len(text)} bytes")

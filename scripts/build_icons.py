@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
-from scripts.generated import write_or_check
+from scripts.generated import run
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ICONS_DIR = BASE_DIR / "static" / "icons"
@@ -107,15 +106,10 @@ def build() -> str:
     return render(symbols, icons_version)
 
 
-def main(argv: list[str]) -> int:
-    return write_or_check(
-        argv,
-        description=__doc__.splitlines()[0],
+if __name__ == "__main__":
+    run(
+        __doc__,
         output=SPRITE,
         build=build,
         describe=lambda text: f"{len(sprite_symbols(text))} icons, {len(text)} bytes",
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

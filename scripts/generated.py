@@ -36,3 +36,16 @@ def write_or_check(
         output.write_text(text, encoding="utf-8")
     print(f"{path}: {describe(text)}")
     return 0
+
+
+def run(
+    doc: str | None, *, output: Path, build: Callable[[], str], describe: Callable[[str], str]
+) -> None:
+    """A build script's ``__main__``: ``write_or_check`` on the command line's arguments, described
+    by the first line of the script's ``doc``, exiting with its status."""
+    description = (doc or "").splitlines()[0]
+    sys.exit(
+        write_or_check(
+            sys.argv[1:], description=description, output=output, build=build, describe=describe
+        )
+    )

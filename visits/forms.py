@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import MAX_AMENDMENT_LENGTH, PersonSeen, SafetyHazard, VisitKind
+from .services import VISIT_ESSENTIALS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 YES_NO = [("", _("Not noted")), ("true", _("Yes")), ("false", _("No"))]
@@ -81,16 +82,7 @@ class VisitForm(forms.Form):
     force = forms.BooleanField(required=False, widget=forms.HiddenInput)
     CAPTURE_FIELDS = ("client_id", "base", "force")
 
-    FIRST_SCREEN = (
-        "visited_on",
-        "kind",
-        "seen",
-        "guardian_present",
-        "caregiver_capable",
-        "in_school",
-        "safety_concern",
-        "notes",
-    )
+    FIRST_SCREEN = (*VISIT_ESSENTIALS, "notes")
 
     def first_screen(self):
         return [self[name] for name in self.FIRST_SCREEN]

@@ -47,7 +47,8 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-VISIT_FIELDS = (
+# What every contact records, the first screen of the phone's form (visits.forms.VisitForm).
+VISIT_ESSENTIALS = (
     "visited_on",
     "kind",
     "seen",
@@ -55,6 +56,9 @@ VISIT_FIELDS = (
     "caregiver_capable",
     "in_school",
     "safety_concern",
+)
+VISIT_FIELDS = (
+    *VISIT_ESSENTIALS,
     "safety_hazards",
     "family_situation",
     "health",

@@ -32,3 +32,17 @@ class SendError(Exception):
         self.code = str(code)[:100]
         self.message = str(message)[:500]
         self.retryable = retryable
+
+
+def retried(
+    *, on: tuple[type[BaseException], ...], backoff_max: int, max_retries: int
+) -> dict[str, object]:
+    """Celery options of a task that sends something: bound, retried on ``on`` with a backoff
+    doubling from a minute up to ``backoff_max`` seconds, at most ``max_retries`` times."""
+    return {
+        "bind": True,
+        "autoretry_for": on,
+        "retry_backoff": 60,
+        "retry_backoff_max": backoff_max,
+        "max_retries": max_retries,
+    }

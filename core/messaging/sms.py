@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -127,20 +129,12 @@ class AliyunSmsBackend(SmsBackend):
             template_code=self.template_code(template),
             template_param=json.dumps(params, ensure_ascii=False),
         )
-        try:
+        # HTTP 4xx/5xx: signature, key, throttling … (exc.code is the provider's Code).
+        with _request_errors(AlibabaCloudException):
             body = self._client().send_sms(request).body
-        except AlibabaCloudException as exc:
-            # HTTP 4xx/5xx: signature, key, throttling … (exc.code is the provider's Code).
-            raise SendError(exc.code or "error", exc.message or "", retryable=True) from exc
-        except Exception as exc:  # the network, a reply that is not the API's
-            raise SendError("network", str(exc), retryable=True) from exc
         if body.code != "OK":
             # Business refusals come as HTTP 200 with a Code other than OK.
-            raise SendError(
-                body.code or "error",
-                body.message or "",
-                retryable=body.code not in ALIYUN_FINAL_CODES,
-            )
+            raise _refused(body.code, body.message, ALIYUN_FINAL_CODES)
         return Sent(body.biz_id or "")
 
 
@@ -176,24 +170,35 @@ class TencentSmsBackend(SmsBackend):
         request.TemplateId = self.template_code(template)
         # Tencent templates number their parameters: the values in the caller's order.
         request.TemplateParamSet = [str(value) for value in params.values()]
-        try:
+        # The request as a whole failed (AuthFailure.SignatureFailure, the network …).
+        with _request_errors(TencentCloudSDKException):
             response = self._client().SendSms(request)
-        except TencentCloudSDKException as exc:
-            # The request as a whole failed (AuthFailure.SignatureFailure, the network …).
-            raise SendError(exc.code or "error", exc.message or "", retryable=True) from exc
-        except Exception as exc:
-            raise SendError("network", str(exc), retryable=True) from exc
         statuses = response.SendStatusSet or []
         if not statuses:
             raise SendError("empty_reply", "SendStatusSet is empty", retryable=True)
         status = statuses[0]
         if status.Code != "Ok":
-            raise SendError(
-                status.Code or "error",
-                status.Message or "",
-                retryable=status.Code not in TENCENT_FINAL_CODES,
-            )
+            raise _refused(status.Code, status.Message, TENCENT_FINAL_CODES)
         return Sent(status.SerialNo or "")
+
+
+@contextmanager
+def _request_errors(sdk_error: type[Exception]) -> Iterator[None]:
+    """The provider refused the request as a whole (the SDK's ``sdk_error``, with the provider's
+    code and message) or it never arrived (the network, a reply that is not the API's): worth
+    another try later."""
+    try:
+        yield
+    except sdk_error as exc:
+        code, message = getattr(exc, "code", None), getattr(exc, "message", None)
+        raise SendError(code or "error", message or "", retryable=True) from exc
+    except Exception as exc:
+        raise SendError("network", str(exc), retryable=True) from exc
+
+
+def _refused(code: str | None, message: str | None, final_codes: frozenset[str]) -> SendError:
+    """The provider took the request but refused the message: final for ``final_codes``."""
+    return SendError(code or "error", message or "", retryable=code not in final_codes)
 
 
 def sms_backend() -> SmsBackend | None:
