@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import phone_field
+
 
 class LoginForm(AuthenticationForm):
     error_messages = {
@@ -69,12 +71,7 @@ class SystemAccountForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
     name = forms.CharField(label=_("Full name"), max_length=50, required=False)
-    phone = forms.CharField(
-        label=_("Phone"),
-        max_length=20,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "tel"}),
-    )
+    phone = phone_field(_("Phone"), required=False)
     email = forms.EmailField(label=_("E-mail"), required=False)
     password = forms.CharField(
         label=_("Password"),

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Area
-from core.forms import choose_only_option
+from core.forms import choose_only_option, phone_field
 
 from .imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 from .models import (
@@ -163,12 +163,7 @@ class FamilyMemberForm(forms.Form):
     has_guardian_capacity = forms.BooleanField(
         label=_("Able to act as guardian"), required=False, initial=True
     )
-    phone = forms.CharField(
-        label=_("Phone"),
-        max_length=20,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "tel"}),
-    )
+    phone = phone_field(_("Phone"), required=False)
     id_number = forms.CharField(label=_("ID number"), max_length=18, required=False)
     work_place = forms.CharField(
         label=_("Work place"),
@@ -257,11 +252,7 @@ class CareAgreementForm(forms.Form):
     caregiver_relation = forms.ChoiceField(
         label=_("Caregiver's relation"), choices=CaregiverRelation.choices
     )
-    caregiver_phone = forms.CharField(
-        label=_("Caregiver's phone"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "tel"}),
-    )
+    caregiver_phone = phone_field(_("Caregiver's phone"))
     caregiver_id_number = forms.CharField(
         label=_("Caregiver's ID number"), max_length=18, required=False
     )
@@ -282,9 +273,7 @@ class CareAgreementForm(forms.Form):
     end_date = forms.DateField(label=_("End date"), widget=DATE_WIDGET)
     parent_work_place = forms.CharField(label=_("Parent's work place"), max_length=100)
     parent_employer = forms.CharField(label=_("Parent's employer"), max_length=100, required=False)
-    parent_phone = forms.CharField(
-        label=_("Parent's phone"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"})
-    )
+    parent_phone = phone_field(_("Parent's phone"))
     parent_departure_date = forms.DateField(
         label=_("Departure date"), required=False, widget=DATE_WIDGET
     )

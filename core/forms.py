@@ -162,3 +162,14 @@ def form_page_view(
         return render(request, template, {"form": form, record: found})
 
     return view
+
+
+def phone_field(label: str, *, required: bool = True, **kwargs: Any) -> forms.CharField:
+    """A phone number as the forms ask it: up to 20 characters, the phone's number keypad."""
+    return forms.CharField(
+        label=label,
+        max_length=20,
+        required=required,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+        **kwargs,
+    )

@@ -44,28 +44,25 @@ def _notes(label) -> forms.CharField:
     return forms.CharField(label=label, widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
+def _ticks(label, choices) -> forms.MultipleChoiceField:
+    """Any of ``choices``, ticked, or none."""
+    return forms.MultipleChoiceField(
+        label=label, choices=choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+
 class VisitForm(forms.Form):
     # First screen: what a routine visit needs.
     visited_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
     kind = forms.ChoiceField(label=_("Kind"), choices=VisitKind.choices, widget=forms.RadioSelect)
-    seen = forms.MultipleChoiceField(
-        label=_("Who was seen"),
-        choices=PersonSeen.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
+    seen = _ticks(_("Who was seen"), PersonSeen.choices)
     guardian_present = _yes_no(_("Guardian present"))
     caregiver_capable = _yes_no(_("Caregiver able to care"))
     in_school = _yes_no(_("Attending school"))
     safety_concern = _yes_no(_("Safety concern"))
     notes = _notes(_("What you found"))
     # Folded details.
-    safety_hazards = forms.MultipleChoiceField(
-        label=_("Safety hazards"),
-        choices=SafetyHazard.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
+    safety_hazards = _ticks(_("Safety hazards"), SafetyHazard.choices)
     family_situation = _notes(_("Family situation"))
     health = _notes(_("Physical and mental health"))
     needs = _notes(_("Needs"))
