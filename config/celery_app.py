@@ -21,6 +21,8 @@ _PERIODIC_TASKS = [
     # The month's payment ledger. Daily rather than on the 1st only: it is idempotent, so a beat
     # that was down on the 1st, or an approval that took effect late, is caught up next night.
     ("benefits.monthly_entitlements", crontab(hour=2, minute=0)),
+    # Prepared export files (dashboards.jobs) are deleted a week after they were ready.
+    ("dashboards.prune_exports", crontab(hour=3, minute=0)),
     # Dashboards read a per-village summary: recounted every 10 minutes, so a page is never
     # more than 15 minutes behind (a page finding it older recounts itself).
     ("dashboards.refresh_stats", crontab(minute="*/10")),

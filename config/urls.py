@@ -242,6 +242,13 @@ dashboards_urls = [
     path("<str:code>/exports/<str:kind>.xlsx", export_views.export_xlsx, name="export"),
     path("<str:code>/progress-report/", export_views.progress_report, name="progress_report"),
     path("<str:code>/handover.jsonl", export_views.handover, name="handover"),
+    path("<str:code>/exports/jobs/", export_views.export_job_start, name="export_start"),
+    path("<str:code>/exports/jobs/<uuid:job_id>/", export_views.export_job, name="export_job"),
+    path(
+        "<str:code>/exports/jobs/<uuid:job_id>/file",
+        export_views.export_job_file,
+        name="export_job_file",
+    ),
     path("<str:code>/", dashboard_views.dashboard, name="area"),
 ]
 

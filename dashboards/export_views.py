@@ -3,17 +3,24 @@ yearly progress report and the JSON Lines hand-over. Thin: access, parameters, r
 
 from __future__ import annotations
 
+import base64
+from datetime import timedelta
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts import permissions
 from accounts.permissions import Capability
 
-from . import exports
+from . import exports, jobs
 from . import progress_report as progress
+from .models import ExportStatus
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The downloads page, in the order shown: (kind, title, what it holds, whether the period applies).
@@ -56,6 +63,7 @@ LEDGERS = (
     ),
 )
 assert tuple(kind for kind, *_rest in LEDGERS) == exports.KINDS
+assert {kind for kind, _title, _help, uses_period in LEDGERS if uses_period} == exports.PERIOD_KINDS
 
 
 def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
@@ -77,8 +85,12 @@ def exports_page(request: HttpRequest, code: str) -> HttpResponse:
             "period": period,
             "period_errors": errors,
             "period_query": f"from={period.start:%Y-%m-%d}&to={period.end:%Y-%m-%d}",
-            "ledgers": LEDGERS,
+            "ledgers": [
+                (kind, title, help, uses_period, jobs.runs_in_background(kind=kind, area=area))
+                for kind, title, help, uses_period in LEDGERS
+            ],
             "years": progress.year_choices(),
+            "jobs": jobs.export_jobs_for(user=request.user, area=area),
         },
     )
     response["Cache-Control"] = "private, no-store"
@@ -101,6 +113,12 @@ def export_xlsx(request: HttpRequest, code: str, kind: str) -> HttpResponse:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+    if jobs.runs_in_background(kind=kind, area=area):
+        messages.info(
+            request,
+            _("The ledgers of a city or a province are prepared in the background: use Prepare."),
+        )
+        return redirect("dashboard:exports", code=area.code)
     content, _rows = exports.ledger_xlsx(
         kind=kind, user=request.user, area=area, period=period, request=request
     )
@@ -133,13 +151,76 @@ def progress_report(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def handover(request: HttpRequest, code: str) -> StreamingHttpResponse:
-    # Access is checked before the first byte: a streamed body cannot turn into a 403 later.
+def handover(request: HttpRequest, code: str) -> HttpResponse:
+    """The hand-over's old address: it is prepared in the background now (dashboards.jobs), so
+    no server timeout can cut it. Access is checked as for preparing it."""
     area = exports.area_for_export_or_404(
         user=request.user, code=code, capability=Capability.HANDOVER_EXPORT
     )
-    response = StreamingHttpResponse(
-        exports.handover_lines(user=request.user, area=area, request=request),
-        content_type="application/x-ndjson; charset=utf-8",
+    return redirect(reverse("dashboard:exports", args=[area.code]) + "#handover-heading")
+
+
+@login_required
+@require_POST
+def export_job_start(request: HttpRequest, code: str) -> HttpResponse:
+    kind = request.POST.get("kind", "")
+    if kind not in jobs.JOB_KINDS:
+        raise Http404
+    area = exports.area_for_export_or_404(
+        user=request.user, code=code, capability=jobs.capability_for(kind)
     )
-    return _attachment(response, exports.handover_filename(area))
+    period, errors = exports.parse_period(
+        {"from": request.POST.get("from", ""), "to": request.POST.get("to", "")}
+    )
+    if errors and kind in exports.PERIOD_KINDS:
+        messages.error(request, _("The dates could not be used: choose the period again."))
+        return redirect("dashboard:exports", code=area.code)
+    job = jobs.export_job_start(user=request.user, area=area, kind=kind, period=period)
+    return redirect("dashboard:export_job", code=area.code, job_id=job.pk)
+
+
+def _job(request: HttpRequest, code: str, job_id) -> tuple:
+    area = exports.area_for_export_or_404(user=request.user, code=code)
+    job = jobs.export_job_for_user_or_404(user=request.user, area=area, job_id=job_id)
+    permissions.require(request.user, jobs.capability_for(job.kind))
+    return area, job
+
+
+@login_required
+@require_GET
+def export_job(request: HttpRequest, code: str, job_id) -> HttpResponse:
+    area, job = _job(request, code, job_id)
+    titles = {kind: title for kind, title, *_rest in LEDGERS}
+    response = render(
+        request,
+        "dashboards/export_job.html",
+        {
+            "area": area,
+            "job": job,
+            "title": titles.get(job.kind, _("Hand-over file")),
+            "working": job.status in (ExportStatus.QUEUED, ExportStatus.RUNNING),
+            "kept_until": job.finished_at + timedelta(days=jobs.KEEP_DAYS)
+            if job.finished_at
+            else None,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def export_job_file(request: HttpRequest, code: str, job_id) -> HttpResponse:
+    """The ready file with its length, row count and checksum (RFC 9530 Repr-Digest), so that a
+    download cut short is an error the client sees."""
+    _area, job = _job(request, code, job_id)
+    content = jobs.export_job_download(user=request.user, job=job, request=request)
+    if content is None:
+        raise Http404
+    response = FileResponse(content, content_type=jobs.content_type(job))
+    response["Content-Length"] = str(job.size)
+    response["X-Row-Count"] = str(job.row_count)
+    response["X-Checksum-SHA256"] = job.checksum
+    digest = base64.b64encode(bytes.fromhex(job.checksum)).decode()
+    response["Repr-Digest"] = f"sha-256=:{digest}:"
+    return _attachment(response, job.filename)

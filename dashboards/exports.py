@@ -56,6 +56,7 @@ from . import indicators
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS
 
 KINDS = ("children", "agreements", "visits", "reports", "benefits", "indicators")
+PERIOD_KINDS = frozenset({"agreements", "visits", "reports", "benefits"})  # ledgers of a period
 AUDIT_BATCH = 2000  # audit records per INSERT (accounts.services.ExportAudit)
 CHUNK = 2000
 STREAM_BUFFER = 64 * 1024  # bytes of JSON Lines per chunk handed to the server
@@ -720,7 +721,7 @@ def ledger_xlsx(
 
 
 def ledger_filename(*, kind: str, area: Area, period: Period) -> str:
-    if kind in ("children", "indicators"):
+    if kind not in PERIOD_KINDS:
         return f"{kind}-{area.code}-{local_today():%Y%m%d}.xlsx"
     return f"{kind}-{area.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
 
@@ -927,12 +928,22 @@ def _handover_sources(
     ]
 
 
-def handover_lines(*, user: User, area: Area, request=None) -> Iterator[bytes]:
+def handover_lines(
+    *,
+    user: User,
+    area: Area,
+    request=None,
+    counts: dict[str, int] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    every: int = 10_000,
+) -> Iterator[bytes]:
     """Every record of the area subtree as JSON Lines: a header, one object per record (children
     first, so a reader meets a child before its records), and a footer with the counts, which a
     reader can check to know the file is complete. ID numbers and phones are masked, never
     decrypted. One audit record per child, written in batches as the children stream out.
-    The caller checks access first (area_for_export_or_404 with Capability.HANDOVER_EXPORT)."""
+    The caller checks access first (area_for_export_or_404 with Capability.HANDOVER_EXPORT).
+    ``counts`` (a dict) is filled with the records written of each type; ``on_progress(rows)``
+    is called every ``every`` records (dashboards.jobs shows it)."""
     today = local_today()
     header = {
         "type": "header",
@@ -949,7 +960,9 @@ def handover_lines(*, user: User, area: Area, request=None) -> Iterator[bytes]:
         "counts": None,  # in the footer: counted as the records stream, so exact
     }
     yield (_jsonl(header) + "\n").encode()
-    counts = dict.fromkeys(HANDOVER_TYPES, 0)
+    counts = counts if counts is not None else {}
+    counts.update(dict.fromkeys(HANDOVER_TYPES, 0))
+    written = 0
     auditor = _auditor(user=user, request=request, detail={"export": "handover"})
     buffer: list[str] = []
     size = 0
@@ -960,6 +973,9 @@ def handover_lines(*, user: User, area: Area, request=None) -> Iterator[bytes]:
                 buffer.append(line)
                 size += len(line) + 1
                 counts[kind] += 1
+                written += 1
+                if on_progress is not None and written % every == 0:
+                    on_progress(written)
                 if kind == "child":
                     auditor.add(obj.pk, obj.village_id)
                 if size >= STREAM_BUFFER:

@@ -114,6 +114,7 @@ def test_the_daily_tasks_come_from_the_beat_schedule():
         ("children.expire_agreements", time(1, 35)),
         ("children.age_out", time(1, 45)),
         ("benefits.monthly_entitlements", time(2, 0)),
+        ("dashboards.prune_exports", time(3, 0)),
         ("reminders.send_reminders", time(8, 0)),
     ]  # the 10-minute statistics refresh is not a daily task
 

@@ -299,6 +299,7 @@ JOBS = [
     "01:35 children.expire_agreements",
     "01:45 children.age_out",
     "02:00 benefits.monthly_entitlements",
+    "03:00 dashboards.prune_exports",
     "08:00 reminders.send_reminders",
 ]
 

@@ -4,6 +4,7 @@ periods, masking, audit, scope and roles, constant queries."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from datetime import date, datetime
@@ -14,7 +15,7 @@ import pytest
 import time_machine
 from openpyxl import load_workbook
 
-from accounts.models import AuditAction, AuditRecord, Role
+from accounts.models import Area, AuditAction, AuditRecord, Role
 from benefits.services import (
     entitlements_generate,
     subsidy_apply,
@@ -24,6 +25,8 @@ from benefits.services import (
 from children.models import Child
 from children.services import care_agreement_create, care_agreement_terminate
 from core.crypto import decrypt
+from dashboards import jobs
+from dashboards.models import ExportJob, ExportStatus
 from dashboards.services import village_stats_refresh
 from reporting.services import report_file, report_transition
 from visits.services import visit_record
@@ -207,7 +210,7 @@ def test_exports_page_lists_every_download_with_the_default_period(client_for, w
             body
         )
     assert f"/dashboard/{TOWNSHIP_1}/progress-report/" in body
-    assert "handover.jsonl" not in body  # civil affairs only
+    assert 'value="handover"' not in body  # civil affairs only
     assert 'value="2026-01-01"' in body and 'value="2026-11-23"' in body
 
 
@@ -219,7 +222,8 @@ def test_exports_page_keeps_a_chosen_period_and_offers_the_handover_to_civil_aff
     )
     body = response.content.decode()
     assert "visits.xlsx?from=2025-07-01&amp;to=2025-12-31" in body
-    assert f"/dashboard/{COUNTY_A}/handover.jsonl" in body
+    assert f'action="/dashboard/{COUNTY_A}/exports/jobs/"' in body
+    assert 'name="kind" value="handover"' in body
     bad = client_for(civil_affairs).get(
         f"/dashboard/{COUNTY_A}/exports/?from=2026-12-01&to=2026-01-01"
     )
@@ -237,13 +241,20 @@ def test_exports_page_keeps_a_chosen_period_and_offers_the_handover_to_civil_aff
         "handover.jsonl",
     ],
 )
-def test_scope_and_roles(client_for, world, path, outsider, director_a, reporter, supervisor):
+def test_scope_and_roles(
+    client_for, world, path, outsider, director_a, reporter, supervisor, civil_affairs
+):
     assert client_for(outsider).get(f"/dashboard/{COUNTY_A}/{path}").status_code == 404
     assert client_for(supervisor).get(f"/dashboard/{COUNTY_A}/{path}").status_code == 404
     assert client_for(director_a).get(f"/dashboard/{VILLAGE_1}/{path}").status_code == 403
     assert client_for(reporter).get(f"/dashboard/{TOWNSHIP_1}/{path}").status_code == 403
     expected = 403 if path == "handover.jsonl" else 200
     assert client_for(supervisor).get(f"/dashboard/{TOWNSHIP_1}/{path}").status_code == expected
+    # The hand-over's old address sends civil affairs to the page that prepares it.
+    old = client_for(civil_affairs).get(f"/dashboard/{TOWNSHIP_1}/handover.jsonl")
+    assert old.status_code == 302 and old.url.endswith(
+        f"/dashboard/{TOWNSHIP_1}/exports/#handover-heading"
+    )
 
 
 def test_viewer_may_export_the_administrator_may_not(client_for, world, viewer, admin_user):
@@ -273,7 +284,7 @@ def test_dashboard_links_to_the_exports(client_for, world, supervisor, civil_aff
     assert f"/dashboard/{TOWNSHIP_1}/progress-report/" in body
     assert "handover.jsonl" not in body
     body = client_for(civil_affairs).get(f"/dashboard/{COUNTY_A}/").content.decode()
-    assert f"/dashboard/{COUNTY_A}/handover.jsonl" in body
+    assert f"/dashboard/{COUNTY_A}/exports/" in body
     body = client_for(director_a).get(f"/dashboard/{VILLAGE_1}/").content.decode()
     assert "/exports/" not in body
 
@@ -447,15 +458,19 @@ def test_progress_report_and_handover_queries_are_constant(
     for size in (1, 9):
         with django_assert_max_num_queries(PROGRESS_QUERIES):
             assert county.get(f"/dashboard/{COUNTY_A}/progress-report/").status_code == 200
+        job = jobs.export_job_start(
+            user=civil_affairs, area=Area.objects.get(code=COUNTY_A), kind="handover"
+        )
         with django_assert_max_num_queries(HANDOVER_QUERIES):
-            response = county.get(f"/dashboard/{COUNTY_A}/handover.jsonl")
-            lines = b"".join(response.streaming_content).decode().splitlines()
+            jobs.export_job_run(str(job.pk))
+        job.refresh_from_db()
+        lines = job.file.open("rb").read().decode().splitlines()
         assert json.loads(lines[-1])["counts"]["child"] == size
         _grow(director_a, supervisor, civil_affairs, 8)
 
 
 PROGRESS_QUERIES = 18
-HANDOVER_QUERIES = 15
+HANDOVER_QUERIES = 20  # the 15 of the records and their audit, and the job's own
 
 
 # --- The yearly progress report -------------------------------------------------------------------
@@ -514,13 +529,37 @@ def test_progress_report_of_a_past_year(client_for, world, supervisor):
 # --- The hand-over --------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
 def _handover(client, code):
-    response = client.get(f"/dashboard/{code}/handover.jsonl")
+    """Ask for the hand-over, let the worker prepare it, and download it: the file's length, row
+    count and checksum are the ones the job page shows."""
+    started = client.post(f"/dashboard/{code}/exports/jobs/", {"kind": "handover"})
+    assert started.status_code == 302
+    job = ExportJob.objects.get(requested_by=started.wsgi_request.user)
+    assert started.url == f"/dashboard/{code}/exports/jobs/{job.pk}/"
+    waiting = client.get(started.url)
+    assert 'http-equiv="refresh"' in waiting.content.decode()
+    assert client.get(started.url + "file").status_code == 404  # not ready yet
+    jobs.export_job_run(str(job.pk))
+    job.refresh_from_db()
+    assert job.status == ExportStatus.DONE
+    page = client.get(started.url).content.decode()
+    assert job.checksum in page and f'id="job-rows">{job.row_count}<' in page
+    assert 'http-equiv="refresh"' not in page
+    response = client.get(started.url + "file")
     assert response.status_code == 200
-    assert response.streaming
     assert response["Content-Type"].startswith("application/x-ndjson")
-    raw = b"".join(response.streaming_content).decode()
-    return raw, [json.loads(line) for line in raw.splitlines()]
+    raw_bytes = b"".join(response.streaming_content)
+    assert int(response["Content-Length"]) == len(raw_bytes) == job.size
+    assert response["X-Checksum-SHA256"] == hashlib.sha256(raw_bytes).hexdigest() == job.checksum
+    raw = raw_bytes.decode()
+    records = [json.loads(line) for line in raw.splitlines()]
+    assert int(response["X-Row-Count"]) == records[-1]["total"] == job.row_count
+    return raw, records
 
 
 def test_handover_streams_every_record_of_the_area(client_for, world, civil_affairs):
@@ -586,12 +625,30 @@ def test_handover_of_a_township_holds_only_its_records(client_for, world, civil_
 
 
 def test_handover_outside_and_wrong_role(client_for, world, outsider, supervisor, civil_affairs):
+    def start(user, code):
+        return client_for(user).post(f"/dashboard/{code}/exports/jobs/", {"kind": "handover"})
+
     assert client_for(outsider).get(f"/dashboard/{COUNTY_A}/handover.jsonl").status_code == 404
-    assert (
-        client_for(civil_affairs).get(f"/dashboard/{VILLAGE_B}/handover.jsonl").status_code == 404
-    )
-    assert client_for(supervisor).get(f"/dashboard/{TOWNSHIP_1}/handover.jsonl").status_code == 403
+    assert start(outsider, COUNTY_A).status_code == 404
+    assert start(civil_affairs, VILLAGE_B).status_code == 404
+    assert start(supervisor, TOWNSHIP_1).status_code == 403
+    assert start(civil_affairs, COUNTY_A).status_code == 302
+    assert client_for(civil_affairs).get(f"/dashboard/{COUNTY_A}/exports/jobs/").status_code == 405
+    assert start(civil_affairs, COUNTY_A).status_code == 302
     assert not AuditRecord.objects.filter(detail={"export": "handover"}).exists()
+    # A job is its asker's only: another civil affairs officer of the same county gets a 404.
+    job = ExportJob.objects.first()
+    jobs.export_job_run(str(job.pk))
+    colleague = UserFactory(role=Role.CIVIL_AFFAIRS, area=civil_affairs.area)
+    page = f"/dashboard/{COUNTY_A}/exports/jobs/{job.pk}/"
+    assert client_for(colleague).get(page).status_code == 404
+    assert client_for(colleague).get(page + "file").status_code == 404
+    assert client_for(outsider).get(page).status_code == 404
+    assert (
+        client_for(civil_affairs).get(f"/dashboard/{TOWNSHIP_1}/exports/jobs/{job.pk}/").status_code
+        == 404
+    )
+    assert client_for(civil_affairs).get(page + "file").status_code == 200
 
 
 def test_audit_records_are_written_in_batches(client_for, world, supervisor, monkeypatch):

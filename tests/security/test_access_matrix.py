@@ -169,7 +169,13 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
         transfer = transfer_request_from_sender(
             user=director_a, child=child, to_village_code=NEW_VILLAGE, reason="随父母迁居"
         )
+        # A hand-over of the village prepared for civil affairs (dashboards.jobs).
+        from dashboards import jobs
+
+        job = jobs.export_job_start(user=civil_affairs, area=child.village, kind="handover")
+        jobs.export_job_run(str(job.pk))
         values = {
+            "job_id": str(job.pk),
             "child_id": str(child.pk),
             "member_id": str(father.pk),
             "agreement_id": str(agreement.pk),
@@ -209,6 +215,7 @@ def _png_upload() -> SimpleUploadedFile:
 # (all in village 1); the rest pick a valid value so the view gets as far as it can.
 # A parameter missing here fails the test: decide how the new view is scoped, then add it.
 OBJECT_PARAMETERS = {
+    "job_id",
     "child_id",
     "member_id",
     "agreement_id",
