@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
 from accounts.permissions import Capability
-from core.forms import form_page_view, refusals_as_messages, refusals_on_form, small_form_view
+from core.forms import refusals_as_messages, refusals_on_form, small_form_view
 
 from . import households, lifecycle, selectors, services
 from .forms import (
@@ -29,16 +29,13 @@ from .forms import (
     TransferOutForm,
 )
 from .models import TransferStatus
-from .views import _villages_for, to_file, writable_child
+from .views import _villages_for, file_form_page, to_file, writable_child
 
-child_reopen = form_page_view(
+child_reopen = file_form_page(
     ReopenForm,
     lifecycle.child_reopen,
-    fetch=writable_child,
-    record="child",
     template="children/reopen.html",
     done=gettext_lazy("The file was re-opened."),
-    back=to_file,
 )
 
 

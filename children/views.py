@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -286,14 +287,13 @@ def to_file(child: Child) -> HttpResponse:
     return redirect("children:detail", child_id=child.pk)
 
 
-child_close = form_page_view(
+# A page with one form about the file, back to the file when done (close, re-open).
+file_form_page = partial(form_page_view, fetch=writable_child, record="child", back=to_file)
+child_close = file_form_page(
     CloseForm,
     services.child_close,
-    fetch=writable_child,
-    record="child",
     template="children/child_close.html",
     done=gettext_lazy("The file was closed."),
-    back=to_file,
 )
 
 
