@@ -8,6 +8,7 @@ gets 403 from ``accounts.permissions.require``, which reads the one table of cap
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -344,3 +345,25 @@ def digests_recent_for(user: User, *, limit: int = 10) -> list[Delivery]:
             "-created_at"
         )[:limit]
     )
+
+
+def audit_cursor(value: str) -> tuple[datetime, int] | None:
+    """The audit page's position, ``<ISO time>_<id>`` of the last record shown; None for the
+    first page or anything unreadable."""
+    moment, _sep, pk = value.partition("_")
+    try:
+        at = datetime.fromisoformat(moment)
+        return (at, int(pk)) if at.tzinfo is not None else None
+    except ValueError:
+        return None
+
+
+def audit_page(records: QuerySet, *, before: tuple[datetime, int] | None, size: int) -> tuple:
+    """``size`` records after ``before`` (newest first), and the cursor of the next page or None."""
+    if before is not None:
+        at, pk = before
+        records = records.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
+    rows = list(records[: size + 1])
+    page = rows[:size]
+    older = f"{page[-1].at.isoformat()}_{page[-1].pk}" if len(rows) > size else None
+    return page, older

@@ -150,16 +150,27 @@ def _audit_filtered(request: HttpRequest):
     return records, action, username, object_id
 
 
+AUDIT_PAGE_SIZE = 50
+
+
 @login_required
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Audit records of the user's area (the auditor's subtree; civil affairs: their county)."""
     records, action, username, object_id = _audit_filtered(request)
-    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    # Newest first, a page after another by the last one's (time, id): no count and no offset,
+    # so a page costs the same over fifty million records as over fifty (issue 20, point 7).
+    before = selectors.audit_cursor(request.GET.get("before", ""))
+    page, older = selectors.audit_page(records, before=before, size=AUDIT_PAGE_SIZE)
+    query = request.GET.copy()
+    query.pop("before", None)
     return render(
         request,
         "accounts/audit_list.html",
         {
             "page": page,
+            "older": older,
+            "is_first_page": before is None,
+            "filters": query.urlencode(),
             "actions": AuditAction.choices,
             "action": action,
             "username": username,

@@ -10,6 +10,8 @@ app.autodiscover_tasks()
 
 # (task, when) in Asia/Shanghai time (CELERY_TIMEZONE).
 _PERIODIC_TASKS = [
+    # The audit log's monthly partitions, three months ahead (accounts/partitions.py).
+    ("accounts.audit_partitions", crontab(hour=0, minute=30)),
     # Before the working day: left-behind status and flags that change with birthdays and with
     # parents reaching 90 days away.
     ("children.refresh_derived", crontab(hour=1, minute=30)),

@@ -217,6 +217,11 @@ MFA_ENROLMENT_CODE_HOURS = env.int("MFA_ENROLMENT_CODE_HOURS", default=72)
 # Reminders answered longer ago than this are deleted by the daily sweep (open ones never are):
 # the table stays the size of what is due, not of every reminder ever raised.
 REMINDER_RETENTION_DAYS = env.int("REMINDER_RETENTION_DAYS", default=400)
+# Audit records: monthly partitions older than this are detached to the audit_archive schema by
+# `manage.py audit_archive` (never deleted by the application); at least 6 months.
+AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=36)
+if AUDIT_RETENTION_MONTHS < 6:
+    raise ImproperlyConfigured("AUDIT_RETENTION_MONTHS must be at least 6.")
 if REMINDER_RETENTION_DAYS < 90:
     raise ImproperlyConfigured("REMINDER_RETENTION_DAYS must be at least 90 (the 已完成 tab).")
 # API tokens end after this many days unless create_api_token --days says otherwise.

@@ -110,6 +110,7 @@ def test_sent_messages_are_pruned_after_a_week():
 
 def test_the_daily_tasks_come_from_the_beat_schedule():
     assert outbox.daily_tasks() == [
+        ("accounts.audit_partitions", time(0, 30)),
         ("children.refresh_derived", time(1, 30)),
         ("children.expire_agreements", time(1, 35)),
         ("children.age_out", time(1, 45)),

@@ -295,6 +295,7 @@ def test_a_file_kept_open_past_18_is_not_counted_nor_reminded(
 # --- run_daily ---------------------------------------------------------------------------------
 
 JOBS = [
+    "00:30 accounts.audit_partitions",
     "01:30 children.refresh_derived",
     "01:35 children.expire_agreements",
     "01:45 children.age_out",
