@@ -53,7 +53,7 @@ test: install
 # `make test` runs the same benchmarks, and the load test, at a tiny scale (their defaults and
 # LOADTEST_SMOKE), so that a benchmark that breaks fails CI; there timings are printed, not judged.
 bench: install
-	BENCH_CHILDREN=1000000 BENCH_IMPORT_ROWS=10000 BENCH_AREAS=664000 TEST_DATABASE_NAME=test_shouwang_bench $(WITH_SERVICES) $(BIN)/pytest -p no:cacheprovider -s -q --timeout=0 benchmarks
+	BENCH_CHILDREN=1000000 BENCH_IMPORT_ROWS=10000 BENCH_AREAS=664000 BENCH_AUDIT=50000000 TEST_DATABASE_NAME=test_shouwang_bench $(WITH_SERVICES) $(BIN)/pytest -p no:cacheprovider -s -q --timeout=0 benchmarks
 	@$(MAKE) --no-print-directory loadtest
 
 # Load test: 50 directors (locust, headless) against gunicorn on loopback for 60 s, 100,000 children,
