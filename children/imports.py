@@ -765,22 +765,12 @@ def _ask_about_possible_duplicates(
 
 # Child fields a census row may change, by column key (the ID number is the key itself; the risk
 # colour changes through an assessment only).
-_UPDATABLE = (
-    "name",
-    "gender",
-    "birth_date",
-    "hukou_registered",
-    "ethnicity",
-    "village_code",
-    "address",
-    "school_name",
-    "grade",
-    "school_status",
-    "illness",
-    "disability_type",
-    "disability_grade",
-    "categories",
-    "notes",
+# What a census row may change on a file: the file's own fields but its key (the ID number) and
+# those the template does not carry (hukou place, psychological concern and note, risk colour).
+_UPDATABLE = tuple(
+    field
+    for field in services.CHILD_FIELDS
+    if field not in {"id_number", "hukou_place", "psych_concern", "psych_note", "risk_level"}
 )
 _MEMBER_UPDATABLE = ("status", "away_since", "work_place", "phone", "status_since")
 
