@@ -7,10 +7,10 @@ Usage: make restore BACKUP=var/backups/shouwang-… RESTORE_ARGS="--database scr
                  the configured database itself is REPLACED, which needs --yes.
 --media DIR      unpack the uploaded files into DIR instead of MEDIA_ROOT.
 
-pg_restore --clean --if-exists --no-owner drops and recreates every object in the dump, so the
-append-only trigger on accounts_auditrecord is dropped with its table and recreated after the
-data is loaded (it refuses only UPDATE and DELETE). Afterwards the row counts are compared with
-the backup's manifest.json; any difference exits 1.
+The database's schemas are dropped and the dump's SQL run in one transaction (psql), so the
+append-only trigger on the audit log is dropped with its table and recreated after the data is
+loaded (it refuses only UPDATE and DELETE), and a failure leaves the database as it was.
+Afterwards the row counts are compared with the backup's manifest.json; any difference exits 1.
 """
 
 from __future__ import annotations
@@ -66,24 +66,51 @@ def drop_database(name: str) -> None:
         )
 
 
+# What the restore replaces, dropped in the restore's own transaction. Not pg_restore --clean:
+# its DROP of a partition's index (the audit log's monthly partitions) is refused while the index
+# is attached to the partitioned table's ("cannot drop index … because index … requires it").
+CLEAN_SQL = (
+    "DROP SCHEMA IF EXISTS audit_archive CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+)
+
+
 def restore_database(dump: Path, dbname: str) -> None:
+    """Replace everything in ``dbname`` with the dump, in one transaction: psql runs the schema
+    drop above, then the dump's SQL as pg_restore writes it (streamed, never held in memory),
+    stopping at the first error, which rolls all of it back."""
     settings = db_settings()
-    subprocess.run(  # fixed arguments, no shell
-        [
-            pg_binary("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-            "--no-password",
-            "--dbname",
-            dbname,
-            str(dump),
-        ],
-        env=pg_env(settings),
-        check=True,
+    env = pg_env(settings)
+    script = subprocess.Popen(  # fixed arguments, no shell
+        [pg_binary("pg_restore"), "--no-owner", "--exit-on-error", "--file", "-", str(dump)],
+        env=env,
+        stdout=subprocess.PIPE,
     )
+    try:
+        subprocess.run(  # fixed arguments, no shell
+            [
+                pg_binary("psql"),
+                "--no-psqlrc",
+                "--quiet",
+                "--no-password",
+                "--single-transaction",
+                "--set",
+                "ON_ERROR_STOP=1",
+                "--dbname",
+                dbname,
+                "--command",
+                CLEAN_SQL,
+                "--file",
+                "-",
+            ],
+            env=env,
+            stdin=script.stdout,
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+    finally:
+        script.stdout.close()
+        if script.wait() != 0:
+            raise subprocess.CalledProcessError(script.returncode, "pg_restore")
 
 
 def unpack_media(archive: Path, media_root: Path) -> int:
