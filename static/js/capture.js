@@ -671,11 +671,37 @@
       function () {
         running = false;
         broadcast();
+        scheduleRetry();
       },
       function () {
         running = false;
+        scheduleRetry();
       }
     );
+  }
+  var retryTimer = null;
+  /* A try that failed as the signal came back (the first answers of a returning network often do)
+     is tried again when its backoff ends (15 s, 30 s …), not only at the next minute's run. */
+  function scheduleRetry() {
+    if (!USER) {
+      return;
+    }
+    idbMine("queue").then(function (items) {
+      var soonest = Infinity;
+      items.forEach(function (item) {
+        if (item.status === "waiting" && item.nextTry) {
+          soonest = Math.min(soonest, item.nextTry);
+        }
+      });
+      var wait = Math.max(1000, soonest - Date.now());
+      if (soonest === Infinity || wait >= SYNC_EVERY_MS) {
+        return;
+      }
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(function () {
+        syncRun(false);
+      }, wait);
+    });
   }
 
   // --- The badge on every page ------------------------------------------------------------------
