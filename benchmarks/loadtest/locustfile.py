@@ -21,6 +21,13 @@ starts; locust quits at its end. So the sign-in storm (the password hash
 costs about 0.5 s of CPU each) is timed on its own, written to LOADTEST_PHASE_FILE, and the
 measured window is the steady state of signed-in directors. Run with a --run-time well above the
 window: it only bounds a run whose sign-ins never finish.
+
+Capacity mode (LOADTEST_CAPACITY_STEPS, e.g. ``2,4,8``; benchmarks/loadtest/capacity.py): the same
+sign-ins and the same tasks, without think time. Once all are ready, only the first N users (N the
+step) send requests, back to back; the others wait. Each step lets the N users run for
+LOADTEST_SETTLE_SECONDS, resets the statistics, measures LOADTEST_MEASURE_SECONDS and records its
+numbers; after the last step, or two in a row over the limit, the phase file gets the steps and
+locust quits.
 """
 
 from __future__ import annotations
@@ -37,11 +44,13 @@ from zoneinfo import ZoneInfo
 
 import gevent
 from gevent.event import Event
-from locust import HttpUser, between, events, task
+from locust import HttpUser, User, between, events, task
 from locust.clients import HttpSession
 from locust.env import Environment
+from locust.exception import StopUser
+from locust.stats import StatsEntry
 
-from benchmarks.loadtest import cpu
+from benchmarks.loadtest import capacity, cpu
 
 ACCOUNTS: list[dict] = json.loads(
     Path(os.environ.get("LOADTEST_ACCOUNTS", "var/loadtest/accounts.json")).read_text("utf-8")
@@ -49,7 +58,6 @@ ACCOUNTS: list[dict] = json.loads(
 _next_account = itertools.cycle(ACCOUNTS)
 WAIT_MIN = float(os.environ.get("LOADTEST_WAIT_MIN", "0.5"))
 WAIT_MAX = float(os.environ.get("LOADTEST_WAIT_MAX", "2.5"))
-WAIT = between(WAIT_MIN, WAIT_MAX)
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOGIN_PATH = "/accounts/login/"
@@ -58,12 +66,21 @@ USERS = int(os.environ.get("LOADTEST_USERS", "50"))
 MEASURE_SECONDS = float(os.environ.get("LOADTEST_MEASURE_SECONDS", "60"))
 PHASE_FILE = Path(os.environ.get("LOADTEST_PHASE_FILE", "var/loadtest/results/phase.json"))
 CPU_PIDS = cpu.parse_pids(os.environ.get("LOADTEST_CPU_PIDS", ""))
+_STEPS = os.environ.get("LOADTEST_CAPACITY_STEPS", "")
+CAPACITY_STEPS = capacity.parse_steps(_STEPS, USERS) if _STEPS else []
+SETTLE_SECONDS = float(os.environ.get("LOADTEST_SETTLE_SECONDS", "2"))
 
 
 class _Phase:
     started = 0.0
     ready = 0
     measuring = Event()
+    # Capacity mode: the users whose slot is below ``active`` send requests; ``changed`` is set
+    # (and replaced) whenever ``active`` changes.
+    slots = itertools.count()
+    active = 0
+    changed = Event()
+    done = False
 
 
 @events.test_start.add_listener
@@ -71,10 +88,96 @@ def _test_start(environment: Environment, **kwargs: object) -> None:
     _Phase.started = time.monotonic()
 
 
-def _ready(environment: Environment) -> None:
+def _set_active(users: int) -> None:
+    _Phase.active = users
+    changed, _Phase.changed = _Phase.changed, Event()
+    changed.set()
+
+
+def _gate(user: User) -> None:
+    """Capacity mode: wait while this user is not among the step's active ones; after the last
+    step, stop (at once, rather than after locust's --stop-timeout)."""
+    while user.slot >= _Phase.active and not _Phase.done:
+        _Phase.changed.wait()
+    if _Phase.done:
+        raise StopUser()
+
+
+def _capacity_wait(user: User) -> float:
+    """The think time of capacity mode: none for an active user; the others wait their turn."""
+    _gate(user)
+    return 0.0
+
+
+WAIT = _capacity_wait if CAPACITY_STEPS else between(WAIT_MIN, WAIT_MAX)
+
+
+def _entry_row(entry: StatsEntry) -> dict[str, object]:
+    return {
+        "name": entry.name,
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "p50": entry.get_response_time_percentile(0.5),
+        "p95": entry.get_response_time_percentile(0.95),
+    }
+
+
+def _run_steps(environment: Environment, phase: dict) -> None:
+    """Capacity mode: each step's users for SETTLE_SECONDS, then its measured window; the steps
+    go into the phase file, then locust quits."""
+    stats = environment.runner.stats
+    steps: list[dict] = []
+    for users in CAPACITY_STEPS:
+        _set_active(users)
+        gevent.sleep(SETTLE_SECONDS)
+        # Errors while settling are counted with those outside the windows (sign-in).
+        phase["failures"] += stats.total.num_failures
+        stats.reset_all()
+        started, cpu_before = time.monotonic(), cpu.snapshot(CPU_PIDS)
+        clock = time.time()
+        gevent.sleep(MEASURE_SECONDS)
+        cpu_used = cpu.difference(cpu_before, cpu.snapshot(CPU_PIDS))
+        seconds = time.monotonic() - started
+        total = stats.total
+        steps.append(
+            {
+                "users": users,
+                "seconds": seconds,
+                # The window by the clock, for the workers' CPU per request type.
+                "clock": [clock, clock + seconds],
+                "requests": total.num_requests,
+                "failures": total.num_failures,
+                "p50": total.get_response_time_percentile(0.5),
+                "p95": total.get_response_time_percentile(0.95),
+                "p99": total.get_response_time_percentile(0.99),
+                "cpu": cpu_used,
+                "by_request": [
+                    _entry_row(entry)
+                    for entry in sorted(stats.entries.values(), key=lambda e: e.name)
+                    if entry.num_requests
+                ],
+                "errors": [
+                    f"{error.occurrences}× {error.method} {error.name}: {str(error.error)[:300]}"
+                    for error in stats.errors.values()
+                ],
+            }
+        )
+        if capacity.should_stop([capacity.Step.from_dict(step) for step in steps]):
+            break
+    phase["steps"] = steps
+    PHASE_FILE.write_text(json.dumps(phase))
+    _Phase.done = True
+    _set_active(0)
+    environment.runner.quit()
+
+
+def _ready(user: User) -> None:
     """Count this user ready and wait for the others. Then each starts after a random part of
     the longest think time, so that 50 users do not send their first request in the same
-    millisecond; once all have started, the stats are reset and the measured window begins."""
+    millisecond; once all have started, the stats are reset and the measured window begins.
+    In capacity mode the steps begin at once, and a user waits until its step comes."""
+    environment = user.environment
+    user.slot = next(_Phase.slots)
     _Phase.ready += 1
     if _Phase.ready == USERS:
         stats = environment.runner.stats
@@ -92,10 +195,12 @@ def _ready(environment: Environment) -> None:
             phase["failures"] += stats.total.num_failures
             stats.reset_all()
             started, cpu_before = time.monotonic(), cpu.snapshot(CPU_PIDS)
+            clock = time.time()
 
             def finish() -> None:
                 phase["cpu"] = cpu.difference(cpu_before, cpu.snapshot(CPU_PIDS))
                 phase["window_seconds"] = time.monotonic() - started
+                phase["window_clock"] = [clock, clock + phase["window_seconds"]]
                 PHASE_FILE.write_text(json.dumps(phase))
                 environment.runner.quit()
 
@@ -103,9 +208,15 @@ def _ready(environment: Environment) -> None:
 
         stats.reset_all()
         _Phase.measuring.set()
-        gevent.spawn_later(WAIT_MAX, start_window)
+        if CAPACITY_STEPS:
+            gevent.spawn(_run_steps, environment, phase)
+        else:
+            gevent.spawn_later(WAIT_MAX, start_window)
     _Phase.measuring.wait()
-    gevent.sleep(random.uniform(0, WAIT_MAX))
+    if CAPACITY_STEPS:
+        _gate(user)
+    else:
+        gevent.sleep(random.uniform(0, WAIT_MAX))
 
 
 class Director(HttpUser):
@@ -135,7 +246,7 @@ class Director(HttpUser):
         ) as response:
             if response.status_code != 200 or response.url.endswith(LOGIN_PATH):
                 response.failure(f"login of {self.account['username']} failed")
-        _ready(self.environment)
+        _ready(self)
 
     def _page(self, path: str, name: str) -> None:
         with self.client.get(path, name=name, catch_response=True) as response:
@@ -193,7 +304,7 @@ class Bare(HttpUser):
     wait_time = WAIT
 
     def on_start(self) -> None:
-        _ready(self.environment)
+        _ready(self)
 
     @task
     def bare(self) -> None:

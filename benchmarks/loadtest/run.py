@@ -13,9 +13,17 @@
 3. gunicorn with config.settings.loadtest (production less TLS) on a free loopback port.
 4. pg_stat_statements reset, then locust: ``Director`` users for --duration seconds; then the bare
    view (``Bare`` users, same user count, spawn rate and think time) for --bare-duration seconds.
-5. Checks, each printed PASS/FAIL with its numbers: no errors, p95 < 200 ms, no statement slower
+   With --busy-cores C, another process (benchmarks/loadtest/busy.py) keeps C cores busy while
+   locust runs; its CPU is reported apart, neither as the server's nor as other processes'.
+5. Checks, each printed PASS/FAIL with its numbers: no errors, p95 ≤ 200 ms, no statement slower
    than 100 ms. A line starting with ``BENCH loadtest`` sums up; exit 1 when a check fails.
    With --smoke (`make test`, at a tiny scale) only an error fails the run.
+
+--capacity replaces step 4's windows: after the same sign-ins, steps of 2, 4, 6 … users without
+think time (--capacity-steps, --step-duration), up to two steps in a row over the limit
+(benchmarks/loadtest/capacity.py). It prints each step's rate, latency, errors and CPU, and
+``BENCH loadtest capacity``: the highest rate with p95 ≤ 200 ms and no error; it fails on an error
+or, but with --smoke, under 100 requests/s.
 
 gunicorn, PostgreSQL and Redis (when started here) are stopped on every exit, Ctrl-C included.
 """
@@ -28,7 +36,9 @@ import csv
 import functools
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -42,6 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks.loadtest import capacity, gunicorn_conf
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -51,7 +63,7 @@ VENV_BIN = Path(PYTHON).parent
 TEMPLATE_DB = "shouwang_loadtest_template"
 RUN_DB = "shouwang_loadtest"
 SECRET_KEY = "loadtest-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
-P95_LIMIT_MS = 200.0
+P95_LIMIT_MS = capacity.P95_LIMIT_MS
 STATEMENT_LIMIT_MS = 100.0
 # Other processes using more than this many cores during the window make the run "shared".
 BUSY_CORES = 0.25
@@ -144,6 +156,8 @@ class Postgres:
             "pg_stat_statements.max": "10000",
             # Statements inside functions and triggers (pghistory) are counted on their own too.
             "pg_stat_statements.track": "all",
+            # Planning times too: a statement sent with its values inline is planned every time.
+            "pg_stat_statements.track_planning": "on",
             # The plan of any statement over the limit goes to the server log (no ANALYZE: free
             # for the others).
             "auto_explain.log_min_duration": f"'{int(STATEMENT_LIMIT_MS)}ms'",
@@ -315,10 +329,14 @@ def free_port() -> int:
 def gunicorn(
     env: dict[str, str], port: int, *, workers: int, threads: int, log_file: Path
 ) -> Iterator[int]:
-    """Start gunicorn, wait for /healthz, yield the master's pid; stop it on exit."""
+    """Start gunicorn, wait for /healthz, yield the master's pid; stop it on exit. The hooks of
+    benchmarks/loadtest/gunicorn_conf.py count each request type's CPU when the environment has
+    LOADTEST_REQUEST_CPU_DIR (the workers write it when they exit)."""
     command = [
         str(VENV_BIN / "gunicorn"),
         "config.wsgi:application",
+        "--config",
+        str(Path(__file__).with_name("gunicorn_conf.py")),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -357,6 +375,30 @@ def gunicorn(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextlib.contextmanager
+def competing_load(cores: float) -> Iterator[int | None]:
+    """``cores`` of CPU burnt by a busy loop (benchmarks/loadtest/busy.py) while the block runs;
+    yields its pid (None for 0), stops it on exit."""
+    if not cores:
+        yield None
+        return
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "benchmarks.loadtest.busy", str(cores)],
+        cwd=BASE_DIR,
+        env={**os.environ, "PYTHONPATH": str(BASE_DIR)},
+        start_new_session=True,
+    )
+    try:
+        yield proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass
@@ -419,12 +461,16 @@ def run_locust(
     *,
     users: int,
     spawn_rate: int,
-    seconds: int,
+    seconds: float,
     prefix: Path,
     pids: dict[str, int],
+    measured_seconds: float | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[list[Stats], dict[str, Any]]:
     """Stats of the measured window (after every user is ready) and the phase file: the ready
-    phase (sign-ins) and the CPU seconds used in the window (benchmarks/loadtest/cpu.py)."""
+    phase (sign-ins) and the CPU seconds used in the window (benchmarks/loadtest/cpu.py).
+    ``seconds`` is the window (capacity mode: a step's); ``measured_seconds`` how long all the
+    measuring takes (capacity mode: every step, settling included), ``seconds`` when None."""
     phase_file = Path(f"{prefix}_phase.json")
     phase_file.unlink(missing_ok=True)
     env = {
@@ -433,7 +479,9 @@ def run_locust(
         "LOADTEST_MEASURE_SECONDS": str(seconds),
         "LOADTEST_PHASE_FILE": str(phase_file),
         "LOADTEST_CPU_PIDS": ",".join(f"{name}:{pid}" for name, pid in pids.items()),
+        **(extra_env or {}),
     }
+    run_time = (seconds if measured_seconds is None else measured_seconds) + READY_LIMIT_SECONDS
     command = [
         str(VENV_BIN / "locust"),
         "-f",
@@ -444,7 +492,7 @@ def run_locust(
         "--spawn-rate",
         str(spawn_rate),
         "--run-time",
-        f"{seconds + READY_LIMIT_SECONDS}s",
+        f"{math.ceil(run_time)}s",
         "--stop-timeout",
         "10",
         "--host",
@@ -480,6 +528,9 @@ class Statement:
     max_ms: float
     total_ms: float
     query: str
+    # Planning (pg_stat_statements.track_planning), per execution; not in the times above.
+    plan_mean_ms: float = 0.0
+    plan_max_ms: float = 0.0
 
 
 def statements(pg: Postgres) -> list[Statement]:
@@ -487,7 +538,8 @@ def statements(pg: Postgres) -> list[Statement]:
     with pg.connect("postgres") as conn:
         rows = conn.execute(
             """
-            SELECT s.calls, s.mean_exec_time, s.max_exec_time, s.total_exec_time, s.query
+            SELECT s.calls, s.mean_exec_time, s.max_exec_time, s.total_exec_time, s.query,
+                   s.total_plan_time / greatest(s.calls, 1), s.max_plan_time
             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
             WHERE d.datname = %s
             ORDER BY s.max_exec_time DESC
@@ -500,6 +552,16 @@ def statements(pg: Postgres) -> list[Statement]:
 def one_line(query: str, width: int = 150) -> str:
     text = " ".join(query.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# django-pghistory sends its context in front of a tracked write, in the same query string.
+_PGHISTORY_CONTEXT = re.compile(r"SELECT set_config\('pghistory\.context_id'.*?, true\);\s*", re.S)
+
+
+def without_context(entry: str) -> str:
+    """A server log entry without pghistory's ``SELECT set_config(…);`` prefix: the statement
+    that took the time shows."""
+    return _PGHISTORY_CONTEXT.sub("", entry, count=1)
 
 
 def slow_log_entries(log_file: Path, since: int) -> list[str]:
@@ -555,22 +617,175 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="`make test`: only errors fail the run; the timings are printed, not judged",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--busy-cores",
+        type=float,
+        default=0.0,
+        help="while the locust phases run, another process keeps this much CPU busy (0.5: half a "
+        "core; benchmarks/loadtest/busy.py)",
+    )
+    parser.add_argument(
+        "--capacity",
+        action="store_true",
+        help="instead of the timed windows: steps of users without think time, reporting the "
+        f"highest rate at p95 ≤ {P95_LIMIT_MS:.0f} ms (benchmarks/loadtest/capacity.py)",
+    )
+    parser.add_argument(
+        "--capacity-steps",
+        default=",".join(map(str, capacity.DEFAULT_STEPS)),
+        help="capacity mode: user counts, ascending (at most --users)",
+    )
+    parser.add_argument(
+        "--step-duration", type=int, default=15, help="capacity mode: seconds measured a step"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="capacity mode: seconds before each step"
+    )
+    args = parser.parse_args(argv)
+    if not 0 <= args.busy_cores <= (os.cpu_count() or 1):
+        parser.error(f"--busy-cores must be between 0 and {os.cpu_count()}")
+    try:
+        args.steps = capacity.parse_steps(args.capacity_steps, args.users)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.capacity:
+        # No think time.
+        args.wait_min = args.wait_max = 0.0
+    return args
 
 
-def _cpu_line(label: str, phase: dict[str, Any], requests: int) -> str:
-    cpu = phase["cpu"]
-    window = phase["window_seconds"]
-    ours = cpu["gunicorn"] + cpu["postgres"] + cpu["locust"]
-    others = max(0.0, cpu["machine_busy"] - ours)
+def other_cores(cpu: dict[str, float], seconds: float) -> float:
+    """Cores used during a window by processes that are not the load test's: the machine's busy
+    time less gunicorn, PostgreSQL, locust and the competing busy loop (--busy-cores)."""
+    ours = sum(cpu.get(name, 0.0) for name in ("gunicorn", "postgres", "locust", "busy"))
+    return max(0.0, cpu["machine_busy"] - ours) / seconds if seconds else 0.0
+
+
+def server_cpu_ms(cpu: dict[str, float], requests: int) -> float:
+    """gunicorn + PostgreSQL CPU per request, ms."""
+    return (cpu["gunicorn"] + cpu["postgres"]) * 1000 / requests if requests else 0.0
+
+
+def _cpu_line(label: str, cpu: dict[str, float], window: float, requests: int) -> str:
     cores = cpu["machine_total"] / window if window else 0.0
-    per_request = (cpu["gunicorn"] + cpu["postgres"]) * 1000 / requests if requests else 0.0
+    per_request = server_cpu_ms(cpu, requests)
+    busy = f", competing busy loop {cpu['busy'] / window:.2f}" if "busy" in cpu else ""
     return (
         f"{label}: server CPU {per_request:.1f} ms per request (gunicorn "
         f"{cpu['gunicorn'] / window:.2f} cores, PostgreSQL {cpu['postgres'] / window:.2f}, "
-        f"locust {cpu['locust'] / window:.2f}); other processes on the machine "
-        f"{others / window:.2f} of {cores:.0f} cores"
+        f"locust {cpu['locust'] / window:.2f}{busy}); other processes on the machine "
+        f"{other_cores(cpu, window):.2f} of {cores:.0f} cores"
     )
+
+
+def _busy_line(args: argparse.Namespace, used: list[tuple[str, dict[str, float], float]]) -> str:
+    """What the competing load (--busy-cores) asked for and what it used in each window."""
+    parts = ", ".join(
+        f"{cpu['busy'] / seconds:.2f} cores in the {label}" for label, cpu, seconds in used
+    )
+    return (
+        f"competing load ON: a busy loop asking for {args.busy_cores:g} cores "
+        f"(benchmarks/loadtest/busy.py) used {parts}; not counted as server CPU or as other "
+        f"processes"
+    )
+
+
+def _clock(window: list[float]) -> tuple[float, float]:
+    start, end = window
+    return start, end
+
+
+def _print_request_cpu(
+    directory: Path, windows: list[tuple[float, float]], gunicorn_seconds: float
+) -> None:
+    """gunicorn's CPU per request type in the measured windows
+    (benchmarks/loadtest/gunicorn_conf.py), when the workers wrote it; ``gunicorn_seconds``:
+    the CPU of gunicorn's whole process tree in those windows (cpu.py)."""
+    merged = gunicorn_conf.merge(sorted(directory.glob("*.json")), windows)
+    if not merged:
+        print("\n(no per-request CPU from the gunicorn workers)")
+        return
+    print(
+        "\ngunicorn CPU per request type in the measured windows (the worker's thread from "
+        "gunicorn's\npre_request to its post_request hook; PostgreSQL's CPU not included):"
+    )
+    print(f"{'request':<46} {'count':>6} {'CPU ms':>7} {'total s':>8}")
+    for key, (requests, seconds) in sorted(merged.items(), key=lambda item: -item[1][1]):
+        print(f"{key[:46]:<46} {requests:>6} {seconds * 1000 / requests:>7.1f} {seconds:>8.1f}")
+    inside = sum(seconds for _, seconds in merged.values())
+    if gunicorn_seconds:
+        print(
+            f"inside requests: {inside:.1f} s of gunicorn's {gunicorn_seconds:.1f} s of CPU "
+            f"({inside / gunicorn_seconds:.0%}; the rest: parsing requests, the master, idle "
+            f"workers)"
+        )
+
+
+def _print_sign_in(ready: dict[str, Any]) -> None:
+    print(
+        f"\nsign-in: {ready['logins']:.0f} directors through the login form in "
+        f"{ready['ready_seconds']:.1f} s (login p50 {ready['login_p50']:.0f} ms, p95 "
+        f"{ready['login_p95']:.0f} ms, {ready['failures']:.0f} errors); not in the window"
+    )
+
+
+def _print_statements(
+    executed: list[Statement], pg: Postgres, log_offset: int, results: Path
+) -> list[Statement]:
+    """The slowest statements and the server log's; writes both files; returns those over the
+    limit."""
+    print(
+        f"\nStatements during the application run ({len(executed)} distinct), by max "
+        f"(execution; planning apart, mean per execution):"
+    )
+    print(f"{'calls':>7} {'mean ms':>8} {'max ms':>8} {'plan ms':>8}  query")
+
+    def row(st: Statement) -> str:
+        return (
+            f"{st.calls:>7} {st.mean_ms:>8.2f} {st.max_ms:>8.1f} {st.plan_mean_ms:>8.2f}  "
+            f"{one_line(st.query, 140)}"
+        )
+
+    for st in executed[:10]:
+        print(row(st))
+    print("by mean, planning included:")
+    for st in sorted(executed, key=lambda s: s.mean_ms + s.plan_mean_ms, reverse=True)[:5]:
+        print(row(st))
+    print("by total time, planning included (where PostgreSQL's time goes):")
+    for st in sorted(executed, key=lambda s: s.total_ms + s.plan_mean_ms * s.calls)[::-1][:5]:
+        print(row(st))
+    (results / "statements.txt").write_text(
+        "\n\n".join(
+            f"calls {s.calls}, mean {s.mean_ms:.2f} ms, max {s.max_ms:.1f} ms, "
+            f"total {s.total_ms:.0f} ms; planning mean {s.plan_mean_ms:.2f} ms, max "
+            f"{s.plan_max_ms:.1f} ms\n{s.query}"
+            for s in executed
+        ),
+        encoding="utf-8",
+    )
+    slow = [s for s in executed if s.max_ms > STATEMENT_LIMIT_MS]
+    logged = slow_log_entries(pg.log_file, log_offset)
+    (results / "slow_log.txt").write_text("\n".join(logged), encoding="utf-8")
+    print(
+        f"server log: {len(logged)} statements over {STATEMENT_LIMIT_MS:.0f} ms during the run "
+        f"(plans from auto_explain in {results / 'slow_log.txt'})"
+    )
+    if logged:
+        print(
+            "  (the duration there includes parsing and planning, which pg_stat_statements' "
+            "execution times leave out)"
+        )
+    for entry in logged[:5]:
+        print(f"  {one_line(without_context(entry), 160)}")
+    return slow
+
+
+def _warn_shared(cores: float) -> None:
+    if cores > BUSY_CORES:
+        print(
+            f"WARNING: other processes used {cores:.2f} cores during the window: the "
+            f"latencies are those of a shared machine, not of a dedicated one"
+        )
 
 
 def report(
@@ -587,55 +802,40 @@ def report(
 ) -> int:
     """Print the tables, the statements and the checks; 0 when every check passes."""
     results = args.var_dir.resolve() / "results"
-    print(
-        f"\nsign-in: {ready['logins']:.0f} directors through the login form in "
-        f"{ready['ready_seconds']:.1f} s (login p50 {ready['login_p50']:.0f} ms, p95 "
-        f"{ready['login_p95']:.0f} ms, {ready['failures']:.0f} errors); not in the window"
-    )
+    _print_sign_in(ready)
     _print_table(f"Application, measured {args.duration} s (Director users), ms:", app)
     _print_table("Bare view (a constant: no database, no session), ms:", bare)
     failures = read_failures(results / "app") + read_failures(results / "bare")
     for failure in failures:
         print(f"  error: {failure}")
 
-    print(f"\nStatements during the application run ({len(executed)} distinct), by max:")
-    print(f"{'calls':>7} {'mean ms':>8} {'max ms':>8}  query")
-    for st in executed[:10]:
-        print(f"{st.calls:>7} {st.mean_ms:>8.2f} {st.max_ms:>8.1f}  {one_line(st.query)}")
-    print("by mean:")
-    for st in sorted(executed, key=lambda s: s.mean_ms, reverse=True)[:5]:
-        print(f"{st.calls:>7} {st.mean_ms:>8.2f} {st.max_ms:>8.1f}  {one_line(st.query)}")
-    (results / "statements.txt").write_text(
-        "\n\n".join(
-            f"calls {s.calls}, mean {s.mean_ms:.2f} ms, max {s.max_ms:.1f} ms, "
-            f"total {s.total_ms:.0f} ms\n{s.query}"
-            for s in executed
-        ),
-        encoding="utf-8",
-    )
-    slow = [s for s in executed if s.max_ms > STATEMENT_LIMIT_MS]
-    logged = slow_log_entries(pg.log_file, log_offset)
-    (results / "slow_log.txt").write_text("\n".join(logged), encoding="utf-8")
-    print(
-        f"server log: {len(logged)} statements over {STATEMENT_LIMIT_MS:.0f} ms during the run "
-        f"(plans from auto_explain in {results / 'slow_log.txt'})"
-    )
-    for entry in logged[:5]:
-        print(f"  {one_line(entry, 160)}")
+    slow = _print_statements(executed, pg, log_offset, results)
 
     total, bare_total = app[-1], bare[-1]
-    print()
-    print(_cpu_line("application", ready, total.requests))
-    print(_cpu_line("bare view", bare_phase, bare_total.requests))
-    others = ready["cpu"]["machine_busy"] - sum(
-        ready["cpu"][name] for name in ("gunicorn", "postgres", "locust")
+    _print_request_cpu(
+        results / "request_cpu",
+        [_clock(ready["window_clock"]), _clock(bare_phase["window_clock"])],
+        ready["cpu"]["gunicorn"] + bare_phase["cpu"]["gunicorn"],
     )
-    busy_cores = others / ready["window_seconds"]
-    if busy_cores > BUSY_CORES:
+    print()
+    print(_cpu_line("application", ready["cpu"], ready["window_seconds"], total.requests))
+    print(
+        _cpu_line("bare view", bare_phase["cpu"], bare_phase["window_seconds"], bare_total.requests)
+    )
+    busy_cores = other_cores(ready["cpu"], ready["window_seconds"])
+    competing = ""
+    if args.busy_cores:
         print(
-            f"WARNING: other processes used {busy_cores:.2f} cores during the window: the "
-            f"latencies are those of a shared machine, not of a dedicated one"
+            _busy_line(
+                args,
+                [
+                    ("application window", ready["cpu"], ready["window_seconds"]),
+                    ("bare one", bare_phase["cpu"], bare_phase["window_seconds"]),
+                ],
+            )
         )
+        competing = f"competing load {ready['cpu']['busy'] / ready['window_seconds']:.2f} cores, "
+    _warn_shared(busy_cores)
     errors = total.failures + bare_total.failures + int(ready["failures"])
     slowest = executed[0].max_ms if executed else 0.0
     p50_ratio = total.p50 / bare_total.p50 if bare_total.p50 else float("inf")
@@ -653,7 +853,7 @@ def report(
             f"{total.failures}, bare {bare_total.failures}) of "
             f"{total.requests + bare_total.requests} measured requests",
         ),
-        _check(total.p95 < P95_LIMIT_MS, f"p95 {total.p95:.0f} ms < {P95_LIMIT_MS:.0f} ms"),
+        _check(total.p95 <= P95_LIMIT_MS, f"p95 {total.p95:.0f} ms ≤ {P95_LIMIT_MS:.0f} ms"),
         _check(
             slowest <= STATEMENT_LIMIT_MS,
             f"slowest statement max {slowest:.1f} ms ≤ {STATEMENT_LIMIT_MS:.0f} ms "
@@ -669,10 +869,142 @@ def report(
     print(
         f"BENCH loadtest: {args.users} directors × {args.duration} s on {args.children} "
         f"children: {total.rps:.1f} req/s, p50 {total.p50:.0f} / p95 {total.p95:.0f} / "
-        f"p99 {total.p99:.0f} ms, {errors} errors, slowest SQL {slowest:.1f} ms; bare view "
+        f"p99 {total.p99:.0f} ms, {errors} errors, slowest SQL {slowest:.1f} ms, server CPU "
+        f"{server_cpu_ms(ready['cpu'], total.requests):.1f} ms per request; bare view "
         f"{bare_total.rps:.1f} req/s p50 {bare_total.p50:.0f} ms (p50 ratio {p50_ratio:.1f}×, "
-        f"throughput ratio {rps_ratio:.2f}×); other processes {busy_cores:.2f} cores; setup "
-        f"{setup:.0f} s, total {time.monotonic() - started:.0f} s — {verdict}"
+        f"throughput ratio {rps_ratio:.2f}×); {competing}other processes {busy_cores:.2f} cores; "
+        f"setup {setup:.0f} s, total {time.monotonic() - started:.0f} s — {verdict}"
+    )
+    return 0 if passed else 1
+
+
+def _print_steps(args: argparse.Namespace, steps: list[capacity.Step]) -> None:
+    print(
+        f"\nCapacity: Director users without think time, {args.step_duration} s a step after "
+        f"{args.settle:g} s to settle; within = p95 ≤ {P95_LIMIT_MS:.0f} ms and no error;\n"
+        f"CPU: ms per request (gunicorn + PostgreSQL), then cores used"
+    )
+    header = (
+        "users", "req/s", "count", "fail", "p50", "p95", "p99",
+        "CPU ms", "gunicorn", "postgres", "locust", "busy", "others", "",
+    )  # fmt: skip
+    line = "{:>5} {:>7} {:>6} {:>5} {:>5} {:>5} {:>5} {:>7} {:>8} {:>8} {:>6} {:>5} {:>6}  {}"
+    print(line.format(*header))
+    for step in steps:
+        cores = {name: value / step.seconds for name, value in step.cpu.items()}
+        print(
+            line.format(
+                step.users,
+                f"{step.rps:.1f}",
+                step.requests,
+                step.failures,
+                f"{step.p50:.0f}",
+                f"{step.p95:.0f}",
+                f"{step.p99:.0f}",
+                f"{step.server_cpu_ms:.1f}",
+                f"{cores.get('gunicorn', 0.0):.2f}",
+                f"{cores.get('postgres', 0.0):.2f}",
+                f"{cores.get('locust', 0.0):.2f}",
+                f"{cores.get('busy', 0.0):.2f}",
+                f"{other_cores(dict(step.cpu), step.seconds):.2f}",
+                "within" if capacity.passes(step) else "over",
+            )
+        )
+
+
+def report_capacity(
+    args: argparse.Namespace,
+    ready: dict[str, Any],
+    executed: list[Statement],
+    pg: Postgres,
+    log_offset: int,
+    started: float,
+    setup: float,
+) -> int:
+    """Print the steps and the capacity; 0 unless an error (or, but in a smoke run, a capacity
+    under the goal)."""
+    results = args.var_dir.resolve() / "results"
+    _print_sign_in(ready)
+    rows = ready.get("steps", [])
+    steps = [capacity.Step.from_dict(row) for row in rows]
+    _print_steps(args, steps)
+    for row in rows:
+        for error in row["errors"]:
+            print(f"  error at {row['users']} users: {error}")
+    best = capacity.best(steps)
+    if best is not None:
+        row = rows[steps.index(best)]
+        print(f"\nAt {best.users} users (the capacity), by request, ms:")
+        print(f"{'request':<46} {'count':>6} {'fail':>5} {'req/s':>7} {'p50':>6} {'p95':>6}")
+        for entry in row["by_request"]:
+            print(
+                f"{entry['name'][:46]:<46} {entry['requests']:>6} {entry['failures']:>5} "
+                f"{entry['requests'] / best.seconds:>7.1f} {entry['p50']:>6.0f} "
+                f"{entry['p95']:>6.0f}"
+            )
+    slow = _print_statements(executed, pg, log_offset, results)
+    _print_request_cpu(
+        results / "request_cpu",
+        [_clock(row["clock"]) for row in rows],
+        sum(step.cpu.get("gunicorn", 0.0) for step in steps),
+    )
+
+    seconds = sum(step.seconds for step in steps)
+    machine = {
+        name: sum(step.cpu.get(name, 0.0) for step in steps)
+        for name in ("gunicorn", "postgres", "locust", "busy", "machine_busy")
+    }
+    others = other_cores(machine, seconds)
+    print()
+    competing = ""
+    if args.busy_cores:
+        print(_busy_line(args, [("steps", machine, seconds)]))
+        competing = f"competing load {machine['busy'] / seconds:.2f} cores, " if seconds else ""
+    _warn_shared(others)
+    errors = int(ready["failures"]) + sum(step.failures for step in steps)
+    slowest = executed[0].max_ms if executed else 0.0
+    print(
+        f"slowest statement max {slowest:.1f} ms ({len(slow)} over {STATEMENT_LIMIT_MS:.0f} ms; "
+        f"not judged here: overload queues)"
+    )
+    checks = [
+        _check(
+            errors == 0,
+            f"errors: {errors} (outside the windows: sign-in and settling "
+            f"{ready['failures']:.0f}) of {sum(step.requests for step in steps)} measured "
+            f"requests",
+        ),
+        _check(
+            best is not None and best.rps >= capacity.GOAL_RPS,
+            f"capacity {best.rps if best else 0.0:.1f} req/s ≥ {capacity.GOAL_RPS:.0f} req/s at "
+            f"p95 ≤ {P95_LIMIT_MS:.0f} ms",
+        ),
+    ]
+    # The smoke proves that the steps still run; only an error (or no step at all) fails it.
+    passed = (checks[0] and bool(steps)) if args.smoke else all(checks)
+    verdict = ("PASS" if passed else "FAIL") + (
+        " (smoke: only errors judged)" if args.smoke else ""
+    )
+    if best is not None:
+        found = (
+            f"{best.rps:.1f} req/s at p95 {best.p95:.0f} ms ({best.users} users), server CPU "
+            f"{best.server_cpu_ms:.1f} ms per request"
+        )
+    else:
+        found = f"none: no step within p95 ≤ {P95_LIMIT_MS:.0f} ms and no error"
+        if steps:
+            fastest = max(steps, key=lambda step: step.rps)
+            found += (
+                f" (fastest {fastest.rps:.1f} req/s at p95 {fastest.p95:.0f} ms, "
+                f"{fastest.users} users)"
+            )
+    tried = f"{steps[0].users}–{steps[-1].users}" if steps else "none"
+    kind = f"gthread × {args.threads}" if args.threads > 1 else "sync"
+    print(
+        f"BENCH loadtest capacity: {found}; goal ≥ {capacity.GOAL_RPS:.0f} req/s; {len(steps)} "
+        f"steps ({tried} users × {args.step_duration} s), {errors} errors, on {args.children} "
+        f"children, {args.workers} {kind} workers; {competing}other processes {others:.2f} "
+        f"cores; setup {setup:.0f} s, total {time.monotonic() - started:.0f} s — {verdict}"
     )
     return 0 if passed else 1
 
@@ -731,27 +1063,69 @@ def main(argv: list[str]) -> int:
         )
 
         port = free_port()
+        request_cpu = results / "request_cpu"
+        shutil.rmtree(request_cpu, ignore_errors=True)
+        request_cpu.mkdir()
+        server_env = {**env, "LOADTEST_REQUEST_CPU_DIR": str(request_cpu)}
+        if args.capacity:
+            # A few users stand for many without think time: one director's 20 requests a
+            # second are not over the per-user API limit (600/m) of a real one. The throttle
+            # still counts every call in Redis, as in production.
+            server_env["API_RATE_LIMIT_AUTHENTICATED"] = "1000000/m"
         with gunicorn(
-            env, port, workers=args.workers, threads=args.threads, log_file=var / "gunicorn.log"
+            server_env,
+            port,
+            workers=args.workers,
+            threads=args.threads,
+            log_file=var / "gunicorn.log",
         ) as server_pid:
             kind = f"gthread × {args.threads} threads" if args.threads > 1 else "sync"
+            if args.capacity:
+                measuring = (
+                    f"capacity steps of {args.capacity_steps} users without think time, "
+                    f"{args.step_duration} s each"
+                )
+            else:
+                measuring = (
+                    f"think {args.wait_min}–{args.wait_max} s; measured window {args.duration} s"
+                )
             log(
                 f"gunicorn on 127.0.0.1:{port}: {args.workers} workers ({kind}); locust "
-                f"{args.users} users, spawn {args.spawn_rate}/s, think "
-                f"{args.wait_min}–{args.wait_max} s; measured window {args.duration} s once "
-                f"all have signed in; load average before: {os.getloadavg()[0]:.2f}"
+                f"{args.users} users, spawn {args.spawn_rate}/s; {measuring} once all have "
+                f"signed in; competing load {args.busy_cores:g} cores; load average before: "
+                f"{os.getloadavg()[0]:.2f}"
             )
             pids = {"gunicorn": server_pid, "postgres": pg.pid}
             with pg.connect("postgres") as conn:
                 conn.execute("SELECT pg_stat_statements_reset()")
             log_offset = pg.log_file.stat().st_size if pg.log_file.exists() else 0
-            phase = functools.partial(
-                run_locust, env, port, users=args.users, spawn_rate=args.spawn_rate, pids=pids
-            )
-            app, ready = phase("Director", seconds=args.duration, prefix=results / "app")
-            executed = statements(pg)
-            log(f"bare view: same users, spawn rate and think time, {args.bare_duration} s")
-            bare, bare_phase = phase("Bare", seconds=args.bare_duration, prefix=results / "bare")
+            with competing_load(args.busy_cores) as busy_pid:
+                if busy_pid is not None:
+                    pids["busy"] = busy_pid
+                phase = functools.partial(
+                    run_locust, env, port, users=args.users, spawn_rate=args.spawn_rate, pids=pids
+                )
+                if args.capacity:
+                    _, ready = phase(
+                        "Director",
+                        seconds=args.step_duration,
+                        prefix=results / "capacity",
+                        measured_seconds=len(args.steps) * (args.settle + args.step_duration) + 10,
+                        extra_env={
+                            "LOADTEST_CAPACITY_STEPS": ",".join(map(str, args.steps)),
+                            "LOADTEST_SETTLE_SECONDS": str(args.settle),
+                        },
+                    )
+                    executed = statements(pg)
+                else:
+                    app, ready = phase("Director", seconds=args.duration, prefix=results / "app")
+                    executed = statements(pg)
+                    log(f"bare view: same users, spawn rate and think time, {args.bare_duration} s")
+                    bare, bare_phase = phase(
+                        "Bare", seconds=args.bare_duration, prefix=results / "bare"
+                    )
+        if args.capacity:
+            return report_capacity(args, ready, executed, pg, log_offset, started, setup)
         return report(args, app, ready, bare, bare_phase, executed, pg, log_offset, started, setup)
     finally:
         pg.stop()
