@@ -7,6 +7,8 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from core import replica
+
 from . import indicators
 
 router = Router(tags=["statistics"])
@@ -39,8 +41,10 @@ class StatsOut(Schema):
 # The operation id is the one the OpenAPI document gave when this lived in reporting/api.py:
 # clients generated from the document keep their method name.
 @router.get("/stats", response=StatsOut, operation_id="reporting_api_stats")
+@replica.reads_from_replica
 def stats(request: HttpRequest, area: str | None = None):
     """Indicators for the area subtree (default: the user's own area); 404 outside the user's
-    area. Counts are as of ``as_of`` (at most 15 minutes old)."""
+    area. Counts are as of ``as_of`` (at most 15 minutes old; read from the replica, when there
+    is one, no later than the replica had reached)."""
     dashboard = indicators.dashboard_for(user=request.auth, area_code=area, with_rows=False)
     return indicators.stats_payload(dashboard)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
 from accounts.permissions import Capability
+from core import replica
 
 from . import exports, jobs
 from . import progress_report as progress
@@ -99,6 +100,7 @@ def exports_page(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@replica.reads_from_replica
 def export_xlsx(request: HttpRequest, code: str, kind: str) -> HttpResponse:
     if kind not in exports.KINDS:
         raise Http404
@@ -130,6 +132,7 @@ def export_xlsx(request: HttpRequest, code: str, kind: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@replica.reads_from_replica
 def progress_report(request: HttpRequest, code: str) -> HttpResponse:
     area = exports.area_for_export_or_404(user=request.user, code=code)
     year = progress.parse_year(request.GET.get("year"))

@@ -43,7 +43,7 @@ from children.models import (
     ChildStatus,
     FamilyMember,
 )
-from core import cells, crypto
+from core import cells, crypto, replica
 from core.api import attributes
 from core.clock import today as local_today
 from core.masking import PHONE, mask_phone
@@ -52,7 +52,7 @@ from reporting import selectors as report_selectors
 from reporting.models import MandatoryReport, OrgType, Situation, Stage
 from visits.models import PersonSeen, ReviewStatus, SafetyHazard, Visit, VisitKind
 
-from . import indicators
+from . import indicators, rules
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS
 
 KINDS = ("children", "agreements", "visits", "reports", "benefits", "indicators")
@@ -216,12 +216,29 @@ def _letter(index: int) -> str:
     return get_column_letter(index + 1)
 
 
-def _info(*, user: User, area: Area, period: Period | None, masked: str) -> list[tuple[str, Any]]:
+def read_as_of() -> datetime:
+    """The time the rows read now are true of: now on the primary; on a replica, as far as it
+    had replayed when it was checked (core.replica)."""
+    read = replica.current()
+    return rules.data_as_of(summary_as_of=None, read_at=read.checked_at, lag=read.lag)
+
+
+def _info(
+    *,
+    user: User,
+    area: Area,
+    period: Period | None,
+    masked: str,
+    as_of: tuple[str, datetime | None] = ("数据截至", None),
+) -> list[tuple[str, Any]]:
+    """The 说明 sheet; ``as_of``: the label and time the data is true of (default: the read's)."""
     rows: list[tuple[str, Any]] = [("区划", area.name), ("区划代码", area.code)]
     if period is not None:
         rows.append(("统计期间", period.label))
+    label, moment = as_of
     rows += [
         ("导出时间", _local(timezone.now())),
+        (label, _local(moment or read_as_of())),
         ("导出人", f"{user.display_name}（{user.username}）"),
         ("脱敏说明", masked),
     ]
@@ -687,6 +704,12 @@ def _indicator_columns() -> list[tuple[str, Callable[[indicators.Indicators], An
 def indicators_xlsx(*, user: User, area: Area) -> tuple[bytes, int]:
     """One row per child area and a total row, every indicator of the dashboard (as of its last
     count): counts, not records about a child, so nothing to audit."""
+    content, rows, _as_of = indicators_workbook(user=user, area=area)
+    return content, rows
+
+
+def indicators_workbook(*, user: User, area: Area) -> tuple[bytes, int, datetime | None]:
+    """``indicators_xlsx`` and the time its numbers are true of (the dashboard's)."""
     board = indicators.dashboard_for(user=user, area_code=area.code)
     columns = _indicator_columns()
     ledger = _Ledger(
@@ -697,10 +720,13 @@ def indicators_xlsx(*, user: User, area: Area) -> tuple[bytes, int]:
         label = f"{name}（合计）" if row is board.total else name
         ledger.append([label, row.code, *[get(row) for _h, get in columns]])
     info = _info(
-        user=user, area=area, period=None, masked="统计数字，不含个人信息。百分比无分母时为空。"
+        user=user,
+        area=area,
+        period=None,
+        masked="统计数字，不含个人信息。百分比无分母时为空。",
+        as_of=("统计时点", board.as_of),
     )
-    info.insert(2, ("统计时点", _local(board.as_of)))
-    return ledger.finish(info), ledger.rows
+    return ledger.finish(info), ledger.rows, board.as_of
 
 
 def ledger_xlsx(
@@ -953,6 +979,8 @@ def handover_lines(
         "area_name": area.name,
         "area_level": area.level,
         "generated_at": timezone.now(),
+        # What the records are true of: generated_at, or earlier when read from a replica behind.
+        "as_of": read_as_of(),
         "generated_by": user.username,
         "id_numbers": "masked",
         "phone_numbers": "masked",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from accounts import permissions
@@ -15,8 +15,10 @@ from accounts import rules as area_rules
 from accounts import selectors as scope
 from accounts.models import Area, User
 from accounts.permissions import Capability
+from core import replica
 from reporting import deadlines
 
+from . import rules
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS, TABLE, sum_sql
 from .services import village_stats_refresh
 
@@ -96,21 +98,33 @@ class Dashboard:
     as_of: datetime | None
 
 
-def _summary_as_of() -> datetime | None:
-    with connection.cursor() as cursor:
+def _summary_as_of(alias: str) -> datetime | None:
+    with connections[alias].cursor() as cursor:
         cursor.execute(f"SELECT max(as_of) FROM {TABLE}")
         return cursor.fetchone()[0]
 
 
-def ensure_fresh() -> datetime:
-    """The summary's time, recounted first if it is missing or older than MAX_AGE (beat down)."""
-    as_of = _summary_as_of()
-    if as_of is None or timezone.now() - as_of > MAX_AGE:
-        now = timezone.now()
-        village_stats_refresh(now=now)
-        # With no active child anywhere the summary has no rows, yet its zeros are as of now.
-        as_of = _summary_as_of() or now
-    return as_of
+def _fresh(as_of: datetime | None) -> bool:
+    return as_of is not None and timezone.now() - as_of <= MAX_AGE
+
+
+def ensure_fresh() -> tuple[datetime, str]:
+    """The summary's time and the database to read it from: where reads go now (the replica,
+    inside core.replica.reading_from_replica), unless its copy is older than MAX_AGE (beat down).
+    Then the primary's, recounted first if it is old too: a replica cannot be written, and the
+    primary holds the new counts at once; the replica has them once it has replayed them."""
+    alias = replica.read_alias()
+    as_of = _summary_as_of(alias)
+    if _fresh(as_of):
+        return as_of, alias
+    if alias != DEFAULT_DB_ALIAS:
+        as_of = _summary_as_of(DEFAULT_DB_ALIAS)
+        if _fresh(as_of):
+            return as_of, DEFAULT_DB_ALIAS
+    now = timezone.now()
+    village_stats_refresh(now=now)
+    # With no active child anywhere the summary has no rows, yet its zeros are as of now.
+    return _summary_as_of(DEFAULT_DB_ALIAS) or now, DEFAULT_DB_ALIAS
 
 
 def _child_prefix_length(area: Area, children: list[Area]) -> int:
@@ -147,14 +161,16 @@ GROUP BY GROUPING SETS ((left(c.village_id, {length}), a.status), (a.status))
 
 def indicators_for_area(area: Area, *, with_rows: bool = True) -> Dashboard:
     """Every indicator of ``area``'s subtree and of each of its child areas: four queries
-    whatever the size of the area (child areas, child counts, reports, benefit applications)."""
-    as_of = ensure_fresh()
+    whatever the size of the area (child areas, child counts, reports, benefit applications).
+    Its time is the summary's, or earlier when it was read from a replica further behind."""
+    read = replica.current()
+    summary_as_of, alias = ensure_fresh()
     children = list(Area.objects.filter(parent=area).order_by("code")) if with_rows else []
     length = _child_prefix_length(area, children)
     rows = {a.code[:length]: Indicators(code=a.code, area=a) for a in children}
     total = Indicators(code=area.code, area=area)
     params = {"prefix": _like(area), "now": timezone.now()}
-    with connection.cursor() as cursor:
+    with connections[alias].cursor() as cursor:
         cursor.execute(sum_sql(length), params)
         columns = [c.name for c in cursor.description]
         for record in cursor.fetchall():
@@ -176,6 +192,12 @@ def indicators_for_area(area: Area, *, with_rows: bool = True) -> Dashboard:
             target = total if code is None else rows.get(code)
             if target is not None:
                 target.subsidy_pending_by_status[status] = count
+    on_replica = alias == read.alias and read.on_replica
+    as_of = rules.data_as_of(
+        summary_as_of=summary_as_of,
+        read_at=read.checked_at if on_replica else timezone.now(),
+        lag=read.lag if on_replica else timedelta(0),
+    )
     return Dashboard(area=area, total=total, rows=list(rows.values()), as_of=as_of)
 
 

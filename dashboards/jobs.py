@@ -15,7 +15,7 @@ import logging
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.files import File
 from django.db import transaction
@@ -27,8 +27,9 @@ from accounts import rules as area_rules
 from accounts.models import Area, AuditAction, User
 from accounts.permissions import Capability
 from accounts.services import audit_log
+from core import replica
 
-from . import exports
+from . import exports, rules
 from .models import ExportJob, ExportStatus
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def export_job_run(job_id: str) -> ExportJob | None:
     job = ExportJob.objects.select_related("area", "requested_by").get(pk=job_id)
     try:
         with tempfile.TemporaryFile() as out:
-            rows, checksum, size = _write(job, out)
+            rows, checksum, size, as_of = _write_from_replica(job, out)
             out.seek(0)
             filename = _filename(job)
             job.file.save(f"{job.pk}-{filename}", File(out), save=False)
@@ -128,6 +129,7 @@ def export_job_run(job_id: str) -> ExportJob | None:
     job.status = ExportStatus.DONE
     job.row_count, job.checksum, job.size, job.filename = rows, checksum, size, filename
     job.progress = rows
+    job.data_as_of = as_of
     job.finished_at = timezone.now()
     job.save(
         update_fields=[
@@ -138,10 +140,28 @@ def export_job_run(job_id: str) -> ExportJob | None:
             "filename",
             "file",
             "progress",
+            "data_as_of",
             "finished_at",
         ]
     )
     return job
+
+
+def _write_from_replica(job: ExportJob, out) -> tuple[int, str, int, datetime]:
+    """``_write`` reading the replica when there is one (the job row, its progress and the audit
+    records are the primary's), and the time the data read is true of. A replica that stops
+    answering midway: the file is written again from the start, from the primary."""
+
+    @replica.reads_from_replica
+    def write() -> tuple[int, str, int, datetime]:
+        out.seek(0)
+        out.truncate()
+        read = replica.current()
+        rows, checksum, size, summary_as_of = _write(job, out)
+        as_of = rules.data_as_of(summary_as_of=summary_as_of, read_at=read.checked_at, lag=read.lag)
+        return rows, checksum, size, as_of
+
+    return write()
 
 
 def _progress(job: ExportJob) -> Callable[[int], None]:
@@ -151,10 +171,12 @@ def _progress(job: ExportJob) -> Callable[[int], None]:
     return report
 
 
-def _write(job: ExportJob, out) -> tuple[int, str, int]:
-    """The file into ``out``: (rows, SHA-256 hex, bytes)."""
+def _write(job: ExportJob, out) -> tuple[int, str, int, datetime | None]:
+    """The file into ``out``: (rows, SHA-256 hex, bytes, the time of the counts it holds when
+    they are a summary's: None for records read as they are)."""
     digest = hashlib.sha256()
     size = 0
+    summary_as_of: datetime | None = None
 
     def put(chunk: bytes) -> None:
         nonlocal size
@@ -173,13 +195,18 @@ def _write(job: ExportJob, out) -> tuple[int, str, int]:
         ):
             put(chunk)
         rows = sum(counts.values())
+    elif job.kind == "indicators":
+        content, rows, summary_as_of = exports.indicators_workbook(
+            user=job.requested_by, area=job.area
+        )
+        put(content)
     else:
         period = _period(job)
         content, rows = exports.ledger_xlsx(
             kind=job.kind, user=job.requested_by, area=job.area, period=period
         )
         put(content)
-    return rows, digest.hexdigest(), size
+    return rows, digest.hexdigest(), size, summary_as_of
 
 
 def _period(job: ExportJob) -> exports.Period:

@@ -76,6 +76,9 @@ class ExportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The time the file's data is true of: when it was read, less the lag of the replica it was
+    # read from (core.replica), or the summary's recount for the indicators.
+    data_as_of = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("export")

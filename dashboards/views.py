@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from accounts import rules as area_rules
 from accounts.models import Area, Role, User
 from children.models import Category
+from core import replica
 from reporting.models import Stage
 
 from . import indicators
@@ -101,6 +102,7 @@ def _directors_by_village(rows: list[indicators.Indicators]) -> dict[str, list[s
 
 @login_required
 @require_GET
+@replica.reads_from_replica
 def dashboard(request: HttpRequest, code: str | None = None) -> HttpResponse:
     board = indicators.dashboard_for(user=request.user, area_code=code)
     area = board.area

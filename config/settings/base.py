@@ -8,6 +8,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 from config import embedded
 from core.keys import derive_key
@@ -118,6 +119,30 @@ DATABASES = {"default": environ.Env.db_url_config(_DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# A streaming replica of that database (optional; issue 20, "past one machine"). Dashboards,
+# exports, /api/v1/stats and the hand-over read from it (core.replica.reading_from_replica);
+# every write and every other read go to the primary. A replica that does not answer within
+# DATABASE_REPLICA_CONNECT_TIMEOUT seconds, or is more than DATABASE_REPLICA_MAX_LAG_SECONDS
+# behind, is left alone for DATABASE_REPLICA_RETRY_SECONDS and the primary answers meanwhile.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_CONNECT_TIMEOUT = env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.int("DATABASE_REPLICA_MAX_LAG_SECONDS", default=300)
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+DATABASE_READ_REPLICA = ""  # the replica's alias in DATABASES, when there is one
+if DATABASE_REPLICA_URL:
+    DATABASE_READ_REPLICA = "replica"
+    DATABASES[DATABASE_READ_REPLICA] = {
+        **environ.Env.db_url_config(DATABASE_REPLICA_URL),
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+    }
+    DATABASES[DATABASE_READ_REPLICA]["OPTIONS"] = {
+        "connect_timeout": DATABASE_REPLICA_CONNECT_TIMEOUT,
+        **DATABASES[DATABASE_READ_REPLICA].get("OPTIONS", {}),
+    }
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.redis_url(_VAR_DIR)
 
@@ -306,6 +331,62 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
 # Periodic tasks are declared in one place: config/celery_app.py (BEAT_SCHEDULE).
+
+# Queues (issue 20, "past one machine"), by task name, so each kind of work can have workers of
+# its own (docker-compose.yml: worker-exports). Every worker command names them all
+# (`-Q celery,sweep,digests,exports,outbox`, also what a worker without -Q consumes); a task not
+# listed goes to the default queue, "celery". tests/config/test_queues.py checks both.
+TASKS_BY_QUEUE: dict[str, tuple[str, ...]] = {
+    # The set-based jobs (the daily ones, and an area's recount after its policy changed): each
+    # takes the database for seconds to a minute at scale and most run one at a time (advisory
+    # locks), so one worker process is enough; apart, they never hold up a digest or an export.
+    "sweep": (
+        "reminders.send_reminders",
+        "visits.send_reminders",  # the sweep's name before issue 15 (reminders/tasks.py)
+        "children.refresh_derived",
+        "children.expire_agreements",
+        "children.age_out",
+        "children.recompute_area",
+        "benefits.monthly_entitlements",
+        "dashboards.refresh_stats",
+    ),
+    # One task per recipient after the sweep: waits on mail and SMS providers; scale out freely.
+    "digests": (
+        "reminders.send_digests",
+        "reminders.send_digest",
+        "visits.send_digests",
+        "visits.send_digest",
+    ),
+    # Files of a city or a province written whole: minutes each, memory and the replica's reads.
+    "exports": ("dashboards.run_export", "dashboards.prune_exports"),
+    # What a change queues through the outbox for the apps above it, and messages to people
+    # (texts to parents, e-mail to security officers): small, and people wait for them.
+    "outbox": (
+        "children.text_parents",
+        "accounts.import_lock_notify",
+        "benefits.child_closed",
+        "benefits.recheck_enrolments",
+        "benefits.child_moved",
+        "reporting.child_moved",
+        "reminders.child_moved",
+        "reminders.report_filed",
+    ),
+}
+
+
+def celery_queues(default: str, prefix: str = "") -> tuple[list[Queue], dict[str, dict]]:
+    """Celery's task_queues and task_routes for TASKS_BY_QUEUE: every queue declared (so a
+    worker without -Q consumes them all), each routed queue named ``prefix + name``."""
+    names = [default, *(prefix + queue for queue in TASKS_BY_QUEUE)]
+    queues = [Queue(name, Exchange(name), routing_key=name) for name in names]
+    routes = {
+        task: {"queue": prefix + queue} for queue, tasks in TASKS_BY_QUEUE.items() for task in tasks
+    }
+    return queues, routes
+
+
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)
 
 # Redis down must not stop directors logging visits: config/cache.py turns an unreachable Redis
 # into cache misses (quickly: half a second to connect at most).

@@ -1,7 +1,9 @@
 """Settings for the pytest suite: real PostgreSQL and Redis, fast password hashing."""
 
+import copy
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import celery_queues, env
 
 DEBUG = False
 # The demo county (seed_demo, totp_code) and seed_scale: tested and benchmarked here.
@@ -33,3 +35,21 @@ if _TEST_DATABASE_NAME:
 _RUN = "-".join(filter(None, ["test", _TEST_DATABASE_NAME, env("PYTEST_XDIST_WORKER", default="")]))
 CACHES["default"]["KEY_PREFIX"] = f"shouwang-{_RUN}"  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"shouwang-{_RUN}"
+# The routed queues too (sweep, digests…): shouwang-<run>-sweep, and so on.
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(
+    CELERY_TASK_DEFAULT_QUEUE, prefix=f"{CELERY_TASK_DEFAULT_QUEUE}-"
+)
+
+# One database. The replica's alias always exists here, as a mirror of the test database (the same
+# database, through a second connection), but no read goes to it unless a test sets
+# DATABASE_READ_REPLICA = "replica" (tests/core/test_replica.py). Such a test commits what it reads
+# (transaction=True): a second connection does not see the test's open transaction.
+DATABASES["replica"] = {  # noqa: F405
+    **copy.deepcopy(DATABASES["default"]),  # noqa: F405
+    "OPTIONS": {
+        **DATABASES["default"].get("OPTIONS", {}),  # noqa: F405
+        "connect_timeout": DATABASE_REPLICA_CONNECT_TIMEOUT,  # noqa: F405
+    },
+    "TEST": {"MIRROR": "default"},
+}
+DATABASE_READ_REPLICA = ""

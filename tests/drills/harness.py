@@ -363,6 +363,140 @@ class Services:
         return reaped
 
 
+# --- Debian's PostgreSQL: a primary and its streaming replica ------------------------------------
+
+
+def debian_pg_bin() -> Path | None:
+    """The newest Debian PostgreSQL with pg_basebackup (scripts/loadtest-deps.sh installs it)."""
+    found = [
+        bindir
+        for bindir in Path("/usr/lib/postgresql").glob("*/bin")
+        if (bindir / "postgres").exists() and (bindir / "pg_basebackup").exists()
+    ]
+    return max(found, key=lambda bindir: float(bindir.parent.name), default=None)
+
+
+class Cluster:
+    """A PostgreSQL cluster of Debian's binaries under ``root`` (data, socket, log), run as the
+    ``postgres`` user when the drill runs as root (PostgreSQL refuses root). Its processes carry
+    SHOUWANG_VAR_DIR, so the harness's teardown (``_kill_strays``) also ends them after an
+    interrupted run. ``clone_of`` makes it a streaming replica of another cluster."""
+
+    def __init__(self, root: Path, bindir: Path, var_dir: Path) -> None:
+        self.root, self.bin, self.var_dir = root, bindir, var_dir
+        self.data = root / "data"
+        self.socket_dir = root / "run"
+        self.log_path = root / "postgres.log"
+        self.settings: dict[str, str] = {}
+
+    def _run(self, *argv: str, timeout: float = 120) -> str:
+        command = [str(self.bin / argv[0]), *argv[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED and k != "PGDATA"}
+        env["SHOUWANG_VAR_DIR"] = str(self.var_dir)
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    def _prepare_dirs(self) -> None:
+        for path in (self.root, self.socket_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            if os.geteuid() == 0:
+                shutil.chown(path, "postgres", "postgres")
+
+    def initdb(self) -> None:
+        self._prepare_dirs()
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+
+    def clone_of(self, primary: Cluster) -> float:
+        """``pg_basebackup --write-recovery-conf`` from the running ``primary``: a standby that
+        streams from it once started. Returns the seconds it took."""
+        self._prepare_dirs()
+        started = time.monotonic()
+        self._run(
+            "pg_basebackup",
+            "-h",
+            str(primary.socket_dir),
+            "-U",
+            "postgres",
+            "-D",
+            str(self.data),
+            "--write-recovery-conf",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+        )
+        return time.monotonic() - started
+
+    def start(self, **settings: str) -> None:
+        """Start (socket only, no TCP) with ``-c name=value`` settings; the same ones again on a
+        restart."""
+        self.settings = settings or self.settings
+        options = {
+            "listen_addresses": "''",
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            **self.settings,
+        }
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log_path),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            " ".join(f"-c {name}={value}" for name, value in options.items()),
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def running(self) -> bool:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "status")
+        except RuntimeError:
+            return False
+        return True
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@/{database}?host={self.socket_dir}"
+
+    def connect(self, database: str = "postgres", **kwargs: Any) -> psycopg.Connection:
+        return psycopg.connect(
+            host=str(self.socket_dir),
+            user="postgres",
+            dbname=database,
+            connect_timeout=5,
+            autocommit=True,
+            **kwargs,
+        )
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode("utf-8", errors="replace")
+
+
 # --- Application processes ---------------------------------------------------------------------
 
 
