@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
@@ -16,6 +17,18 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _TOUCH_EVERY = timedelta(minutes=5)
 
 
+class AreaModelBackend(ModelBackend):
+    """Django's password backend, loading the user's area with the user: every page names the
+    area and scopes by it, so it comes in the same query as the session's user."""
+
+    def get_user(self, user_id):
+        try:
+            user = User._default_manager.select_related("area").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+
 class BearerTokenAuth(HttpBearer):
     """Bearer tokens need no second factor: they are machine credentials created on the server
     (create_api_token), shown once, revocable, and ending after 90 days by default. Every
@@ -26,7 +39,7 @@ class BearerTokenAuth(HttpBearer):
 
         now = timezone.now()
         record = (
-            ApiToken.objects.select_related("user")
+            ApiToken.objects.select_related("user", "user__area")
             .filter(
                 key_hash=ApiToken.hash(token),
                 revoked_at__isnull=True,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from core import links
 
 from .permissions import Capability, TemplateCapabilities, can
 
@@ -32,7 +33,7 @@ NAV_ITEMS = [
 
 def nav_items_for(user) -> list[dict]:
     return [
-        {"url_name": url_name, "url": reverse(url_name), "label": label}
+        {"url_name": url_name, "url": links.url(url_name), "label": label}
         for url_name, label, capability in NAV_ITEMS
         if can(user, capability)
     ]

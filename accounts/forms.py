@@ -1,10 +1,21 @@
-"""Forms for the auth pages."""
+"""Forms for the auth pages, and the field every form uses to choose a place of the user's area
+(``AreaField``: by name or code, never a drop-down of every village)."""
+
+from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import phone_field
+
+from . import rules, selectors
+from .models import Area
 
 
 class LoginForm(AuthenticationForm):
@@ -135,3 +146,141 @@ class NotifySettingsForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["digest_channel"].choices = DigestChannel.choices
+
+
+# --- Choosing a place by name or code (issue 20) -----------------------------------------------
+
+# Up to this many places to choose from, the page lists them all in the field's suggestions;
+# above it (a county's villages, a province's) the script asks /areas/search.json as one types.
+AREA_LIST_LIMIT = 50
+# What is echoed of a name that was not found (the field's own length limit is 100).
+_ECHO = 30
+
+
+def area_text(area: Area) -> str:
+    """How a chosen place reads in its text field: the name and the code (the code decides)."""
+    return f"{area.name} {area.code}"
+
+
+def area_option_label(area: Area) -> str:
+    """A place with where it lies, from the loaded parents: 查济村 — 泾县 › 桃花潭镇."""
+    path = selectors.area_path_label(area)
+    return f"{area.name} — {path}" if path else area.name
+
+
+class AreaSearchInput(forms.TextInput):
+    """The text input of an ``AreaField``, its ``<datalist>`` of suggestions (filled by the page
+    for a short choice, by static/js/app.js from ``search_url`` as one types for a long one) and,
+    after a submit whose name several places hold, those places as radio buttons
+    (``<name>_pick``). Without a script it is a text box and the submit does the search."""
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+        self.options: list[tuple[str, str]] = []
+        self.search_url = ""
+        self.candidates: list[Area] = []
+
+    def value_from_datadict(self, data, files, name: str):
+        return data.get(f"{name}_pick") or data.get(name)
+
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        attrs = dict(attrs or {})
+        list_id = f"{attrs.get('id') or name}-options"
+        attrs["list"] = list_id
+        if self.search_url:
+            attrs["data-area-search"] = self.search_url
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}">{}</option>', self.options)
+        html = format_html('{}<datalist id="{}">{}</datalist>', field, list_id, options)
+        if not self.candidates:
+            return html
+        picks = format_html_join(
+            "",
+            '<label class="list-group-item d-flex gap-2 align-items-center py-3">'
+            '<input class="form-check-input flex-shrink-0 mt-0" type="radio" name="{}" value="{}">'
+            '<span>{} <span class="small text-secondary">{}</span></span></label>',
+            (
+                (f"{name}_pick", area.code, area.name, selectors.area_path_label(area))
+                for area in self.candidates
+            ),
+        )
+        return format_html(
+            '{}<fieldset class="mt-2"><legend class="small mb-1">{}</legend>'
+            '<div class="list-group">{}</div></fieldset>',
+            html,
+            _("Which one?"),
+            picks,
+        )
+
+
+class AreaField(forms.CharField):
+    """A place of the user's area, typed by name ("查济", "桃花潭镇 查济村") or 12-digit code; the
+    cleaned value is the Area. ``set_areas`` gives what may be chosen (already scoped). A name
+    that several places hold is refused with those places to choose from; one that none holds,
+    with what to type. A field with one possible answer (a director's one village) is answered,
+    not asked."""
+
+    widget = AreaSearchInput
+    default_error_messages = {
+        "not_found": _(
+            "Nothing in your area is called “%(text)s”. Type the name or the 12-digit code."
+        ),
+        "several": _("Several places in your area are called “%(text)s”: choose one."),
+        "too_many": _(
+            "More than %(count)s places in your area match “%(text)s”: type more of the name, "
+            "or the township before it."
+        ),
+    }
+
+    def __init__(self, *, levels: tuple[str, ...] = (rules.VILLAGE,), **kwargs) -> None:
+        kwargs.setdefault("max_length", 100)
+        super().__init__(**kwargs)
+        self.levels = levels
+        self.areas: QuerySet[Area] = Area.objects.none()
+
+    def set_areas(self, areas: QuerySet[Area]) -> int:
+        """What may be chosen, in one query: one place (a required field) is chosen and hidden;
+        up to AREA_LIST_LIMIT are all suggested; more are searched as one types. Returns how many
+        there are, counted up to AREA_LIST_LIMIT + 1."""
+        self.areas = areas
+        shown = list(areas.select_related("parent__parent").order_by("code")[: AREA_LIST_LIMIT + 1])
+        if len(shown) == 1 and self.required:
+            self.initial = shown[0]
+            self.widget = forms.HiddenInput()
+        elif len(shown) <= AREA_LIST_LIMIT:
+            self.widget.options = [(area_text(a), area_option_label(a)) for a in shown]
+        else:
+            query = urlencode({"levels": ",".join(self.levels)})
+            self.widget.search_url = f"{reverse('area_search')}?{query}"
+        if not isinstance(self.widget, forms.HiddenInput) and not self.help_text:
+            self.help_text = _("Type the name (or part of it) or the 12-digit code.")
+        return len(shown)
+
+    def prepare_value(self, value):
+        if isinstance(value, Area):
+            return value.code if isinstance(self.widget, forms.HiddenInput) else area_text(value)
+        return value
+
+    def clean(self, value) -> Area | None:
+        text = super().clean(value)  # required, length, no NUL character
+        if not text:
+            return None
+        found, candidates = selectors.area_named(self.areas, text)
+        if found is not None:
+            return found
+        echo = text if len(text) <= _ECHO else text[:_ECHO] + "…"
+        if not candidates:
+            raise forms.ValidationError(
+                self.error_messages["not_found"], code="not_found", params={"text": echo}
+            )
+        limit = selectors.AREA_SEARCH_LIMIT
+        self.widget.candidates = candidates[:limit]
+        if len(candidates) > limit:
+            raise forms.ValidationError(
+                self.error_messages["too_many"],
+                code="too_many",
+                params={"text": echo, "count": limit},
+            )
+        raise forms.ValidationError(
+            self.error_messages["several"], code="several", params={"text": echo}
+        )

@@ -8,11 +8,13 @@ gets 403 from ``accounts.permissions.require``, which reads the one table of cap
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, When
 from django.http import Http404
 
 from . import permissions, rules
@@ -53,13 +55,25 @@ def scope_q(user: User, area_field: str) -> Q | None:
     return prefix_q(prefix, area_field)
 
 
-def prefix_q(prefix: str, area_field: str) -> Q:
-    """Codes starting with ``prefix``. Codes are 12 digits, so that is a contiguous range: a plain
-    B-tree index serves it (a LIKE on a cast foreign key would not)."""
+def prefix_range(prefix: str) -> tuple[str, str] | None:
+    """Codes starting with ``prefix`` as (lowest, highest); None for every code (``""``).
+    Codes are 12 digits, so that is a contiguous range: a plain B-tree index serves it (a LIKE
+    on a cast foreign key would not)."""
     if prefix == "":
-        return Q()
+        return None
     pad = 12 - len(prefix)
-    return Q(**{f"{area_field}__range": (prefix + "0" * pad, prefix + "9" * pad)})
+    return prefix + "0" * pad, prefix + "9" * pad
+
+
+def subtree_range(area_code: str) -> tuple[str, str] | None:
+    """prefix_range of an area's subtree (subtree_q for SQL text)."""
+    return prefix_range(rules.prefix(area_code, rules.parse_level(area_code)))
+
+
+def prefix_q(prefix: str, area_field: str) -> Q:
+    """Codes starting with ``prefix`` (prefix_range)."""
+    codes = prefix_range(prefix)
+    return Q() if codes is None else Q(**{f"{area_field}__range": codes})
 
 
 def subtree_q(area_code: str, area_field: str) -> Q:
@@ -161,6 +175,115 @@ def area_for_user_or_404(*, user: User, code: str) -> Area:
             Area.objects.all(), user=user, area_field="code", lookup={"code": code}
         )
         raise Http404 from exc
+
+
+# --- Choosing an area: one level at a time, or by name (issue 20: ~664,000 codes nationally) ---
+
+# At most this many places answer a search by name (the page's candidates, the script's list).
+AREA_SEARCH_LIMIT = 20
+_CODE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+# What may stand between the parts of "township village" typed to tell two villages apart.
+_PLACE_SEPARATORS = re.compile(r"[\s·•›>/|,，、]+")
+
+
+@dataclass(frozen=True)
+class AreaPicker:
+    """An area of the user's subtree shown as a breadcrumb from the user's own area down to it
+    (``path``, the current area last), with the areas one level below it (``choices``)."""
+
+    path: list[Area]
+    choices: list[Area]
+
+    @property
+    def current(self) -> Area:
+        return self.path[-1]
+
+    @property
+    def at_top(self) -> bool:
+        """Whether the current area is the user's own (nothing chosen yet)."""
+        return len(self.path) == 1
+
+
+def area_picker_for(*, user: User, code: str = "") -> AreaPicker | None:
+    """The one-level area picker of a list page: ``code`` (the user's own area when empty) with
+    its breadcrumb and its direct sub-areas, in one query on the primary key and the parent
+    index, whatever the size of the tree. A code outside the user's subtree is 404; None for a
+    user placed nowhere."""
+    if user.area_id is None:
+        return None
+    code = code or user.area_id
+    try:
+        above = [*reversed(rules.ancestor_codes(code)), code]
+    except rules.AreaCodeError:
+        above = []  # not a code: 404 below
+    rows = list(
+        areas_for_user(user=user)
+        .filter(Q(code__in=above) | Q(parent_id=code))
+        .only("code", "name", "level", "parent_id")
+        .order_by("code")
+    )
+    path = [area for area in rows if area.code in above]
+    if not path or path[-1].code != code:
+        area_for_user_or_404(user=user, code=code)
+    return AreaPicker(path=path, choices=[area for area in rows if area.parent_id == code])
+
+
+def areas_matching(
+    areas: QuerySet[Area], text: str, *, limit: int = AREA_SEARCH_LIMIT
+) -> list[Area]:
+    """The areas of ``areas`` that ``text`` names, with their parent and grandparent loaded (for
+    their path): the one whose 12-digit code it holds; else those whose name holds its last part
+    ("查济", "桃花潭镇 查济村": the parts before it name the township or county), exact names
+    first, then by code; at most ``limit``. One query; ``areas`` is already scoped."""
+    areas = areas.select_related("parent__parent")
+    code = _CODE_IN_TEXT.search(text)
+    if code:
+        return list(areas.filter(code=code.group())[:1])
+    parts = _place_parts(text)
+    if not parts:
+        return []
+    *above, name = parts
+    condition = Q(name__contains=name)
+    if name.isascii() and name.isdigit():  # the first digits of a code
+        condition |= Q(code__startswith=name)
+    for part in above:
+        condition &= Q(parent__name__contains=part) | Q(parent__parent__name__contains=part)
+    return list(
+        areas.filter(condition)
+        .annotate(inexact=Case(When(name=name, then=0), default=1, output_field=IntegerField()))
+        .order_by("inexact", "code")[:limit]
+    )
+
+
+def _place_parts(text: str) -> list[str]:
+    return [part for part in _PLACE_SEPARATORS.split(text.strip()) if part]
+
+
+def area_named(areas: QuerySet[Area], text: str) -> tuple[Area | None, list[Area]]:
+    """The one place of ``areas`` that ``text`` names (``areas_matching``), or None and the
+    places it could be (none: not found; up to AREA_SEARCH_LIMIT + 1: which one?). A name held
+    by exactly one place wins over names that only contain it."""
+    found = areas_matching(areas, text, limit=AREA_SEARCH_LIMIT + 1)
+    if _CODE_IN_TEXT.search(text):
+        return (found[0] if found else None), []
+    parts = _place_parts(text)
+    name = parts[-1] if parts else ""
+    pool = [area for area in found if area.name == name] or found
+    if len(pool) == 1:
+        return pool[0], []
+    return None, pool
+
+
+def area_path_label(area: Area) -> str:
+    """Where an area lies, from the loaded parents: 泾县 › 桃花潭镇 for a village."""
+    names = []
+    area_above = area
+    for _step in range(2):  # never a query: only what select_related loaded
+        if not Area.parent.is_cached(area_above) or area_above.parent is None:
+            break
+        area_above = area_above.parent
+        names.append(area_above.name)
+    return " › ".join(reversed(names))
 
 
 def own_area_or_404(*, user: User, capability: Capability) -> Area:

@@ -10,13 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordChangeView
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import extensions, permissions, rules, selectors
+from .forms import area_option_label, area_text
 from .models import AuditAction, Role
 from .permissions import Capability
 
@@ -77,6 +78,29 @@ def area_list(request: HttpRequest, code: str | None = None) -> HttpResponse:
             "staff": selectors.staff_for_user(user=request.user).filter(area=area),
         },
     )
+
+
+@login_required
+def area_search(request: HttpRequest) -> JsonResponse:
+    """Suggestions for a place field (accounts.forms.AreaField) as one types, for the script:
+    at most AREA_SEARCH_LIMIT places of the user's area of the ``levels`` asked, by name or code
+    (``q``). Without the script the form's submit does the same search."""
+    levels = [level for level in request.GET.get("levels", "").split(",") if level in rules.LEVELS]
+    text = request.GET.get("q", "")
+    found = []
+    if levels and 0 < len(text) <= 100 and "\x00" not in text:
+        areas = selectors.areas_for_user(user=request.user).filter(level__in=levels)
+        found = selectors.areas_matching(areas, text)
+    response = JsonResponse(
+        {
+            "results": [
+                {"code": a.code, "value": area_text(a), "label": area_option_label(a)}
+                for a in found
+            ]
+        }
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def staff_search(request: HttpRequest, staff: QuerySet) -> dict:

@@ -204,13 +204,56 @@ def standard_in_force(*, village_code: str, programme: str, month: date):
 # --- The child's page (children/extensions.py) ------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PanelRow:
+    """A line of the benefits' part of the child's page: a benefit in force (with its latest
+    month's entitlement) or an application under review or returned."""
+
+    pk: Any
+    programme: str
+    start_month: date | None = None
+    last_month: date | None = None
+    last_amount: Any = None
+    status: str = ""
+
+    @property
+    def programme_name(self) -> str:
+        return rules.programme_name(self.programme)
+
+    def get_status_display(self) -> str:
+        return str(ApplicationStatus(self.status).label) if self.status else ""
+
+
 def child_page_context(request: HttpRequest, child: Child, today: date) -> dict:
     """The benefits' part of the child's page (templates/benefits/_child_benefits.html): the
-    benefits in force and the applications under review or returned."""
-    return {
-        "enrolments": [e for e in enrolments_for(child) if e.end_month is None],
-        "open_applications": [a for a in applications_for(child) if a.status in OPEN_OR_RETURNED],
-    }
+    benefits in force, newest first, and the applications under review or returned, newest
+    first — one query for both."""
+    enrolment, entitlement = Enrolment._meta.db_table, Entitlement._meta.db_table
+    application = SubsidyApplication._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT 0 AS part, e.start_month::timestamptz AS newest, e.id::text, e.programme,
+                   e.start_month, last.month, last.amount, ''
+            FROM {enrolment} e
+            LEFT JOIN LATERAL (
+                SELECT month, amount FROM {entitlement}
+                WHERE enrolment_id = e.id ORDER BY month DESC LIMIT 1
+            ) last ON true
+            WHERE e.child_id = %(child)s AND e.end_month IS NULL
+            UNION ALL
+            SELECT 1, a.submitted_at, a.id::text, a.programme, NULL, NULL, NULL, a.status
+            FROM {application} a
+            WHERE a.child_id = %(child)s AND a.status = ANY(%(open)s)
+            ORDER BY part, newest DESC
+            """,
+            {"child": child.pk, "open": [str(status) for status in OPEN_OR_RETURNED]},
+        )
+        rows = cursor.fetchall()
+    parts: tuple[list[PanelRow], list[PanelRow]] = ([], [])
+    for part, _newest, pk, *values in rows:
+        parts[part].append(PanelRow(pk, *values))
+    return {"enrolments": parts[0], "open_applications": parts[1]}
 
 
 def child_timeline_entries(child: Child) -> list[TimelineEntry]:

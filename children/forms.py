@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Area
-from core.forms import choose_only_option, phone_field
+from accounts.forms import AreaField
+from core.forms import phone_field
 
 from .imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 from .models import (
@@ -66,7 +66,7 @@ class ChildForm(forms.Form):
     hukou_registered = forms.BooleanField(label=_("Hukou registered"), required=False, initial=True)
     hukou_place = forms.CharField(label=_("Hukou place"), max_length=200, required=False)
     ethnicity = forms.CharField(label=_("Ethnicity"), max_length=20, required=False, initial="汉族")
-    village = forms.ModelChoiceField(label=_("Village"), queryset=Area.objects.none())
+    village = AreaField(label=_("Village"))
     # Shown only when a child without an ID number looks like one on file (the page asks).
     confirm_possible_duplicate = forms.BooleanField(
         label=_("Not the same child: register anyway"), required=False
@@ -133,7 +133,6 @@ class ChildForm(forms.Form):
 
     def __init__(self, *args, villages, section: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        choose_only_option(self, "village", villages)
         # Required whenever the hukou is registered (most children): marked as required.
         self.fields["id_number"].label = format_html(
             '{}<span class="asteriskField">*</span>', _("ID number")
@@ -143,6 +142,8 @@ class ChildForm(forms.Form):
             for name in list(self.fields):
                 if name not in keep:
                     del self.fields[name]
+        if "village" in self.fields:
+            self.fields["village"].set_areas(villages)
 
     def service_values(self) -> dict:
         data = dict(self.cleaned_data)
@@ -362,7 +363,7 @@ class TransferInForm(forms.Form):
         help_text=_("The child's 18-digit ID number; the file is found by it."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    village = forms.ModelChoiceField(label=_("Village"), queryset=Area.objects.none())
+    village = AreaField(label=_("Village"))
     reason = forms.CharField(label=_("Reason"), max_length=200)
     note = forms.CharField(
         label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -370,7 +371,7 @@ class TransferInForm(forms.Form):
 
     def __init__(self, *args, villages, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        choose_only_option(self, "village", villages)
+        self.fields["village"].set_areas(villages)
 
     def service_values(self) -> dict:
         data = dict(self.cleaned_data)

@@ -243,8 +243,17 @@ class ImportReport:
         return self
 
 
-def template_bytes(villages: list[Area] | None = None) -> bytes:
-    """The downloadable template: Chinese headers, a hint row, drop-downs, a village sheet."""
+# The guide's line when the template carries no sheet of village codes (too many to list).
+VILLAGE_CODES_NOT_LISTED = (
+    "辖区内村（社区）较多，本模板不附代码表：“村（社区）代码”请填写12位统计用区划代码，"
+    "可在“新建档案”页的“村（社区）”栏输入名称查到。"
+)
+
+
+def template_bytes(villages: list[Area] | None = None, *, villages_listed: bool = True) -> bytes:
+    """The downloadable template: Chinese headers, a hint row, drop-downs, a sheet of the
+    villages' codes. ``villages_listed=False``: the user's area has too many villages to list
+    (a city's, a province's): the guide says where to find a village's code instead."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "摸底排查"
@@ -278,6 +287,8 @@ def template_bytes(villages: list[Area] | None = None) -> bytes:
         guide.append(cells.xlsx_row(guide, [header, "是" if required else "", hint]))
     guide.append([])
     guide.append(cells.xlsx_row(guide, ["“留守儿童”不在此填写：系统根据父母外出情况自动认定。"]))
+    if not villages_listed:
+        guide.append(cells.xlsx_row(guide, [VILLAGE_CODES_NOT_LISTED]))
     if villages:
         codes = workbook.create_sheet("村（社区）代码")
         codes.append(cells.xlsx_row(codes, ["代码", "名称"]))

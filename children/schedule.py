@@ -133,6 +133,28 @@ def due_dates(
     return min(contact_due, home_due), home_due
 
 
+# due_dates() after one more contact, in SQL, for the UPDATE of a visit as it is recorded
+# (children.services.child_contact_recorded): the intervals are those stored on the file (kept by
+# children_recompute_derived), the last dates move forward only (GREATEST ignores a NULL), and the
+# due dates follow them as due_dates() computes them. %(on)s is the contact's date and %(home)s
+# whether it was a home visit. A file that never had a home visit keeps its stored first home
+# visit due date. tests/children/test_schedule_after_contact.py holds the two forms together.
+_LAST_CONTACT_SQL = "GREATEST(last_contact_on, %(on)s)"
+_LAST_HOME_SQL = (
+    "CASE WHEN %(home)s THEN GREATEST(last_home_visit_on, %(on)s) ELSE last_home_visit_on END"
+)
+_HOME_DUE_SQL = (
+    f"CASE WHEN ({_LAST_HOME_SQL}) IS NULL THEN next_home_visit_due "
+    f"ELSE ({_LAST_HOME_SQL}) + home_visit_interval_days END"
+)
+AFTER_CONTACT_SET_SQL = (
+    f"last_contact_on = {_LAST_CONTACT_SQL}, "
+    f"last_home_visit_on = {_LAST_HOME_SQL}, "
+    f"next_home_visit_due = {_HOME_DUE_SQL}, "
+    f"next_contact_due = LEAST({_LAST_CONTACT_SQL} + contact_interval_days, {_HOME_DUE_SQL})"
+)
+
+
 # --- "Overdue" and "due soon" of a stored due date: once, in the three forms ----------------------
 # A duty is overdue the day after its due date (due < today) and due soon from the due date back
 # DUE_SOON_DAYS days (today <= due <= today + 7). The same words in Python, as a Q on a field,
@@ -207,6 +229,17 @@ def schedule_status(
     if is_due_soon(next_home_visit_due, today):
         return DUE_SOON
     return OK
+
+
+def status_sql(c: str = "c.", today: str = "%(today)s") -> str:
+    """``schedule_status`` as a SQL expression on the child table (``c`` its alias with the
+    dot, ``today`` a SQL date): the four conditions in the same order."""
+    due = f"{c}next_home_visit_due"
+    return (
+        f"CASE WHEN {overdue_sql(due, today)} THEN '{OVERDUE}' "
+        f"WHEN {c}last_home_visit_on IS NULL THEN '{NEVER_VISITED}' "
+        f"WHEN {due_soon_sql(due, today)} THEN '{DUE_SOON}' ELSE '{OK}' END"
+    )
 
 
 def status_q(status: str, today: date) -> Q:

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -286,24 +295,39 @@ def family_for(child: Child) -> list[FamilyMember]:
     )
 
 
-def siblings_of(child: Child) -> list[Child]:
-    """The other children of the household (siblings are registered in one village), oldest
-    first."""
-    return list(
-        Child.objects.filter(household_id=child.household_id)
+SIBLING_CANDIDATES_LIMIT = 500
+MAX_SIBLINGS = 100  # more than any household has: the list is cut after them
+
+
+def siblings_and_candidates(
+    child: Child, *, candidates: bool = True
+) -> tuple[list[Child], list[Child]]:
+    """(the other children of the household, oldest first; the open files of the child's village
+    that may be linked as its siblings, by name, at most SIBLING_CANDIDATES_LIMIT), in one query.
+    Siblings are registered in one village, so both are files of the village (a sibling that
+    moved away is found by the household alone)."""
+    in_village = Q(village_id=child.village_id, status=ChildStatus.ACTIVE)
+    rows = (
+        Child.objects.filter(
+            Q(household_id=child.household_id) | in_village
+            if candidates
+            else Q(household_id=child.household_id)
+        )
         .exclude(pk=child.pk)
-        .order_by("birth_date", "name")
+        .only("id", "name", "birth_date", "gender", "status", "household_id")
+        # The household's first: a village of thousands is cut after the candidates shown.
+        .annotate(
+            sibling=ExpressionWrapper(
+                Q(household_id=child.household_id), output_field=BooleanField()
+            )
+        )
+        .order_by("-sibling", "name", "birth_date")[: SIBLING_CANDIDATES_LIMIT + MAX_SIBLINGS]
     )
-
-
-def sibling_candidates(child: Child) -> list[Child]:
-    """Open files of the child's village that may be linked as its siblings (not already)."""
-    return list(
-        Child.objects.filter(village_id=child.village_id, status=ChildStatus.ACTIVE)
-        .exclude(household_id=child.household_id)
-        .only("id", "name", "birth_date", "gender")
-        .order_by("name", "birth_date")[:500]
-    )
+    siblings, others = [], []
+    for row in rows:
+        (siblings if row.household_id == child.household_id else others).append(row)
+    siblings.sort(key=lambda row: (row.birth_date, row.name))
+    return siblings, others[:SIBLING_CANDIDATES_LIMIT]
 
 
 def merge_candidates(*, user: User, child: Child) -> list[Child]:

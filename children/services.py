@@ -1305,6 +1305,23 @@ def children_recompute_derived(child_ids: Iterable[uuid.UUID], *, on: date | Non
     return len(changed)
 
 
+def child_contact_recorded(child_id: uuid.UUID, *, on: date, home: bool) -> bool:
+    """One more contact with the child on ``on`` (a home visit when ``home``): the last contact
+    and home visit move forward, never back, and the due dates with them, in one UPDATE from the
+    intervals stored on the file (schedule.AFTER_CONTACT_SET_SQL) — what
+    children_recompute_derived would write, without re-deriving the rest of the file, which a
+    contact does not change. False, changing nothing, for a file whose intervals were never
+    derived: the caller then recomputes it whole."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE children_child SET {schedule.AFTER_CONTACT_SET_SQL} "
+            "WHERE id = %(id)s AND contact_interval_days IS NOT NULL "
+            "AND home_visit_interval_days IS NOT NULL",
+            {"id": child_id, "on": on, "home": home},
+        )
+        return cursor.rowcount == 1
+
+
 def children_refresh_due(*, on: date | None = None, batch_size: int = 5000) -> int:
     """Daily: recompute every file whose derived data may have changed by the calendar alone.
 

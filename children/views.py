@@ -10,7 +10,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import AuditAction
+from accounts.models import Area, AuditAction
 from accounts.permissions import Capability
 from accounts.services import ImportLocked, audit_children, audit_log
 from core import clock
@@ -50,15 +51,31 @@ from .models import (
 
 PAGE_SIZE = 30
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The census template lists the villages' codes on a sheet of their own up to this many (a
+# county's few hundred); a city's or a province's would be tens of thousands of rows: the
+# village column takes the code, which the registration form's village search shows.
+TEMPLATE_VILLAGES = 500
 
 
-def _villages_for(user) -> object:
-    return scope.areas_for_user(user=user).filter(level="village").order_by("code")
+def _villages_for(user) -> QuerySet[Area]:
+    """The villages a user may register a child in (scoped; never listed whole on a page)."""
+    return scope.areas_for_user(user=user).filter(level="village")
+
+
+def _without(params: QueryDict, *names: str) -> str:
+    """The page's query string less ``names`` (the area picker's links keep the other filters)."""
+    kept = params.copy()
+    for name in names:
+        kept.pop(name, None)
+    return kept.urlencode()
 
 
 @login_required
 def child_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.ChildFilters.from_params(request.GET)
+    # Where the list is: the user's area, or the area (or village) chosen within it — one level
+    # at a time (issue 20: never a drop-down of every village); 404 outside the user's area.
+    picker = scope.area_picker_for(user=request.user, code=filters.village or filters.area)
     queryset = selectors.child_list_for_user(user=request.user, filters=filters)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     today = clock.today()
@@ -71,7 +88,8 @@ def child_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "filters": filters,
-            "villages": list(_villages_for(request.user)),
+            "picker": picker,
+            "picker_query": _without(request.GET, "area", "village", "page"),
             "categories": Category.choices,
             "risks": RiskLevel.choices,
             "flags": [
@@ -88,9 +106,8 @@ def child_list(request: HttpRequest) -> HttpResponse:
 
 
 def _drill_down(filters: selectors.ChildFilters) -> list[tuple[str, str, str]]:
-    """The dashboard's filters that the form has no field for: kept as hidden inputs, shown."""
-    from accounts.models import Area
-
+    """The dashboard's filters that the form has no field for: kept as hidden inputs, shown.
+    (The area is the picker's: shown as its breadcrumb.)"""
     visit_labels = {
         "overdue": _("Home visit overdue"),
         "due_soon": _("Home visit due soon"),
@@ -98,9 +115,6 @@ def _drill_down(filters: selectors.ChildFilters) -> list[tuple[str, str, str]]:
         "ok": _("Visits on schedule"),
     }
     drill = []
-    if filters.area:
-        area = Area.objects.filter(code=filters.area).only("name").first()
-        drill.append(("area", filters.area, area.name if area else filters.area))
     if filters.visit_status in visit_labels:
         drill.append(("visit_status", filters.visit_status, visit_labels[filters.visit_status]))
     if filters.contact == "overdue":
@@ -204,6 +218,7 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
     can_write = (
         permissions.can(request.user, Capability.CHILD_WRITE) and child.status == ChildStatus.ACTIVE
     )
+    siblings, sibling_candidates = selectors.siblings_and_candidates(child, candidates=can_write)
     response = render(
         request,
         "children/child_detail.html",
@@ -213,12 +228,9 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "id_number": selectors.id_number_for(request.user, child),
             "full_id": selectors.can_see_full_id(request.user, child),
             "family": family,
-            "siblings": selectors.siblings_of(child),
-            "sibling_candidates": selectors.sibling_candidates(child) if can_write else [],
+            "siblings": siblings,
+            "sibling_candidates": sibling_candidates,
             "assessments": assessments,
-            "timeline": selectors.timeline_for(
-                child, extra=extensions.timeline_entries(child), user=request.user
-            ),
             "can_write": can_write,
             "can_assess": can_write and permissions.can(request.user, Capability.CHILD_ASSESS),
             "assessment_due": schedule.is_due(child.next_assessment_due, today),
@@ -227,6 +239,32 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             # What the apps above the file add: visits, benefits (children.extensions).
             **extensions.page_context(request, child, today),
             "sections": SECTIONS,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def child_history(request: HttpRequest, child_id) -> HttpResponse:
+    """Every change to the file, its family, visits and benefits, newest first: a page of its
+    own, so that the file opens with a fixed handful of queries however long its history."""
+    child = selectors.child_for_user_or_404(user=request.user, child_id=child_id)
+    audit_children(
+        user=request.user,
+        action=AuditAction.VIEW,
+        children=[child],
+        request=request,
+        detail={"page": "history"},
+    )
+    response = render(
+        request,
+        "children/child_history.html",
+        {
+            "child": child,
+            "timeline": selectors.timeline_for(
+                child, extra=extensions.timeline_entries(child), user=request.user
+            ),
         },
     )
     response["Cache-Control"] = "no-store"
@@ -447,7 +485,11 @@ def child_import(request: HttpRequest) -> HttpResponse:
 @login_required
 def import_template(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Capability.CHILD_WRITE)
-    content = imports.template_bytes(villages=list(_villages_for(request.user)))
+    villages = list(_villages_for(request.user).order_by("code")[: TEMPLATE_VILLAGES + 1])
+    if len(villages) > TEMPLATE_VILLAGES:
+        content = imports.template_bytes(villages=None, villages_listed=False)
+    else:
+        content = imports.template_bytes(villages=villages)
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = 'attachment; filename="census-template.xlsx"'
     return response

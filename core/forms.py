@@ -77,17 +77,6 @@ def refusals_as_messages(request: HttpRequest) -> Iterator[None]:
         messages.error(request, exc.message)
 
 
-def choose_only_option(form: forms.Form, name: str, queryset) -> None:
-    """A choice from ``queryset`` with one possible answer (a director of one village) is made,
-    not asked: the field is set to it and hidden."""
-    field = form.fields[name]
-    field.queryset = queryset
-    options = list(queryset[:2])
-    if len(options) == 1:
-        field.initial = options[0]
-        field.widget = forms.HiddenInput()
-
-
 def run_small_form(request, form_class, action, done: Callable[[Any], str] | None = None) -> bool:
     """Check a small action form posted with the page, run ``action(cleaned_data)`` (a service
     call) and report the outcome as page messages (``done(result)`` says what was done; else

@@ -20,4 +20,9 @@ def reminder_badge(request: HttpRequest) -> dict:
         # Reminders are about children: the administrator, the security officer and the auditor
         # have none.
         return {"open_reminders": 0, "show_reminders": False}
-    return {"open_reminders": open_count(user), "show_reminders": True}
+    # Counted already when the page shows the reminders' panel (panels.home_panels).
+    counted = getattr(request, "open_reminders", None)
+    return {
+        "open_reminders": open_count(user) if counted is None else counted,
+        "show_reminders": True,
+    }

@@ -7,13 +7,12 @@ from datetime import date
 
 from django.db.models import Count, Window
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts import extensions, rules
 from accounts.extensions import HomePanel, PanelEntry
 from children import schedule
-from core import clock
+from core import clock, links
 
 from . import selectors
 from .details import shown_detail
@@ -24,11 +23,11 @@ HOME_ENTRIES = 3
 
 def _entry(reminder: Notification, today: date) -> PanelEntry:
     if reminder.child_id:
-        url = reverse("children:detail", kwargs={"child_id": reminder.child_id})
+        url = links.url("children:detail", reminder.child_id)
     elif reminder.report_id:
-        url = reverse("reporting:detail", kwargs={"report_id": reminder.report_id})
+        url = links.url("reporting:detail", reminder.report_id)
     else:
-        url = reverse("reminders:inbox")
+        url = links.url("reminders:inbox")
     note = shown_detail(reminder.detail)
     if reminder.due_date:
         due = _("due %(due)s") % {"due": f"{reminder.due_date:%Y-%m-%d}"}
@@ -53,13 +52,16 @@ def home_panels(request: HttpRequest) -> list[HomePanel]:
             open_total=Window(Count("id"))
         )[:HOME_ENTRIES]
     )
+    count = first[0].open_total if first else 0
+    # The bell on the same page shows the same number (context_processors.reminder_badge).
+    request.open_reminders = count
     return [
         {
             "order": 90,
             "key": "reminders",
             "title": _("Reminders"),
-            "count": first[0].open_total if first else 0,
-            "url": reverse("reminders:inbox"),
+            "count": count,
+            "url": links.url("reminders:inbox"),
             "entries": [_entry(reminder, clock.today()) for reminder in first],
         }
     ]

@@ -9,6 +9,7 @@ person one digest of what is new, by e-mail and text message.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from accounts.services import policy_joins_sql, policy_sql
 from benefits import rules as benefit_rules
 from children import rules as child_rules
 from children import schedule
+from core import prepared
 from core.clock import today
 from reporting import deadlines
 from reporting import rules as reporting_rules
@@ -780,42 +782,54 @@ def _resolve_sql(current: str, scope: str) -> str:
     """
 
 
+@functools.cache
+def _refresh_sql(children: bool, reports: bool) -> str:
+    """reminders_refresh's statement for some children, some reports, or both: the same text
+    every time (it is prepared once per connection: core.prepared), each shape restricted to
+    what it is given, so that its generic plan looks up only those keys."""
+    keys = [
+        ("s.cid", "n.child_id", "%(children)s::uuid[]") if children else None,
+        ("s.rid", "n.report_id", "%(reports)s::uuid[]") if reports else None,
+    ]
+    keys = [key for key in keys if key]
+    current = _current_sql(
+        sweep_rules(), "WHERE " + " OR ".join(f"{rule} = ANY({ids})" for rule, _, ids in keys)
+    )
+    resolve = _resolve_sql(
+        "SELECT * FROM current_reminders",
+        "AND (" + " OR ".join(f"{stored} = ANY({ids})" for _, stored, ids in keys) + ")",
+    )
+    return f"""
+        WITH current_reminders AS MATERIALIZED ({current}),
+        raised AS (
+            INSERT INTO visits_notification
+                (recipient_id, kind, rule, child_id, report_id, due_date, created_on,
+                 created_at, detail)
+            SELECT k.uid, k.kind, k.rule, k.cid, k.rid, k.due, %(today)s, now(), k.detail
+            FROM current_reminders AS k(rule, kind, uid, cid, rid, due, detail)
+            ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
+            RETURNING 1
+        )
+        {resolve}
+        """
+
+
 def reminders_refresh(*, child_ids: list[str] = (), report_ids: list[str] = ()) -> int:
     """Work was recorded on these children or reports (accounts.extensions.case_changed, in the
     same transaction): raise what is now due about them and resolve, with its escalations,
     whatever the work answered — the same rules as the sweep, restricted to them, in one
-    statement whatever the number of rules. Returns how many reminders were resolved."""
-    params = {
-        **_params(None),
-        "children": [uuid.UUID(str(c)) for c in child_ids],
-        "reports": [uuid.UUID(str(r)) for r in report_ids],
-    }
-    current = _current_sql(
-        sweep_rules(),
-        "WHERE s.cid = ANY(%(children)s::uuid[]) OR s.rid = ANY(%(reports)s::uuid[])",
-    )
-    resolve = _resolve_sql(
-        "SELECT * FROM current_reminders",
-        "AND (n.child_id = ANY(%(children)s::uuid[]) OR n.report_id = ANY(%(reports)s::uuid[]))",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH current_reminders AS MATERIALIZED ({current}),
-            raised AS (
-                INSERT INTO visits_notification
-                    (recipient_id, kind, rule, child_id, report_id, due_date, created_on,
-                     created_at, detail)
-                SELECT k.uid, k.kind, k.rule, k.cid, k.rid, k.due, %(today)s, now(), k.detail
-                FROM current_reminders AS k(rule, kind, uid, cid, rid, due, detail)
-                ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
-                RETURNING 1
-            )
-            {resolve}
-            """,
-            params,
-        )
-        return cursor.rowcount
+    statement whatever the number of rules, planned once per connection (core.prepared).
+    Returns how many reminders were resolved."""
+    children = [uuid.UUID(str(c)) for c in child_ids]
+    reports = [uuid.UUID(str(r)) for r in report_ids]
+    if not children and not reports:
+        return 0
+    params = {**_params(None)}
+    if children:
+        params["children"] = children
+    if reports:
+        params["reports"] = reports
+    return prepared.execute(_refresh_sql(bool(children), bool(reports)), params)
 
 
 def report_filed_notify(*, report_id: str) -> int:

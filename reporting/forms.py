@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import AreaField
+from accounts.models import Area
 
 from . import rules
 from .models import OrgType, Situation
@@ -47,12 +51,13 @@ class ReportForm(forms.Form):
     # The child's township or village, for a reporter placed above a village (a county hospital):
     # the report goes to that township; left blank, to the reporter's own area (county civil
     # affairs for a county). api.md's ``area_code``.
-    area_code = forms.ChoiceField(
+    area_code = AreaField(
         label=_("Where the child lives"),
         required=False,
+        levels=("county", "township", "village"),
         help_text=_(
-            "Choose the child's township or village if you know it: its staff follow the "
-            "report up. Left blank, the report goes to your own area."
+            "Type the child's township or village if you know it (its name or code): its staff "
+            "follow the report up. Left blank, the report goes to your own area."
         ),
     )
     situation = forms.ChoiceField(label=_("What is happening"), choices=Situation.choices)
@@ -72,21 +77,12 @@ class ReportForm(forms.Form):
         label=_("Police receipt number"), max_length=100, required=False
     )
 
-    def __init__(self, *args, areas=(), **kwargs) -> None:
-        """``areas``: the townships and villages the reporter may choose (none: no choice)."""
+    def __init__(self, *args, areas: QuerySet[Area] | None = None, **kwargs) -> None:
+        """``areas``: the counties, townships and villages the reporter may choose (scoped; none:
+        no choice). Looked up by name or code, never listed whole (a province has 20,000)."""
         super().__init__(*args, **kwargs)
-        choices = [(area.code, area_label(area)) for area in areas]
-        if choices:
-            self.fields["area_code"].choices = [("", "—"), *choices]
-        else:
+        if areas is None or not self.fields["area_code"].set_areas(areas):
             del self.fields["area_code"]
-
-
-def area_label(area) -> str:
-    """A township by its name, a village under its township's: 桃花潭镇 · 查济村."""
-    if area.level == "village" and area.parent is not None:
-        return f"{area.parent.name} · {area.name}"
-    return area.name
 
 
 class TransitionForm(forms.Form):

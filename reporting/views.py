@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -33,6 +35,8 @@ from .forms import (
 )
 from .models import Stage
 
+CODE = re.compile(r"[0-9]{12}")
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -56,15 +60,16 @@ def report_create(request, child_id=None):
     if shown is not None:
         initial["child_name"] = shown.name
         initial["situation"] = request.GET.get("situation", "")
-    # The child's township or village, chosen by a reporter placed above it; a code outside
-    # their area is 404 (api.md), as is a child outside it.
-    code = request.POST.get("area_code", "") if child is None else ""
-    area = scope.area_for_user_or_404(user=request.user, code=code) if code else None
-    areas = selectors.report_areas_for(user=request.user) if child is None else ()
+    # The child's township or village, chosen by a reporter placed above it (typed by name or
+    # code); a code outside their area is 404 (api.md), as is a child outside it.
+    code = request.POST.get("area_code", "").strip() if child is None else ""
+    if CODE.fullmatch(code):
+        scope.area_for_user_or_404(user=request.user, code=code)
+    areas = selectors.report_areas_for(user=request.user) if child is None else None
     form = ReportForm(request.POST or None, initial=initial, areas=areas)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        data.pop("area_code", None)
+        area = data.pop("area_code", None)
         try:
             report = services.report_file(user=request.user, child=child, area=area, **data)
         except ValidationError as exc:

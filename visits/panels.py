@@ -22,7 +22,7 @@ from . import selectors
 
 def child_page(request: HttpRequest, child: Child, today: date) -> dict:
     return {
-        "visits": list(selectors.visits_for_child(child=child)[:20]),
+        "visits": selectors.recent_visits_for_child(child=child),
         "visit_status": selectors.status_of(child, today),
         "can_visit": child.status == ChildStatus.ACTIVE
         and permissions.can(request.user, Capability.VISIT_RECORD),

@@ -16,11 +16,13 @@ from django.db.models import (
     QuerySet,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
 from accounts import permissions
+from accounts import rules as area_rules
 from accounts import selectors as scope
-from accounts.models import Role, User
+from accounts.models import Area, Role, User
 from accounts.permissions import Capability
 from children import rules as child_rules
 from children import schedule
@@ -59,6 +61,12 @@ def visits_for_child(*, child: Child) -> QuerySet[Visit]:
     )
 
 
+def recent_visits_for_child(*, child: Child, limit: int = 20) -> list[Visit]:
+    """The latest visits for the list on the child's file: the visitor with each, nothing the
+    list does not show (photos and amendments are on the visit's own page)."""
+    return list(child.visits.select_related("visitor")[:limit])
+
+
 def _amendments() -> Prefetch:
     return Prefetch("amendments", queryset=VisitAmendment.objects.select_related("by"))
 
@@ -76,47 +84,59 @@ def visit_for_user_or_404(
 WORKLIST_LIMIT = 200
 
 
-def worklist_for(*, user: User, today: date, village: str | None = None) -> dict[str, list[Child]]:
-    """Active children in scope that need attention: overdue, due soon, never visited (under 18:
-    a file kept open past 18 for education is on no worklist).
+_WORKLISTS = (schedule.OVERDUE, schedule.DUE_SOON, schedule.NEVER_VISITED)
+# The worklist's one statement: the children of the scope (and of the village or area chosen)
+# that are overdue, due soon or never visited (children.schedule.status_sql: the status in the
+# same words as everywhere), each with its village and its place in its list, cut at
+# WORKLIST_LIMIT per list. Written out rather than built by the ORM: the page runs it on every
+# load, and compiling the equivalent queryset cost more CPU than the rest of the query.
+_WORKLIST_SQL = f"""
+    SELECT w.*, a.name AS village_name FROM (
+        SELECT c.id, c.name, c.gender, c.birth_date, c.village_id, c.risk_level, c.categories,
+               c.focus_flags, c.schedule_reason, c.next_home_visit_due, c.next_contact_due,
+               c.last_home_visit_on, c.last_contact_on, c.status, s.worklist,
+               row_number() OVER (
+                   PARTITION BY s.worklist ORDER BY c.next_home_visit_due, c.name, c.id
+               ) AS place
+        FROM children_child c
+        CROSS JOIN LATERAL (SELECT {schedule.status_sql()} AS worklist) s
+        WHERE c.status = '{ChildStatus.ACTIVE}' AND {schedule.under_18_sql()}
+          AND s.worklist IN ({", ".join(f"'{w}'" for w in _WORKLISTS)})
+          AND c.village_id BETWEEN %(low)s AND %(high)s
+          AND (%(village)s::varchar IS NULL OR c.village_id = %(village)s::varchar)
+    ) w
+    JOIN accounts_area a ON a.code = w.village_id
+    WHERE w.place <= {WORKLIST_LIMIT}
+    ORDER BY w.next_home_visit_due, w.name, w.id
+"""
+_ALL_CODES = ("000000000000", "999999999999")
 
-    Three indexed queries on next_home_visit_due, whatever the number of children.
-    """
-    base = (
-        children_in_scope(user=user)
-        .filter(schedule.under_18_q(today), status=ChildStatus.ACTIVE)
-        .select_related("village")
-        .only(
-            "id",
-            "name",
-            "gender",
-            "birth_date",
-            "village__name",
-            "village__code",
-            "risk_level",
-            "categories",
-            "focus_flags",
-            "schedule_reason",
-            "next_home_visit_due",
-            "next_contact_due",
-            "last_home_visit_on",
-            "last_contact_on",
-            "status",
-        )
+
+def worklist_for(
+    *, user: User, today: date, village: str | None = None, area: str | None = None
+) -> dict[str, list[Child]]:
+    """Active children in scope that need attention: overdue, due soon, never visited (under 18:
+    a file kept open past 18 for education is on no worklist), each list by due date.
+
+    One query (_WORKLIST_SQL), whatever the number of children. ``area``: an area of the
+    user's chosen on the overview (checked in scope by the caller)."""
+    lists: dict[str, list[Child]] = {status: [] for status in _WORKLISTS}
+    prefix = scope.scope_prefix(user)
+    if prefix is None:
+        return lists
+    low, high = scope.prefix_range(prefix) or _ALL_CODES
+    if area:
+        area_low, area_high = scope.subtree_range(area) or _ALL_CODES
+        low, high = max(low, area_low), min(high, area_high)
+    rows = Child.objects.raw(
+        _WORKLIST_SQL,
+        {"today": today, "low": low, "high": high, "village": village or None},
     )
-    if village:
-        base = base.filter(village_id=village)
-    lists = {}
-    for status in (schedule.OVERDUE, schedule.DUE_SOON, schedule.NEVER_VISITED):
-        children = list(
-            base.filter(schedule.status_q(status, today)).order_by("next_home_visit_due", "name")[
-                :WORKLIST_LIMIT
-            ]
-        )
-        for child in children:
-            # Days past the due date (negative: days left).
-            child.days = (today - child.next_home_visit_due).days
-        lists[status] = children
+    for child in rows:
+        child.village = Area(code=child.village_id, name=child.village_name)
+        # Days past the due date (negative: days left).
+        child.days = (today - child.next_home_visit_due).days
+        lists[child.worklist].append(child)
     return lists
 
 
@@ -140,30 +160,57 @@ def returned_visits_for(*, user: User) -> QuerySet[Visit]:
     )
 
 
-def township_overview(*, user: User, today: date) -> list[dict]:
-    """Per village: its directors, overdue / due-soon / never-visited counts (one grouped query)."""
-    villages = list(scope.areas_for_user(user=user).filter(level="village").order_by("code"))
-    counts = {
-        row["village_id"]: row
-        for row in children_in_scope(user=user)
-        .filter(schedule.under_18_q(today), status=ChildStatus.ACTIVE)
-        .values("village_id")
-        .annotate(
-            total=Count("id"),
-            overdue=Count("id", filter=schedule.status_q(schedule.OVERDUE, today)),
-            due_soon=Count("id", filter=schedule.status_q(schedule.DUE_SOON, today)),
-            never_visited=Count("id", filter=schedule.status_q(schedule.NEVER_VISITED, today)),
-            # Left-behind children with no active care agreement and no capable parent at home.
-            unsupervised=Count("id", filter=Q(focus_flags__contains=["unsupervised"])),
-        )
-    }
+# The overview counts children live by area for a county or a township (a city's or a
+# province's numbers are the statistics pages': dashboards keep per-village counts), and lists
+# the children to visit of a township or a village (a county's hundreds are found a township
+# at a time).
+COUNTED_LEVELS = frozenset({area_rules.COUNTY, area_rules.TOWNSHIP})
+LISTED_LEVELS = frozenset({area_rules.TOWNSHIP, area_rules.VILLAGE})
+
+
+def township_overview(*, user: User, today: date, area: Area, rows: list[Area]) -> list[dict]:
+    """Per area of ``rows`` (the areas just below ``area``, inside the user's): overdue /
+    due-soon / never-visited counts when ``area`` is a county or a township (one query grouped
+    by the rows' code prefix), and for villages their directors (one query)."""
+    if not rows:
+        return []
+    counts: dict[str, dict] = {}
+    if area.level in COUNTED_LEVELS:
+        length = len(area_rules.prefix(rows[0].code, rows[0].level))
+        counts = {
+            row["part"]: row
+            for row in children_in_scope(user=user)
+            .filter(
+                scope.subtree_q(area.code, "village__code"),
+                schedule.under_18_q(today),
+                status=ChildStatus.ACTIVE,
+            )
+            .annotate(part=Substr("village_id", 1, length))
+            .values("part")
+            .annotate(
+                total=Count("id"),
+                overdue=Count("id", filter=schedule.status_q(schedule.OVERDUE, today)),
+                due_soon=Count("id", filter=schedule.status_q(schedule.DUE_SOON, today)),
+                never_visited=Count("id", filter=schedule.status_q(schedule.NEVER_VISITED, today)),
+                # Left-behind children with no active care agreement and no capable parent home.
+                unsupervised=Count("id", filter=Q(focus_flags__contains=["unsupervised"])),
+            )
+        }
     directors: dict[str, list[str]] = {}
-    for director in scope.staff_for_user(user=user).filter(role=Role.DIRECTOR):
-        directors.setdefault(director.area_id, []).append(director.display_name)
+    if rows[0].level == area_rules.VILLAGE:
+        for director in scope.staff_for_user(user=user).filter(
+            role=Role.DIRECTOR, area__parent_id=area.code
+        ):
+            directors.setdefault(director.area_id, []).append(director.display_name)
     empty = {"total": 0, "overdue": 0, "due_soon": 0, "never_visited": 0, "unsupervised": 0}
     return [
-        {"village": v, "directors": directors.get(v.code, []), **counts.get(v.code, empty)}
-        for v in villages
+        {
+            "area": row,
+            "directors": directors.get(row.code, []),
+            "counted": area.level in COUNTED_LEVELS,
+            **counts.get(area_rules.prefix(row.code, row.level), empty),
+        }
+        for row in rows
     ]
 
 

@@ -20,8 +20,10 @@ from django.utils.translation import gettext_lazy
 from accounts import extensions, permissions
 from accounts.models import User
 from accounts.permissions import Capability
+from children import schedule
 from children.models import Child, ChildStatus
 from children.services import (
+    child_contact_recorded,
     children_recompute_derived,
     history_context,
     reject_unknown,
@@ -161,10 +163,19 @@ def visit_record(
         visit = Visit(
             child=child, visitor=user, visitor_role=user.role, client_id=client_id, **values
         )
-        visit.full_clean(exclude=["child", "visitor"])
+        # Fields only: the choices were checked above and the database holds the constraints
+        # (a check of each constraint would cost a query, and uniqueness is record_once's).
+        visit.full_clean(
+            exclude=["child", "visitor"], validate_unique=False, validate_constraints=False
+        )
         visit.save()
-        _save_photos(visit, prepared)
-        children_refresh_last_visits([child.pk])
+        if prepared:
+            _save_photos(visit, prepared)
+        # A new visit only moves the child's dates forward (a back-dated one moves nothing).
+        if child_contact_recorded(child.pk, on=visit.visited_on, home=visit.kind == schedule.HOME):
+            extensions.case_changed(child_ids=[child.pk])
+        else:
+            children_refresh_last_visits([child.pk])
         if visit.caregiver_capable is False:
             _caregiver_found_unable(user, child, visit)
     return visit

@@ -337,21 +337,33 @@ def photo(request: HttpRequest, photo_id) -> HttpResponse:
 
 @login_required
 def township(request: HttpRequest) -> HttpResponse:
-    """Supervisor: overdue and due-soon children grouped by village, with their directors."""
+    """Supervisor: overdue and due-soon children grouped by village, with their directors.
+    Above a township (civil affairs), the areas one level below, chosen one level at a time
+    (``?area=``, 404 outside the user's area; issue 20: never every village of a province)."""
     permissions.require(request.user, Capability.VISIT_REVIEW)
     today = clock.today()
+    picker = scope.area_picker_for(user=request.user, code=request.GET.get("area", ""))
+    if picker is None:
+        raise Http404
+    area = None if picker.at_top else picker.current.code
     village = request.GET.get("village") or None
-    lists = selectors.worklist_for(user=request.user, today=today, village=village)
-    attention = lists[schedule.OVERDUE] + lists[schedule.DUE_SOON]
     grouped: dict[str, list] = {}
+    attention = []
+    if picker.current.level in selectors.LISTED_LEVELS:
+        lists = selectors.worklist_for(user=request.user, today=today, village=village, area=area)
+        attention = lists[schedule.OVERDUE] + lists[schedule.DUE_SOON]
     for child in sorted(attention, key=lambda c: (c.village_id, c.next_home_visit_due)):
         grouped.setdefault(child.village.name, []).append(child)
     return render(
         request,
         "visits/township.html",
         {
-            "overview": selectors.township_overview(user=request.user, today=today),
+            "picker": picker,
+            "overview": selectors.township_overview(
+                user=request.user, today=today, area=picker.current, rows=picker.choices
+            ),
             "grouped": grouped,
+            "listed": picker.current.level in selectors.LISTED_LEVELS,
             "village": village,
         },
     )

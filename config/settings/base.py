@@ -152,7 +152,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.auth.AreaModelBackend",
 ]
 # Argon2id with measured parameters (accounts/hashers.py); passwords stored with Django's PBKDF2
 # before still verify and are rewritten as Argon2 at their next sign-in.

@@ -152,3 +152,41 @@
   }
   document.addEventListener("sw:page", function () { firstError(document); });
 })();
+
+/* A place typed by name or code (accounts.forms.AreaField): without a script the form's submit
+   looks the name up on the server (and lists the places a name fits). With one, a field whose
+   choice is too long to list (data-area-search: /areas/search.json?levels=…) fills its
+   <datalist> with the places that match what is typed, at most 20, a quarter second after the
+   last key. */
+(function () {
+  "use strict";
+  var CODE = /(^|[^0-9])[0-9]{12}([^0-9]|$)/;
+
+  function suggest(input) {
+    var text = input.value.trim();
+    var list = document.getElementById(input.getAttribute("list"));
+    if (!list || !text || text.length > 100 || CODE.test(text) || input.swAsked === text) return;
+    input.swAsked = text;
+    var url = input.getAttribute("data-area-search") + "&q=" + encodeURIComponent(text);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data || input.value.trim() !== text) return;  // typed on since: a newer answer comes
+        while (list.firstChild) list.removeChild(list.firstChild);
+        data.results.forEach(function (place) {
+          var option = document.createElement("option");
+          option.value = place.value;
+          option.textContent = place.label;
+          list.appendChild(option);
+        });
+      })
+      .catch(function () { /* no signal: the submit searches */ });
+  }
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[data-area-search]")) return;
+    clearTimeout(input.swTimer);
+    input.swTimer = setTimeout(function () { suggest(input); }, 250);
+  });
+})();

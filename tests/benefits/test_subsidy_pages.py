@@ -446,7 +446,8 @@ def test_child_file_shows_benefits_and_their_timeline(
     _enrol(orphan, director_a, supervisor, civil_affairs)
     page = client_for(director_a).get(f"/children/{orphan.pk}/").content.decode()
     assert "孤儿基本生活费" in page and "2026-12" in page
-    assert "县级审批通过，纳入保障" in page and "乡镇初审通过" in page
+    history = client_for(director_a).get(f"/children/{orphan.pk}/history/").content.decode()
+    assert "县级审批通过，纳入保障" in history and "乡镇初审通过" in history
 
 
 def test_programmes_already_paid_or_under_review_are_not_offered_again(

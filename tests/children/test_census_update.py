@@ -217,8 +217,8 @@ def test_page_update_mode_shows_the_four_counts(client_for, director_a, files):
         assert f'data-count="{count}">{n}<' in body
     first.refresh_from_db()
     assert first.grade == "四年级"
-    # The file's page shows the census change and who made it.
-    page = client.get(f"/children/{first.pk}/").content.decode()
+    # The file's record history shows the census change and who made it.
+    page = client.get(f"/children/{first.pk}/history/").content.decode()
     assert "普查更新" in page
 
 

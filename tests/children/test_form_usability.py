@@ -92,8 +92,10 @@ def test_a_one_village_director_is_not_asked_for_the_village(client_for, directo
 
 
 def test_a_supervisor_still_chooses_among_villages(client_for, supervisor):
+    # The area picker (issue 20): the township's villages, one level below the supervisor's.
     listing = client_for(supervisor).get("/children/").content.decode()
-    assert re.search(r'<select[^>]*name="village"', listing)
+    picker = re.search(r'<select[^>]*name="area"[^>]*>(.*?)</select>', listing, re.S)
+    assert picker and f'value="{VILLAGE_1}"' in picker.group(1)
 
 
 def test_a_one_village_director_registers_a_child_without_choosing(client_for, director_a):

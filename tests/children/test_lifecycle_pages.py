@@ -29,8 +29,8 @@ def test_reopen_button_and_page(client_for, director_a, viewer, child):
     assert response.status_code == 302
     child.refresh_from_db()
     assert child.status == "active"
-    # The timeline shows the closing and the re-opening.
-    timeline = client.get(f"/children/{child.pk}/").content.decode()
+    # The record history shows the closing and the re-opening.
+    timeline = client.get(f"/children/{child.pk}/history/").content.decode()
     assert "父母再次外出" in timeline
     assert client_for(viewer).get(f"/children/{child.pk}/reopen/").status_code == 403
 

@@ -261,6 +261,7 @@ def test_family_member_page_makes_child_left_behind_and_timeline_says_so(
         assert response.status_code == 302
     body = client.get(f"/children/{child.pk}/").content.decode()
     assert "父母双方外出务工满3个月" in body
+    body = client.get(f"/children/{child.pk}/history/").content.decode()
     assert "添加家庭成员：父亲 查建国" in body
     assert "类别" in body and "留守儿童" in body  # the change of category on the timeline
     assert "查文静" in body  # who made the change
@@ -282,7 +283,7 @@ def test_family_member_delete(client_for, child, director_a):
     assert not FamilyMember.objects.filter(pk=member.pk).exists()
     assert (
         "删除家庭成员：母亲 王芳"
-        in client_for(director_a).get(f"/children/{child.pk}/").content.decode()
+        in client_for(director_a).get(f"/children/{child.pk}/history/").content.decode()
     )
 
 

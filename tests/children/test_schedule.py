@@ -74,8 +74,8 @@ def test_status(offset, visited, expected):
 @pytest.mark.parametrize("offset", [-1, 0, 1, 7, 8])
 @pytest.mark.parametrize("visited", [True, False])
 def test_the_sql_condition_agrees_with_the_python_rule(director_a, offset, visited):
-    """schedule.status_q (lists, counts) and schedule.schedule_status (one child) say the same
-    at each boundary."""
+    """schedule.status_q (lists, counts), schedule.status_sql (the worklist) and
+    schedule.schedule_status (one child) say the same at each boundary."""
     from children.models import Child
 
     from ..factories import make_child
@@ -97,6 +97,15 @@ def test_the_sql_condition_agrees_with_the_python_rule(director_a, offset, visit
         if Child.objects.filter(rules.status_q(status, today), pk=child.pk).exists()
     ]
     assert matching == [expected]
+    # And the SQL expression (the worklist's one query).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rules.status_sql()} FROM children_child c WHERE c.id = %(id)s",
+            {"id": child.pk, "today": today},
+        )
+        assert cursor.fetchone()[0] == expected
 
 
 @pytest.mark.django_db

@@ -218,7 +218,7 @@ def test_the_child_timeline_shows_edits_and_amendments(
     visit_amend(user=director_a, visit=reviewed, text="补充：祖母腿脚不便")
     visit_review(user=supervisor, visit=reviewed, decision="returned", comment="日期有误")
     visit_update(user=director_a, visit=reviewed, changes={"visited_on": date(2026, 11, 19)})
-    body = client_for(director_a).get(f"/children/{child.pk}/").content.decode()
+    body = client_for(director_a).get(f"/children/{child.pk}/history/").content.decode()
     timeline = body[body.index("sw-timeline") :]
     assert "添加补充说明：入户走访（2026-11-19）" in timeline and "补充：祖母腿脚不便" in timeline
     assert "修改走访：入户走访（2026-11-19）" in timeline and "2026-11-20" in timeline

@@ -221,5 +221,7 @@ def test_quarterly_patrol(client_for, supervisor, director_a, frozen):
 def test_child_page_shows_schedule_and_visits(client_for, visit, child, director_a):
     body = client_for(director_a).get(f"/children/{child.pk}/").content.decode()
     assert "2027-02-18" in body and "2026-11-20" in body and f"/visits/{visit.pk}/" in body
+    assert f"/children/{child.pk}/history/" in body
+    body = client_for(director_a).get(f"/children/{child.pk}/history/").content.decode()
     timeline = body[body.index("sw-timeline") :]
     assert "入户走访（2026-11-20）" in timeline and "祖母照看良好" in timeline

@@ -1,0 +1,54 @@
+"""Statements that PostgreSQL plans once per connection instead of on every call.
+
+Django sends every statement with its values written in (psycopg's client-side binding), so
+PostgreSQL plans it afresh each time. For an ordinary query that costs a fraction of a
+millisecond; for the reminders' refresh of one child (every rule of the sweep in one statement:
+some thirty SELECTs and a hundred and fifty joins) planning took 15–100 ms of the database's CPU
+on every visit recorded, fifty times its execution. ``execute`` sends such a statement with its
+values apart (server-side binding) as a prepared statement, and asks for the generic plan, made
+once per connection (Django keeps connections for CONN_MAX_AGE) and reused for any values.
+
+Use it only for a statement whose plan does not depend on its values (a key looked up with
+``= ANY(%(ids)s)``): a generic plan is made without them. The statement runs on the same
+connection and in the same transaction as the ORM's, and is logged where Django logs queries
+(``connection.queries``, the tests' query counts). Django's execute wrappers do not see it: it is
+sent as one statement (a prepared statement cannot carry pghistory's ``set_config`` prefix), so a
+statement writing to a table that keeps history must not use it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+from django.db import connections, transaction
+
+_ONLY_WHEN_ASKED = 2**31 - 1  # executions before psycopg would prepare a statement by itself
+
+
+def execute(sql: str, params: dict[str, Any], *, using: str = "default") -> int:
+    """Run ``sql`` (``%(name)s`` placeholders) as a prepared statement with a generic plan, in a
+    transaction (the caller's, or one of its own); return the rows it affected."""
+    connection = connections[using]
+    with transaction.atomic(using=using, savepoint=False):
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw.prepare_threshold is None:
+            # Django turns psycopg's preparing off (for connection poolers in transaction mode,
+            # which docker-compose.yml does not run); this turns it on for an explicit
+            # prepare=True only — the ORM's client-side cursors never prepare.
+            raw.prepare_threshold = _ONLY_WHEN_ASKED
+        started = time.monotonic()
+        # Not raw.cursor(): Django makes that a ClientCursor, which binds values client-side.
+        with psycopg.Cursor(raw) as cursor:
+            # Only prepared statements follow plan_cache_mode, and the ORM prepares none; the
+            # setting ends with the transaction.
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            cursor.execute(sql, params, prepare=True)
+            rowcount = cursor.rowcount
+        if connection.queries_logged:
+            connection.queries_log.append(
+                {"sql": f"/* prepared */ {sql}", "time": f"{time.monotonic() - started:.3f}"}
+            )
+    return rowcount

@@ -1,0 +1,72 @@
+"""core.prepared: a statement planned once per connection (a generic plan, reused for any
+values), in the caller's transaction, logged where Django logs queries. The reminders' refresh of
+a child, run on every visit recorded, is such a statement (issue 20: its planning was 50× its
+execution)."""
+
+from datetime import date
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from children.models import Child
+from core import prepared
+from visits.services import visit_record
+
+from ..factories import make_child
+
+pytestmark = pytest.mark.django_db
+
+
+def plans(fragment: str) -> tuple[int, int]:
+    """(generic plans, custom plans) of this connection's prepared statement holding
+    ``fragment``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+            "FROM pg_prepared_statements WHERE statement LIKE %s",
+            [f"%{fragment}%"],
+        )
+        return tuple(cursor.fetchone())
+
+
+def test_a_statement_is_planned_once_and_reused_for_other_values(director_a):
+    first = make_child(director_a, name="甲")
+    second = make_child(director_a, name="乙")
+    sql = "UPDATE children_child SET grade = grade WHERE id = ANY(%(ids)s::uuid[]) /* p1 */"
+    with CaptureQueriesContext(connection) as logged:
+        assert prepared.execute(sql, {"ids": [first.pk]}) == 1
+        assert prepared.execute(sql, {"ids": [first.pk, second.pk]}) == 2
+        assert prepared.execute(sql, {"ids": []}) == 0
+    generic, custom = plans("/* p1 */")
+    assert generic == 3 and custom == 0
+    assert sum("/* p1 */" in q["sql"] for q in logged.captured_queries) == 3
+
+
+def test_it_runs_in_the_callers_transaction(director_a):
+    child = make_child(director_a, name="丙")
+    sql = "UPDATE children_child SET grade = %(grade)s WHERE id = ANY(%(ids)s::uuid[])"
+    with pytest.raises(RuntimeError), transaction.atomic():
+        prepared.execute(sql, {"grade": "五年级", "ids": [child.pk]})
+        assert Child.objects.get(pk=child.pk).grade == "五年级"
+        raise RuntimeError("rolled back")
+    assert Child.objects.get(pk=child.pk).grade != "五年级"
+
+
+def test_the_reminders_refresh_of_a_visit_reuses_one_generic_plan(frozen, director_a):
+    children = [make_child(director_a, name=f"走访{i}") for i in range(3)]
+    before = plans("current_reminders")
+    for child in children:
+        visit_record(
+            user=director_a,
+            child=child,
+            visited_on=date(2026, 11, 20),
+            kind="home",
+            seen=["child"],
+            guardian_present=True,
+            caregiver_capable=True,
+            in_school=True,
+            safety_concern=False,
+        )
+    generic, custom = plans("current_reminders")
+    assert generic - before[0] >= 3 and custom == before[1]
