@@ -66,11 +66,11 @@ WORKLIST_RATIO = 3.0  # issue 20: the worklist at most 3× the bare view with th
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("benchmarks.urls")
+@pytest.mark.urls("benchmarks.loadtest.urls")
 def test_worklist_page(scale_data):
-    """The director's worklist against the bare view with the same session (benchmarks/urls.py:
-    the middleware, the session and the user, a constant answer), requests interleaved so that
-    both see the same machine."""
+    """The director's worklist against the bare view with the same session
+    (benchmarks/loadtest/urls.py: the middleware, the session and the user, a constant answer),
+    requests interleaved so that both see the same machine."""
     from children.models import Child
 
     director = User.objects.filter(username__startswith="scale_d_").order_by("username").first()
