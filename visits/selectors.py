@@ -64,7 +64,16 @@ def visits_for_child(*, child: Child) -> QuerySet[Visit]:
 def recent_visits_for_child(*, child: Child, limit: int = 20) -> list[Visit]:
     """The latest visits for the list on the child's file: the visitor with each, nothing the
     list does not show (photos and amendments are on the visit's own page)."""
-    return list(child.visits.select_related("visitor")[:limit])
+    listed = child.visits.select_related("visitor").only(*_LISTED)
+    return list(listed[:limit])
+
+
+# What the file's list of visits shows (templates/children/child_detail.html): of the case notes
+# only ``notes`` is decrypted, not the four others of every visit.
+_LISTED = (
+    *("child", "visited_on", "kind", "safety_concern", "review_status", "notes"),
+    *("visitor__name", "visitor__first_name", "visitor__last_name", "visitor__username"),
+)
 
 
 def _amendments() -> Prefetch:

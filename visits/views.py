@@ -17,7 +17,7 @@ from accounts import selectors as scope
 from accounts.permissions import Capability
 from children import schedule
 from children import selectors as child_selectors
-from core import capture, clock
+from core import capture, clock, web
 from core.errors import Conflict
 from core.forms import refusals_on_form
 from core.redirects import safe_next
@@ -53,6 +53,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "visits/worklist.html",
         {
             "sections": sections,
+            "sections_key": web.content_key(
+                child for *_, children in sections for child in children
+            ),
             "returned": list(selectors.returned_visits_for(user=request.user)[:20]),
             "today": today,
             "transfers_to_answer": child_selectors.transfers_to_answer(user=request.user).count(),

@@ -176,6 +176,7 @@ LOGOUT_REDIRECT_URL = "login"
 # Idle sessions end after 30 minutes (accounts.session_limits). The session row is rewritten at most
 # once a minute, not on every request (at 100,000 staff that is most of the write load), so the
 # idle time counts from the last request to within a minute; the row outlives it by that minute.
+SESSION_ENGINE = "accounts.session_store"  # Django's database sessions, read by one statement
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_TOUCH_SECONDS = 60
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + SESSION_TOUCH_SECONDS
@@ -396,7 +397,15 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "shouwang",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 2},
-    }
+    },
+    # Rendered parts of pages, kept in each process by their content (core.web.content_key):
+    # never stale, so nothing to share or to clear.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -26,7 +26,7 @@ X_FRAME_OPTIONS = "DENY"
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "config.storage.ManifestStaticFilesStorage"},
 }
 
 # EMAIL_URL such as smtp+tls://user:password@smtp.example.cn:587 sets EMAIL_BACKEND, host, port…

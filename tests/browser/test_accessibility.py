@@ -56,7 +56,7 @@ AXE_OPTIONS = {
     "resultTypes": ["violations"],
 }
 SERIOUS = {"serious", "critical"}
-PRODUCTION_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+PRODUCTION_STORAGE = "config.storage.ManifestStaticFilesStorage"
 # The one stylesheet, by its hashed production name (site.<12 hex>.css).
 SITE_CSS = re.compile(r"^/static/css/site\.[0-9a-f]{12}\.css$")
 HASHED_CSS = re.compile(r"^/static/css/[\w-]+\.[0-9a-f]{12}\.css$")

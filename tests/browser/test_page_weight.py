@@ -37,7 +37,7 @@ FIRST_LOAD_BUDGET = 150 * 1024
 LATER_PAGE_BUDGET = 30 * 1024
 YEAR = 365 * 24 * 3600
 HASHED = re.compile(r"/static/.+\.[0-9a-f]{12}\.\w+$")
-PRODUCTION_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+PRODUCTION_STORAGE = "config.storage.ManifestStaticFilesStorage"
 
 
 # What the pages never link: the admin's files and django-ninja's API docs (24 MB, a minute of

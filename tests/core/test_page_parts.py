@@ -1,0 +1,114 @@
+"""Parts of a page made once and kept: static files' addresses (config.storage), the texts every
+signed-in page carries (``{% constant_fragment %}``), and the worklist's rows, kept by their
+content (core.web.content_key) so that they are never stale."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from django.conf import settings
+
+from children.models import Child
+from config.storage import ManifestStaticFilesStorage
+from core.web import content_key
+
+from ..factories import make_child
+
+ROW = "visits/_child_row.html"
+STRINGS = "partials/_capture_strings.html"
+
+
+def _templates(response) -> set[str]:
+    return {t.name for t in response.templates}
+
+
+def test_a_static_files_address_is_looked_up_once(tmp_path, monkeypatch):
+    (tmp_path / "staticfiles.json").write_text(
+        json.dumps({"version": "1.1", "paths": {"css/site.css": "css/site.abc123.css"}})
+    )
+    storage = ManifestStaticFilesStorage(location=tmp_path, base_url="/static/")
+    looked_up = []
+    stored_name = storage.stored_name
+    monkeypatch.setattr(
+        storage, "stored_name", lambda name: looked_up.append(name) or stored_name(name)
+    )
+    assert storage.url("css/site.css") == "/static/css/site.abc123.css"
+    assert storage.url("css/site.css") == "/static/css/site.abc123.css"
+    assert looked_up == ["css/site.css"]
+    with pytest.raises(ValueError):  # a file the manifest lacks is refused every time, not kept
+        storage.url("css/missing.css")
+    with pytest.raises(ValueError):
+        storage.url("css/missing.css")
+
+
+class Row:
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def test_content_key_changes_with_anything_on_the_rows(db):
+    a = Child(name="查小雨", risk_level="high", next_home_visit_due=date(2026, 12, 1))
+    b = Child(id=a.id, name="查小雨", risk_level="high", next_home_visit_due=date(2026, 12, 1))
+    assert content_key([a]) == content_key([b])
+    b.next_home_visit_due += timedelta(days=1)
+    assert content_key([a]) != content_key([b])
+    b.next_home_visit_due = a.next_home_visit_due
+    b.days = 3  # an attribute the selector sets
+    assert content_key([a]) != content_key([b])
+    assert content_key([a, b]) != content_key([b, a])
+    assert content_key([]) != content_key([a])
+    assert content_key([{"x": 1}]) != content_key([{"x": 2}])
+
+
+def test_the_worklist_rows_are_rendered_again_only_when_they_change(frozen, client_for, director_a):
+    child = make_child(director_a, name="查小雨", gender="female", birth_date=date(2016, 3, 8))
+    client = client_for(director_a)
+    first = client.get("/visits/")
+    assert first.status_code == 200 and "查小雨" in first.content.decode()
+    assert ROW in _templates(first)
+    again = client.get("/visits/")
+    assert ROW not in _templates(again)  # the same rows: kept
+    assert "查小雨" in again.content.decode()
+    Child.objects.filter(pk=child.pk).update(name="查小雪")
+    changed = client.get("/visits/")
+    assert ROW in _templates(changed)
+    assert "查小雪" in changed.content.decode() and "查小雨" not in changed.content.decode()
+    # A week later the same child is due in fewer days: rendered again.
+    Child.objects.filter(pk=child.pk).update(next_home_visit_due=date(2026, 11, 30))
+    assert ROW in _templates(client.get("/visits/"))
+    frozen.shift(timedelta(days=1))
+    assert ROW in _templates(client_for(director_a).get("/visits/"))
+
+
+def test_another_director_never_sees_the_kept_rows(frozen, client_for, director_a, director_b):
+    make_child(director_a, name="查小雨", gender="female", birth_date=date(2016, 3, 8))
+    assert "查小雨" in client_for(director_a).get("/visits/").content.decode()
+    assert "查小雨" not in client_for(director_b).get("/visits/").content.decode()
+
+
+def test_the_kept_parts_follow_the_language(frozen, client_for, director_a):
+    make_child(director_a, name="查小雨", gender="female", birth_date=date(2016, 3, 8))
+    client = client_for(director_a)
+    chinese = client.get("/visits/").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get("/visits/").content.decode()
+    assert "Saved on this phone" in english and "Record visit" in english
+    assert "Saved on this phone" not in chinese and "Record visit" not in chinese
+
+
+def test_the_phones_texts_are_rendered_once_per_language(client_for, director_a):
+    client = client_for(director_a)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.get("/visits/")
+    again = client.get("/visits/")
+    assert STRINGS not in _templates(again)
+    assert 'id="capture-strings"' in again.content.decode()
+
+
+def test_with_debug_on_the_phones_texts_are_rendered_every_time(settings, client_for, director_a):
+    settings.DEBUG = True
+    client = client_for(director_a)
+    client.get("/visits/")
+    assert STRINGS in _templates(client.get("/visits/"))
