@@ -12,7 +12,8 @@ Entering checks the replica once: it must answer within ``connect_timeout`` and 
 the cache for ``DATABASE_REPLICA_RETRY_SECONDS`` (shared by every web and worker process, so no
 request waits on a dead server), and the reads go to the primary meanwhile. The lag measured at
 the check is kept with the read (``current()``), so the "as of" time shown with what was read can
-say how old the replica's copy was.
+say how old the replica's copy was. ``health()`` makes the same check, under the same memory, for
+``/healthz``.
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ def state_key(alias: str) -> str:
     return f"replica-unusable:{alias}"
 
 
+def lag_key(alias: str) -> str:
+    """The cache key that remembers, beside ``state_key``, how far behind a replica found behind
+    was (seconds; None when it could not tell)."""
+    return f"replica-unusable-lag:{alias}"
+
+
 def measure_lag(alias: str) -> timedelta | None:
     """How far behind the primary the database ``alias`` is (zero for a primary), None when it
     cannot tell; raises DatabaseError when it does not answer."""
@@ -89,8 +96,9 @@ def measure_lag(alias: str) -> timedelta | None:
     return None if seconds is None else timedelta(seconds=float(seconds))
 
 
-def mark_unusable(alias: str, reason: str) -> None:
-    """Send this replica's reads to the primary for the next DATABASE_REPLICA_RETRY_SECONDS."""
+def mark_unusable(alias: str, reason: str, lag: timedelta | None = None) -> None:
+    """Send this replica's reads to the primary for the next DATABASE_REPLICA_RETRY_SECONDS
+    (``lag``: how far behind it was found, for ``health()`` meanwhile)."""
     logger.warning(
         "read replica %r %s: reading from the primary for %d s",
         alias,
@@ -99,7 +107,11 @@ def mark_unusable(alias: str, reason: str) -> None:
     )
     with contextlib.suppress(DatabaseError):
         connections[alias].close()
-    cache.set(state_key(alias), reason, settings.DATABASE_REPLICA_RETRY_SECONDS)
+    seconds = None if lag is None else lag.total_seconds()
+    cache.set_many(
+        {state_key(alias): reason, lag_key(alias): seconds},
+        settings.DATABASE_REPLICA_RETRY_SECONDS,
+    )
 
 
 def _primary(fallback: str = "") -> ReplicaRead:
@@ -121,7 +133,7 @@ def _choose() -> ReplicaRead:
         mark_unusable(alias, DOWN)
         return _primary(DOWN)
     if lag is None or lag > timedelta(seconds=settings.DATABASE_REPLICA_MAX_LAG_SECONDS):
-        mark_unusable(alias, BEHIND)
+        mark_unusable(alias, BEHIND, lag)
         return _primary(BEHIND)
     return ReplicaRead(alias, lag, checked_at)
 
@@ -201,6 +213,43 @@ def _answers(alias: str) -> bool:
     except DatabaseError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class ReplicaHealth:
+    """What ``/healthz`` says of the replica: its ``state`` ("ok"; "lagging": answered, but further
+    behind than DATABASE_REPLICA_MAX_LAG_SECONDS; "down": did not answer), its lag when known, and
+    whether the reads meant for it go to the primary now."""
+
+    state: str
+    lag: timedelta | None
+    fallback: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "lag_seconds": None if self.lag is None else round(self.lag.total_seconds(), 1),
+            "reads_from": "primary" if self.fallback else "replica",
+        }
+
+
+def health() -> ReplicaHealth | None:
+    """The replica's state now, None when none is configured. The reads' own check and memory:
+    a replica found down or behind in the last DATABASE_REPLICA_RETRY_SECONDS is reported so
+    without being asked again, else it is asked once (DATABASE_REPLICA_CONNECT_TIMEOUT to
+    connect) and what it answers counts for the reads too. So a dead replica costs a health check
+    at most the connect timeout, once in that time, as it costs a page."""
+    alias = replica_alias()
+    if not alias:
+        return None
+    read = _choose()
+    if read.on_replica:
+        return ReplicaHealth("ok", read.lag, fallback=False)
+    if read.fallback == BEHIND:
+        seconds = cache.get(lag_key(alias))
+        lag = None if seconds is None else timedelta(seconds=seconds)
+        return ReplicaHealth("lagging", lag, fallback=True)
+    return ReplicaHealth(DOWN, None, fallback=True)
 
 
 class ReplicaRouter:

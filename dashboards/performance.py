@@ -27,17 +27,19 @@ local date of the visit, so grouping it by month needs no time-zone conversion):
 Both village figures are shared by every director of the village; visits per month are each
 director's own. Directors are sorted by on-time rate, lowest first (who needs help first).
 A fixed number of queries whatever the number of directors: townships (county and above, one page
-of them), directors, children counts, visits per month, key-child months.
+of them), directors, children counts, visits per month, key-child months. They read where reads go
+now (the replica inside core.replica.reading_from_replica, as the page does), so the figures are as
+of that read, less the replica's lag (``as_of``, dashboards.rules.data_as_of).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -49,7 +51,10 @@ from accounts.models import Area, Role, User
 from accounts.permissions import Capability
 from children import schedule
 from children.models import Child, ChildStatus
+from core import replica
 from visits.models import Visit, VisitKind
+
+from . import rules
 
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 12
@@ -176,6 +181,7 @@ class DirectorPerformance:
     months: list[date]
     groups: list[TownshipGroup]
     page: Page | None  # townships, for a county or above
+    as_of: datetime  # what was read is true of this time (dashboards.rules.data_as_of)
 
     @property
     def busiest_month(self) -> int:
@@ -245,7 +251,7 @@ def _key_months(figures: dict[str, VillageFigures], months: list[date], today: d
     if not villages:
         return
     current = date(today.year, today.month, 1)
-    with connection.cursor() as cursor:
+    with connections[replica.read_alias()].cursor() as cursor:
         cursor.execute(
             _KEY_MONTHS_SQL,
             {
@@ -284,6 +290,7 @@ def directors_performance(
 ) -> DirectorPerformance:
     """Every active director of a village below ``area`` with their figures; for a county or
     above, one page of townships. No scope check here: see ``director_performance_for``."""
+    read = replica.current()
     today = timezone.localdate()
     period = period_months(today, months)
     townships, page = _townships(area, page_number)
@@ -324,7 +331,12 @@ def directors_performance(
     for group in groups.values():
         group.rows.sort(key=DirectorRow.sort_key)
     return DirectorPerformance(
-        area=area, today=today, months=period, groups=list(groups.values()), page=page
+        area=area,
+        today=today,
+        months=period,
+        groups=list(groups.values()),
+        page=page,
+        as_of=rules.data_as_of(summary_as_of=None, read_at=read.checked_at, lag=read.lag),
     )
 
 

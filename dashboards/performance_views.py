@@ -1,5 +1,6 @@
 """Directors' performance page (issue 8): the supervisor's table of child directors, worst
-on-time rate first, with a server-drawn SVG sparkline of each director's visits per month."""
+on-time rate first, with a server-drawn SVG sparkline of each director's visits per month. Read
+from the replica when there is one, as the dashboard is (core.replica)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+
+from core import replica
 
 from . import performance
 
@@ -46,6 +49,7 @@ def sparkline(months: list[performance.MonthVisits], scale: int) -> dict:
 
 @login_required
 @require_GET
+@replica.reads_from_replica
 def directors(request: HttpRequest, code: str) -> HttpResponse:
     months = performance.parse_months(request.GET.get("months"))
     report = performance.director_performance_for(

@@ -1,7 +1,7 @@
-"""Issue 20, "past one machine": the dashboards, the exports, ``/api/v1/stats`` and the hand-over
-read from the replica, their audit records and job progress are written to the primary, their
-"as of" time allows for the replica's lag, and they answer from the primary when the replica
-does not (core.replica).
+"""Issue 20, "past one machine": the dashboards (the directors' page too), the exports,
+``/api/v1/stats`` and the hand-over read from the replica, their audit records and job progress
+are written to the primary, their "as of" time allows for the replica's lag, and they answer from
+the primary when the replica does not (core.replica).
 
 The replica here is the test settings' mirror of the test database: a second connection to it,
 so each query can be seen on the connection that ran it. ``transaction=True``: a second
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
@@ -28,8 +28,9 @@ from dashboards.indicator_sql import TABLE
 from dashboards.models import ExportStatus
 from dashboards.rules import data_as_of
 from dashboards.services import village_stats_refresh
+from visits.services import visit_record
 
-from ..conftest import COUNTY_A
+from ..conftest import COUNTY_A, TOWNSHIP_1
 from ..core.test_replica import replica_unreachable
 from ..factories import make_child
 
@@ -194,4 +195,71 @@ def test_with_the_replica_down_the_pages_answer_from_the_primary(
     assert (answer.status_code, page.status_code, ledger.status_code) == (200, 200, 200)
     assert answer.json()["children_total"] == 3
     assert queries.on_primary(SUMS) == 2 and queries.on_replica(SUMS) == 0
+    assert cache.get(replica.state_key(REPLICA)) == replica.DOWN
+
+
+# --- The directors' performance page --------------------------------------------------------------
+
+DIRECTORS = f"/dashboard/{TOWNSHIP_1}/directors/"
+
+
+@pytest.fixture
+def township(frozen, director_a, supervisor):
+    """A key child of director_a's village, on file since August, visited at home this month."""
+    frozen.move_to("2026-08-15 10:00 +0800")
+    key = make_child(director_a, name="甲", risk_level="high")
+    frozen.move_to("2026-11-23 10:00 +0800")
+    visit_record(user=director_a, child=key, visited_on=date(2026, 11, 2), kind="home")
+    return supervisor
+
+
+def _directors_read(queries: Queries, on: str) -> dict[str, int]:
+    count = queries.on_replica if on == REPLICA else queries.on_primary
+    return {
+        "visits per month": count('FROM "visits_visit"'),
+        "village figures": count('FROM "children_child" INNER JOIN "accounts_area"'),
+        "key-child months": count("FROM children_child c"),
+    }
+
+
+@both_databases
+def test_the_directors_page_reads_the_replica(with_replica, township, client_for):
+    with Queries() as queries:
+        page = client_for(township).get(DIRECTORS)
+    assert page.status_code == 200
+    report = page.context["report"]
+    rows = [(row.director.username, row.months[-1].home) for row in report.groups[0].rows]
+    assert rows == [("director_a", 1)]
+    assert report.groups[0].rows[0].figures.key_months_seen == 1  # November
+    assert _directors_read(queries, REPLICA) == dict.fromkeys(_directors_read(queries, ""), 1)
+    assert set(_directors_read(queries, DEFAULT_DB_ALIAS).values()) == {0}
+    assert queries.on_replica("INSERT") == 0 and queries.on_replica("UPDATE") == 0
+    # A replica 0 s behind: as of the read, shown as the dashboard shows its own.
+    assert report.as_of == timezone.now()
+    assert "数据截至2026-11-23 10:00" in page.content.decode()
+
+
+@both_databases
+def test_the_directors_page_is_as_of_where_the_replica_had_reached(
+    with_replica, township, client_for, monkeypatch
+):
+    # The replica found 2 minutes behind when the page checked it.
+    monkeypatch.setattr(replica, "measure_lag", lambda alias: timedelta(minutes=2))
+    page = client_for(township).get(DIRECTORS)
+    assert page.status_code == 200
+    assert page.context["report"].as_of == timezone.now() - timedelta(minutes=2)
+    assert "数据截至2026-11-23 09:58" in page.content.decode()
+
+
+@both_databases
+def test_with_the_replica_down_the_directors_page_answers_from_the_primary(
+    with_replica, township, client_for
+):
+    with Queries() as queries, replica_unreachable():
+        page = client_for(township).get(DIRECTORS)
+    assert page.status_code == 200
+    assert set(_directors_read(queries, REPLICA).values()) == {0}
+    assert set(_directors_read(queries, DEFAULT_DB_ALIAS).values()) == {1}
+    assert page.context["report"].as_of == timezone.now()  # the primary: as of the read
+    assert "数据截至2026-11-23 10:00" in page.content.decode()
     assert cache.get(replica.state_key(REPLICA)) == replica.DOWN

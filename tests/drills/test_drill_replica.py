@@ -9,11 +9,12 @@ and a Celery worker run with ``DATABASE_REPLICA_URL``; county civil affairs sign
 second factor) and opens the dashboard, ``/api/v1/stats``, a ledger and a hand-over job:
 
 1. Replica up: the dashboards' sums and the exports' cursors run on the replica, none on the
-   primary; the exports' audit records are written to the primary.
-2. Replica behind (its replay paused while the primary commits): the hand-over still reads it, and
-   its "as of" time is where the replica had reached, seconds before the job ran.
+   primary; the exports' audit records are written to the primary; ``/healthz`` reports it ok.
+2. Replica behind (its replay paused while the primary commits): ``/healthz`` gives its lag; the
+   hand-over still reads it, and its "as of" time is where the replica had reached, seconds before
+   the job ran.
 3. Replica stopped (``pg_ctl stop -m immediate``): every page still answers 200, from the primary,
-   and the hand-over is prepared there.
+   and the hand-over is prepared there; ``/healthz`` answers 200 and reports the replica down.
 4. Replica started again: after DATABASE_REPLICA_RETRY_SECONDS the reads go back to it.
 """
 
@@ -92,6 +93,17 @@ def _timed(session: requests.Session, url: str) -> tuple[int, float]:
     started = time.monotonic()
     status = session.get(url, timeout=60, allow_redirects=False).status_code
     return status, time.monotonic() - started
+
+
+def _replica_health(base: str) -> tuple[dict, float]:
+    """``/healthz``'s report of the replica, and how long it took to answer; the primary is up
+    throughout, so the answer is always 200."""
+    started = time.monotonic()
+    answer = requests.get(f"{base}/healthz", timeout=10)
+    took = time.monotonic() - started
+    assert answer.status_code == 200, (answer.status_code, answer.text)
+    assert answer.json()["database"] == "ok", answer.json()
+    return answer.json()["replica"], took
 
 
 def _hand_over(session: requests.Session, base: str, county: str) -> tuple[str, float]:
@@ -186,9 +198,12 @@ def test_reads_from_a_streaming_replica_and_from_the_primary_when_it_is_down(dri
         assert replica_log.count(AUDIT) == 0 and primary_log.count(AUDIT) >= 2
         audited = _one(primary, "SELECT count(*) FROM accounts_auditrecord") - audit_before
         assert audited >= 2 * children, (audited, children)  # the ledger's and the hand-over's
+        health_up, health_up_s = _replica_health(base)
+        assert health_up["state"] == "ok" and health_up["reads_from"] == "replica", health_up
         log(
             f"replica up: {read_on_replica} cursors and 2 summary reads on the replica, none on"
-            f" the primary; {audited} audit records written to the primary"
+            f" the primary; {audited} audit records written to the primary; /healthz {health_up}"
+            f" in {health_up_s * 1000:.0f} ms"
         )
 
         # 2. Replica behind: its replay paused while the primary commits.
@@ -204,6 +219,9 @@ def test_reads_from_a_streaming_replica_and_from_the_primary_when_it_is_down(dri
         )
         replayed_to = _one(standby, "SELECT pg_last_xact_replay_timestamp()")
         time.sleep(PAUSED_FOR)
+        health_behind, _s = _replica_health(base)
+        assert health_behind["state"] == "ok", health_behind  # behind, but well within 300 s
+        assert health_behind["lag_seconds"] >= PAUSED_FOR, health_behind
         on_replica = standby.log_size()
         job_behind, _s = _hand_over(session, base, county)
         assert standby.log_since(on_replica).count(CURSOR) >= 8  # still read from the replica
@@ -217,20 +235,34 @@ def test_reads_from_a_streaming_replica_and_from_the_primary_when_it_is_down(dri
         with standby.connect(DATABASE) as conn:
             conn.execute("SELECT pg_wal_replay_resume()")
         wait_for(lambda: _caught_up(primary, standby), timeout=60, what="the replica caught up")
-        log(f"replica paused: the hand-over read it, as of {behind:.1f} s before it started")
+        log(
+            f"replica paused: /healthz gave a lag of {health_behind['lag_seconds']} s; the"
+            f" hand-over read it, as of {behind:.1f} s before it started"
+        )
 
         # 3. Replica stopped: the primary answers.
         standby.stop("immediate")
         on_primary = primary.log_size()
         down = {name: _timed(session, url) for name, url in pages.items()}
         assert {status for status, _s in down.values()} == {200}, down
+        # /healthz: 200 at once, naming the replica down — right after the pages found it down,
+        # and once DATABASE_REPLICA_RETRY_SECONDS have passed (asked again: the socket refuses).
+        health_down = []
+        for wait in (0, RETRY_SECONDS):
+            time.sleep(wait)
+            replica_down, took = _replica_health(base)
+            assert replica_down == {"state": "down", "lag_seconds": None, "reads_from": "primary"}
+            assert took < 2, took  # DATABASE_REPLICA_CONNECT_TIMEOUT
+            health_down.append(took)
         job_down, handover_down = _hand_over(session, base, county)
         primary_log = primary.log_since(on_primary)
         assert primary_log.count(SUMS) == 2 and primary_log.count(CURSOR) >= 9
         first_down = next(iter(down.values()))[1]
+        healthz_down_ms = "/".join(f"{took * 1000:.0f}" for took in health_down)
         log(
             f"replica stopped: {len(down)} pages 200 from the primary (first {first_down:.2f} s),"
-            f" hand-over prepared there in {handover_down:.1f} s"
+            f" hand-over prepared there in {handover_down:.1f} s; /healthz 200 with the replica"
+            f" down in {healthz_down_ms} ms (right after the pages / {RETRY_SECONDS} s later)"
         )
 
         # 4. Replica back: its reads return once the primary's watch on it has lapsed.
@@ -258,6 +290,9 @@ def test_reads_from_a_streaming_replica_and_from_the_primary_when_it_is_down(dri
             behind_s=f"{behind:.1f}",
             down_ms="/".join(f"{s * 1000:.0f}" for _status, s in down.values()),
             handover_down_s=f"{handover_down:.1f}",
+            healthz_up_ms=f"{health_up_s * 1000:.0f}",
+            healthz_lag_s=health_behind["lag_seconds"],
+            healthz_down_ms=healthz_down_ms,
             back_s=f"{back:.1f}",
             jobs=",".join(job[:8] for job in (job_up, job_behind, job_down)),
         )
