@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -284,6 +285,26 @@ def id_number_for(user: User, child: Child) -> str:
     if can_see_full_id(user, child):
         return crypto.decrypt(child.id_number_encrypted)
     return child.id_number_masked
+
+
+PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+
+
+def photo_data_uri(child: Child) -> str:
+    """The child's photo as a ``data:`` address for a printed file (nothing is fetched over the
+    network), or "" when there is none, it is gone from storage, or it is not a small JPEG/PNG."""
+    if not child.photo:
+        return ""
+    kind = PHOTO_TYPES.get(child.photo.name.rsplit(".", 1)[-1].lower())
+    try:
+        if kind is None or child.photo.size > PHOTO_MAX_BYTES:
+            return ""
+        with child.photo.open("rb") as photo:
+            data = photo.read()
+    except OSError:
+        return ""
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
 def family_for(child: Child) -> list[FamilyMember]:

@@ -13,7 +13,9 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -243,6 +245,52 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+def child_file_pdf(request: HttpRequest, child_id) -> HttpResponse:
+    """The one-child file (一人一档) on paper: the child, photo, family, categories, agreements,
+    assessments, the last visits and the benefits, numbers masked as on the user's page, ready
+    to file and sign (WeasyPrint, Noto CJK fonts). A Chinese document, like the agreement."""
+    from weasyprint import HTML
+
+    child = selectors.child_for_user_or_404(user=request.user, child_id=child_id)
+    today = clock.today()
+    with translation.override("zh-hans"):
+        html = render_to_string(
+            "children/child_file_pdf.html",
+            {
+                "child": child,
+                "age": rules.age_on(child.birth_date, today),
+                "id_number": selectors.id_number_for(request.user, child),
+                "photo": selectors.photo_data_uri(child),
+                "family": selectors.family_for(child),
+                "assessments": selectors.assessments_for(child)[:PRINTED_ROWS],
+                "agreements": list(child.care_agreements.all()[:PRINTED_ROWS]),
+                "parent_contacts": list(child.parent_contacts.all()[:PRINTED_ROWS]),
+                **extensions.page_context(request, child, today),
+                "printed_rows": PRINTED_ROWS,
+                "printed_on": today,
+                "printed_by": request.user,
+            },
+            request=request,
+        )
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    audit_children(
+        user=request.user,
+        action=AuditAction.EXPORT,
+        children=[child],
+        request=request,
+        detail={"page": "pdf"},
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="child-{child.pk}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# The last this many of each list (visits, agreements, assessments, parent contacts) are printed.
+PRINTED_ROWS = 5
 
 
 @login_required

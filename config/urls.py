@@ -36,6 +36,7 @@ children_urls = [
     path("import/template.xlsx", child_views.import_template, name="import_template"),
     path("<uuid:child_id>/", child_views.child_detail, name="detail"),
     path("<uuid:child_id>/history/", child_views.child_history, name="history"),
+    path("<uuid:child_id>/pdf/", child_views.child_file_pdf, name="file_pdf"),
     path("<uuid:child_id>/edit/<slug:section>/", child_views.child_edit, name="edit"),
     path("<uuid:child_id>/close/", child_views.child_close, name="close"),
     path("<uuid:child_id>/reopen/", lifecycle_views.child_reopen, name="reopen"),

@@ -15,7 +15,7 @@ from scripts import build_css, build_icons
 ROOT = Path(settings.BASE_DIR)
 TEMPLATES = ROOT / "templates"
 # Rendered by WeasyPrint with their own <style>, never served as pages.
-PDF_TEMPLATES = {"children/agreement_pdf.html"}
+PDF_TEMPLATES = {"children/agreement_pdf.html", "children/child_file_pdf.html"}
 # Classes the templates carry that need no style: hooks for tests and scripts, and crispy's marker
 # of a required field's asterisk.
 NO_STYLE_NEEDED = {
