@@ -33,6 +33,24 @@ LEDGERS = (
         False,
     ),
     (
+        "left_behind_register",
+        gettext_lazy("Left-behind children register"),
+        gettext_lazy(
+            "农村留守儿童信息登记表: every left-behind child with parents, carer and director, "
+            "in the register's column order."
+        ),
+        False,
+    ),
+    (
+        "difficulty_register",
+        gettext_lazy("Children in difficulty register"),
+        gettext_lazy(
+            "困境儿童信息登记表: every child in difficulty with guardian, benefits and director, "
+            "in the register's column order."
+        ),
+        False,
+    ),
+    (
         "agreements",
         gettext_lazy("Care agreements"),
         gettext_lazy("Agreements in force on at least one day of the period."),

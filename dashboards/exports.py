@@ -41,7 +41,10 @@ from children.models import (
     CaregiverRelation,
     Child,
     ChildStatus,
+    DisabilityType,
     FamilyMember,
+    MemberStatus,
+    Relation,
 )
 from core import cells, crypto, replica
 from core.api import attributes
@@ -55,7 +58,16 @@ from visits.models import PersonSeen, ReviewStatus, SafetyHazard, Visit, VisitKi
 from . import indicators, rules
 from .indicator_sql import CATEGORIES, CHILD_COUNTS, RISKS
 
-KINDS = ("children", "agreements", "visits", "reports", "benefits", "indicators")
+KINDS = (
+    "children",
+    "left_behind_register",
+    "difficulty_register",
+    "agreements",
+    "visits",
+    "reports",
+    "benefits",
+    "indicators",
+)
 PERIOD_KINDS = frozenset({"agreements", "visits", "reports", "benefits"})  # ledgers of a period
 AUDIT_BATCH = 2000  # audit records per INSERT (accounts.services.ExportAudit)
 CHUNK = 2000
@@ -729,6 +741,249 @@ def indicators_workbook(*, user: User, area: Area) -> tuple[bytes, int, datetime
     return ledger.finish(info), ledger.rows, board.as_of
 
 
+# Township registers (登记表) -----------------------------------------------------------------
+# The two registers a township files, in the column order of the usual 农村留守儿童信息登记表 and
+# 困境儿童信息登记表 (README, "Township registers"): one row per active file of the area, with its
+# parents or guardian, carer and benefits. Read a chunk of children at a time, with one query each
+# for their families, agreements in force, benefits and directors.
+
+_REGISTER_HEAD = [
+    ("序号", 6),
+    ("乡镇（街道）", 14),
+    ("村（社区）", 14),
+    ("姓名", 10),
+    ("性别", 6),
+    ("出生日期", 12),
+    ("身份证号", 20),
+    ("民族", 8),
+    ("户籍", 16),
+    ("家庭住址", 24),
+]
+LEFT_BEHIND_COLUMNS = [
+    *_REGISTER_HEAD,
+    ("就学情况", 22),
+    ("健康状况", 16),
+    ("留守原因", 24),
+    ("父亲姓名", 10),
+    ("父亲状况", 10),
+    ("父亲外出务工地", 18),
+    ("父亲联系电话", 14),
+    ("母亲姓名", 10),
+    ("母亲状况", 10),
+    ("母亲外出务工地", 18),
+    ("母亲联系电话", 14),
+    ("委托照护人", 10),
+    ("与儿童关系", 10),
+    ("照护人联系电话", 14),
+    ("重点关注", 18),
+    ("风险等级", 10),
+    ("最近入户走访", 12),
+    ("儿童主任", 10),
+    ("备注", 16),
+]
+DIFFICULTY_COLUMNS = [
+    *_REGISTER_HEAD,
+    ("困境类型", 24),
+    ("享受保障", 24),
+    ("监护人（照护人）", 12),
+    ("与儿童关系", 10),
+    ("联系电话", 14),
+    ("就学情况", 22),
+    ("健康状况", 16),
+    ("残疾类别及等级", 14),
+    ("风险等级", 10),
+    ("最近入户走访", 12),
+    ("儿童主任", 10),
+    ("备注", 16),
+]
+LEFT_BEHIND = "left_behind"
+DIFFICULTY_CATEGORIES = [code for code in child_exports.CATEGORY_ZH if code != LEFT_BEHIND]
+_GUARDIAN_ORDER = {"father": 0, "mother": 1, "grandparent": 2, "other": 3}
+
+
+def register_children(*, user: User, area: Area, left_behind: bool) -> QuerySet[Child]:
+    """The active files of the area on a register: left-behind children, or children in
+    difficulty (any other category), by township, village and name."""
+    children = active_children(user=user, area=area).select_related("village__parent")
+    if left_behind:
+        return children.filter(categories__contains=[LEFT_BEHIND])
+    return children.filter(categories__overlap=DIFFICULTY_CATEGORIES)
+
+
+@dataclass
+class _Around:
+    """What a chunk of children's rows need besides the child: by child or household id."""
+
+    family: dict[uuid.UUID, list[FamilyMember]]
+    agreements: dict[uuid.UUID, CareAgreement]
+    benefits: dict[uuid.UUID, list[str]]
+    directors: dict[str, str]
+
+
+def _around(children: list[Child], *, benefits: bool) -> _Around:
+    ids = [child.pk for child in children]
+    family: dict[uuid.UUID, list[FamilyMember]] = {}
+    members = FamilyMember.objects.filter(household_id__in={c.household_id for c in children})
+    for member in members.order_by("created_at", "id"):
+        family.setdefault(member.household_id, []).append(member)
+    agreements = {
+        agreement.child_id: agreement
+        for agreement in CareAgreement.objects.filter(
+            child_id__in=ids, status=AgreementStatus.ACTIVE
+        ).order_by("start_date", "id")
+    }
+    paid: dict[uuid.UUID, list[str]] = {}
+    if benefits:
+        names = programme_names()
+        in_force = Enrolment.objects.filter(child_id__in=ids, end_month__isnull=True)
+        for child_id, programme in in_force.order_by("start_month").values_list(
+            "child_id", "programme"
+        ):
+            paid.setdefault(child_id, []).append(names.get(programme, programme))
+    directors: dict[str, list[str]] = {}
+    for village_id, name, first, last, username in (
+        User.objects.filter(
+            role=Role.DIRECTOR, is_active=True, area_id__in={c.village_id for c in children}
+        )
+        .order_by("date_joined", "id")
+        .values_list("area_id", "name", "first_name", "last_name", "username")
+    ):
+        directors.setdefault(village_id, []).append(name or f"{last}{first}" or username)
+    return _Around(family, agreements, paid, {k: "、".join(v) for k, v in directors.items()})
+
+
+def _chunks(children: QuerySet[Child]) -> Iterator[list[Child]]:
+    chunk: list[Child] = []
+    for child in children.iterator(chunk_size=CHUNK):
+        chunk.append(child)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _schooling(child: Child) -> str:
+    school = " ".join(part for part in (child.school_name, child.grade) if part)
+    status = child_exports.SCHOOL_ZH[child.school_status]
+    return f"{status}（{school}）" if school else status
+
+
+def _hukou(child: Child) -> str:
+    if not child.hukou_registered:
+        return "未登记"
+    return child.hukou_place or "已登记"
+
+
+def _register_head(number: int, child: Child, full: bool) -> list[Any]:
+    return [
+        number,
+        _township_name(child.village),
+        child.village.name,
+        child.name,
+        child_exports.GENDER_ZH[child.gender],
+        child.birth_date,
+        _child_id_number(child, full),
+        child.ethnicity,
+        _hukou(child),
+        child.address,
+    ]
+
+
+def _register_xlsx(*, user: User, area: Area, request, left_behind: bool) -> tuple[bytes, int]:
+    kind = "left_behind_register" if left_behind else "difficulty_register"
+    title = "农村留守儿童信息登记表" if left_behind else "困境儿童信息登记表"
+    ledger = _Ledger(title, LEFT_BEHIND_COLUMNS if left_behind else DIFFICULTY_COLUMNS)
+    auditor = _auditor(user=user, request=request, detail=_audit_detail(kind, area, None))
+    relations = zh_labels(Relation.choices)
+    carers = zh_labels(CaregiverRelation.choices)
+    statuses = zh_labels(MemberStatus.choices)
+    disabilities = zh_labels(DisabilityType.choices)
+    children = register_children(user=user, area=area, left_behind=left_behind)
+    for chunk in _chunks(children):
+        around = _around(chunk, benefits=not left_behind)
+        for child in chunk:
+            full = child_selectors.can_see_full_id(user, child)
+            family = around.family.get(child.household_id, [])
+            agreement = around.agreements.get(child.pk)
+            health = child.illness or ("残疾" if child.disability_type else "健康")
+            row = _register_head(ledger.rows + 1, child, full)
+            if left_behind:
+                parents = {m.relation: m for m in family if m.relation in ("father", "mother")}
+                row += [_schooling(child), health, "；".join(child.left_behind_reasons)]
+                for member in (parents.get("father"), parents.get("mother")):
+                    row += (
+                        [
+                            member.name,
+                            statuses.get(member.status, member.status),
+                            member.work_place,
+                            _phone(user, member.phone, child),
+                        ]
+                        if member
+                        else ["", "", "", ""]
+                    )
+                row += [
+                    agreement.caregiver_name if agreement else "",
+                    carers.get(agreement.caregiver_relation, "") if agreement else "",
+                    _phone(user, agreement.caregiver_phone, child) if agreement else "",
+                    "、".join(child_exports.FLAG_ZH[f] for f in child.focus_flags),
+                ]
+            else:
+                if agreement:
+                    guardian = (
+                        agreement.caregiver_name,
+                        carers.get(agreement.caregiver_relation, ""),
+                        agreement.caregiver_phone,
+                    )
+                else:
+                    able = sorted(
+                        (m for m in family if m.has_guardian_capacity and m.status == "at_home"),
+                        key=lambda m: _GUARDIAN_ORDER.get(m.relation, 9),
+                    )
+                    first = able[0] if able else None
+                    guardian = (
+                        (first.name, relations.get(first.relation, ""), first.phone)
+                        if first
+                        else ("", "", "")
+                    )
+                row += [
+                    "、".join(
+                        child_exports.CATEGORY_ZH[c] for c in child.categories if c != LEFT_BEHIND
+                    ),
+                    "、".join(around.benefits.get(child.pk, [])),
+                    guardian[0],
+                    guardian[1],
+                    _phone(user, guardian[2], child),
+                    _schooling(child),
+                    health,
+                    (
+                        f"{disabilities.get(child.disability_type, '')}"
+                        f"{f'{child.disability_grade}级' if child.disability_grade else ''}"
+                    ),
+                ]
+            row += [
+                child_exports.RISK_ZH[child.risk_level],
+                child.last_home_visit_on,
+                around.directors.get(child.village_id, ""),
+                "",
+            ]
+            ledger.append(row)
+            auditor.add(child.pk, child.village_id)
+    auditor.flush()
+    info = _info(user=user, area=area, period=None, masked=MASK_NOTE)
+    scope_note = "类别含留守儿童的在档儿童" if left_behind else "类别含任一困境儿童类别的在档儿童"
+    info.append(("范围", scope_note))
+    return ledger.finish(info), ledger.rows
+
+
+def left_behind_register_xlsx(*, user: User, area: Area, request=None) -> tuple[bytes, int]:
+    return _register_xlsx(user=user, area=area, request=request, left_behind=True)
+
+
+def difficulty_register_xlsx(*, user: User, area: Area, request=None) -> tuple[bytes, int]:
+    return _register_xlsx(user=user, area=area, request=request, left_behind=False)
+
+
 def ledger_xlsx(
     *, kind: str, user: User, area: Area, period: Period, request=None
 ) -> tuple[bytes, int]:
@@ -737,6 +992,10 @@ def ledger_xlsx(
         return children_xlsx(user=user, area=area, request=request)
     if kind == "indicators":
         return indicators_xlsx(user=user, area=area)
+    if kind == "left_behind_register":
+        return left_behind_register_xlsx(user=user, area=area, request=request)
+    if kind == "difficulty_register":
+        return difficulty_register_xlsx(user=user, area=area, request=request)
     builders = {
         "agreements": agreements_xlsx,
         "visits": visits_xlsx,

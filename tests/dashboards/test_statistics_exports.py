@@ -32,7 +32,7 @@ from reporting.services import report_file, report_transition
 from visits.services import visit_record
 
 from ..conftest import COUNTY_A, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_3, VILLAGE_B
-from ..factories import UserFactory, add_parents, make_child, make_orphan
+from ..factories import UserFactory, add_parents, confirm_categories, make_child, make_orphan
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -203,7 +203,7 @@ def test_exports_page_lists_every_download_with_the_default_period(client_for, w
     response = client_for(supervisor).get(f"/dashboard/{TOWNSHIP_1}/exports/")
     assert response.status_code == 200
     body = response.content.decode()
-    for kind in ("children", "indicators"):
+    for kind in ("children", "left_behind_register", "difficulty_register", "indicators"):
         assert f"/dashboard/{TOWNSHIP_1}/exports/{kind}.xlsx" in body
     for kind in ("agreements", "visits", "reports", "benefits"):
         assert f"/dashboard/{TOWNSHIP_1}/exports/{kind}.xlsx?from=2026-01-01&amp;to=2026-11-23" in (
@@ -663,3 +663,93 @@ def test_audit_records_are_written_in_batches(client_for, world, supervisor, mon
     ]
     assert len(inserts) == 2  # three rows: a batch of two, then the rest
     assert _audits("statistics_visits_xlsx").count() == 3
+
+
+# --- The township registers (登记表, issue 21 point 7) -----------------------------------------
+
+
+def test_the_left_behind_register_in_its_column_order(client_for, world, civil_affairs, director_a):
+    from dashboards.exports import LEFT_BEHIND_COLUMNS
+
+    header, rows, about = _sheet(
+        _export(client_for(civil_affairs), COUNTY_A, "left_behind_register")
+    )
+    assert list(header) == [title for title, _width in LEFT_BEHIND_COLUMNS]
+    assert [row["姓名"] for row in rows] == ["乙", "甲"]  # 甲 and 乙: parents away; 丙, 辛: orphans
+    assert [row["序号"] for row in rows] == [1, 2]
+    b = rows[0]
+    assert (b["村（社区）"], b["父亲姓名"], b["父亲状况"], b["母亲姓名"]) == (
+        "查济村",
+        "乙father",
+        "外出务工",
+        "乙mother",
+    )
+    assert (b["委托照护人"], b["照护人联系电话"], b["风险等级"]) == (
+        "乙祖母",
+        CAREGIVER_PHONE,
+        "红（高）",
+    )
+    assert b["父亲联系电话"] == "13700001111"  # civil affairs see numbers in full
+    assert b["身份证号"] == decrypt(world["b"].id_number_encrypted)
+    assert b["儿童主任"] == director_a.display_name
+    assert b["最近入户走访"] == datetime(2026, 11, 23)
+    assert not rows[1]["委托照护人"]  # 甲's agreement was terminated
+    assert about["范围"] == "类别含留守儿童的在档儿童"
+    assert _audits("statistics_left_behind_register_xlsx").count() == 2
+
+
+def test_the_difficulty_register_names_category_benefit_and_guardian(client_for, world, supervisor):
+    from dashboards.exports import DIFFICULTY_COLUMNS
+
+    header, rows, _about = _sheet(
+        _export(client_for(supervisor), TOWNSHIP_1, "difficulty_register")
+    )
+    assert list(header) == [title for title, _width in DIFFICULTY_COLUMNS]
+    by_name = {row["姓名"]: row for row in rows}
+    assert set(by_name) == {"丙", "辛"}
+    assert by_name["丙"]["困境类型"] == "孤儿"
+    assert by_name["丙"]["享受保障"] == "孤儿基本生活费"
+    # The supervisor sees numbers masked, as on every other surface.
+    assert "*" in by_name["丙"]["身份证号"]
+    assert _audits("statistics_difficulty_register_xlsx").count() == 2
+
+
+def test_a_carer_of_a_child_in_difficulty_is_its_guardian(
+    client_for, frozen, civil_affairs, director_a
+):
+    orphan = make_orphan(director_a, name="庚", birth_date=date(2014, 1, 1), categories=["orphan"])
+    confirm_categories(orphan, civil_affairs)
+    _agreement(director_a, orphan, date(2026, 11, 1), date(2027, 10, 31))
+    _header, rows, _about = _sheet(
+        _export(client_for(civil_affairs), COUNTY_A, "difficulty_register")
+    )
+    row = next(row for row in rows if row["姓名"] == "庚")
+    assert (row["监护人（照护人）"], row["联系电话"]) == ("庚祖母", CAREGIVER_PHONE)
+
+
+def test_the_registers_queries_are_constant(
+    client_for, django_assert_max_num_queries, frozen, director_a, civil_affairs
+):
+    client = client_for(civil_affairs)
+    for size in (1, 9):
+        while Child.objects.count() < size:
+            child = make_orphan(
+                director_a,
+                name=f"多{Child.objects.count()}",
+                birth_date=date(2014, 1, 1),
+                categories=["orphan"],
+            )
+            confirm_categories(child, civil_affairs)
+            _agreement(director_a, child, date(2026, 11, 1), date(2027, 10, 31))
+        with django_assert_max_num_queries(REGISTER_QUERIES):
+            rows = _sheet(_export(client, COUNTY_A, "difficulty_register"))[1]
+        assert len(rows) == size
+
+
+REGISTER_QUERIES = 12
+
+
+def test_the_registers_scope_and_roles(client_for, world, outsider, admin_user):
+    for kind in ("left_behind_register", "difficulty_register"):
+        assert _export(client_for(outsider), COUNTY_A, kind).status_code == 404
+        assert _export(client_for(admin_user), COUNTY_A, kind).status_code in (403, 404)
