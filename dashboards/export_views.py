@@ -36,8 +36,8 @@ LEDGERS = (
         "left_behind_register",
         gettext_lazy("Left-behind children register"),
         gettext_lazy(
-            "农村留守儿童信息登记表: every left-behind child with parents, carer and director, "
-            "in the register's column order."
+            "The left-behind children's register form: every left-behind child with parents, "
+            "carer and director, in the form's column order."
         ),
         False,
     ),
@@ -45,8 +45,8 @@ LEDGERS = (
         "difficulty_register",
         gettext_lazy("Children in difficulty register"),
         gettext_lazy(
-            "困境儿童信息登记表: every child in difficulty with guardian, benefits and director, "
-            "in the register's column order."
+            "The children in difficulty register form: every child in difficulty with guardian, "
+            "benefits and director, in the form's column order."
         ),
         False,
     ),
