@@ -20,6 +20,7 @@ NAV_ITEMS = [
     ("reporting:queue", _("Reports"), Capability.REPORT_READ),
     ("areas", _("Areas"), Capability.AREA_BROWSE),
     ("staff", _("Staff"), Capability.STAFF_DIRECTORY),
+    ("roster", _("Roster"), Capability.ROSTER_READ),
     ("benefits:subsidy_queue", _("Benefits"), Capability.BENEFIT_DECIDE),
     ("dashboard:home", _("Statistics"), Capability.MENU_STATISTICS),
     # 等保 三权分立: the audit log is the auditor's (and civil affairs' for their county), never

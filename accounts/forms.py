@@ -1,10 +1,13 @@
-"""Forms for the auth pages, and the field every form uses to choose a place of the user's area
-(``AreaField``: by name or code, never a drop-down of every village)."""
+"""Forms for the auth pages and the roster, and the field every form uses to choose a place of the
+user's area (``AreaField``: by name or code, never a drop-down of every village)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -16,6 +19,7 @@ from core.forms import phone_field
 
 from . import rules, selectors
 from .models import Area
+from .validators import validate_plain_text
 
 
 class LoginForm(AuthenticationForm):
@@ -284,3 +288,83 @@ class AreaField(forms.CharField):
         raise forms.ValidationError(
             self.error_messages["several"], code="several", params={"text": echo}
         )
+
+
+# --- The roster and trainings (accounts.roster) -------------------------------------------------
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def plain_text_field(label, *, max_length: int, required: bool = True, **kwargs) -> forms.CharField:
+    """A short label (a subject, an organiser, a qualification): the roster's one check of NUL
+    characters and formula text (accounts.validators.validate_plain_text), with its message
+    next to the field — instead of Django's own NUL check, whose Chinese says something else."""
+    field = forms.CharField(label=label, max_length=max_length, required=required, **kwargs)
+    field.validators = [
+        v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)
+    ]
+    field.validators.append(validate_plain_text)
+    return field
+
+
+class RosterEntryForm(forms.Form):
+    """A director's or supervisor's appointment (accounts.roster.roster_entry_update)."""
+
+    appointed_on = forms.DateField(label=_("Appointed on"), required=False, widget=DATE_WIDGET)
+    post = forms.ChoiceField(label=_("Post"), required=False)
+    post_detail = plain_text_field(
+        _("Post (details)"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "What the post is, for example chair of the women's federation; needed for “Other”."
+        ),
+    )
+    qualification = plain_text_field(
+        _("Qualification"),
+        max_length=200,
+        required=False,
+        help_text=_("For example a social work qualification, or the highest schooling."),
+    )
+    left_on = forms.DateField(
+        label=_("Left the post on"),
+        required=False,
+        widget=DATE_WIDGET,
+        help_text=_("The first day out of post. Leave empty while in post."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from .models import Post
+
+        super().__init__(*args, **kwargs)
+        self.fields["post"].choices = [("", "—"), *Post.choices]
+
+
+class TrainingForm(forms.Form):
+    """One training for many people (accounts.roster.training_record): the attendees are
+    chosen from ``candidates`` (the roster in post of the chosen area)."""
+
+    held_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
+    subject = plain_text_field(_("Subject"), max_length=200)
+    hours = forms.DecimalField(
+        label=_("Hours"), min_value=Decimal("0.5"), max_value=200, decimal_places=1, max_digits=4
+    )
+    organiser = plain_text_field(_("Organiser"), max_length=200)
+    certificate = forms.FileField(
+        label=_("Certificate or attendance sheet"),
+        required=False,
+        help_text=_("JPG, PNG or PDF, at most 10 MB."),
+    )
+    attendees = forms.MultipleChoiceField(
+        label=_("Who attended"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, candidates=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attendees"].choices = [(p.username, p.display_name) for p in candidates]
+
+
+class CertificateForm(forms.Form):
+    certificate = forms.FileField(
+        label=_("Certificate or attendance sheet"), help_text=_("JPG, PNG or PDF, at most 10 MB.")
+    )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +17,7 @@ from core.fields import one_of
 from core.text import join_list
 
 from . import rules
+from .validators import validate_plain_text
 
 
 class AreaLevel(models.TextChoices):
@@ -279,6 +282,9 @@ class AuditAction(models.TextChoices):
     TOKEN_USED = "token_used", _("API token used for a change")
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
     ENROLMENT_CODE = "enrolment_code", _("Two-factor enrolment code issued")
+    # The roster (domain §10): an appointment changed, a training recorded.
+    ROSTER_CHANGED = "roster_changed", _("Roster record changed")
+    TRAINING_RECORDED = "training_recorded", _("Training recorded")
 
 
 # Audit record types that are not a model's name (a model's own is shown by its verbose name).
@@ -290,6 +296,8 @@ AUDIT_OBJECT_LABELS = {
     "care_agreement_scan": _("signed care agreement"),
     "mandatory_report": _("mandatory report"),
     "subsidy_evidence": _("benefit evidence"),
+    "roster": _("roster record"),
+    "training_certificate": _("training certificate"),
 }
 
 
@@ -544,3 +552,159 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.channel} {self.status}"
+
+
+# --- The roster of child directors and supervisors, and their trainings (domain §10) -----------
+
+
+class Post(models.TextChoices):
+    """What a child director is besides (S2 #16: a village committee member or a social worker)."""
+
+    VILLAGE_COMMITTEE = "village_committee", _("Village committee member")
+    SOCIAL_WORKER = "social_worker", _("Social worker")
+    OTHER = "other", _("Other")
+
+
+def _roster_text(verbose_name: str, max_length: int) -> models.CharField:
+    """A short label of the roster (never free case notes): no NUL, never a formula."""
+    return models.CharField(
+        verbose_name, max_length=max_length, blank=True, validators=[validate_plain_text]
+    )
+
+
+class RosterEntry(models.Model):
+    """The appointment of one child director or supervisor (儿童主任、儿童督导员信息台账).
+
+    One per person, made the first time civil affairs fill it in: a director or supervisor with
+    none is on the roster all the same, in post from their account's creation. Their phone is the
+    account's (one number per person, changed with the account). Who is in post is
+    ``rules.in_post``: an account in use, appointed by today and not left."""
+
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("staff member"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="roster_entry",
+    )
+    appointed_on = models.DateField(_("appointed on"), null=True, blank=True)
+    post = models.CharField(_("post"), max_length=20, choices=Post.choices, blank=True)
+    # e.g. 村妇联主席, 驻村社工 (何种 "其他").
+    post_detail = _roster_text(_("post (details)"), 100)
+    qualification = _roster_text(_("qualification"), 200)
+    # The first day out of post; empty while in post.
+    left_on = models.DateField(_("left the post on"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        User,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("roster record")
+        verbose_name_plural = _("roster records")
+        constraints = [
+            one_of("post", ["", *Post.values], "roster_post_valid"),
+            models.CheckConstraint(
+                condition=models.Q(left_on__isnull=True)
+                | models.Q(appointed_on__isnull=True)
+                | models.Q(left_on__gt=models.F("appointed_on")),
+                name="roster_left_after_appointed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.appointed_on and self.left_on and self.left_on <= self.appointed_on:
+            errors["left_on"] = _("The day the post was left must come after the appointment.")
+        if self.post == Post.OTHER and not self.post_detail.strip():
+            errors["post_detail"] = _("Say what the post is.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Training(models.Model):
+    """One training (培训) held for many people at once, recorded once by civil affairs: its
+    attendees are ``attendances`` (培训档案, S2 #16)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    held_on = models.DateField(_("date"))
+    subject = models.CharField(_("subject"), max_length=200, validators=[validate_plain_text])
+    hours = models.DecimalField(
+        _("hours"),
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal(200))],
+    )
+    organiser = models.CharField(_("organiser"), max_length=200, validators=[validate_plain_text])
+    # A scan of the certificate or the signed attendance sheet: JPEG, PNG or PDF by its bytes
+    # (core.uploads.document_type), served only to those who may read an attendee's record.
+    certificate = models.FileField(_("certificate"), upload_to="trainings/%Y/%m/", blank=True)
+    certificate_content_type = models.CharField(max_length=50, blank=True, default="")
+    # Where it was recorded (the officer's area): whose civil affairs answer for the record.
+    area = models.ForeignKey(
+        Area, verbose_name=_("recorded in"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        User, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    attendees = models.ManyToManyField(
+        User,
+        verbose_name=_("attendees"),
+        through="TrainingAttendance",
+        related_name="trainings",
+    )
+
+    class Meta:
+        verbose_name = _("training")
+        verbose_name_plural = _("trainings")
+        ordering = ["-held_on", "-recorded_at"]
+        indexes = [models.Index(fields=["-held_on"], name="training_held_on")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hours__gte=Decimal("0.5")) & models.Q(hours__lte=200),
+                name="training_hours_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.held_on} {self.subject}"
+
+
+class TrainingAttendance(models.Model):
+    """One person at one training."""
+
+    id = models.BigAutoField(primary_key=True)
+    training = models.ForeignKey(
+        Training, verbose_name=_("training"), on_delete=models.CASCADE, related_name="attendances"
+    )
+    person = models.ForeignKey(
+        User,
+        verbose_name=_("attendee"),
+        on_delete=models.PROTECT,
+        related_name="training_attendances",
+        db_index=False,  # training_attendance_person
+    )
+
+    class Meta:
+        verbose_name = _("training attendance")
+        verbose_name_plural = _("training attendances")
+        constraints = [
+            models.UniqueConstraint(fields=["training", "person"], name="training_attended_once"),
+        ]
+        indexes = [
+            # A person's trainings, and their last one (the roster, the sweep, the dashboards).
+            models.Index(fields=["person", "training"], name="training_attendance_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} @ {self.training}"

@@ -50,6 +50,12 @@ class Capability(StrEnum):
     AREA_READ = "area.read"
     AREA_BROWSE = "area.browse"
     STAFF_DIRECTORY = "staff.directory"
+    # The roster (花名册) of child directors and supervisors and their trainings (domain §10).
+    ROSTER_LISTED = "roster.listed"
+    ROSTER_READ = "roster.read"
+    ROSTER_EDIT = "roster.edit"
+    TRAINING_RECORD = "training.record"
+    NETWORK_READ = "network.read"
     AREA_POLICY_EDIT = "area_policy.edit"
     ACCOUNT_MANAGE_CASE = "account.manage_case"
     ACCOUNT_MANAGE_PRIVILEGED = "account.manage_privileged"
@@ -149,6 +155,19 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
     # The staff directory with phone numbers: those who coordinate directors, and the
     # administrator who manages the accounts.
     C.STAFF_DIRECTORY: frozenset({SUPERVISOR, CIVIL_AFFAIRS, VIEWER, ADMIN}),
+    # Who is kept on the roster, trained every year and reminded of it — and so reads their own
+    # record and trainings (accounts.selectors.roster_person_for_user_or_404).
+    C.ROSTER_LISTED: frozenset({DIRECTOR, SUPERVISOR}),
+    # The roster of an area (appointments, posts, qualifications, trainings): those who
+    # coordinate directors, and the viewer (read-only). A director reads only their own record.
+    C.ROSTER_READ: frozenset({SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
+    # Appointments and trainings are civil affairs' records: they keep the 儿童主任信息台账 and
+    # organise the yearly training (S2 #16), once for many people.
+    C.ROSTER_EDIT: frozenset({CIVIL_AFFAIRS}),
+    C.TRAINING_RECORD: frozenset({CIVIL_AFFAIRS}),
+    # The network's gaps of an area (untrained, villages needing another director or having
+    # none in post): those who staff the villages and supervise directors.
+    C.NETWORK_READ: frozenset({SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
     # An area's deadlines and intervals (domain *defaults*): civil affairs and the administrator.
     C.AREA_POLICY_EDIT: frozenset({CIVIL_AFFAIRS, ADMIN}),
     # 等保 三权分立: system administration, security administration and audit kept apart. The
@@ -198,6 +217,8 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
 CASE_DATA_CAPABILITIES = frozenset(
     {c for c in Capability if c.value.split(".")[0] in {"child", "visit", "report", "benefit"}}
     | {C.PATROL, C.STATS_READ, C.STATS_EXPORT, C.HANDOVER_EXPORT, C.PERFORMANCE_READ}
+    # The network's gaps count children per village.
+    | {C.NETWORK_READ}
     | {C.MENU_WORKLIST, C.MENU_PATROL, C.MENU_STATISTICS}
     | {C.HOME_TOWNSHIP_QUEUES, C.HOME_COUNTY_QUEUES}
 )

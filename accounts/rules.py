@@ -1,8 +1,10 @@
-"""Pure rules of the 12-digit 统计用区划代码 (area codes) and of which role works at which level."""
+"""Pure rules of the 12-digit 统计用区划代码 (area codes), of which role works at which level, and
+of the roster's training year (who is in post, who is untrained)."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from core.masking import ID_NUMBER, PHONE
 
@@ -237,3 +239,60 @@ def mfa_required(
 def group_secret(secret: str, size: int = 4) -> str:
     """A base32 secret in groups of four characters, for typing into an authenticator app."""
     return " ".join(secret[i : i + size] for i in range(0, len(secret), size))
+
+
+# --- The roster of child directors and supervisors and their training (domain §10, S2) ---------
+# 每年至少组织一次……全覆盖培训: everyone on the roster is trained at least once a year. A person is
+# "untrained" once more than TRAINING_INTERVAL_DAYS have passed since their last training — or,
+# with none since they took the post, since their appointment (a new director has their first
+# year), or, with neither known, since their account was made. Reminded
+# TRAINING_REMINDER_DAYS before that (the reminder sweep).
+TRAINING_INTERVAL_DAYS = 365
+TRAINING_REMINDER_DAYS = 30
+# A village with more left-behind children and children in difficulty than this needs another
+# director (S2: 留守儿童和困境儿童总人数超过 30 人的村（社区）……增配儿童主任).
+CHILDREN_PER_DIRECTOR = 30
+
+
+def training_clock_start(
+    *, last_trained_on: date | None, appointed_on: date | None, joined_on: date
+) -> date:
+    """The day a person's training year runs from: the later of their last training and their
+    appointment; the day their account was made when neither is known."""
+    known = [day for day in (last_trained_on, appointed_on) if day is not None]
+    return max(known) if known else joined_on
+
+
+def training_due(
+    *, last_trained_on: date | None, appointed_on: date | None, joined_on: date
+) -> date:
+    """The last day a person still counts as trained (``training_due_sql`` in SQL)."""
+    start = training_clock_start(
+        last_trained_on=last_trained_on, appointed_on=appointed_on, joined_on=joined_on
+    )
+    return start + timedelta(days=TRAINING_INTERVAL_DAYS)
+
+
+def trained_within_year(due: date, today: date) -> bool:
+    """Trained within the last year: 365 days after the last training is the last such day
+    (trained 364 or 365 days ago: yes; 366: no)."""
+    return today <= due
+
+
+def training_reminder_due(due: date, today: date) -> bool:
+    """Whether the reminder to get trained is open: from TRAINING_REMINDER_DAYS before ``due``
+    on, until a training is recorded (a missed day is caught up: ``<=``, never ``==``)."""
+    return due - timedelta(days=TRAINING_REMINDER_DAYS) <= today
+
+
+def in_post(
+    *, is_active: bool, appointed_on: date | None, left_on: date | None, today: date
+) -> bool:
+    """Whether a director or supervisor holds the post today: an account in use, appointed (or
+    with no date recorded) on or before today, and not left by today (the day they leave is
+    their first day out of post)."""
+    if not is_active:
+        return False
+    if appointed_on is not None and appointed_on > today:
+        return False
+    return left_on is None or left_on > today

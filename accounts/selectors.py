@@ -13,12 +13,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Case, Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, When
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    IntegerField,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
+from core import clock
+
 from . import permissions, rules
-from .models import Area, Delivery, DeliveryPurpose, User
+from .models import Area, Delivery, DeliveryPurpose, Training, TrainingAttendance, User
 from .permissions import Capability
 
 M = TypeVar("M", bound=Model)
@@ -490,3 +507,251 @@ def audit_page(records: QuerySet, *, before: tuple[datetime, int] | None, size: 
     page = rows[:size]
     older = f"{page[-1].at.isoformat()}_{page[-1].pk}" if len(rows) > size else None
     return page, older
+
+
+# --- The roster of child directors and supervisors, and their trainings (domain §10) ----------
+#
+# Who may read what: with Capability.ROSTER_READ, every director and supervisor of the user's
+# area subtree; a person on the roster (Capability.ROSTER_LISTED) without it — a director — only
+# their own record and the trainings they attended. Outside the area: 404; in it, someone else's
+# record for a director, or any record for another role: 403.
+#
+# The training year and "in post" are one definition each, in SQL (below) for every set-based
+# reader — the roster list, the dashboards (dashboards.network) and the reminder sweep — and in
+# Python in accounts.rules (tested to agree). ``{person}`` is an alias of accounts_user.
+
+
+def last_trained_sql(person: str = "u") -> str:
+    """SQL: the date of the person's last training, NULL if none."""
+    return (
+        "(SELECT max(t.held_on) FROM accounts_trainingattendance ta"
+        " JOIN accounts_training t ON t.id = ta.training_id"
+        f" WHERE ta.person_id = {person}.id)"
+    )
+
+
+def training_due_sql(person: str = "u") -> str:
+    """SQL: the last day the person counts as trained (rules.training_due): a year after the
+    later of their last training and their appointment, else after their account was made."""
+    appointed = f"(SELECT r.appointed_on FROM accounts_rosterentry r WHERE r.user_id = {person}.id)"
+    joined = f"({person}.date_joined AT TIME ZONE '{settings.TIME_ZONE}')::date"
+    return (
+        f"(COALESCE(GREATEST({last_trained_sql(person)}, {appointed}), {joined})"
+        f" + {int(rules.TRAINING_INTERVAL_DAYS)})"
+    )
+
+
+def roster_listed_sql(person: str = "u") -> str:
+    """SQL: the person is kept on the roster (Capability.ROSTER_LISTED's roles)."""
+    roles = ", ".join(
+        f"'{role}'" for role in sorted(permissions.roles_with(Capability.ROSTER_LISTED))
+    )
+    return f"{person}.role IN ({roles})"
+
+
+def in_post_sql(person: str = "u", today: str = "%(today)s") -> str:
+    """SQL: the person holds the post on ``today`` (rules.in_post): an account in use, and no
+    roster record saying they were appointed later or had left by then."""
+    return (
+        f"({person}.is_active AND NOT EXISTS (SELECT 1 FROM accounts_rosterentry r"
+        f" WHERE r.user_id = {person}.id"
+        f" AND (r.appointed_on > {today}::date OR r.left_on <= {today}::date)))"
+    )
+
+
+def training_due_select_sql() -> str:
+    """The people to remind of their yearly training (rules.training_reminder_due) as of
+    ``%(today)s``: ``(user_id, area_id, role, due_date)`` of every director and supervisor in
+    post whose training year ends within TRAINING_REMINDER_DAYS, or has ended. Recording a
+    training moves ``due_date`` a year on, so the rule no longer selects them (the reminder is
+    resolved) and the next cycle is a new due date. The reminder sweep's rule reads this."""
+    due = training_due_sql("u")
+    return f"""
+        SELECT u.id AS user_id, u.area_id, u.role, {due} AS due_date
+        FROM accounts_user u
+        WHERE {roster_listed_sql("u")} AND {in_post_sql("u")}
+          AND {due} - {int(rules.TRAINING_REMINDER_DAYS)} <= %(today)s::date
+    """
+
+
+def training_reminder_select_sql(role: str, detail_sql: str = "''") -> str:
+    """``training_due_select_sql`` for recipients of ``role``, in the columns of a reminder
+    sweep rule's SELECT: (recipient, child, report, due date, detail). The person is their own
+    recipient; no child, no report (reminders.services.SweepRule)."""
+    if role not in permissions.roles_with(Capability.ROSTER_LISTED):
+        raise ValueError(f"{role!r} is not kept on the roster")
+    return f"""
+        SELECT t.user_id, NULL::uuid, NULL::uuid, t.due_date, {detail_sql}
+        FROM ({training_due_select_sql()}) t
+        WHERE t.role = '{role}'
+    """
+
+
+def _roster_people() -> QuerySet[User]:
+    """Everyone kept on the roster, with their area, appointment, last training, training due
+    date and whether they are in post today (``in_post``): one query, whatever the page."""
+    today = clock.today()
+    return (
+        User.objects.filter(role__in=permissions.roles_with(Capability.ROSTER_LISTED))
+        .select_related("area", "roster_entry")
+        .annotate(
+            last_trained_on=RawSQL(last_trained_sql("accounts_user"), [], output_field=DateField()),
+            training_due=RawSQL(training_due_sql("accounts_user"), [], output_field=DateField()),
+            in_post=RawSQL(
+                in_post_sql("accounts_user", "%s"), [today, today], output_field=BooleanField()
+            ),
+        )
+    )
+
+
+def _reads_whole_roster(user: User) -> bool:
+    return permissions.can(user, Capability.ROSTER_READ)
+
+
+def require_roster_reader(user: User) -> None:
+    """403 unless the user reads the roster of their area or is on it themselves."""
+    if not (_reads_whole_roster(user) or permissions.can(user, Capability.ROSTER_LISTED)):
+        raise PermissionDenied
+
+
+# Filters of the roster list (page and API): in post (the default), left, everyone; untrained.
+ROSTER_STATUSES = ("in_post", "left", "all")
+
+
+def roster_for_user(
+    *, user: User, area: Area | None = None, status: str = "in_post", untrained: bool = False
+) -> QuerySet[User]:
+    """The directors and supervisors the user may read (403 for a role that may read none), in
+    ``area`` (already checked to be the user's: area_picker_for, area_for_user_or_404) or the
+    user's whole area; ``status`` one of ROSTER_STATUSES; ``untrained``: in post and past their
+    training year. Ordered by area, role, name."""
+    require_roster_reader(user)
+    prefix = area_prefix(user)
+    people = _roster_people()
+    if prefix is None:
+        return people.none()
+    people = people.filter(prefix_q(prefix, "area__code"))
+    if not _reads_whole_roster(user):
+        people = people.filter(pk=user.pk)
+    if area is not None:
+        people = people.filter(subtree_q(area.code, "area__code"))
+    if status == "in_post" or untrained:
+        people = people.filter(in_post=True)
+    elif status == "left":
+        people = people.filter(in_post=False)
+    if untrained:
+        people = people.filter(training_due__lt=clock.today())
+    return people.order_by("area__code", "-role", "name", "username")
+
+
+def roster_person_for_user_or_404(
+    *, user: User, username: str, capability: Capability | None = None
+) -> User:
+    """One director or supervisor of the user's area (404 elsewhere, or not on the roster),
+    annotated like ``roster_for_user``. Then 403: for ``capability`` (ROSTER_EDIT) unless the
+    user holds it; for reading, unless the user reads the area's roster or it is their own."""
+    prefix = area_prefix(user)
+    people = _roster_people()
+    try:
+        if prefix is None:
+            raise User.DoesNotExist
+        person = people.filter(prefix_q(prefix, "area__code")).get(username=username)
+    except (User.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        _audit_outside_scope(
+            User.objects.filter(role__in=permissions.roles_with(Capability.ROSTER_LISTED)),
+            user=user,
+            area_field="area_id",
+            lookup={"username": username},
+        )
+        raise Http404 from exc
+    if capability is not None:
+        permissions.require(user, capability)
+    elif not (
+        _reads_whole_roster(user)
+        or (person.pk == user.pk and permissions.can(user, Capability.ROSTER_LISTED))
+    ):
+        raise PermissionDenied
+    return person
+
+
+def roster_candidates_for(*, user: User, area: Area | None = None) -> QuerySet[User]:
+    """Who a training may be recorded for: the directors and supervisors in post of the user's
+    area (or of ``area`` within it), untrained first."""
+    permissions.require(user, Capability.TRAINING_RECORD)
+    return roster_for_user(user=user, area=area).order_by(
+        "training_due", "area__code", "-role", "name", "username"
+    )
+
+
+def _attended_in(prefix: str) -> Exists:
+    return Exists(
+        TrainingAttendance.objects.filter(training=OuterRef("pk")).filter(
+            prefix_q(prefix, "person__area__code")
+        )
+    )
+
+
+def trainings_for_user(*, user: User, area: Area | None = None) -> QuerySet[Training]:
+    """Trainings the user may read, newest first, with their number of attendees: with
+    ROSTER_READ, those attended by someone of their area (or of ``area`` within it) or recorded
+    there; for a director, those they attended. 403 for other roles."""
+    require_roster_reader(user)
+    prefix = area_prefix(user)
+    trainings = Training.objects.select_related("area").annotate(
+        attendee_count=Count("attendances", distinct=True)
+    )
+    if prefix is None:
+        return trainings.none()
+    if not _reads_whole_roster(user):
+        attended = TrainingAttendance.objects.filter(training=OuterRef("pk"), person=user)
+        trainings = trainings.filter(Exists(attended))
+    else:
+        within = subtree_prefix(area.code) if area is not None else prefix
+        trainings = trainings.filter(_attended_in(within) | prefix_q(within, "area__code"))
+    return trainings.order_by("-held_on", "-recorded_at")
+
+
+def subtree_prefix(area_code: str) -> str:
+    return rules.prefix(area_code, rules.parse_level(area_code))
+
+
+def training_for_user_or_404(*, user: User, training_id: object) -> Training:
+    """One training the user may read (trainings_for_user), else 404."""
+    try:
+        return trainings_for_user(user=user).get(pk=training_id)
+    except (Training.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        _audit_outside_scope(
+            Training.objects.all(), user=user, area_field="area_id", lookup={"pk": training_id}
+        )
+        raise Http404 from exc
+
+
+def visible_attendances(*, user: User, training_ids: list) -> QuerySet[TrainingAttendance]:
+    """(training, person) of the given trainings whose person the user may read, one query:
+    a county's officer sees their county's attendees of a province's training."""
+    require_roster_reader(user)
+    prefix = area_prefix(user)
+    if prefix is None:
+        return TrainingAttendance.objects.none()
+    found = TrainingAttendance.objects.filter(
+        prefix_q(prefix, "person__area__code"),
+        training_id__in=training_ids,
+        person__role__in=permissions.roles_with(Capability.ROSTER_LISTED),
+    )
+    if not _reads_whole_roster(user):
+        found = found.filter(person=user)
+    return found.select_related("person").order_by("person__area_id", "person__username")
+
+
+def training_attendees_for(*, user: User, training: Training) -> QuerySet[User]:
+    """The attendees of ``training`` the user may read (the roster's rule: a county's officer
+    sees their county's attendees of a province's training, a director only themselves)."""
+    attended = TrainingAttendance.objects.filter(person=OuterRef("pk"), training=training)
+    return roster_for_user(user=user, status="all").filter(Exists(attended))
+
+
+def trainings_of(person: User) -> QuerySet[Training]:
+    """The trainings a person attended, newest first (their roster page)."""
+    return Training.objects.filter(
+        Exists(TrainingAttendance.objects.filter(training=OuterRef("pk"), person=person))
+    ).order_by("-held_on", "-recorded_at")

@@ -10,14 +10,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from accounts import policy_views, security_views
+from accounts import policy_views, roster_views, security_views
 from accounts import views as account_views
 from accounts.forms import LoginForm
 from benefits import admin_views
 from benefits import views as benefit_views
 from children import agreement_views, lifecycle_views
 from children import views as child_views
-from dashboards import export_views, performance_views
+from dashboards import export_views, network_views, performance_views
 from dashboards import views as dashboard_views
 from reminders import views as reminder_views
 from reporting import views as report_views
@@ -240,6 +240,14 @@ reporting_urls = [
 dashboards_urls = [
     path("", dashboard_views.dashboard, name="home"),
     path("<str:code>/directors/", performance_views.directors, name="directors"),
+    # The network's gaps (dashboards.network): each count's list.
+    path("<str:code>/network/untrained/", network_views.untrained, name="network_untrained"),
+    path(
+        "<str:code>/network/one-director/",
+        network_views.one_director,
+        name="network_one_director",
+    ),
+    path("<str:code>/network/no-director/", network_views.no_director, name="network_no_director"),
     path("<str:code>/exports/", export_views.exports_page, name="exports"),
     path("<str:code>/exports/<str:kind>.xlsx", export_views.export_xlsx, name="export"),
     path("<str:code>/progress-report/", export_views.progress_report, name="progress_report"),
@@ -261,6 +269,22 @@ urlpatterns = [
     path("areas/<str:code>/", account_views.area_list, name="area_detail"),
     path("staff/", account_views.staff_list, name="staff"),
     path("staff/end-sessions/", account_views.staff_sessions_end, name="staff_sessions_end"),
+    # The roster of child directors and supervisors and their trainings (domain §10).
+    path("roster/", roster_views.roster_list, name="roster"),
+    path("roster/people/<str:username>/", roster_views.roster_person, name="roster_person"),
+    path("roster/people/<str:username>/edit/", roster_views.roster_edit, name="roster_edit"),
+    path("roster/trainings/", roster_views.training_list, name="trainings"),
+    path("roster/trainings/new/", roster_views.training_create, name="training_create"),
+    path(
+        "roster/trainings/<uuid:training_id>/",
+        roster_views.training_detail,
+        name="training_detail",
+    ),
+    path(
+        "roster/trainings/<uuid:training_id>/certificate/",
+        roster_views.training_certificate,
+        name="training_certificate",
+    ),
     path("audit/", account_views.audit_list, name="audit"),
     path("audit/export.csv", account_views.audit_export, name="audit_export"),
     path("security/", security_views.security_home, name="security"),

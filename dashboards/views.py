@@ -18,7 +18,7 @@ from children.models import Category
 from core import replica
 from reporting.models import Stage
 
-from . import indicators
+from . import indicators, network
 from .indicator_sql import CATEGORIES
 
 BAR_WIDTH = 100  # SVG viewBox units for the longest bar
@@ -139,6 +139,8 @@ def dashboard(request: HttpRequest, code: str | None = None) -> HttpResponse:
             "category_bars": _category_bars(total, links),
             "is_township": area.level == "township",
             "child_level": indicators.CHILD_LEVEL.get(area.level),
+            # The roster's gaps (domain §10), for those who supervise directors.
+            "network": network.counts_for(user=request.user, area=area),
         },
     )
     response["Cache-Control"] = "private, no-store"

@@ -228,6 +228,14 @@ WRITTEN_MATRIX = {
     Capability.SECURITY_ADMIN: {SECURITY},
     Capability.AUDIT_LOG_READ: {AUDITOR, CIVIL_AFFAIRS},
     Capability.AREA_POLICY_EDIT: {CIVIL_AFFAIRS, ADMIN},
+    # The roster (domain §10, issue 21): directors and supervisors are on it and read their own
+    # record; those who coordinate them read the area's; civil affairs keep it and record the
+    # yearly training.
+    Capability.ROSTER_LISTED: {DIRECTOR, SUPERVISOR},
+    Capability.ROSTER_READ: {SUPERVISOR, CIVIL_AFFAIRS, VIEWER},
+    Capability.ROSTER_EDIT: {CIVIL_AFFAIRS},
+    Capability.TRAINING_RECORD: {CIVIL_AFFAIRS},
+    Capability.NETWORK_READ: {SUPERVISOR, CIVIL_AFFAIRS, VIEWER},
 }
 
 
@@ -269,6 +277,8 @@ def test_read_only_roles_change_nothing():
         Capability.AREA_READ,
         Capability.AREA_BROWSE,
         Capability.STAFF_DIRECTORY,
+        Capability.ROSTER_READ,
+        Capability.NETWORK_READ,
         Capability.MENU_HOME,
         Capability.MENU_STATISTICS,
     }

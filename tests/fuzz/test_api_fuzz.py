@@ -84,6 +84,17 @@ def fuzz_world(api_client, director_a, supervisor, civil_affairs) -> dict[str, s
             "child_id": str(child.pk),
         },
     )
+    training = post(
+        api_client(civil_affairs),
+        "/trainings",
+        {
+            "held_on": date.today().isoformat(),
+            "subject": "儿童主任示范培训",
+            "hours": 6,
+            "organiser": "泾县民政局",
+            "attendees": [director_a.username, supervisor.username],
+        },
+    )
     return {
         "token": "Bearer " + _token(civil_affairs),
         "child_id": str(child.pk),
@@ -92,6 +103,8 @@ def fuzz_world(api_client, director_a, supervisor, civil_affairs) -> dict[str, s
         "application_id": application["id"],
         "report_id": report["id"],
         "code": director_a.area_id,
+        "username": director_a.username,
+        "training_id": training["id"],
     }
 
 

@@ -174,6 +174,19 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
 
         job = jobs.export_job_start(user=civil_affairs, area=child.village, kind="handover")
         jobs.export_job_run(str(job.pk))
+        # The roster: director_a's record and a training they attended, with its certificate
+        # (accounts.roster; issue 21).
+        from accounts.roster import training_record
+
+        training = training_record(
+            user=civil_affairs,
+            held_on=date(2026, 11, 20),
+            subject="Matrix training",
+            hours=6,
+            organiser="County civil affairs",
+            attendees=[director_a.username],
+            certificate=SimpleUploadedFile("t.pdf", PDF),
+        )
         values = {
             "job_id": str(job.pk),
             "child_id": str(child.pk),
@@ -189,6 +202,8 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
             "enrolment_id": str(enrolment.pk),
             "objection_id": str(objection.pk),
             "transfer_id": str(transfer.pk),
+            "training_id": str(training.pk),
+            "username": director_a.username,
             "code": VILLAGE_1,
         }
         yield World(
@@ -229,6 +244,8 @@ OBJECT_PARAMETERS = {
     "enrolment_id",
     "objection_id",
     "transfer_id",
+    "training_id",
+    "username",  # a director's or supervisor's roster record (accounts.selectors.roster_*)
     "code",
 }
 CHOICE_PARAMETERS: dict[str, Callable[[], str]] = {
