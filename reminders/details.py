@@ -32,6 +32,10 @@ _SENTENCES = (
     ),
     (re.compile(r"转移申请待处理"), gettext_lazy("Transfer request waiting")),
     (
+        re.compile(r"每年至少参加一次培训"),
+        gettext_lazy("Take part in a training at least once a year"),
+    ),
+    (
         re.compile(r"转移申请(\d+)天未处理"),
         gettext_lazy("Transfer request unanswered for %(a)s days"),
     ),

@@ -30,6 +30,9 @@ class NotificationKind(models.TextChoices):
     PROTECTION_ORDER_DECISION = "protection_order_decision", _("Protection order decision due")
     WARNING_LETTER_FOLLOW_UP = "warning_letter_follow_up", _("Home visit after a warning letter")
     TRANSFER_PENDING = "transfer_pending", _("Transfer waiting for an answer")
+    # A director's or supervisor's year since their last training (or appointment) ends within
+    # 30 days (accounts.selectors.training_reminder_select_sql, domain §10).
+    TRAINING_DUE = "training_due", _("Yearly training due")
 
 
 class Notification(models.Model):

@@ -22,6 +22,8 @@ from django.utils import timezone, translation
 
 from accounts import outbox
 from accounts.models import Role, User
+from accounts.permissions import Capability, roles_with
+from accounts.selectors import training_reminder_select_sql
 from accounts.services import policy_joins_sql, policy_sql
 from benefits import rules as benefit_rules
 from children import rules as child_rules
@@ -546,7 +548,21 @@ def sweep_rules() -> list[SweepRule]:
         SweepRule(
             "subsidy_reapply", NotificationKind.SUBSIDY_REVIEW, Role.CIVIL_AFFAIRS, _REAPPLY_SQL
         ),
+        # Everyone kept on the roster is reminded of their own yearly training (domain §10).
+        *(
+            SweepRule(
+                f"training_due_{role}",
+                NotificationKind.TRAINING_DUE,
+                role,
+                training_reminder_select_sql(role, f"'{TRAINING_DETAIL}'"),
+            )
+            for role in sorted(roles_with(Capability.ROSTER_LISTED))
+        ),
     ]
+
+
+# The training reminder's detail line (in Chinese, as every detail: reminders.details).
+TRAINING_DETAIL = "每年至少参加一次培训"
 
 
 def rule_selects() -> list[tuple[str, str, str]]:
