@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from core import clock
+from core import clock, web
 from core.forms import refusals_on_form
 from core.uploads import private_file_response
 
@@ -67,9 +67,6 @@ def roster_list(request: HttpRequest) -> HttpResponse:
         people = selectors.staff_matching(people, query)
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     _audit_people(request, page)
-    kept = request.GET.copy()
-    for name in ("area", "page"):
-        kept.pop(name, None)
     return _no_store(
         render(
             request,
@@ -77,7 +74,7 @@ def roster_list(request: HttpRequest) -> HttpResponse:
             {
                 "page": page,
                 "picker": picker,
-                "picker_query": kept.urlencode(),
+                "picker_query": web.query_without(request.GET, "area", "page"),
                 "status": status,
                 "untrained": untrained,
                 "q": query,
@@ -139,14 +136,15 @@ def training_list(request: HttpRequest) -> HttpResponse:
     area = None if picker is None or picker.at_top else picker.current
     trainings = selectors.trainings_for_user(user=request.user, area=area)
     page = Paginator(trainings, PAGE_SIZE).get_page(request.GET.get("page"))
-    kept = request.GET.copy()
-    for name in ("area", "page"):
-        kept.pop(name, None)
     return _no_store(
         render(
             request,
             "accounts/training_list.html",
-            {"page": page, "picker": picker, "picker_query": kept.urlencode()},
+            {
+                "page": page,
+                "picker": picker,
+                "picker_query": web.query_without(request.GET, "area", "page"),
+            },
         )
     )
 

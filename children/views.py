@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -25,7 +25,7 @@ from accounts import selectors as scope
 from accounts.models import Area, AuditAction
 from accounts.permissions import Capability
 from accounts.services import ImportLocked, audit_children, audit_log
-from core import clock
+from core import clock, web
 from core.errors import Conflict
 from core.forms import form_page_view, refusals_on_form, run_small_form
 from core.masking import PHONE
@@ -64,14 +64,6 @@ def _villages_for(user) -> QuerySet[Area]:
     return scope.areas_for_user(user=user).filter(level="village")
 
 
-def _without(params: QueryDict, *names: str) -> str:
-    """The page's query string less ``names`` (the area picker's links keep the other filters)."""
-    kept = params.copy()
-    for name in names:
-        kept.pop(name, None)
-    return kept.urlencode()
-
-
 @login_required
 def child_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.ChildFilters.from_params(request.GET)
@@ -91,7 +83,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "picker": picker,
-            "picker_query": _without(request.GET, "area", "village", "page"),
+            "picker_query": web.query_without(request.GET, "area", "village", "page"),
             "categories": Category.choices,
             "risks": RiskLevel.choices,
             "flags": [

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -43,3 +43,11 @@ def content_key(rows: Iterable[Any]) -> str:
         digest.update(repr(values).encode())
         digest.update(b"\x00")
     return digest.hexdigest()
+
+
+def query_without(params: QueryDict, *names: str) -> str:
+    """The page's query string less ``names`` (the area picker's links keep the other filters)."""
+    kept = params.copy()
+    for name in names:
+        kept.pop(name, None)
+    return kept.urlencode()
