@@ -291,3 +291,45 @@ def test_the_first_sweep_fills_the_empty_table_in_bulk_as_the_daily_one_would(
     copy.pk = None
     with pytest.raises(IntegrityError), transaction.atomic():
         copy.save()
+
+
+def test_the_first_sweep_numbers_its_reminders_as_the_daily_one_would(
+    areas, director_a, supervisor, civil_affairs
+):
+    """Issue 20: the bulk path takes its ids from one call of the sequence, in the unique key's
+    order, and moves the sequence on past them: the same ids, in the same order, as the daily
+    path's one nextval a row, and the next reminder takes the next id (no clash with the primary
+    key)."""
+    with time_machine.travel("2026-11-23 10:00 +0800", tick=False):
+        for i in range(5):
+            make_child(director_a, name=f"儿童{i}")
+
+    def numbered() -> list[tuple]:
+        rows = Notification.objects.order_by("pk").values_list(
+            "pk", "rule", "kind", "recipient_id", "child_id", "due_date"
+        )
+        first = rows[0][0]
+        return [(pk - first, *key) for pk, *key in rows]
+
+    Notification.objects.all().delete()
+    with CaptureQueriesContext(connection) as bulk_queries:
+        first = sweep_on(date(2027, 1, 10))
+    assert rebuilt(bulk_queries)
+    bulk = numbered()
+    # Overdue, escalated to the supervisor and to the county: 15 ids in a row.
+    assert [n for n, *_ in bulk] == list(range(first.total)) == list(range(15))
+    last = Notification.objects.order_by("pk").last().pk
+    later = Notification.objects.create(
+        recipient=civil_affairs, kind="report_filed", rule="", created_on=date(2027, 1, 10)
+    )
+    assert later.pk == last + 1
+
+    # The daily path (a table with one unrelated row is not empty): one nextval a row, in the
+    # unique key's order.
+    Notification.objects.exclude(pk=later.pk).delete()
+    with CaptureQueriesContext(connection) as daily_queries:
+        daily = sweep_on(date(2027, 1, 10))
+    assert not rebuilt(daily_queries)
+    assert daily.created == first.created
+    later.delete()
+    assert numbered() == bulk
