@@ -183,18 +183,15 @@ def _person_detail(user, person) -> dict:
 
 
 def _audit_roster_read(request: HttpRequest, people) -> None:
-    from .services import audit_log
+    from .roster import roster_read_audit
 
-    records = [(p.username[:64], p.area_id or "") for p in people]
-    if records:
-        audit_log(
-            user=request.auth,
-            action=AuditAction.API_READ,
-            object_type="roster",
-            records=records,
-            request=request,
-            detail={"path": request.path},
-        )
+    roster_read_audit(
+        user=request.auth,
+        action=AuditAction.API_READ,
+        people=people,
+        request=request,
+        detail={"path": request.path},
+    )
 
 
 def _area_or_none(user, code: str | None):

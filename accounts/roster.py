@@ -26,6 +26,24 @@ from .models import AuditAction, RosterEntry, Training, TrainingAttendance, User
 from .permissions import Capability
 from .services import audit_log
 
+
+def roster_read_audit(
+    *, user: User, action: str, people: Iterable[User], request=None, detail: dict | None = None
+) -> None:
+    """One audit record per person whose roster record (names, numbers, trainings) was shown,
+    on a page or through the API."""
+    records = [(person.username[:64], person.area_id or "") for person in people]
+    if records:
+        audit_log(
+            user=user,
+            action=action,
+            object_type="roster",
+            records=records,
+            request=request,
+            detail=detail,
+        )
+
+
 # What a roster record's audit compares, before → after.
 ROSTER_FIELDS = ("appointed_on", "post", "post_detail", "qualification", "left_on")
 _DATES = frozenset({"appointed_on", "left_on"})

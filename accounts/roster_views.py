@@ -28,16 +28,10 @@ CANDIDATE_LIMIT = 500
 
 
 def _audit_people(request: HttpRequest, people) -> None:
-    """A page that shows these people's roster records (names, numbers, trainings): audited."""
-    records = [(person.username[:64], person.area_id or "") for person in people]
-    if records:
-        audit_log(
-            user=request.user,
-            action=AuditAction.VIEW,
-            object_type="roster",
-            records=records,
-            request=request,
-        )
+    """A page that shows these people's roster records: audited."""
+    roster.roster_read_audit(
+        user=request.user, action=AuditAction.VIEW, people=people, request=request
+    )
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
