@@ -92,6 +92,9 @@ class Role(models.TextChoices):
     ADMIN = rules.ADMIN, _("Administrator")
     SECURITY = rules.SECURITY, _("Security officer")
     AUDITOR = rules.AUDITOR, _("Security auditor")
+    HOTLINE = rules.HOTLINE, _("12355 hotline")
+    POLICE = rules.POLICE, _("Police")
+    PARTNER = rules.PARTNER, _("Referral organisation")
 
 
 class DigestChannel(models.TextChoices):
@@ -100,6 +103,46 @@ class DigestChannel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     SMS = "sms", _("Text message")
     WECOM = "wecom", _("WeCom")
+
+
+class OrganisationKind(models.TextChoices):
+    """Where a child may be referred (domain §10, S0 #12)."""
+
+    PROTECTION_AGENCY = "protection_agency", _("Child protection agency")
+    SOCIAL_WORK = "social_work", _("Social-work organisation")
+    HOSPITAL = "hospital", _("Hospital")
+    OTHER = "other", _("Other")
+
+
+class Organisation(models.Model):
+    """The registry of organisations children are referred to (未成年人保护机构, 社工机构,
+    医院), kept per county by civil affairs with their services and contacts. Its staff sign in
+    with the ``partner`` role and see only the referrals sent to it."""
+
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="organisations"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=OrganisationKind.choices, default=OrganisationKind.OTHER
+    )
+    services = models.TextField(_("services"), blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.UniqueConstraint(fields=["area", "name"], name="organisation_area_name_uniq"),
+            one_of("kind", OrganisationKind.values, "organisation_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class User(AbstractUser):
@@ -119,6 +162,15 @@ class User(AbstractUser):
     area = models.ForeignKey(
         Area,
         verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+    # A ``partner`` works for one organisation and sees its referrals only.
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -151,6 +203,10 @@ class User(AbstractUser):
             )
         if self.area_id is None and self.role != Role.ADMIN:
             raise ValidationError({"area": _("Every role except administrator needs an area.")})
+        if self.role == Role.PARTNER and self.organisation_id is None:
+            raise ValidationError(
+                {"organisation": _("A referral organisation's staff need an organisation.")}
+            )
 
     @property
     def display_name(self) -> str:

@@ -13,7 +13,19 @@ from enum import StrEnum
 from django.core.exceptions import PermissionDenied
 
 from . import rules
-from .rules import ADMIN, AUDITOR, CIVIL_AFFAIRS, DIRECTOR, REPORTER, SECURITY, SUPERVISOR, VIEWER
+from .rules import (
+    ADMIN,
+    AUDITOR,
+    CIVIL_AFFAIRS,
+    DIRECTOR,
+    HOTLINE,
+    PARTNER,
+    POLICE,
+    REPORTER,
+    SECURITY,
+    SUPERVISOR,
+    VIEWER,
+)
 
 
 class Capability(StrEnum):
@@ -28,10 +40,29 @@ class Capability(StrEnum):
     VISIT_REVIEW = "visit.review"
     PATROL = "patrol"
     REPORT_READ = "report.read"
+    REPORT_READ_OWN_ONLY = "report.read_own_only"
     REPORT_READ_DETAILS = "report.read_details"
     REPORT_READ_IDENTITY = "report.read_identity"
     REPORT_FILE = "report.file"
     REPORT_INTERVENE = "report.intervene"
+    REPORT_INTAKE = "report.intake"
+    REPORT_DETENTION = "report.detention"
+    # Referrals to organisations, and their registry (domain §10).
+    REFERRAL_MAKE = "referral.make"
+    REFERRAL_READ = "referral.read"
+    REFERRAL_ANSWER = "referral.answer"
+    ORGANISATION_READ = "organisation.read"
+    ORGANISATION_EDIT = "organisation.edit"
+    # The village's quarterly verification of children in difficulty, the county's yearly spot
+    # check of files, and the out-of-school list with its return-to-school follow-up.
+    VERIFICATION_READ = "verification.read"
+    VERIFICATION_RECORD = "verification.record"
+    SPOT_CHECK_READ = "spot_check.read"
+    SPOT_CHECK_RUN = "spot_check.run"
+    SPOT_CHECK_CORRECT = "spot_check.correct"
+    DROPOUT_READ = "dropout.read"
+    DROPOUT_IMPORT = "dropout.import"
+    DROPOUT_FOLLOW_UP = "dropout.follow_up"
     BENEFIT_BROWSE = "benefit.browse"
     BENEFIT_SUBMIT = "benefit.submit"
     BENEFIT_EVIDENCE = "benefit.evidence"
@@ -104,17 +135,54 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
     # The quarterly 督导巡查 page: the supervisors' duty, checked by civil affairs.
     C.PATROL: frozenset({SUPERVISOR, CIVIL_AFFAIRS}),
     # Reports of the area (a reporter: only those they filed — reporting.selectors.reports_for).
-    C.REPORT_READ: frozenset({REPORTER, DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
+    C.REPORT_READ: frozenset(
+        {REPORTER, HOTLINE, POLICE, DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}
+    ),
+    # Who reads only the reports they filed, wherever the child lives (not their area's): the
+    # mandatory reporter (a teacher, a doctor), the 12355 line and the police.
+    C.REPORT_READ_OWN_ONLY: frozenset({REPORTER, HOTLINE, POLICE}),
     # A report's case side — the linked file, the staff's notes, attachments, interventions: not
     # for a reporter (a teacher, a doctor), who sees what they typed and the progress only.
     C.REPORT_READ_DETAILS: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
     # Who made a report: only the township supervisor and civil affairs (SPP opinion, art. 13).
     C.REPORT_READ_IDENTITY: frozenset({SUPERVISOR, CIVIL_AFFAIRS}),
     # Filing a mandatory report (强制报告) and attaching to it: the reporting bodies and the case
-    # workers; the viewer is read-only.
-    C.REPORT_FILE: frozenset({REPORTER, DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS}),
+    # workers, the 12355 line and the police; the viewer is read-only.
+    C.REPORT_FILE: frozenset({REPORTER, HOTLINE, POLICE, DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS}),
     # Interventions (temporary guardianship, protection orders): township and county.
     C.REPORT_INTERVENE: frozenset({SUPERVISOR, CIVIL_AFFAIRS}),
+    # 一门受理: the 12355 line and the police file with their source and incident number and
+    # route the report to the child's township, chosen on the form.
+    C.REPORT_INTAKE: frozenset({HOTLINE, POLICE}),
+    # "A parent detained, minor children at home": the police, who detained them.
+    C.REPORT_DETENTION: frozenset({POLICE}),
+    # A child is referred (to a protection agency, a social-work organisation, a hospital) by
+    # the case workers of their area.
+    C.REFERRAL_MAKE: CASE_WORKERS,
+    # Referrals of the area; a partner only those sent to its organisation
+    # (reporting.selectors.referrals_for).
+    C.REFERRAL_READ: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER, PARTNER}),
+    # Accepted, declined, service given, closed: the organisation's answer, by its staff.
+    C.REFERRAL_ANSWER: frozenset({PARTNER}),
+    # The registry of organisations: read by the case workers who refer, kept by county civil
+    # affairs.
+    C.ORGANISATION_READ: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
+    C.ORGANISATION_EDIT: frozenset({CIVIL_AFFAIRS}),
+    # The quarterly verification (S0): the village committee (its director) confirms each child
+    # in difficulty and submits; the township (which may stand in for a village with no
+    # director) and the county read which villages submitted.
+    C.VERIFICATION_READ: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
+    C.VERIFICATION_RECORD: frozenset({DIRECTOR, SUPERVISOR}),
+    # The yearly spot check of files (S2): drawn and recorded by county civil affairs; the
+    # corrections are made (and marked done) by those who keep the files.
+    C.SPOT_CHECK_READ: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
+    C.SPOT_CHECK_RUN: frozenset({CIVIL_AFFAIRS}),
+    C.SPOT_CHECK_CORRECT: CASE_WORKERS,
+    # 控辍保学: the education department's list is imported by civil affairs or the township;
+    # the 劝返复学 follow-up is the case workers'.
+    C.DROPOUT_READ: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
+    C.DROPOUT_IMPORT: frozenset({SUPERVISOR, CIVIL_AFFAIRS}),
+    C.DROPOUT_FOLLOW_UP: CASE_WORKERS,
     # The benefits queue and ledgers of the area, read-only for the viewer.
     C.BENEFIT_BROWSE: frozenset({SUPERVISOR, CIVIL_AFFAIRS, VIEWER}),
     # Applying (and re-submitting) for a family: the director, or the supervisor.
@@ -149,7 +217,9 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
     # Area names and codes are the published 统计用区划代码, not case data: the system
     # administrator, who manages them, sees them too; the security officer and the auditor work
     # on accounts and the log and have no use for them.
-    C.AREA_READ: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER, REPORTER, ADMIN}),
+    C.AREA_READ: frozenset(
+        {DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER, REPORTER, HOTLINE, POLICE, ADMIN}
+    ),
     # The area pages list the staff of each area: not for reporters.
     C.AREA_BROWSE: frozenset({DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER, ADMIN}),
     # The staff directory with phone numbers: those who coordinate directors, and the
@@ -195,7 +265,7 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
     C.SYSTEM_ADMIN: frozenset({ADMIN}),
     # The director, the security officer and the auditor start on their own pages (worklist,
     # /security/, /audit/: accounts.views.home).
-    C.MENU_HOME: frozenset({SUPERVISOR, CIVIL_AFFAIRS, VIEWER, REPORTER, ADMIN}),
+    C.MENU_HOME: frozenset({SUPERVISOR, CIVIL_AFFAIRS, VIEWER, REPORTER, HOTLINE, POLICE, ADMIN}),
     # The director's first page; the others follow visits on the township overview.
     C.MENU_WORKLIST: frozenset({DIRECTOR}),
     # Patrol is the supervisor's duty; civil affairs open it from the township overview.
@@ -215,7 +285,13 @@ PERMISSIONS: dict[Capability, frozenset[str]] = {
 # Capabilities over children, visits, reports, benefits and statistics: never held by the
 # administrator, the security officer or the auditor (rules.NO_CASE_DATA_ROLES; tested).
 CASE_DATA_CAPABILITIES = frozenset(
-    {c for c in Capability if c.value.split(".")[0] in {"child", "visit", "report", "benefit"}}
+    {
+        c
+        for c in Capability
+        if c.value.split(".")[0]
+        in {"child", "visit", "report", "benefit", "referral", "verification", "spot_check"}
+        | {"dropout", "organisation"}
+    }
     | {C.PATROL, C.STATS_READ, C.STATS_EXPORT, C.HANDOVER_EXPORT, C.PERFORMANCE_READ}
     # The network's gaps count children per village.
     | {C.NETWORK_READ}

@@ -100,6 +100,9 @@ DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER, REPORTER, ADMIN, SECURITY, AUDITOR 
     "security",
     "auditor",
 )
+# The network's outside doors (domain §10): the 12355 line, the police (110) and the
+# organisations children are referred to.
+HOTLINE, POLICE, PARTNER = "hotline", "police", "partner"
 ROLE_ZH = {
     DIRECTOR: "儿童主任",
     SUPERVISOR: "儿童督导员",
@@ -109,6 +112,9 @@ ROLE_ZH = {
     ADMIN: "系统管理员",
     SECURITY: "安全管理员",
     AUDITOR: "安全审计员",
+    HOTLINE: "12355热线",
+    POLICE: "公安民警",
+    PARTNER: "转介服务机构",
 }
 ROLE_LEVELS: dict[str, tuple[str, ...]] = {
     DIRECTOR: (VILLAGE,),
@@ -119,6 +125,12 @@ ROLE_LEVELS: dict[str, tuple[str, ...]] = {
     ADMIN: LEVELS,
     SECURITY: LEVELS,
     AUDITOR: LEVELS,
+    # 12355 answers for a county or more; a police station (派出所) covers a township, a county
+    # bureau its county; a referral organisation is registered with a county (or serves a
+    # township, a city, a province) and sees only the referrals sent to it, wherever it is.
+    HOTLINE: (COUNTY, CITY, PROVINCE),
+    POLICE: (TOWNSHIP, COUNTY),
+    PARTNER: LEVELS,
 }
 
 

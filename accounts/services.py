@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import permissions, rules
-from .models import Area, AuditAction, Role, User
+from .models import Area, AuditAction, Organisation, Role, User
 from .permissions import Capability
 
 
@@ -255,8 +255,12 @@ def staff_add(
     name: str = "",
     phone: str = "",
     email: str = "",
+    organisation: str = "",
 ) -> tuple[User, bool]:
-    """Create or update a staff member. Returns (user, created)."""
+    """Create or update a staff member. Returns (user, created).
+
+    A ``partner`` works for the organisation named ``organisation`` in its area (registered
+    there if new); without a name, an organisation of its own (its name, or the username)."""
     if role not in Role.values:
         raise StaffError(
             f"角色 {role!r} 无效，可选: {', '.join(Role.values)} / "
@@ -289,6 +293,12 @@ def staff_add(
     user.phone = phone or user.phone
     user.email = email or user.email
     user.is_active = True
+    if role == Role.PARTNER:
+        user.organisation, _ = Organisation.objects.get_or_create(
+            area=area, name=(organisation or name or user.name or username)[:100]
+        )
+    else:
+        user.organisation = None
     try:
         validate_password(password, user)
     except ValidationError as exc:

@@ -48,7 +48,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "area": area,
             "sub_areas": sub_areas,
             # A mandatory reporter's home is their duty to report; everyone else's their areas.
-            "home_kind": "reporting" if user.role == Role.REPORTER else "areas",
+            "home_kind": (
+                "reporting" if permissions.can(user, Capability.REPORT_READ_OWN_ONLY) else "areas"
+            ),
             "show_api_docs": user.role == Role.CIVIL_AFFAIRS or user.is_staff,
             # What the apps above put on a first page (e.g. transfers to answer).
             "notices": extensions.home_notices(request),

@@ -33,6 +33,14 @@ class NotificationKind(models.TextChoices):
     # A director's or supervisor's year since their last training (or appointment) ends within
     # 30 days (accounts.selectors.training_reminder_select_sql, domain §10).
     TRAINING_DUE = "training_due", _("Yearly training due")
+    # Domain §10: the quarter's verification of a village's children in difficulty not yet
+    # submitted; a correction found by the yearly spot check falls due; the police found minor
+    # children at home after detaining a parent (the director checks within 24 hours); a
+    # referred organisation has not answered in time.
+    VERIFICATION_DUE = "verification_due", _("Quarterly verification due")
+    SPOT_CHECK_CORRECTION = "spot_check_correction", _("Spot-check correction due")
+    DETENTION_CHECK = "detention_check", _("Check on children of a detained parent")
+    REFERRAL_ANSWER_DUE = "referral_answer_due", _("Referral not answered")
 
 
 class Notification(models.Model):

@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from core.fields import EncryptedTextField, one_of
 
-from . import rules
+from . import referral_rules, rules
 
 
 class Situation(models.TextChoices):
@@ -46,6 +46,15 @@ class OrgType(models.TextChoices):
     RESCUE_INSTITUTION = "rescue_institution", _("Relief institution")
     WELFARE_INSTITUTION = "welfare_institution", _("Welfare institution")
     OTHER = "other", _("Other")
+
+
+class Source(models.TextChoices):
+    """Where a report came in (一门受理, domain §10): a reporting body (强制报告), or the intake of
+    the 12355 line or the police (110) with their incident number."""
+
+    REPORTING_BODY = "reporting_body", _("Reporting body")
+    HOTLINE = "hotline_12355", _("12355 hotline")
+    POLICE = "police_110", _("Police (110)")
 
 
 # Every change keeps who, when and before → after (ReportTransition keeps each move's note and
@@ -101,6 +110,31 @@ class MandatoryReport(models.Model):
     outcome = models.CharField(_("outcome"), max_length=30, blank=True, default="")
     stage_changed_at = models.DateTimeField(_("stage since"))
     police_received_at = models.DateTimeField(null=True, blank=True)
+    # Intake (domain §10): its source and the line's or the police's incident number.
+    source = models.CharField(
+        _("source"),
+        max_length=20,
+        choices=Source.choices,
+        default=Source.REPORTING_BODY,
+        db_default=Source.REPORTING_BODY,
+    )
+    incident_number = models.CharField(
+        _("incident number"), max_length=50, blank=True, default="", db_default=""
+    )
+    # "A parent detained, minor children at home" (police): the director checks on the
+    # children within 24 hours of the filing; when they did, and who.
+    parent_detained = models.BooleanField(
+        _("parent detained, minor children at home"), default=False, db_default=False
+    )
+    detention_checked_at = models.DateTimeField(_("children checked at"), null=True, blank=True)
+    detention_checked_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("children checked by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -118,6 +152,7 @@ class MandatoryReport(models.Model):
         constraints = [
             one_of("stage", rules.STAGES, "report_stage_valid"),
             one_of("situation", Situation.values, "report_situation_valid"),
+            one_of("source", Source.values, "report_source_valid"),
         ]
 
     def __str__(self) -> str:
@@ -195,3 +230,107 @@ class Intervention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.kind}"
+
+
+# --- Referrals to organisations (domain §10, S0 #12) -------------------------------------------
+
+
+class ReferralStatus(models.TextChoices):
+    SENT = referral_rules.SENT, _("Sent")
+    ACCEPTED = referral_rules.ACCEPTED, _("Accepted")
+    DECLINED = referral_rules.DECLINED, _("Declined")
+    SERVICE_GIVEN = referral_rules.SERVICE_GIVEN, _("Service given")
+    CLOSED = referral_rules.CLOSED, pgettext_lazy("referral", "Closed")
+    WITHDRAWN = referral_rules.WITHDRAWN, _("Withdrawn")
+
+
+class Referral(models.Model):
+    """A child referred to an organisation of the registry (a protection agency, a social-work
+    organisation, a hospital) with the reason, from the file or from a mandatory report. The
+    organisation's staff (role ``partner``) answer it; every answer is a ReferralEvent.
+
+    Scoped by the child's village (it goes with the file when the file is transferred), and for
+    a partner by the organisation it was sent to (reporting.referrals)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        "children.Child",
+        verbose_name=_("child"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    report = models.ForeignKey(
+        MandatoryReport,
+        verbose_name=_("mandatory report"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    # A case note: encrypted at rest (domain §9).
+    reason = EncryptedTextField(_("reason"))
+    referred_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("referred by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    referred_at = models.DateTimeField(_("referred at"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ReferralStatus.choices,
+        default=ReferralStatus.SENT,
+    )
+    status_changed_at = models.DateTimeField(_("status since"))
+    # The last day for the organisation's first answer (referral_rules.answer_due): the sweep
+    # reminds the referrer while the referral is still ``sent`` after it.
+    answer_due = models.DateField(_("answer due"))
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-referred_at"]
+        indexes = [
+            models.Index(fields=["organisation", "-referred_at"], name="referral_organisation"),
+            models.Index(fields=["child", "-referred_at"], name="referral_child"),
+            models.Index(
+                fields=["answer_due"],
+                name="referral_waiting",
+                condition=models.Q(status=referral_rules.SENT),
+            ),
+        ]
+        constraints = [
+            one_of("status", referral_rules.STATUSES, "referral_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.referred_at:%Y-%m-%d}"
+
+
+class ReferralEvent(models.Model):
+    """Every step of a referral, kept: sent, each answer of the organisation (accepted,
+    declined, service given, closed) and a withdrawal — who, when, from, to and the note."""
+
+    id = models.BigAutoField(primary_key=True)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20, choices=ReferralStatus.choices)
+    by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    note = EncryptedTextField(_("note"), blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            one_of("to_status", referral_rules.STATUSES, "referral_event_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} {self.from_status}→{self.to_status}"

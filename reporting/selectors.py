@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts import permissions
 from accounts import selectors as scope
-from accounts.models import Area, Role, User
+from accounts.models import Area, User
 from accounts.permissions import Capability
 from children.selectors import TimelineEntry, history_authors, record_history
 from core.text import labelled
@@ -25,7 +25,7 @@ from .models import Intervention, InterventionEvent, MandatoryReport, MandatoryR
 def reports_for(*, user: User) -> QuerySet[MandatoryReport]:
     queryset = MandatoryReport.objects.select_related("reporter", "area", "child")
     # A reporter's scope is the reports they filed, wherever the child lives (not their area).
-    if user.role == Role.REPORTER:
+    if permissions.can(user, Capability.REPORT_READ_OWN_ONLY):
         return queryset.filter(reporter=user)
     return scope.scope_queryset(queryset, user=user, area_field="area__code")
 

@@ -198,6 +198,7 @@ DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER, REPORTER = (
     "reporter",
 )
 ADMIN, SECURITY, AUDITOR = "admin", "security", "auditor"
+HOTLINE, POLICE, PARTNER = "hotline", "police", "partner"
 
 # The written access matrix (domain.md §1, api.md, README "Access and sign-in"), for the key
 # capabilities: exactly these roles, no more, no fewer.
@@ -210,8 +211,21 @@ WRITTEN_MATRIX = {
     Capability.VISIT_REVIEW: {SUPERVISOR, CIVIL_AFFAIRS},
     # Mandatory reports: filed by the reporting bodies and the case workers; the reporter's
     # identity only for the township supervisor and civil affairs.
-    Capability.REPORT_FILE: {REPORTER, DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS},
-    Capability.REPORT_READ: {REPORTER, DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS, VIEWER},
+    # The 12355 line and the police file too (domain §10, issue 21), and like a reporter read only
+    # what they filed.
+    Capability.REPORT_FILE: {REPORTER, HOTLINE, POLICE, DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS},
+    Capability.REPORT_READ: {
+        REPORTER,
+        HOTLINE,
+        POLICE,
+        DIRECTOR,
+        SUPERVISOR,
+        CIVIL_AFFAIRS,
+        VIEWER,
+    },
+    Capability.REPORT_READ_OWN_ONLY: {REPORTER, HOTLINE, POLICE},
+    Capability.REPORT_INTAKE: {HOTLINE, POLICE},
+    Capability.REPORT_DETENTION: {POLICE},
     Capability.REPORT_READ_IDENTITY: {SUPERVISOR, CIVIL_AFFAIRS},
     # Benefits: the director helps families apply, the township reviews first, the county approves
     # and pays.
@@ -236,6 +250,16 @@ WRITTEN_MATRIX = {
     Capability.ROSTER_EDIT: {CIVIL_AFFAIRS},
     Capability.TRAINING_RECORD: {CIVIL_AFFAIRS},
     Capability.NETWORK_READ: {SUPERVISOR, CIVIL_AFFAIRS, VIEWER},
+    # Referrals (issue 21): the case workers refer, the organisation's staff answer and read
+    # nothing else; civil affairs keep the registry.
+    Capability.REFERRAL_MAKE: {DIRECTOR, SUPERVISOR, CIVIL_AFFAIRS},
+    Capability.REFERRAL_ANSWER: {PARTNER},
+    Capability.ORGANISATION_EDIT: {CIVIL_AFFAIRS},
+    # The quarterly verification by the village, the yearly spot check by the county, the
+    # out-of-school list imported by the township or the county.
+    Capability.VERIFICATION_RECORD: {DIRECTOR, SUPERVISOR},
+    Capability.SPOT_CHECK_RUN: {CIVIL_AFFAIRS},
+    Capability.DROPOUT_IMPORT: {SUPERVISOR, CIVIL_AFFAIRS},
 }
 
 
@@ -281,14 +305,28 @@ def test_read_only_roles_change_nothing():
         Capability.NETWORK_READ,
         Capability.MENU_HOME,
         Capability.MENU_STATISTICS,
+        # Issue 21: the network's records, read only.
+        Capability.REFERRAL_READ,
+        Capability.ORGANISATION_READ,
+        Capability.VERIFICATION_READ,
+        Capability.SPOT_CHECK_READ,
+        Capability.DROPOUT_READ,
     }
     reporter = {c for c, roles in PERMISSIONS.items() if REPORTER in roles}
     assert reporter == {
         Capability.REPORT_FILE,
         Capability.REPORT_READ,
+        Capability.REPORT_READ_OWN_ONLY,
         Capability.AREA_READ,
         Capability.MENU_HOME,
     }
+    # The 12355 line and the police: the reporter's, with the intake (and the police's detention
+    # report); the partner: its referrals and nothing else.
+    for role, extra in ((HOTLINE, set()), (POLICE, {Capability.REPORT_DETENTION})):
+        held = {c for c, roles in PERMISSIONS.items() if role in roles}
+        assert held == reporter | {Capability.REPORT_INTAKE} | extra, role
+    partner = {c for c, roles in PERMISSIONS.items() if PARTNER in roles}
+    assert {c.value.split(".")[0] for c in partner} <= {"referral", "menu"}, partner
 
 
 def test_full_numbers_stay_a_table_of_their_own():

@@ -14,6 +14,10 @@ from ..conftest import COUNTY_A, TOWNSHIP_1, VILLAGE_1
         ("civil_affairs", COUNTY_A),
         ("viewer", TOWNSHIP_1),
         ("reporter", VILLAGE_1),
+        ("hotline", COUNTY_A),
+        ("police", TOWNSHIP_1),
+        ("police", COUNTY_A),
+        ("partner", COUNTY_A),
     ],
 )
 def test_add_staff_at_the_right_level(areas, role, code):
@@ -45,6 +49,8 @@ def test_add_staff_at_the_right_level(areas, role, code):
         ("supervisor", VILLAGE_1, "儿童督导员 只能设在乡镇级"),
         ("supervisor", COUNTY_A, "must be placed at a township area"),
         ("civil_affairs", TOWNSHIP_1, "县、市、省"),
+        ("hotline", TOWNSHIP_1, "12355热线 只能设在县、市、省级"),
+        ("police", VILLAGE_1, "must be placed at a township/county area"),
     ],
 )
 def test_role_at_wrong_level_is_refused(areas, role, code, words):
@@ -118,3 +124,34 @@ def test_create_api_token_prints_a_working_token_last(director_a, capsys, client
 def test_create_api_token_for_unknown_user(db):
     with pytest.raises(CommandError):
         call_command("create_api_token", "nobody")
+
+
+def test_a_partner_works_for_an_organisation_of_its_area(areas):
+    """add_staff --role partner [--organisation NAME]: the organisation of that name in the area,
+    registered if new; two people of one organisation share it; without a name, their own."""
+    for username in ("li", "zhao"):
+        call_command(
+            "add_staff",
+            username,
+            "--role",
+            "partner",
+            "--area",
+            COUNTY_A,
+            "--password",
+            "Qingshan-2026",
+            "--organisation",
+            "青山县阳光社工服务中心",
+        )
+    li, zhao = User.objects.get(username="li"), User.objects.get(username="zhao")
+    assert li.organisation_id == zhao.organisation_id
+    assert (li.organisation.name, li.organisation.area_id) == ("青山县阳光社工服务中心", COUNTY_A)
+    call_command(
+        "add_staff", "sun", "--role", "partner", "--area", COUNTY_A,
+        "--password", "Qingshan-2026", "--name", "县医院儿科",
+    )  # fmt: skip
+    assert User.objects.get(username="sun").organisation.name == "县医院儿科"
+    # Moved to another role, the account leaves the organisation.
+    call_command(
+        "add_staff", "li", "--role", "viewer", "--area", COUNTY_A, "--password", "Qingshan-2026"
+    )
+    assert User.objects.get(username="li").organisation_id is None

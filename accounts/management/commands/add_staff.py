@@ -17,6 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="")
         parser.add_argument("--phone", default="")
         parser.add_argument("--email", default="")
+        parser.add_argument(
+            "--organisation", default="", help="partner: the referral organisation's name"
+        )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -28,6 +31,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 phone=options["phone"],
                 email=options["email"],
+                organisation=options["organisation"],
             )
         except StaffError as exc:
             raise CommandError(str(exc)) from exc
