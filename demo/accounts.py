@@ -49,6 +49,11 @@ DEMO_STAFF: list[tuple[str, str, str | None, str, str]] = [
         "桃花潭镇中心小学 李老师",
         "13905633101",
     ),
+    # The network's outside doors (domain §10): the county's 12355 line, the township's police
+    # station, and a social-work organisation that children are referred to.
+    ("rx_jingxian", Role.HOTLINE, COUNTY_CODE, "12355青少年服务台 程晓", "05635025355"),
+    ("jc_taohuatan", Role.POLICE, "341823103000", "桃花潭派出所 汪建", "05635031110"),
+    ("jg_yangguang", Role.PARTNER, COUNTY_CODE, "阳光社工 孙婷", "13905634101"),
     ("admin", Role.ADMIN, None, "系统管理员", ""),
     # 等保 三权分立: security administration and audit apart from system administration.
     ("aq_province", Role.SECURITY, "340000000000", "安全管理员 周敏", "05512821001"),
@@ -59,6 +64,8 @@ DEMO_STAFF: list[tuple[str, str, str | None, str, str]] = [
 # app as base32 ONUG 65LX MFXG OLLE MVWW 6LLU N52H ALJR, or print the current code with
 # `manage.py totp_code USERNAME`. Never used outside seed_demo (refused in production).
 DEMO_TOTP_KEY = b"shouwang-demo-totp-1".hex()  # nosec B105
+# The organisation each demo partner works for (accounts.models.Organisation).
+DEMO_ORGANISATIONS = {"jg_yangguang": "泾县阳光社会工作服务中心"}
 
 
 def seed(stdout=None) -> None:
@@ -84,6 +91,7 @@ def seed(stdout=None) -> None:
                 # The daily digest goes by e-mail to whoever has an address (the console in
                 # development): .example is reserved, never delivered.
                 email=f"{username}@demo.example",
+                organisation=DEMO_ORGANISATIONS.get(username, ""),
             )
     _give_demo_devices()
     if stdout is not None:
