@@ -55,14 +55,20 @@ class UserAdmin(BaseUserAdmin):
     # No superuser, staff, group or permission fields: they follow the role (staff_save).
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Role and area"), {"fields": ("name", "phone", "email", "role", "area")}),
+        (
+            _("Role and area"),
+            {"fields": ("name", "phone", "email", "role", "area", "organisation")},
+        ),
         (_("Status"), {"fields": ("is_active",)}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     readonly_fields = ("last_login", "date_joined")
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
-        (_("Role and area"), {"fields": ("name", "phone", "email", "role", "area")}),
+        (
+            _("Role and area"),
+            {"fields": ("name", "phone", "email", "role", "area", "organisation")},
+        ),
     )
     actions = ("end_sessions",)
 
@@ -79,6 +85,21 @@ class UserAdmin(BaseUserAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Accounts are deactivated, never deleted (what they did stays attributable).
         return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organisation":
+            # A partner's organisation (required for that role: User.clean), named with its
+            # area: two counties may each have one of the same name.
+            from .models import Organisation
+
+            kwargs["queryset"] = Organisation.objects.select_related("area").order_by(
+                "area_id", "name"
+            )
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            field.label_from_instance = lambda o: f"{o.name} · {o.area.name}"
+            field.help_text = _("Only for the staff of a referral organisation.")
+            return field
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role":

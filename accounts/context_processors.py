@@ -18,6 +18,8 @@ NAV_ITEMS = [
     ("visits:review", _("Review"), Capability.VISIT_REVIEW),
     ("visits:patrol", _("Patrol"), Capability.MENU_PATROL),
     ("reporting:queue", _("Reports"), Capability.REPORT_READ),
+    # The case workers' referrals of their area; an organisation's staff: those sent to it.
+    ("reporting:referrals", _("Referrals"), Capability.REFERRAL_READ),
     ("areas", _("Areas"), Capability.AREA_BROWSE),
     ("staff", _("Staff"), Capability.STAFF_DIRECTORY),
     ("roster", _("Roster"), Capability.ROSTER_READ),

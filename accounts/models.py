@@ -341,6 +341,8 @@ class AuditAction(models.TextChoices):
     # The roster (domain §10): an appointment changed, a training recorded.
     ROSTER_CHANGED = "roster_changed", _("Roster record changed")
     TRAINING_RECORDED = "training_recorded", _("Training recorded")
+    # The registry of referral organisations (domain §10): registered, changed, deactivated.
+    ORGANISATION_CHANGED = "organisation_changed", _("Referral organisation changed")
 
 
 # Audit record types that are not a model's name (a model's own is shown by its verbose name).
@@ -354,6 +356,7 @@ AUDIT_OBJECT_LABELS = {
     "subsidy_evidence": _("benefit evidence"),
     "roster": _("roster record"),
     "training_certificate": _("training certificate"),
+    "organisation": _("referral organisation"),
 }
 
 

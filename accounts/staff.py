@@ -36,6 +36,7 @@ TRACKED_FIELDS = (
     "email",
     "role",
     "area_id",
+    "organisation_id",
     "is_active",
     "is_staff",
     "is_superuser",
@@ -104,6 +105,8 @@ def staff_save(
         if stored and not may_manage(by, stored.role, is_superuser=stored.is_superuser):
             raise PermissionDenied
     user.is_staff = user.is_superuser = user.role == Role.ADMIN
+    if user.role != Role.PARTNER:
+        user.organisation = None  # only a partner works for an organisation
     if not may_manage(by, user.role, is_superuser=user.is_superuser):
         raise PermissionDenied
     if password is not None:

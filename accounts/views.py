@@ -27,6 +27,8 @@ HOME_REDIRECTS = {
     Role.DIRECTOR: "visits:worklist",
     Role.SECURITY: "security",
     Role.AUDITOR: "audit",
+    # A referral organisation's staff see the referrals sent to it and nothing else.
+    Role.PARTNER: "reporting:referrals",
 }
 
 

@@ -6,12 +6,15 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock_time
 from typing import IO
+from xml.parsers.expat import ExpatError
 
 from django.core.exceptions import PermissionDenied
 from django.utils.functional import lazy
@@ -621,6 +624,60 @@ def _fits(sheet: bytes) -> bool:
     return rows <= MAX_IMPORT_ROWS + 1 and columns <= FAST_MAX_COLUMNS
 
 
+# What reading a sheet's rows raises for a damaged file (XML that does not parse, a part that does
+# not inflate or fails its CRC).
+_BROKEN_SHEET = (SyntaxError, ExpatError, zipfile.BadZipFile, zlib.error, EOFError)
+
+
+class SheetRefused(Exception):
+    """The upload is refused as a whole: too large, not an .xlsx file, or a sheet that cannot be
+    read to its end."""
+
+    def __init__(self, reason: str, error: RowError) -> None:
+        super().__init__(reason)
+        self.reason, self.error = reason, error
+
+    @classmethod
+    def unreadable(cls, exc: Exception) -> SheetRefused:
+        message = _("Cannot read the .xlsx file: %(error)s") % {"error": exc.__class__.__name__}
+        return cls("not_xlsx", RowError(0, FILE, message))
+
+
+@contextmanager
+def first_sheet_rows(source: str | IO[bytes]) -> Iterator[tuple[int | None, Iterator[Sequence]]]:
+    """The first sheet of an uploaded .xlsx, read safely, as (the number of rows the sheet
+    states, None when it does not say; its rows as values). Refused (SheetRefused) over
+    MAX_IMPORT_BYTES, when it unpacks to more than MAX_IMPORT_EXPANDED_BYTES, or when it is not
+    an .xlsx. Read by python-calamine when it may (_fast_rows), else by openpyxl, read-only.
+    The caller stops at its own row cap: past the stated size the rows go on."""
+    size = _size_of(source)
+    if size is not None and size > MAX_IMPORT_BYTES:
+        raise SheetRefused("too_large", RowError(0, FILE, TOO_LARGE_MESSAGE))
+    expanded = zip_expanded_size(source)
+    if expanded is not None and expanded > MAX_IMPORT_EXPANDED_BYTES:
+        raise SheetRefused("too_large", RowError(0, FILE, TOO_LARGE_EXPANDED_MESSAGE))
+    rows = _fast_rows(source, size)
+    if rows is not None:
+        yield None, iter(rows)
+        return
+    try:
+        workbook = load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not .xlsx
+        raise SheetRefused.unreadable(exc) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        declared = sheet.max_row  # from the sheet's <dimension>, None when it does not say
+        # Past the stated size openpyxl must not stop: the caller stops at the cap itself.
+        sheet.reset_dimensions()
+        yield declared, sheet.iter_rows(values_only=True)
+    except _BROKEN_SHEET as exc:
+        # The sheet is parsed as its rows are read: broken XML (a NUL written as &#0;) or a
+        # damaged part shows only then.
+        raise SheetRefused.unreadable(exc) from exc
+    finally:
+        workbook.close()
+
+
 def _check_and_create(
     *, source: str | IO[bytes], user: User, request, update: bool = False
 ) -> ImportReport:
@@ -631,37 +688,11 @@ def _check_and_create(
         services.require_writer(user)
     except PermissionDenied:
         return report.refuse("role", RowError(0, ACCOUNT, _("Your role cannot import child files")))
-    size = _size_of(source)
-    if size is not None and size > MAX_IMPORT_BYTES:
-        return report.refuse("too_large", RowError(0, FILE, TOO_LARGE_MESSAGE))
-    expanded = zip_expanded_size(source)
-    if expanded is not None and expanded > MAX_IMPORT_EXPANDED_BYTES:
-        return report.refuse("too_large", RowError(0, FILE, TOO_LARGE_EXPANDED_MESSAGE))
-    rows = _fast_rows(source, size)
-    if rows is not None:
-        parsed, villages, seen_numbers = _read_rows(None, iter(rows), user, report)
-    else:
-        try:
-            workbook = load_workbook(source, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a file that is not .xlsx
-            return report.refuse(
-                "not_xlsx",
-                RowError(
-                    0,
-                    FILE,
-                    _("Cannot read the .xlsx file: %(error)s") % {"error": exc.__class__.__name__},
-                ),
-            )
-        try:
-            sheet = workbook.worksheets[0]
-            declared = sheet.max_row  # from the sheet's <dimension>, None when it does not say
-            # Past the stated size openpyxl must not stop: _read_rows stops at the cap itself.
-            sheet.reset_dimensions()
-            parsed, villages, seen_numbers = _read_rows(
-                declared, sheet.iter_rows(values_only=True), user, report
-            )
-        finally:
-            workbook.close()
+    try:
+        with first_sheet_rows(source) as (declared, rows):
+            parsed, villages, seen_numbers = _read_rows(declared, rows, user, report)
+    except SheetRefused as refused:
+        return report.refuse(refused.reason, refused.error)
     if report.reason:
         return report
 

@@ -444,4 +444,10 @@ def _move_records(duplicate: Child, survivor: Child) -> None:
         ):
             continue
         name = relation.field.name
+        # A model whose rows may name both files once each (a checklist, a sample) says how
+        # its two rows become one: ``merge_child_rows(duplicate_id, survivor_id)``.
+        merge_rows = getattr(model, "merge_child_rows", None)
+        if merge_rows is not None:
+            merge_rows(duplicate.pk, survivor.pk)
+            continue
         model._base_manager.filter(**{name: duplicate.pk}).update(**{name: survivor.pk})

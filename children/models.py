@@ -888,3 +888,284 @@ class CategoryDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child_id} {self.category} {self.decision}"
+
+
+# --- 控辍保学: the education department's out-of-school list and 劝返复学 (children.dropouts) ---
+
+
+class DropoutList(models.Model):
+    """One list of children out of school from the education department (控辍保学), as imported
+    by civil affairs or the township: who, when, which file, and where it came from."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The importer's area: the list is seen in that area's subtree.
+    area = models.ForeignKey(
+        "accounts.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(_("source"), max_length=100)
+    file_name = models.CharField(_("file"), max_length=200, blank=True, default="")
+    imported_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("imported by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    matched_count = models.PositiveIntegerField(_("matched"), default=0)
+    unmatched_count = models.PositiveIntegerField(_("not matched"), default=0)
+    cases_opened = models.PositiveIntegerField(_("cases opened"), default=0)
+
+    class Meta:
+        verbose_name = _("out-of-school list")
+        verbose_name_plural = _("out-of-school lists")
+        ordering = ["-imported_at"]
+        indexes = [
+            models.Index(fields=["area", "-imported_at"], name="dropout_list_area"),
+        ]
+
+    def __str__(self) -> str:
+        return self.source
+
+
+class DropoutMatch(models.TextChoices):
+    """How a row of the list was matched to a file in the importer's area."""
+
+    MATCHED = "matched", _("Matched")
+    NO_FILE = "no_file", _("No file with this ID number in the area")
+    NO_NAME_MATCH = "no_name_match", _("No file with this name and birth date in the area")
+    NO_BIRTH_DATE = "no_birth_date", _("No ID number or birth date to match on")
+    AMBIGUOUS = "ambiguous", _("Several files with this name and birth date")
+    FILE_CLOSED = "file_closed", _("The file is closed")
+    ADULT = "adult", _("18 or older")
+
+
+class DropoutFollowUp(models.TextChoices):
+    """A row not matched at import waits for a case worker: linked to a file, or dismissed."""
+
+    NONE = "", _("Nothing to do")
+    OPEN = "open", _("To follow up")
+    LINKED = "linked", _("Linked to a file")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class DropoutRow(models.Model):
+    """One child of an out-of-school list, with the result of matching it to a file."""
+
+    id = models.BigAutoField(primary_key=True)
+    dropout_list = models.ForeignKey(
+        DropoutList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="rows"
+    )
+    line = models.PositiveIntegerField(_("row"))
+    name = models.CharField(_("full name"), max_length=50)
+    id_number_encrypted = models.TextField(blank=True, default="", editable=False)
+    id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True, default="")
+    id_number_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    school_name = models.CharField(_("school"), max_length=100, blank=True, default="")
+    grade = models.CharField(_("grade"), max_length=30, blank=True, default="")
+    listed_status = models.CharField(
+        _("status on the list"), max_length=20, choices=SchoolStatus.choices
+    )
+    # The township named on the row, else the list's area: who follows it up.
+    area = models.ForeignKey(
+        "accounts.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
+    )
+    result = models.CharField(_("match"), max_length=20, choices=DropoutMatch.choices)
+    child = models.ForeignKey(
+        Child,
+        verbose_name=_("child"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="dropout_rows",
+    )
+    case = models.ForeignKey(
+        "ReturnToSchoolCase",
+        verbose_name=_("return-to-school case"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rows",
+    )
+    case_opened = models.BooleanField(_("case opened by this row"), default=False)
+    follow_up = models.CharField(
+        _("follow-up"), max_length=10, choices=DropoutFollowUp.choices, blank=True, default=""
+    )
+    follow_up_note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    followed_up_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    followed_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("out-of-school list row")
+        verbose_name_plural = _("out-of-school list rows")
+        ordering = ["dropout_list", "line"]
+        indexes = [
+            # The rows waiting for a case worker, by area (a range of codes: the user's subtree).
+            models.Index(
+                fields=["area"],
+                name="dropout_row_follow_up",
+                condition=models.Q(follow_up="open"),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["dropout_list", "line"], name="dropout_row_line"),
+            one_of("result", DropoutMatch.values, "dropout_row_result_valid"),
+            one_of("follow_up", DropoutFollowUp.values, "dropout_row_follow_up_valid"),
+            one_of(
+                "listed_status",
+                ["dropped_out", "not_enrolled", "suspended"],
+                "dropout_row_status_valid",
+            ),
+            # A matched row has its file; one linked later too.
+            models.CheckConstraint(
+                condition=~models.Q(result="matched", child__isnull=True)
+                & ~models.Q(follow_up="linked", child__isnull=True),
+                name="dropout_row_matched_has_child",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dropout_list_id}:{self.line} {self.name}"
+
+
+class ReturnOutcome(models.TextChoices):
+    RETURNED = "returned", _("Back in school")
+    TRANSFERRED_TO_VOCATIONAL = "transferred_to_vocational", _("Went on to vocational education")
+    EXEMPTED = "exempted", _("Exempted or deferred by the education department")
+    OTHER = "other", _("Other")
+
+
+class ReturnCaseStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("return-to-school case", "Open")
+    CLOSED = "closed", pgettext_lazy("return-to-school case", "Closed")
+
+
+class ReturnToSchoolCase(models.Model):
+    """劝返复学: a child out of school is followed up until back in school — contacts with the
+    family, a plan, and an outcome. At most one open case per child."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        Child,
+        verbose_name=_("child"),
+        on_delete=models.CASCADE,
+        related_name="return_to_school_cases",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReturnCaseStatus.choices, default=ReturnCaseStatus.OPEN
+    )
+    opened_on = models.DateField(_("opened on"))
+    opened_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("opened by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The list the child was on (null when opened from a row linked later: the row says).
+    source_list = models.ForeignKey(
+        DropoutList,
+        verbose_name=_("list"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+    )
+    listed_status = models.CharField(
+        _("status on the list"), max_length=20, choices=SchoolStatus.choices
+    )
+    # Case notes about a child: encrypted at rest like the file's notes.
+    plan = EncryptedTextField(
+        _("plan"), blank=True, default="", validators=[MaxLengthValidator(2000)]
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=30, choices=ReturnOutcome.choices, blank=True, default=""
+    )
+    returned_on = models.DateField(_("back in school on"), null=True, blank=True)
+    returned_school = models.CharField(_("school"), max_length=100, blank=True, default="")
+    outcome_note = EncryptedTextField(
+        _("note"), blank=True, default="", validators=[MaxLengthValidator(500)]
+    )
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("return-to-school case")
+        verbose_name_plural = _("return-to-school cases")
+        ordering = ["-opened_on", "-created_at"]
+        constraints = [
+            # Also the index of a child's open case.
+            models.UniqueConstraint(
+                fields=["child"], condition=models.Q(status="open"), name="return_case_one_open"
+            ),
+            one_of("status", ReturnCaseStatus.values, "return_case_status_valid"),
+            one_of("outcome", ["", *ReturnOutcome.values], "return_case_outcome_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status="open", outcome="", closed_on__isnull=True)
+                | (models.Q(status="closed", closed_on__isnull=False) & ~models.Q(outcome="")),
+                name="return_case_closed_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(outcome="returned") | models.Q(returned_on__isnull=False),
+                name="return_case_returned_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child_id} {self.opened_on}"
+
+
+class ReturnContactChannel(models.TextChoices):
+    HOME_VISIT = "home_visit", _("Home visit")
+    PHONE = "phone", _("Phone call")
+    VIDEO = "video", _("Video call")
+    AT_SCHOOL = "at_school", _("Meeting at school")
+    WECHAT = "wechat", _("WeChat message")
+    OTHER = "other", _("Other")
+
+
+class ReturnToSchoolContact(models.Model):
+    """One contact of a return-to-school case (劝返): when, who, with whom, how, and a note."""
+
+    id = models.BigAutoField(primary_key=True)
+    case = models.ForeignKey(
+        ReturnToSchoolCase,
+        verbose_name=_("return-to-school case"),
+        on_delete=models.CASCADE,
+        related_name="contacts",
+    )
+    contacted_on = models.DateField(_("date"))
+    contacted_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    with_whom = models.CharField(_("with whom"), max_length=100)
+    channel = models.CharField(_("how"), max_length=20, choices=ReturnContactChannel.choices)
+    note = EncryptedTextField(
+        _("note"), blank=True, default="", validators=[MaxLengthValidator(1000)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("return-to-school contact")
+        verbose_name_plural = _("return-to-school contacts")
+        ordering = ["-contacted_on", "-created_at"]
+        constraints = [
+            one_of("channel", ReturnContactChannel.values, "return_contact_channel_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.contacted_on}"

@@ -95,3 +95,9 @@ def register() -> None:
     """ChildrenConfig.ready: the transfers waiting and the children's panel on the first page."""
     extensions.register_home_notices(home_transfers)
     extensions.register_home_panels(home_children)
+    # 劝返复学 on the file's page and timeline (children.dropouts).
+    from . import dropouts
+    from . import extensions as child_page
+
+    child_page.register_page_context(dropouts.child_page_context)
+    child_page.register_timeline_source(dropouts.timeline_entries)

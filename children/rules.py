@@ -15,6 +15,19 @@ from django.utils.translation import gettext as _
 LEFT_BEHIND_MAX_AGE = 16  # under 16 (国发〔2016〕13号)
 DEFAULT_AWAY_DAYS = 90  # *default*: "working away for at least 90 days" (3 months)
 SCHOOL_AGE = (6, 15)  # compulsory schooling: out_of_school applies to ages 6–15
+# The 困境儿童 subtypes (domain §2): every category but left-behind and single-parent. The
+# quarterly verification, the spot check's strata and the township's 困境儿童 register use it.
+DIFFICULTY_CATEGORIES = (
+    "orphan",
+    "de_facto_unsupported",
+    "hiv_affected",
+    "severe_disability",
+    "serious_illness",
+    "low_income_family",
+    "guardian_abuse",
+    "street_child",
+    "emergency_affected",
+)
 REASSESS_AFTER_DAYS = 180  # *default*
 
 # A parent with one of these statuses lacks guardianship capacity whatever the checkbox says.

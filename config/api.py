@@ -16,6 +16,7 @@ from dashboards.api import router as dashboards_router
 from reminders.api import router as reminders_router
 from reporting.api import router as reporting_router
 from visits.api import router as visits_router
+from visits.verification_api import router as verification_router
 
 from .security import ApiAnonymousThrottle, ApiAuthenticatedThrottle
 
@@ -118,8 +119,12 @@ def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 api.add_router("/", accounts_router)
 api.add_router("/", children_router)
 api.add_router("/", lifecycle_router)
+api.add_router("/", "children.dropout_api.router")
 api.add_router("/", benefits_router)
 api.add_router("/", visits_router)
+api.add_router("/", verification_router)
 api.add_router("/", reporting_router)
+api.add_router("/", "reporting.referral_api.router")  # organisations and referrals
 api.add_router("/", reminders_router)
 api.add_router("/", dashboards_router)
+api.add_router("/", "dashboards.spot_check_api.router")  # the yearly spot check of files

@@ -10,18 +10,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from accounts import policy_views, roster_views, security_views
+from accounts import organisation_views, policy_views, roster_views, security_views
 from accounts import views as account_views
 from accounts.forms import LoginForm
 from benefits import admin_views
 from benefits import views as benefit_views
-from children import agreement_views, lifecycle_views
+from children import agreement_views, dropout_views, lifecycle_views
 from children import views as child_views
-from dashboards import export_views, network_views, performance_views
+from dashboards import export_views, network_views, performance_views, spot_check_views
 from dashboards import views as dashboard_views
 from reminders import views as reminder_views
+from reporting import referral_views
 from reporting import views as report_views
-from visits import offline_views
+from visits import offline_views, verification_views
 from visits import views as visit_views
 
 from .api import api
@@ -116,6 +117,37 @@ children_urls = [
     ),
     path(
         "agreements/<uuid:agreement_id>/pdf/", agreement_views.agreement_pdf, name="agreement_pdf"
+    ),
+    # 控辍保学: the education department's out-of-school lists and 劝返复学 (children.dropouts).
+    path("dropouts/", dropout_views.dropout_lists, name="dropout_lists"),
+    path("dropouts/follow-up/", dropout_views.dropout_follow_up, name="dropout_follow_up"),
+    path("dropouts/<uuid:list_id>/", dropout_views.dropout_list, name="dropout_list"),
+    path(
+        "dropouts/rows/<int:row>/link/",
+        dropout_views.dropout_row_link,
+        name="dropout_row_link",
+    ),
+    path(
+        "dropouts/rows/<int:row>/dismiss/",
+        dropout_views.dropout_row_dismiss,
+        name="dropout_row_dismiss",
+    ),
+    path("return-to-school/", dropout_views.return_cases, name="return_cases"),
+    path("return-to-school/<uuid:case_id>/", dropout_views.return_case, name="return_case"),
+    path(
+        "return-to-school/<uuid:case_id>/contacts/",
+        dropout_views.return_case_contact,
+        name="return_case_contact",
+    ),
+    path(
+        "return-to-school/<uuid:case_id>/plan/",
+        dropout_views.return_case_plan,
+        name="return_case_plan",
+    ),
+    path(
+        "return-to-school/<uuid:case_id>/close/",
+        dropout_views.return_case_close,
+        name="return_case_close",
     ),
 ]
 
@@ -217,6 +249,38 @@ visits_urls = [
     ),
     # What waits on the phone to upload, and the conflicts to decide (static/js/capture.js).
     path("offline/queue/", offline_views.offline_queue, name="offline_queue"),
+    # The quarterly verification of children in difficulty (季度核查, visits.verification_views).
+    path("verification/", verification_views.verification_index, name="verification"),
+    path(
+        "verification/<str:code>/<int:year>/<int:quarter>/",
+        verification_views.verification_village,
+        name="verification_village",
+    ),
+    path(
+        "verification/<str:code>/<int:year>/<int:quarter>/children/<uuid:child_id>/",
+        verification_views.verification_item,
+        name="verification_item",
+    ),
+    path(
+        "verification/<str:code>/<int:year>/<int:quarter>/submit/",
+        verification_views.verification_submit,
+        name="verification_submit",
+    ),
+    path(
+        "verification/<str:code>/<int:year>/<int:quarter>/reopen/",
+        verification_views.verification_reopen,
+        name="verification_reopen",
+    ),
+    path(
+        "verification/<str:code>/<int:year>/<int:quarter>/print/",
+        verification_views.verification_print,
+        name="verification_print",
+    ),
+    path(
+        "verification/<str:code>/<int:year>/<int:quarter>/report.pdf",
+        verification_views.verification_pdf,
+        name="verification_pdf",
+    ),
 ]
 
 # Mandatory reports (强制报告), /reports/.
@@ -234,11 +298,78 @@ reporting_urls = [
         name="attachment",
     ),
     path("<uuid:report_id>/interventions/", report_views.report_intervene, name="intervene"),
+    # Referrals of children to organisations (domain §10): reporting.referral_views.
+    path("referrals/", referral_views.referral_list, name="referrals"),
+    path("referrals/<uuid:referral_id>/", referral_views.referral_detail, name="referral"),
+    path(
+        "referrals/<uuid:referral_id>/answer/",
+        referral_views.referral_answer,
+        name="referral_answer",
+    ),
+    path(
+        "referrals/<uuid:referral_id>/withdraw/",
+        referral_views.referral_withdraw,
+        name="referral_withdraw",
+    ),
+    path(
+        "referrals/new/<uuid:child_id>/",
+        referral_views.referral_create_for_child,
+        name="referral_create_for_child",
+    ),
+    path(
+        "<uuid:report_id>/refer/",
+        referral_views.referral_create_for_report,
+        name="referral_create_for_report",
+    ),
+    path(
+        "<uuid:report_id>/detention-check/",
+        report_views.report_detention_check,
+        name="detention_check",
+    ),
 ]
 
 # Statistics, exports and the hand-over, /dashboard/.
 dashboards_urls = [
     path("", dashboard_views.dashboard, name="home"),
+    # The yearly spot check of files (dashboards.spot_checks, domain §10), before "<code>/".
+    path("spot-checks/", spot_check_views.spot_check_list, name="spot_checks"),
+    path("spot-checks/new/", spot_check_views.spot_check_new, name="spot_check_new"),
+    path(
+        "spot-checks/corrections/",
+        spot_check_views.spot_check_corrections,
+        name="spot_check_corrections",
+    ),
+    path(
+        "spot-checks/corrections/<uuid:correction_id>/done/",
+        spot_check_views.correction_done,
+        name="spot_check_correction_done",
+    ),
+    path(
+        "spot-checks/corrections/<uuid:correction_id>/confirm/",
+        spot_check_views.correction_confirm,
+        name="spot_check_correction_confirm",
+    ),
+    path("spot-checks/<uuid:check_id>/", spot_check_views.spot_check_detail, name="spot_check"),
+    path(
+        "spot-checks/<uuid:check_id>/summary/",
+        spot_check_views.spot_check_summary,
+        name="spot_check_summary",
+    ),
+    path(
+        "spot-checks/<uuid:check_id>/verify/",
+        spot_check_views.spot_check_verify,
+        name="spot_check_verify",
+    ),
+    path(
+        "spot-checks/<uuid:check_id>/population.tsv",
+        spot_check_views.spot_check_population,
+        name="spot_check_population",
+    ),
+    path(
+        "spot-checks/<uuid:check_id>/items/<uuid:item_id>/",
+        spot_check_views.spot_check_item,
+        name="spot_check_item",
+    ),
     path("<str:code>/directors/", performance_views.directors, name="directors"),
     # The network's gaps (dashboards.network): each count's list.
     path("<str:code>/network/untrained/", network_views.untrained, name="network_untrained"),
@@ -284,6 +415,14 @@ urlpatterns = [
         "roster/trainings/<uuid:training_id>/certificate/",
         roster_views.training_certificate,
         name="training_certificate",
+    ),
+    # The registry of organisations children are referred to (accounts.organisation_views).
+    path("organisations/", organisation_views.organisation_list, name="organisations"),
+    path("organisations/new/", organisation_views.organisation_create, name="organisation_create"),
+    path(
+        "organisations/<int:organisation>/edit/",
+        organisation_views.organisation_edit,
+        name="organisation_edit",
     ),
     path("audit/", account_views.audit_list, name="audit"),
     path("audit/export.csv", account_views.audit_export, name="audit_export"),

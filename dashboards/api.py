@@ -36,6 +36,7 @@ class StatsOut(Schema):
     parent_contact_overdue: int
     reports_late: int
     subsidy_pending_by_status: dict[str, int]
+    return_to_school_open: int = Field(..., description="open 劝返复学 cases (控辍保学)")
 
 
 # The operation id is the one the OpenAPI document gave when this lived in reporting/api.py:

@@ -34,6 +34,7 @@ from benefits.models import (
     SubsidyApplication,
 )
 from children import exports as child_exports
+from children import rules as child_rules
 from children import selectors as child_selectors
 from children.models import (
     AgreementStatus,
@@ -797,7 +798,7 @@ DIFFICULTY_COLUMNS = [
     ("备注", 16),
 ]
 LEFT_BEHIND = "left_behind"
-DIFFICULTY_CATEGORIES = [code for code in child_exports.CATEGORY_ZH if code != LEFT_BEHIND]
+DIFFICULTY_CATEGORIES = list(child_rules.DIFFICULTY_CATEGORIES)  # single-parent is not one
 _GUARDIAN_ORDER = {"father": 0, "mother": 1, "grandparent": 2, "other": 3}
 
 

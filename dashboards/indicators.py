@@ -45,6 +45,8 @@ class Indicators:
     subsidy_pending_by_status: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(PENDING_STATUSES, 0)
     )
+    # Open 劝返复学 cases (控辍保学, children.dropouts), counted live.
+    return_to_school_open: int = 0
     area: Area | None = None
 
     def __getattr__(self, name: str) -> int:
@@ -159,9 +161,21 @@ GROUP BY GROUPING SETS ((left(c.village_id, {length}), a.status), (a.status))
 """
 
 
+def _return_to_school_sql(length: int) -> str:
+    """Open return-to-school cases of the children below the prefix: few rows, counted live (the
+    summary table has no column for them)."""
+    return f"""
+SELECT left(c.village_id, {length}) AS code, count(*)::int
+FROM children_returntoschoolcase r JOIN children_child c ON c.id = r.child_id
+WHERE c.village_id LIKE %(prefix)s AND r.status = 'open'
+GROUP BY GROUPING SETS ((left(c.village_id, {length})), ())
+"""
+
+
 def indicators_for_area(area: Area, *, with_rows: bool = True) -> Dashboard:
-    """Every indicator of ``area``'s subtree and of each of its child areas: four queries
-    whatever the size of the area (child areas, child counts, reports, benefit applications).
+    """Every indicator of ``area``'s subtree and of each of its child areas: five queries
+    whatever the size of the area (child areas, child counts, reports, benefit applications,
+    open return-to-school cases).
     Its time is the summary's, or earlier when it was read from a replica further behind."""
     read = replica.current()
     summary_as_of, alias = ensure_fresh()
@@ -192,6 +206,11 @@ def indicators_for_area(area: Area, *, with_rows: bool = True) -> Dashboard:
             target = total if code is None else rows.get(code)
             if target is not None:
                 target.subsidy_pending_by_status[status] = count
+        cursor.execute(_return_to_school_sql(length), params)
+        for code, count in cursor.fetchall():
+            target = total if code is None else rows.get(code)
+            if target is not None:
+                target.return_to_school_open = count
     on_replica = alias == read.alias and read.on_replica
     as_of = rules.data_as_of(
         summary_as_of=summary_as_of,
@@ -240,4 +259,5 @@ def stats_payload(dashboard: Dashboard) -> dict:
         "parent_contact_overdue": total.parent_contact_overdue,
         "reports_late": total.reports_late,
         "subsidy_pending_by_status": total.subsidy_pending_by_status,
+        "return_to_school_open": total.return_to_school_open,
     }

@@ -50,6 +50,9 @@ def drill_links(area_code: str) -> dict[str, str]:
             f"{reverse('benefits:subsidy_queue')}?"
             f"{urlencode({'status': 'pending', 'area': area_code})}"
         ),
+        "return_to_school_open": (
+            f"{reverse('children:return_cases')}?{urlencode({'status': 'open', 'area': area_code})}"
+        ),
     }
     for code in CATEGORIES:
         links[f"category_{code}"] = _children_url(area_code, category=code)

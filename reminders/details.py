@@ -31,13 +31,30 @@ _SENTENCES = (
         gettext_lazy("Home visit after the warning letter of %(a)s"),
     ),
     (re.compile(r"转移申请待处理"), gettext_lazy("Transfer request waiting")),
+    (re.compile(r"转介至(.*)逾期未答复"), gettext_lazy("Not answered in time by %(a)s")),
+    (
+        re.compile(r"年度抽查发现的问题待整改"),
+        gettext_lazy("A correction asked by the yearly spot check of files"),
+    ),
     (
         re.compile(r"每年至少参加一次培训"),
         gettext_lazy("Take part in a training at least once a year"),
     ),
     (
+        re.compile(r"困境儿童季度核查（截至" + _DATE + r"）"),
+        gettext_lazy("Quarterly verification of children in difficulty, quarter ending %(a)s"),
+    ),
+    (
         re.compile(r"转移申请(\d+)天未处理"),
         gettext_lazy("Transfer request unanswered for %(a)s days"),
+    ),
+    (
+        re.compile(r"父母被羁押，请于(\d{4}-\d{2}-\d{2} \d{2}:\d{2})前核查子女情况"),
+        gettext_lazy("A parent was detained: check on the children by %(a)s"),
+    ),
+    (
+        re.compile(r"父母被羁押，子女(\d+)小时内未获核查"),
+        gettext_lazy("A parent was detained: the children were not checked within %(a)s hours"),
     ),
     (
         re.compile(r"迁入前享受的(.*)已停发，请重新申请"),

@@ -30,9 +30,11 @@ from children import rules as child_rules
 from children import schedule
 from core import prepared
 from core.clock import today
-from reporting import deadlines
+from reporting import deadlines, intake
+from reporting import referrals as referral_reads
 from reporting import rules as reporting_rules
 from visits import rules as visit_rules
+from visits import verification_selectors as verification_reads
 
 from .models import Notification, NotificationKind
 
@@ -558,11 +560,174 @@ def sweep_rules() -> list[SweepRule]:
             )
             for role in sorted(roles_with(Capability.ROSTER_LISTED))
         ),
+        # A village's quarterly verification of its children in difficulty not yet submitted:
+        # its director, from 14 days before the quarter ends (domain §10).
+        SweepRule(
+            "verification_due",
+            NotificationKind.VERIFICATION_DUE,
+            Role.DIRECTOR,
+            verification_reads.verification_due_select_sql(),
+        ),
+        # A referral its organisation has not answered in time: the referrer (domain §10).
+        *_referral_answer_rules(),
+        # A correction asked by the yearly spot check of files (dashboards.spot_checks).
+        *_spot_check_correction_rules(),
+        # A parent detained, minor children at home: checked on within 24 hours (intake).
+        *_detention_rules(),
     ]
 
 
 # The training reminder's detail line (in Chinese, as every detail: reminders.details).
 TRAINING_DETAIL = "每年至少参加一次培训"
+
+
+# --- Referrals the organisation has not answered in time (domain §10, reporting.referrals) ------
+# The referrer is reminded from the day after the answer's last day until the organisation
+# answers (or the referral is withdrawn, or the child's file leaves the referrer's area).
+# SQL of the detail line: ``o`` is the organisation in the rule's SELECT.
+REFERRAL_DETAIL_SQL = "'转介至' || o.name || '逾期未答复'"
+
+
+def _referral_answer_rules() -> list[SweepRule]:
+    return [
+        SweepRule(
+            f"referral_answer_due_{role}",
+            NotificationKind.REFERRAL_ANSWER_DUE,
+            role,
+            referral_reads.referral_reminder_select_sql(role, REFERRAL_DETAIL_SQL),
+        )
+        for role in sorted(roles_with(Capability.REFERRAL_MAKE))
+    ]
+
+
+# --- The yearly spot check's corrections (domain §10, dashboards.spot_checks) -----------------
+# A correction not marked done reminds the director(s) of the sampled file's village (its village
+# at the draw, which the sample belongs to) from a week before its due date until it is done —
+# the township supervisor when the village has no director. Two corrections of one file due the
+# same day are one reminder. The week is dashboards.spot_check_rules.CORRECTION_REMINDER_DAYS
+# (the same floor: not imported; a test holds them equal).
+SPOT_CHECK_CORRECTION_DAYS = 7
+SPOT_CHECK_CORRECTION_DETAIL = "年度抽查发现的问题待整改"
+_SPOT_CHECK_VILLAGE_HAS_DIRECTOR = (
+    "EXISTS (SELECT 1 FROM accounts_user d WHERE d.area_id = i.village_id "
+    "AND d.role = 'director' AND d.is_active)"
+)
+
+
+def _spot_check_correction_sql(recipient_area: str, role: str, condition: str) -> str:
+    return f"""
+        SELECT u.id, i.child_id, NULL::uuid, x.due_on, '{SPOT_CHECK_CORRECTION_DETAIL}'
+        FROM dashboards_spotcheckcorrection x
+        JOIN dashboards_spotcheckitem i ON i.id = x.item_id
+        JOIN accounts_user u ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
+        WHERE x.corrected_at IS NULL
+          AND x.due_on - {SPOT_CHECK_CORRECTION_DAYS} <= %(today)s AND {condition}
+    """
+
+
+def _spot_check_correction_rules() -> list[SweepRule]:
+    return [
+        SweepRule(
+            "spot_check_correction",
+            NotificationKind.SPOT_CHECK_CORRECTION,
+            Role.DIRECTOR,
+            _spot_check_correction_sql("i.village_id", Role.DIRECTOR, "TRUE"),
+        ),
+        SweepRule(
+            "spot_check_correction_township",
+            NotificationKind.SPOT_CHECK_CORRECTION,
+            Role.SUPERVISOR,
+            _spot_check_correction_sql(
+                "left(i.village_id, 9) || '000'",
+                Role.SUPERVISOR,
+                f"NOT {_SPOT_CHECK_VILLAGE_HAS_DIRECTOR}",
+            ),
+        ),
+    ]
+
+
+# --- Intake: a parent detained, minor children at home (domain §10, reporting.intake) ----------
+# The police filed it: the village's child director(s) check on the children within 24 hours of
+# the filing — the township supervisor when only a township was chosen or the village has no
+# director in post, county civil affairs when the township has no supervisor either. Raised as
+# the report is filed (its case_changed) and sent at once (detention_check_notify). Unchecked 24
+# hours after the filing: the township supervisor is told (county civil affairs if none). Open
+# until the check is recorded (or the report closed).
+_DETENTION_DUE = f"r.filed_at + interval '{intake.DETENTION_CHECK_HOURS} hours'"
+_DETENTION_OPEN = (
+    "r.parent_detained AND r.detention_checked_at IS NULL AND r.stage <> 'closed' "
+    "AND r.filed_at <= %(now)s"
+)
+_HAS_DIRECTOR = (
+    "EXISTS (SELECT 1 FROM accounts_user d WHERE d.area_id = r.area_id "
+    "AND d.role = 'director' AND d.is_active)"
+)
+_HAS_SUPERVISOR = (
+    f"EXISTS (SELECT 1 FROM accounts_user s WHERE s.area_id = {_SUPERVISOR_OF} "
+    "AND s.role = 'supervisor' AND s.is_active)"
+)
+# "父母被羁押，请于2026-11-24 10:00前核查子女情况" (reminders.details says it in English).
+_DETENTION_DETAIL = (
+    "'父母被羁押，请于' || to_char(("
+    + _DETENTION_DUE
+    + ") AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') || '前核查子女情况'"
+)
+DETENTION_LATE_DETAIL = f"父母被羁押，子女{intake.DETENTION_CHECK_HOURS}小时内未获核查"
+
+
+def _detention_sql(recipient_area: str, role: str, condition: str, detail: str) -> str:
+    return f"""
+        SELECT u.id, r.child_id, r.id, {_local_date(_DETENTION_DUE)}, {detail}
+        FROM reporting_mandatoryreport r
+        JOIN accounts_user u ON u.area_id = {recipient_area} AND u.role = '{role}' AND u.is_active
+        WHERE {_DETENTION_OPEN} AND {condition}
+    """
+
+
+def _detention_rules() -> list[SweepRule]:
+    late = f"{_DETENTION_DUE} < %(now)s"
+    late_detail = f"'{DETENTION_LATE_DETAIL}'"
+    return [
+        SweepRule(
+            "detention_check",
+            NotificationKind.DETENTION_CHECK,
+            Role.DIRECTOR,
+            _detention_sql("r.area_id", Role.DIRECTOR, "TRUE", _DETENTION_DETAIL),
+        ),
+        SweepRule(
+            "detention_check_township",
+            NotificationKind.DETENTION_CHECK,
+            Role.SUPERVISOR,
+            _detention_sql(
+                _SUPERVISOR_OF, Role.SUPERVISOR, f"NOT {_HAS_DIRECTOR}", _DETENTION_DETAIL
+            ),
+        ),
+        SweepRule(
+            "detention_check_county",
+            NotificationKind.DETENTION_CHECK,
+            Role.CIVIL_AFFAIRS,
+            _detention_sql(
+                _COUNTY_OF,
+                Role.CIVIL_AFFAIRS,
+                f"NOT {_HAS_DIRECTOR} AND NOT {_HAS_SUPERVISOR}",
+                _DETENTION_DETAIL,
+            ),
+        ),
+        SweepRule(
+            "detention_check_late",
+            NotificationKind.ESCALATION,
+            Role.SUPERVISOR,
+            _detention_sql(_SUPERVISOR_OF, Role.SUPERVISOR, late, late_detail),
+        ),
+        SweepRule(
+            "detention_check_late_county",
+            NotificationKind.ESCALATION,
+            Role.CIVIL_AFFAIRS,
+            _detention_sql(
+                _COUNTY_OF, Role.CIVIL_AFFAIRS, f"{late} AND NOT {_HAS_SUPERVISOR}", late_detail
+            ),
+        ),
+    ]
 
 
 def rule_selects() -> list[tuple[str, str, str]]:
@@ -927,18 +1092,35 @@ def report_filed_notify(*, report_id: str) -> int:
             },
         )
         # Whoever holds it unsent — raised just now, or by the filing's own case_changed.
-        recipients = list(
-            Notification.objects.filter(
-                kind=NotificationKind.REPORT_FILED,
-                report_id=report_id,
-                digest_sent_at__isnull=True,
-                resolved_at__isnull=True,
-            )
-            .values_list("recipient_id", flat=True)
-            .distinct()
+        return _send_now(NotificationKind.REPORT_FILED, report_id)
+
+
+def _send_now(kind: str, report_id: str) -> int:
+    """Send now (a digest each, through the outbox) the open, unsent reminders of ``kind`` for
+    the report: how many people they go to."""
+    recipients = list(
+        Notification.objects.filter(
+            kind=kind,
+            report_id=report_id,
+            digest_sent_at__isnull=True,
+            resolved_at__isnull=True,
         )
-        outbox.enqueue_many("reminders.send_digest", [(uid,) for uid in sorted(recipients)])
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    outbox.enqueue_many("reminders.send_digest", [(uid,) for uid in sorted(recipients)])
     return len(recipients)
+
+
+def detention_check_notify(*, report_id: str) -> int:
+    """A parent detained, minor children at home (reporting.intake): the check's reminder was
+    raised as the report was filed; its holders get it now, not in tomorrow's digest. Idempotent
+    (the outbox delivers at least once): returns how many people it was sent to, none once it
+    has been."""
+    with transaction.atomic():
+        # Raised by the filing's case_changed; raised here too if that refresh could not.
+        reminders_refresh(report_ids=[report_id])
+        return _send_now(NotificationKind.DETENTION_CHECK, report_id)
 
 
 def notification_mark_read(*, user: User, notification_ids: list[int] | None = None) -> int:

@@ -50,6 +50,12 @@ def report_filed(report_id: str) -> int:
     return services.report_filed_notify(report_id=report_id)
 
 
+@shared_task(name="reminders.detention_check")
+def detention_check(report_id: str) -> int:
+    """A parent detained, minor children at home: the check is asked for now. Idempotent."""
+    return services.detention_check_notify(report_id=report_id)
+
+
 @shared_task(name="reminders.child_moved")
 def child_moved(child_id: str, source: str, destination: str, on: str) -> int:
     """A file moved to another village: the old recipients' reminders about it are resolved and

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
@@ -12,7 +13,7 @@ from accounts import permissions
 from accounts.permissions import Capability
 from children import selectors as child_selectors
 
-from . import selectors, services
+from . import intake, selectors, services
 from .models import MandatoryReport
 
 router = Router(tags=["reports"])
@@ -59,6 +60,37 @@ class ReportIn(Schema):
     # The child's township or village, within the filer's area (else 404); none: the filer's own
     # area. A report of a county or above goes to county civil affairs at once.
     area_code: str | None = None
+    # The 12355 line's and the police's (reporting.intake): required of them, refused to others.
+    incident_number: str | None = None
+    parent_detained: bool = False
+
+
+SourceCode = Literal["reporting_body", "hotline_12355", "police_110"]
+
+
+class IntakeIn(Schema):
+    """POST /api/v1/intake: a report of the 12355 line or the police, routed to the child's
+    township (or village) — one of the two codes, within the user's area (else 404)."""
+
+    source: SourceCode | None = None
+    incident_number: str
+    township_code: str | None = None
+    village_code: str | None = None
+    # Required, but for a detained parent's report (then guardian_incapable).
+    situation: SituationCode | None = None
+    discovered_at: datetime
+    description: str = Field(..., min_length=1)
+    location: str | None = None
+    child_name: str | None = None
+    child_id: str | None = None
+    police_notified_at: datetime | None = None
+    police_receipt: str | None = None
+    parent_detained: bool = False
+
+
+class DetentionCheckIn(Schema):
+    outcome: str = Field(..., description="safe | placed_with_relatives | needs_action")
+    note: str = ""
 
 
 class TransitionIn(Schema):
@@ -101,6 +133,14 @@ class ReportOut(Schema):
     outcome: str
     stage_changed_at: datetime
     transitions: list[TransitionOut]
+    source: str
+    incident_number: str
+    township_code: str | None = Field(
+        None, description="Where the report was routed (a reporter: in the filing's answer only)"
+    )
+    parent_detained: bool
+    detention_checked_at: datetime | None
+    detention_check_outcome: str | None = Field(None, description="Not for reporters")
 
 
 class ReportList(Schema):
@@ -146,6 +186,8 @@ def report_out(
                 "note": t.note if details else "",
             }
             for t in report.transitions.select_related("by")
+            # The children's check (reporting.intake) is said below, not as a move.
+            if t.from_stage != t.to_stage
         ]
     child_id = str(report.child_id) if report.child_id else None
     child_name = selectors.child_name_for(user, report)
@@ -158,6 +200,36 @@ def report_out(
         "child_id": child_id,
         "child_name": child_name,
         "transitions": transitions,
+        **intake_out(report, details=details, with_check=with_transitions, typed=typed),
+    }
+
+
+def intake_out(
+    report: MandatoryReport, *, details: bool, with_check: bool = True, typed=None
+) -> dict:
+    """Where a report came in and a detained parent's children's check, for everyone who may
+    read the report; what the check found for the case side only. The township it went to is
+    the case side's too (a file linked later may place it elsewhere): the filer gets back the
+    township they chose in the answer to their filing."""
+    if details:
+        area = report.area_id or ""
+    else:
+        area = next(
+            (
+                code
+                for name in ("village_code", "township_code", "area_code")
+                if (code := getattr(typed, name, None) or "")
+            ),
+            "",
+        )
+    check = intake.detention_check_of(report) if details and with_check else None
+    return {
+        "source": report.source,
+        "incident_number": report.incident_number,
+        "township_code": area[:9] + "000" if len(area) == 12 and area[6:9] != "000" else None,
+        "parent_detained": report.parent_detained,
+        "detention_checked_at": report.detention_checked_at,
+        "detention_check_outcome": check.data["detention_check"] if check else None,
     }
 
 
@@ -185,21 +257,13 @@ def report_create(request: HttpRequest, payload: ReportIn):
     from accounts import selectors as scope
 
     permissions.require(request.auth, Capability.REPORT_FILE)
-    child = None
-    if payload.child_id:
-        # The child must be in the filer's area (a reporter cannot read the file, but may name it).
-        child = scope.get_in_scope_or_404(
-            child_selectors.Child.objects.select_related("village"),
-            user=request.auth,
-            area_field=child_selectors.CHILD_AREA_FIELD,
-            pk=payload.child_id,
-        )
+    child = _named_child(request.auth, payload.child_id)
     area = (
         scope.area_for_user_or_404(user=request.auth, code=payload.area_code)
         if payload.area_code
         else None
     )
-    report = services.report_file(
+    report = intake.report_submit(
         user=request.auth,
         area=area,
         situation=payload.situation,
@@ -211,8 +275,69 @@ def report_create(request: HttpRequest, payload: ReportIn):
         reporter_org_type=payload.reporter_org_type or "",
         police_notified_at=payload.police_notified_at,
         police_receipt=payload.police_receipt or "",
+        incident_number=payload.incident_number or "",
+        parent_detained=payload.parent_detained,
     )
     return Status(201, report_out(request.auth, report, typed=payload))
+
+
+def _named_child(user, child_id: str | None):
+    """The child a report names: in the filer's area (404 otherwise). A reporter, the line or
+    the police cannot read the file, but may name it."""
+    from accounts import selectors as scope
+
+    if not child_id:
+        return None
+    return scope.get_in_scope_or_404(
+        child_selectors.Child.objects.select_related("village"),
+        user=user,
+        area_field=child_selectors.CHILD_AREA_FIELD,
+        pk=child_id,
+    )
+
+
+@router.post("/intake", response={201: ReportOut})
+def intake_create(request: HttpRequest, payload: IntakeIn):
+    """一门受理: a report of the 12355 line or the police into the child's township (or village)."""
+    permissions.require(request.auth, Capability.REPORT_INTAKE)
+    child = _named_child(request.auth, payload.child_id)
+    area = intake.intake_destination(
+        user=request.auth, township_code=payload.township_code, village_code=payload.village_code
+    )
+    try:
+        report = intake.report_submit(
+            user=request.auth,
+            area=area,
+            child=child,
+            source=payload.source,
+            incident_number=payload.incident_number,
+            situation=payload.situation or "",
+            discovered_at=payload.discovered_at,
+            description=payload.description,
+            location=payload.location or "",
+            child_name=payload.child_name or "",
+            police_notified_at=payload.police_notified_at,
+            police_receipt=payload.police_receipt or "",
+            parent_detained=payload.parent_detained,
+        )
+    except ValidationError as exc:
+        # The service names the form's field; this body has two.
+        if hasattr(exc, "error_dict") and "area_code" in exc.error_dict:
+            exc.error_dict["township_code"] = exc.error_dict.pop("area_code")
+        raise
+    return Status(201, report_out(request.auth, report, typed=payload))
+
+
+@router.post("/reports/{report_id}/detention-check", response=ReportOut)
+def report_detention_check(request: HttpRequest, report_id: str, payload: DetentionCheckIn):
+    """The children of a detained parent were checked on: 409 when there is no check to do."""
+    report = selectors.report_for_user_or_404(
+        user=request.auth, report_id=report_id, capability=Capability.VISIT_RECORD
+    )
+    report = intake.detention_check_record(
+        user=request.auth, report=report, outcome=payload.outcome, note=payload.note
+    )
+    return report_out(request.auth, report)
 
 
 @router.get("/reports", response=ReportList)

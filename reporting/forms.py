@@ -6,10 +6,12 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from accounts import permissions
 from accounts.forms import AreaField
 from accounts.models import Area
+from accounts.permissions import Capability
 
-from . import rules
+from . import intake, rules
 from .models import OrgType, Situation
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -130,4 +132,82 @@ class InterventionForm(forms.Form):
 class AttachmentForm(forms.Form):
     file = forms.FileField(
         label=_("Photo or document"), help_text=_("JPG, PNG or PDF, at most 10 MB.")
+    )
+
+
+# --- Intake: the 12355 line and the police (reporting.intake) ---------------------------------
+
+
+class IntakeReportForm(ReportForm):
+    """The report form of the 12355 line and the police: their incident number, and the child's
+    township or village, required (一门受理: every report lands in a township). The police do
+    not call the police, and may record "parent detained, minor children at home"."""
+
+    incident_number = forms.CharField(label=_("Incident number"), max_length=100)
+    parent_detained = forms.BooleanField(
+        label=_("Parent detained, minor children at home"),
+        required=False,
+        help_text=_("The child director is asked to check on the children within 24 hours."),
+    )
+
+    def __init__(self, *args, user, areas: QuerySet[Area] | None = None, **kwargs) -> None:
+        super().__init__(*args, areas=None, **kwargs)
+        del self.fields["reporter_org_type"]
+        if areas is not None:
+            field = AreaField(
+                label=_("The child's township or village"),
+                required=True,
+                levels=intake.INTAKE_LEVELS,
+                help_text=_(
+                    "The report goes to this township: its supervisor and the village's child "
+                    "director follow it up."
+                ),
+            )
+            self.fields["area_code"] = field
+            field.set_areas(areas)
+        if user.role == intake.POLICE:
+            self.fields["incident_number"].label = _("110 incident number")
+            del self.fields["police_notified_at"]
+            del self.fields["police_receipt"]
+        else:
+            self.fields["incident_number"].label = _("12355 ticket number")
+        if permissions.can(user, Capability.REPORT_DETENTION):
+            # With a detained parent the situation may be left to its default.
+            self.fields["situation"].required = False
+            self.fields["situation"].choices = [("", "—"), *Situation.choices]
+            self.fields["situation"].help_text = _(
+                "Left blank with a detained parent: guardian unable to care."
+            )
+        else:
+            del self.fields["parent_detained"]
+
+    def clean_incident_number(self) -> str:
+        value = self.cleaned_data["incident_number"].strip()
+        problem = intake.incident_number_problem(value)
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        missing = not cleaned.get("situation") and not cleaned.get("parent_detained")
+        if missing and "situation" not in self.errors:
+            self.add_error("situation", _("Choose the situation"))
+        return cleaned
+
+
+class DetentionCheckForm(forms.Form):
+    """The child director's check on the children of a detained parent."""
+
+    outcome = forms.ChoiceField(
+        label=_("What the check found"),
+        choices=list(intake.DETENTION_OUTCOMES.items()),
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Who cares for the children now, and what they need."),
     )

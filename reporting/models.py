@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from core.fields import EncryptedTextField, one_of
 
-from . import rules
+from . import referral_rules, rules
 
 
 class Situation(models.TextChoices):
@@ -230,3 +230,107 @@ class Intervention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.kind}"
+
+
+# --- Referrals to organisations (domain §10, S0 #12) -------------------------------------------
+
+
+class ReferralStatus(models.TextChoices):
+    SENT = referral_rules.SENT, _("Sent")
+    ACCEPTED = referral_rules.ACCEPTED, _("Accepted")
+    DECLINED = referral_rules.DECLINED, _("Declined")
+    SERVICE_GIVEN = referral_rules.SERVICE_GIVEN, _("Service given")
+    CLOSED = referral_rules.CLOSED, pgettext_lazy("referral", "Closed")
+    WITHDRAWN = referral_rules.WITHDRAWN, _("Withdrawn")
+
+
+class Referral(models.Model):
+    """A child referred to an organisation of the registry (a protection agency, a social-work
+    organisation, a hospital) with the reason, from the file or from a mandatory report. The
+    organisation's staff (role ``partner``) answer it; every answer is a ReferralEvent.
+
+    Scoped by the child's village (it goes with the file when the file is transferred), and for
+    a partner by the organisation it was sent to (reporting.referrals)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(
+        "children.Child",
+        verbose_name=_("child"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    report = models.ForeignKey(
+        MandatoryReport,
+        verbose_name=_("mandatory report"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    # A case note: encrypted at rest (domain §9).
+    reason = EncryptedTextField(_("reason"))
+    referred_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("referred by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    referred_at = models.DateTimeField(_("referred at"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ReferralStatus.choices,
+        default=ReferralStatus.SENT,
+    )
+    status_changed_at = models.DateTimeField(_("status since"))
+    # The last day for the organisation's first answer (referral_rules.answer_due): the sweep
+    # reminds the referrer while the referral is still ``sent`` after it.
+    answer_due = models.DateField(_("answer due"))
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-referred_at"]
+        indexes = [
+            models.Index(fields=["organisation", "-referred_at"], name="referral_organisation"),
+            models.Index(fields=["child", "-referred_at"], name="referral_child"),
+            models.Index(
+                fields=["answer_due"],
+                name="referral_waiting",
+                condition=models.Q(status=referral_rules.SENT),
+            ),
+        ]
+        constraints = [
+            one_of("status", referral_rules.STATUSES, "referral_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.referred_at:%Y-%m-%d}"
+
+
+class ReferralEvent(models.Model):
+    """Every step of a referral, kept: sent, each answer of the organisation (accepted,
+    declined, service given, closed) and a withdrawal — who, when, from, to and the note."""
+
+    id = models.BigAutoField(primary_key=True)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20, choices=ReferralStatus.choices)
+    by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    note = EncryptedTextField(_("note"), blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            one_of("to_status", referral_rules.STATUSES, "referral_event_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} {self.from_status}→{self.to_status}"

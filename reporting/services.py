@@ -26,6 +26,7 @@ from .models import (
     ReportAttachment,
     ReportTransition,
     Situation,
+    Source,
     Stage,
 )
 
@@ -43,6 +44,9 @@ def report_file(
     police_notified_at: datetime | None = None,
     police_receipt: str = "",
     area: Area | None = None,
+    source: str = Source.REPORTING_BODY,
+    incident_number: str = "",
+    parent_detained: bool = False,
 ) -> MandatoryReport:
     """File a report. The police must be told at once; if they already were, say when.
 
@@ -98,6 +102,10 @@ def report_file(
             police_notified_at=police_notified_at,
             police_receipt=(police_receipt or "").strip(),
             stage_changed_at=now,
+            # The intake's (reporting.intake checks them): a reporting body's stay the defaults.
+            source=source,
+            incident_number=incident_number,
+            parent_detained=parent_detained,
         )
         ReportTransition.objects.create(
             report=report, from_stage="", to_stage=Stage.REPORTED, by=user

@@ -22,18 +22,20 @@ from children import views as child_views
 from core.forms import add_service_errors, run_small_form
 from core.uploads import private_file_response
 
-from . import rules, selectors, services
+from . import intake, rules, selectors, services
 from .forms import (
     ACTION_LABELS,
     INTERVENTION_LABELS,
     OUTCOME_LABELS,
     PLAN_LABELS,
     AttachmentForm,
+    DetentionCheckForm,
+    IntakeReportForm,
     InterventionForm,
     ReportForm,
     TransitionForm,
 )
-from .models import Stage
+from .models import Source, Stage
 
 CODE = re.compile(r"[0-9]{12}")
 
@@ -65,17 +67,29 @@ def report_create(request, child_id=None):
     code = request.POST.get("area_code", "").strip() if child is None else ""
     if CODE.fullmatch(code):
         scope.area_for_user_or_404(user=request.user, code=code)
-    areas = selectors.report_areas_for(user=request.user) if child is None else None
-    form = ReportForm(request.POST or None, initial=initial, areas=areas)
+    # The 12355 line and the police: their incident number, and a township they must choose.
+    if permissions.can(request.user, Capability.REPORT_INTAKE):
+        areas = intake.intake_areas_for(user=request.user) if child is None else None
+        form = IntakeReportForm(
+            request.POST or None, initial=initial, areas=areas, user=request.user
+        )
+    else:
+        areas = selectors.report_areas_for(user=request.user) if child is None else None
+        form = ReportForm(request.POST or None, initial=initial, areas=areas)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         area = data.pop("area_code", None)
         try:
-            report = services.report_file(user=request.user, child=child, area=area, **data)
+            report = intake.report_submit(user=request.user, child=child, area=area, **data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            if rules.routed_to_county(report.area.level):
+            if report.parent_detained:
+                followed = _(
+                    "The report was filed. The child director is asked to check on the "
+                    "children within 24 hours."
+                )
+            elif rules.routed_to_county(report.area.level):
                 followed = _("The report was filed. County civil affairs will follow it up.")
             else:
                 followed = _("The report was filed. The township supervisor will follow it up.")
@@ -115,6 +129,14 @@ def report_detail(request, report_id):
             and permissions.can(request.user, Capability.REPORT_INTERVENE),
             # Who changed what: the case side, not for a reporter (who sees the stages only).
             "history": selectors.report_history(report=report) if details else [],
+            # Intake (reporting.intake): a detained parent's children, checked within 24 hours.
+            "source_labels": dict(Source.choices),
+            "detention_due": intake.detention_due(report),
+            "detention_overdue": intake.detention_overdue(report),
+            "detention_check": intake.detention_check_of(report) if details else None,
+            "detention_outcomes": intake.DETENTION_OUTCOMES,
+            "can_check_detention": intake.may_check(request.user, report),
+            "detention_form": DetentionCheckForm(),
         },
     )
 
@@ -247,4 +269,19 @@ def report_child_create(request: HttpRequest, report_id) -> HttpResponse:
         create=lambda **values: services.report_create_child(report=report, **values),
         initial={"name": report.child_name},
         context={"report": report},
+    )
+
+
+@login_required
+@require_POST
+def report_detention_check(request, report_id):
+    """The children of a detained parent were checked on (reporting.intake)."""
+    return _report_action(
+        request,
+        report_id,
+        DetentionCheckForm,
+        lambda report, data: intake.detention_check_record(
+            user=request.user, report=report, **data
+        ),
+        capability=Capability.VISIT_RECORD,
     )

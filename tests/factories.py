@@ -182,3 +182,33 @@ def make_agreement(user, child, **overrides):
         **overrides,
     }
     return care_agreement_create(user=user, child=child, **values)
+
+
+def make_organisation(area, **overrides):
+    """An organisation of the referral registry (accounts.Organisation) registered at ``area``
+    (an Area or its code): a social-work organisation with a service phone, active."""
+    from accounts.models import Organisation
+
+    values = {
+        "name": "阳光社工服务中心",
+        "kind": "social_work",
+        "services": "心理辅导、家庭教育指导",
+        "contact_name": "程晓燕",
+        "phone": "0563-5123456",
+        "address": "泾县泾川镇",
+        **overrides,
+    }
+    area_id = area if isinstance(area, str) else area.code
+    return Organisation.objects.create(area_id=area_id, **values)
+
+
+def make_partner(organisation, username: str = "partner_a", **overrides):
+    """A member of ``organisation``'s staff (role ``partner``), placed at its area."""
+    values = {"name": "机构社工", **overrides}
+    return UserFactory(
+        username=username,
+        role=Role.PARTNER,
+        area_id=organisation.area_id,
+        organisation=organisation,
+        **values,
+    )

@@ -203,3 +203,178 @@ class VisitPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit_id} photo"
+
+
+# --- The quarterly verification (季度核查, domain §10) --------------------------------------------
+# Each quarter the village committee verifies every child in difficulty (family, guardianship,
+# schooling, benefits) and reports to the township: visits.verification_services.
+
+
+class VerificationStatus(models.TextChoices):
+    DRAFT = "draft", _("In progress")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+class BenefitsReceived(models.TextChoices):
+    YES = "yes", _("Received as due")
+    NO = "no", _("Not received")
+    NONE_DUE = "none_due", _("No benefit due")
+
+
+MAX_CHANGES_LENGTH = 2000
+MAX_REOPEN_REASON_LENGTH = 500
+
+
+class QuarterlyVerification(models.Model):
+    """One village's verification of one quarter: drafted while its children are confirmed one
+    by one, then submitted to the township (and read-only until the township re-opens it)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    village = models.ForeignKey(
+        "accounts.Area",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": "village"},
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=VerificationStatus.choices,
+        default=VerificationStatus.DRAFT,
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # The last re-opening by the township (a submitted report is otherwise read-only).
+    reopened_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("re-opened by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reopened_at = models.DateTimeField(_("re-opened at"), null=True, blank=True)
+    reopen_reason = models.CharField(
+        _("reason for re-opening"), max_length=MAX_REOPEN_REASON_LENGTH, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("quarterly verification")
+        verbose_name_plural = _("quarterly verifications")
+        ordering = ["-year", "-quarter", "village_id"]
+        indexes = [
+            # The township's and county's overview of one quarter, by village code range.
+            models.Index(fields=["year", "quarter", "village"], name="verification_quarter"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["village", "year", "quarter"], name="verification_one_per_quarter"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quarter__gte=1, quarter__lte=4),
+                name="verification_quarter_1_4",
+            ),
+            one_of("status", VerificationStatus.values, "verification_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status="draft", submitted_at__isnull=True)
+                | models.Q(status="submitted", submitted_at__isnull=False),
+                name="verification_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.year}Q{self.quarter}"
+
+    @property
+    def submitted(self) -> bool:
+        return self.status == VerificationStatus.SUBMITTED
+
+
+class VerificationItem(models.Model):
+    """One child of the checklist, confirmed: family, guardianship and schooling as on file (or
+    not), benefits received, and the changes found. A change to the file itself is made through
+    the file's services (``changed_fields`` names those made from the checklist)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    verification = models.ForeignKey(
+        QuarterlyVerification,
+        verbose_name=_("verification"),
+        on_delete=models.CASCADE,
+        related_name="items",
+    )
+    # Not "+": a merge of two files moves the items with the rest (children.lifecycle).
+    child = models.ForeignKey(
+        "children.Child",
+        verbose_name=_("child"),
+        on_delete=models.CASCADE,
+        related_name="verification_items",
+    )
+    family_ok = models.BooleanField(_("family situation as on file"))
+    guardianship_ok = models.BooleanField(_("guardianship in place"))
+    schooling_ok = models.BooleanField(_("schooling as on file"))
+    benefits_received = models.CharField(
+        _("benefits received"), max_length=10, choices=BenefitsReceived.choices
+    )
+    # A case note: encrypted at rest.
+    changes_found = EncryptedTextField(_("changes found"), blank=True, default="")
+    changed_fields = ArrayField(
+        models.CharField(max_length=30),
+        verbose_name=_("file fields changed"),
+        default=list,
+        blank=True,
+    )
+    confirmed_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("confirmed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"))
+    # On the checklist when the verification was submitted (a child confirmed and then moved
+    # away, closed or aged out before the submission is kept here but not reported).
+    reported = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("verified child")
+        verbose_name_plural = _("verified children")
+        ordering = ["confirmed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["verification", "child"], name="verification_item_once"
+            ),
+            one_of("benefits_received", BenefitsReceived.values, "verification_benefits_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verification} {self.child_id}"
+
+    @classmethod
+    def merge_child_rows(cls, duplicate_id, survivor_id) -> None:
+        """Two files of one child merged (children.lifecycle.child_merge): where both were
+        confirmed in one quarter's checklist the later confirmation stands, the other goes."""
+        rows = cls._base_manager.filter(child_id__in=[duplicate_id, survivor_id])
+        later: dict = {}
+        for item in rows.order_by("confirmed_at", "id"):
+            later[item.verification_id] = item.pk
+        rows.exclude(pk__in=later.values()).delete()
+        cls._base_manager.filter(child_id=duplicate_id).update(child_id=survivor_id)
+
+    @property
+    def all_in_order(self) -> bool:
+        return (
+            self.family_ok
+            and self.guardianship_ok
+            and self.schooling_ok
+            and self.benefits_received != BenefitsReceived.NO
+        )

@@ -442,6 +442,7 @@ def test_the_menu_reads_the_table(director_a, supervisor, civil_affairs, admin_u
         "visits:worklist",
         "children:list",
         "reporting:queue",
+        "reporting:referrals",
         "areas",
     }
     assert {"visits:patrol", "dashboard:home", "benefits:subsidy_queue"} <= menu(supervisor)

@@ -76,6 +76,9 @@ DATA = (
     "母亲",
     "小明",
     "查德明",
+    # the world's referral (issue 21): its organisation and reason
+    "矩阵社工中心",
+    "矩阵转介理由",
     # this module's additions
     "评估备注",
     # a stored value: the ethnicity a new file starts with (民族 names are data, not interface)
@@ -85,7 +88,8 @@ DATA = (
 # Pages that are Chinese documents by design, whatever the interface language: the yearly
 # progress report is the official 工作进展报告 form submitted up the civil affairs hierarchy
 # (like the 台账 ledgers' Chinese headings, a format, not interface text).
-CHINESE_DOCUMENTS = {"dashboard:progress_report"}
+# The quarterly verification report (困境儿童季度核查情况表) is the village's paper form, the same.
+CHINESE_DOCUMENTS = {"dashboard:progress_report", "visits:verification_print"}
 
 
 class ShownText(HTMLParser):

@@ -205,6 +205,7 @@ def test_every_number_drills_down_to_a_list_of_that_size(client_for, world, civi
         "reports_open": total.reports_open,
         "subsidy_applications_pending": total.subsidy_applications_pending,
         **{f"stage_{s}": n for s, n in total.reports_open_by_stage.items()},
+        "return_to_school_open": total.return_to_school_open,  # children.dropouts
     }
     links = drill_links(area)
     for key, url in links.items():

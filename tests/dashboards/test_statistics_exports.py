@@ -727,6 +727,21 @@ def test_a_carer_of_a_child_in_difficulty_is_its_guardian(
     assert (row["监护人（照护人）"], row["联系电话"]) == ("庚祖母", CAREGIVER_PHONE)
 
 
+def test_a_single_parent_child_is_not_on_the_difficulty_register(
+    client_for, frozen, civil_affairs, director_a
+):
+    """单亲家庭儿童 is a category of its own, not a 困境儿童 subtype (domain §2)."""
+    single = make_child(director_a, name="单亲", birth_date=date(2014, 1, 1))
+    Child.objects.filter(pk=single.pk).update(categories=["single_parent"])
+    both = make_child(director_a, name="单亲重病", birth_date=date(2014, 1, 1))
+    Child.objects.filter(pk=both.pk).update(categories=["single_parent", "serious_illness"])
+    names = {
+        row["姓名"]
+        for row in _sheet(_export(client_for(civil_affairs), COUNTY_A, "difficulty_register"))[1]
+    }
+    assert names == {"单亲重病"}
+
+
 def test_the_registers_queries_are_constant(
     client_for, django_assert_max_num_queries, frozen, director_a, civil_affairs
 ):

@@ -187,8 +187,83 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
             attendees=[director_a.username],
             certificate=SimpleUploadedFile("t.pdf", PDF),
         )
+        # A referral of the child to an organisation of the county's registry (issue 21).
+        from reporting.referrals import referral_create
+
+        from ..factories import make_organisation
+
+        organisation = make_organisation(
+            COUNTY_A, name="矩阵社工中心", services="", contact_name="", address=""
+        )
+        referral = referral_create(
+            user=director_a, child=child, organisation=organisation, reason="矩阵转介理由"
+        )
+        # The county's yearly spot check of files, every file drawn, with findings and a
+        # correction on the child (dashboards.spot_checks; issue 21).
+        from dashboards import spot_checks
+
+        spot_check = spot_checks.spot_check_draw(
+            user=civil_affairs,
+            area=child.village.parent.parent,
+            year=2026,
+            strata="township",
+            size_value=100,
+            seed=1,
+        )
+        spot_item = spot_check.items.get(child=child)
+        spot_checks.spot_check_findings_record(
+            user=civil_affairs,
+            item=spot_item,
+            file_complete="no",
+            visits_real="yes",
+            benefits_right="na",
+            note="Matrix finding",
+        )
+        spot_correction = spot_checks.spot_check_correction_add(
+            user=civil_affairs,
+            item=spot_item,
+            description="Matrix correction",
+            due_on=date(2026, 12, 1),
+        )
+        # The village's quarterly verification of 2026 Q4, started (visits.verification_services;
+        # issue 21).
+        from visits.verification_services import verification_open
+
+        verification, _created = verification_open(
+            user=director_a, village=child.village, year=2026, quarter=4
+        )
+        # The county's out-of-school list (children.dropouts; issue 21): the child matched, with
+        # an open return-to-school case and a contact, and a row of the county left to follow up.
+        from children import dropouts
+
+        dropout_report = dropouts.dropout_list_import(
+            user=civil_affairs,
+            source=io.BytesIO(_dropout_sheet([("矩阵甲童", child_number), ("Matrix Nofile", "")])),
+            source_note="Matrix education bureau list",
+        )
+        assert dropout_report.ok, dropout_report.errors
+        dropout_rows = dropout_report.dropout_list.rows.order_by("line")
+        return_case = dropout_rows[0].case
+        dropouts.return_case_contact_add(
+            user=director_a,
+            case=return_case,
+            contacted_on=date(2026, 11, 23),
+            with_whom="Matrix father",
+            channel="phone",
+        )
         values = {
+            "list_id": str(dropout_report.dropout_list.pk),
+            "row_id": str(dropout_rows[1].pk),
+            "row": str(dropout_rows[1].pk),
+            "case_id": str(return_case.pk),
+            "verification_id": str(verification.pk),
             "job_id": str(job.pk),
+            "check_id": str(spot_check.pk),
+            "item_id": str(spot_item.pk),
+            "correction_id": str(spot_correction.pk),
+            "referral_id": str(referral.pk),
+            "organisation": str(organisation.pk),
+            "organisation_id": str(organisation.pk),
             "child_id": str(child.pk),
             "member_id": str(father.pk),
             "agreement_id": str(agreement.pk),
@@ -216,6 +291,19 @@ def world(areas, director_a, supervisor, civil_affairs, settings, tmp_path) -> I
                 "phone": (FATHER_PHONE, CAREGIVER_PHONE, PARENT_PHONE),
             },
         )
+
+
+def _dropout_sheet(rows: list[tuple[str, str]]) -> bytes:
+    """An education department's out-of-school list: name, ID number, birth date."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["姓名", "身份证号", "出生日期", "状态"])
+    for name, number in rows:
+        workbook.active.append([name, number, "" if number else "2012-01-01", "辍学"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def _png_upload() -> SimpleUploadedFile:
@@ -246,9 +334,28 @@ OBJECT_PARAMETERS = {
     "transfer_id",
     "training_id",
     "username",  # a director's or supervisor's roster record (accounts.selectors.roster_*)
+    # The yearly spot check (dashboards.spot_checks): a check of county A that sampled files of
+    # village 1 only, a sampled file of village 1 and its correction.
+    "check_id",
+    "item_id",
+    "correction_id",
+    "referral_id",  # a referral of the child (reporting.referrals.referral_for_user_or_404)
+    # an organisation of county A's registry (accounts.organisations.organisation_for_user_or_404)
+    "organisation",
+    "organisation_id",
     "code",
+    "verification_id",  # village 1's verification (visits.verification_selectors)
+    # 控辍保学 (children.dropouts): county A's list, its row left to follow up, and the child's
+    # return-to-school case.
+    "list_id",
+    "row_id",  # the API's /dropout-rows/{row_id}
+    "row",  # the pages' dropouts/rows/<int:row>/ (an int: no "_id" suffix on a page)
+    "case_id",
 }
 CHOICE_PARAMETERS: dict[str, Callable[[], str]] = {
+    # The quarter of a village's verification (visits.verification_views): 2026 Q4.
+    "year": lambda: "2026",
+    "quarter": lambda: "4",
     "section": lambda: next(iter(SECTIONS)),
     "action": lambda: next(iter(ENROLMENT_ACTIONS)),
     "kind": lambda: KINDS[0],
@@ -328,6 +435,10 @@ def api_operations() -> Iterator[tuple[str, str, list[str]]]:
 # Requesters for whom every object of the world (village 1) is out of scope, or (reporter) whose
 # role may not see child files or others' reports at all.
 OUT_OF_SCOPE = ("outsider", "director_b", "other_supervisor", "reporter")
+# The 12355 line of county A and the police station of township 1 (issue 21, reporting.intake):
+# like the reporter, the reports they filed only and never a child file, though the world's
+# village lies in their area.
+OUT_OF_SCOPE += ("hotline", "police")
 # 等保 三权分立: the security officer and the auditor of county A hold the world's area, and the
 # system administrator (a superuser, no area: everything), yet no child file, visit, report or
 # benefit may answer them, and they may change none (issue 14, M1).
@@ -357,6 +468,16 @@ EXCEPTIONS: dict[tuple[str, str, str], tuple[set[int], str]] = {
     # child_id) without reading the file: the form answers but shows nothing of it (the leak
     # check below still runs on every excepted answer).
     ("reporting:create_for_child", "reporter", "*"): ({200}, "file a report naming the child"),
+    # The same for the 12355 line and the police, whose area holds the world's village.
+    ("api:area_detail", "hotline", "GET"): ({200}, "public area name/level in own county"),
+    ("api:area_detail", "police", "GET"): ({200}, "public area name/level in own township"),
+    ("reporting:create_for_child", "hotline", "*"): ({200}, "file a report naming the child"),
+    ("reporting:create_for_child", "police", "*"): ({200}, "file a report naming the child"),
+    # The registry of organisations children are referred to is the county's (issue 21): the
+    # world's organisation, registered at county A, serves every village of the county, so its
+    # other villages' and townships' staff read it (its name and contacts, no child's data).
+    ("api:organisation_detail", "director_b", "GET"): ({200}, "the county's registry"),
+    ("api:organisation_detail", "other_supervisor", "GET"): ({200}, "the county's registry"),
     # The system administrator manages areas and staff (not case data): the area pages answer.
     ("area_detail", "admin", "*"): ({200}, "areas and their staff are the administrator's"),
     ("api:area_detail", "admin", "GET"): ({200}, "public area name/level"),
@@ -501,6 +622,24 @@ def users(
         "viewer": viewer,
         "security": security_officer,
         "auditor": auditor,
+        **intake_users(),
+    }
+
+
+def intake_users() -> dict:
+    """The 12355 line of county A and the police station of township 1 (OUT_OF_SCOPE)."""
+    from accounts.models import Area
+
+    from ..conftest import TOWNSHIP_1
+    from ..factories import UserFactory
+
+    return {
+        "hotline": UserFactory(
+            username="matrix_hotline", role="hotline", area=Area.objects.get(code=COUNTY_A)
+        ),
+        "police": UserFactory(
+            username="matrix_police", role="police", area=Area.objects.get(code=TOWNSHIP_1)
+        ),
     }
 
 

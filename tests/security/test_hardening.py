@@ -20,7 +20,11 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 # Rendered by WeasyPrint on the server into a PDF, never served to a browser as a page.
-PDF_TEMPLATES = {"children/agreement_pdf.html", "children/child_file_pdf.html"}
+PDF_TEMPLATES = {
+    "children/agreement_pdf.html",
+    "children/child_file_pdf.html",
+    "visits/verification_report_pdf.html",
+}
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.I)
