@@ -3,17 +3,20 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from demo import accounts, benefits, children, dashboards, reporting, visits
+from demo import accounts, benefits, children, dashboards, network, reporting, visits
 
-# Order matters: areas and staff first, then what hangs off them. Benefits come last: their
-# history is dated after the registration dates the visit demo gives the files. The dashboards'
-# counts are taken once everything is in.
+# Order matters: areas and staff first, then what hangs off them. Benefits follow the visits: their
+# history is dated after the registration dates the visit demo gives the files. The network's
+# (issue 21: referrals, intake, verification, spot check, out-of-school list) refers the reports'
+# children and marks some pupils out of school, so it follows them. The dashboards' counts are
+# taken once everything is in.
 DEMO_STEPS = [
     accounts.seed,
     children.seed,
     visits.seed,
     reporting.seed,
     benefits.seed,
+    network.seed,
     dashboards.seed,
 ]
 
