@@ -11,11 +11,15 @@ accounts — or any floor below them — importing them.
   children, visits, reporting and benefits call ``case_changed`` in the transaction that recorded
   work on a child or a report (a visit, a contact, an assessment, a stage, a decision), so the
   reminders about it are raised or resolved at once.
+- ``register_duty_done(fn)`` with ``fn(*, kind, area_code, due_date) -> None``: a duty owed by an
+  area's staff rather than about one child or report (a village's quarterly verification) was
+  done, in the caller's transaction: its reminders are answered at once, not at the next sweep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import NotRequired, TypedDict
 
 from django.http import HttpRequest
@@ -70,6 +74,15 @@ class HomePanel(TypedDict):
 def home_panels(request: HttpRequest) -> list[HomePanel]:
     """The panels of every app for this person, in their order."""
     return sorted(_panels.concatenated(request), key=lambda panel: panel["order"])
+
+
+_duty_done = Registry("duty done")
+register_duty_done = _duty_done.register
+
+
+def duty_done(*, kind: str, area_code: str, due_date: date) -> None:
+    """The duty of ``area_code``'s staff reminded as ``kind`` and due on ``due_date`` is done."""
+    _duty_done.call(kind=kind, area_code=area_code, due_date=due_date)
 
 
 def case_changed(*, child_ids: Iterable = (), report_ids: Iterable = ()) -> None:

@@ -31,6 +31,9 @@ _PERIODIC_TASKS = [
     # The reminder sweep (domain §4). Beat stopped across 08:00 loses nothing: the next sweep
     # selects everything due up to its day.
     ("reminders.send_reminders", crontab(hour=8, minute=0)),
+    # Duties counted in hours (a detained parent's children unchecked after 24 hours): told to
+    # the township within ten minutes, not at the next morning's sweep.
+    ("reminders.urgent_sweep", crontab(minute="*/10")),
 ]
 # Each entry is named after its task: "children.age_out" is "children-age-out".
 BEAT_SCHEDULE: dict[str, dict] = {

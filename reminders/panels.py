@@ -73,4 +73,5 @@ def register() -> None:
     from . import services
 
     extensions.register_case_changed(services.reminders_refresh)
+    extensions.register_duty_done(services.duty_done_resolve)
     extensions.register_home_panels(home_panels)

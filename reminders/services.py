@@ -1074,6 +1074,58 @@ def reminders_refresh(*, child_ids: list[str] = (), report_ids: list[str] = ()) 
     return prepared.execute(_refresh_sql(bool(children), bool(reports)), params)
 
 
+# Duties counted in hours, not days: a detained parent's children unchecked 24 hours after the
+# report (domain §10). Their rules are also swept every ten minutes (reminders.urgent_sweep, beat)
+# and what they raise is sent at once: the daily 08:00 sweep alone would tell the township up to
+# a day late.
+URGENT_RULES = ("detention_check_late", "detention_check_late_county")
+
+
+@functools.cache
+def _urgent_sql() -> str:
+    chosen = [rule for rule in sweep_rules() if rule.name in URGENT_RULES]
+    resolve = _resolve_sql("SELECT * FROM current_reminders", "AND n.rule = ANY(%(rules)s)")
+    return f"""
+        WITH current_reminders AS MATERIALIZED ({_current_sql(chosen)}),
+        raised AS (
+            INSERT INTO visits_notification
+                (recipient_id, kind, rule, child_id, report_id, due_date, created_on,
+                 created_at, detail)
+            SELECT k.uid, k.kind, k.rule, k.cid, k.rid, k.due, %(today)s, now(), k.detail
+            FROM current_reminders AS k(rule, kind, uid, cid, rid, due, detail)
+            ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
+            RETURNING recipient_id
+        ),
+        resolved AS ({resolve} RETURNING 1)
+        SELECT DISTINCT recipient_id FROM raised ORDER BY 1
+    """
+
+
+def reminders_sweep_urgent() -> int:
+    """The sweep of URGENT_RULES only (raise what they select now, resolve what they no longer
+    select), one statement; the people newly reminded get their digest now (the outbox).
+    Idempotent. Returns how many people were told."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_urgent_sql(), {**_params(None), "rules": list(URGENT_RULES)})
+        recipients = [row[0] for row in cursor.fetchall()]
+        outbox.enqueue_many("reminders.send_digest", [(uid,) for uid in recipients])
+    return len(recipients)
+
+
+def duty_done_resolve(*, kind: str, area_code: str, due_date: date) -> int:
+    """accounts.extensions.duty_done: the open reminders of ``kind`` due on ``due_date`` to the
+    staff of ``area_code`` (about no child and no report) are answered now; the next sweep,
+    whose rule no longer selects them, would resolve the same ones. Returns how many."""
+    return Notification.objects.filter(
+        kind=kind,
+        due_date=due_date,
+        recipient__area_id=area_code,
+        child_id__isnull=True,
+        report_id__isnull=True,
+        resolved_at__isnull=True,
+    ).update(resolved_at=timezone.now())
+
+
 def report_filed_notify(*, report_id: str) -> int:
     """A report of a county or above was filed: its civil affairs get a ``report_filed``
     reminder now, sent to them at once rather than in tomorrow's digest. Idempotent (the outbox

@@ -56,6 +56,12 @@ def detention_check(report_id: str) -> int:
     return services.detention_check_notify(report_id=report_id)
 
 
+@shared_task(name="reminders.urgent_sweep")
+def urgent_sweep() -> int:
+    """Every ten minutes (beat): the reminders counted in hours (services.URGENT_RULES)."""
+    return services.reminders_sweep_urgent()
+
+
 @shared_task(name="reminders.child_moved")
 def child_moved(child_id: str, source: str, destination: str, on: str) -> int:
     """A file moved to another village: the old recipients' reminders about it are resolved and

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from accounts import permissions
+from accounts import extensions, permissions
 from accounts import selectors as scope
 from accounts.models import Area, AreaLevel, User
 from accounts.permissions import Capability
@@ -226,6 +226,13 @@ def verification_submit(
         locked.submitted_by = user
         locked.full_clean(exclude=["village", "created_by", "submitted_by", "reopened_by"])
         locked.save(update_fields=["status", "submitted_at", "submitted_by"])
+        # The directors' verification_due reminder of this quarter is answered now.
+        reopened = timezone.localdate(locked.reopened_at) if locked.reopened_at else None
+        extensions.duty_done(
+            kind="verification_due",
+            area_code=locked.village_id,
+            due_date=rules.due_date(locked.year, locked.quarter, reopened_on=reopened),
+        )
     return selectors.verification_of(
         village_code=locked.village_id, year=locked.year, quarter=locked.quarter
     )

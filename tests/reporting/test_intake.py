@@ -16,9 +16,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts import outbox
-from accounts.models import Role, User
+from accounts.models import OutboxMessage, Role, User
 from reminders.models import Notification
-from reminders.services import detention_check_notify, reminders_sweep
+from reminders.services import detention_check_notify, reminders_sweep, reminders_sweep_urgent
 from reporting.models import MandatoryReport, ReportTransition
 
 from ..conftest import (
@@ -438,11 +438,15 @@ def test_a_detained_parents_children_are_checked_within_24_hours(
         reminders_sweep()
         assert check.get().resolved_at is None, moment
         assert not reminders("escalation", report_id=report.pk).exists(), moment
-    # After 24 hours: the township supervisor is told.
+    # After 24 hours: the township supervisor is told within ten minutes (the urgent sweep,
+    # beat), not at the next morning's sweep; and sent at once.
     frozen.move_to("2026-11-24 10:01 +0800")
-    reminders_sweep()
-    reminders_sweep()
+    assert reminders_sweep_urgent() == 1
+    assert reminders_sweep_urgent() == 0  # idempotent
     late = reminders("escalation", report_id=report.pk)
+    assert [(n.recipient, n.rule) for n in late] == [(supervisor, "detention_check_late")]
+    assert OutboxMessage.objects.filter(task="reminders.send_digest", args=[supervisor.pk]).exists()
+    reminders_sweep()  # the daily sweep agrees: the same one reminder
     assert [(n.recipient, n.rule) for n in late] == [(supervisor, "detention_check_late")]
     assert (
         "/detention-check/" in client_for(supervisor).get(f"/reports/{report.pk}/").content.decode()

@@ -592,6 +592,8 @@ def test_the_director_is_reminded_until_the_quarter_is_submitted(
         assert current.context["previous_pending"] == (2026, 4)
         assert client.post(item_page(child), CONFIRM_OK).status_code == 302
         client.post(f"{village_page()}submit/")
+    # Answered by the submission itself, before any sweep; the other village's still open.
+    assert _open(director_a) == [] and len(_open(director_b)) == 1
     _sweep("2027-01-12")
     assert _open(director_a) == [] and len(_open(director_b)) == 1
     # Re-opened by the township: reminded again, due a week after the re-opening.
