@@ -910,3 +910,13 @@ def test_the_other_county_is_unaffected(county, civil_affairs, county_b_officer)
     own = draw(county_b_officer, size=100, area=COUNTY_B)
     assert own.population_count == 1
     assert list(spot_checks.checks_for_user(user=county_b_officer)) == [own]
+
+
+def test_a_file_gone_between_the_read_and_the_insert_is_a_conflict(county, civil_affairs):
+    """The sample's items are inserted in one statement joined to the files: one that vanished
+    meanwhile (merged away) fails the draw with a 409 rather than a short sample."""
+    from core.errors import Conflict
+
+    spot_check = draw(civil_affairs, size=2)
+    with pytest.raises(Conflict):
+        spot_checks._insert_items(spot_check, [(str(uuid.uuid4()), "")])
