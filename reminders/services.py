@@ -1024,6 +1024,20 @@ def _resolve_sql(current: str, scope: str) -> str:
     """
 
 
+def _raise_current_sql(returning: str) -> str:
+    """INSERT what the CTE ``current_reminders`` selects and is not stored yet (notification_once),
+    RETURNING ``returning``: the raising half of a refresh or of the urgent sweep."""
+    return f"""
+        INSERT INTO visits_notification
+            (recipient_id, kind, rule, child_id, report_id, due_date, created_on, created_at,
+             detail)
+        SELECT k.uid, k.kind, k.rule, k.cid, k.rid, k.due, %(today)s, now(), k.detail
+        FROM current_reminders AS k(rule, kind, uid, cid, rid, due, detail)
+        ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
+        RETURNING {returning}
+    """
+
+
 @functools.cache
 def _refresh_sql(children: bool, reports: bool) -> str:
     """reminders_refresh's statement for some children, some reports, or both: the same text
@@ -1043,15 +1057,7 @@ def _refresh_sql(children: bool, reports: bool) -> str:
     )
     return f"""
         WITH current_reminders AS MATERIALIZED ({current}),
-        raised AS (
-            INSERT INTO visits_notification
-                (recipient_id, kind, rule, child_id, report_id, due_date, created_on,
-                 created_at, detail)
-            SELECT k.uid, k.kind, k.rule, k.cid, k.rid, k.due, %(today)s, now(), k.detail
-            FROM current_reminders AS k(rule, kind, uid, cid, rid, due, detail)
-            ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
-            RETURNING 1
-        )
+        raised AS ({_raise_current_sql("1")})
         {resolve}
         """
 
@@ -1087,15 +1093,7 @@ def _urgent_sql() -> str:
     resolve = _resolve_sql("SELECT * FROM current_reminders", "AND n.rule = ANY(%(rules)s)")
     return f"""
         WITH current_reminders AS MATERIALIZED ({_current_sql(chosen)}),
-        raised AS (
-            INSERT INTO visits_notification
-                (recipient_id, kind, rule, child_id, report_id, due_date, created_on,
-                 created_at, detail)
-            SELECT k.uid, k.kind, k.rule, k.cid, k.rid, k.due, %(today)s, now(), k.detail
-            FROM current_reminders AS k(rule, kind, uid, cid, rid, due, detail)
-            ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
-            RETURNING recipient_id
-        ),
+        raised AS ({_raise_current_sql("recipient_id")}),
         resolved AS ({resolve} RETURNING 1)
         SELECT DISTINCT recipient_id FROM raised ORDER BY 1
     """
