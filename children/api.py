@@ -17,23 +17,12 @@ from core.api import attributes
 from core.masking import PHONE
 
 from . import rules, selectors, services
-from .models import Child, FamilyMember
+from .models import Category, Child, FamilyMember
 
 router = Router(tags=["children"])
 
-CategoryCode = Literal[
-    "left_behind",
-    "orphan",
-    "de_facto_unsupported",
-    "hiv_affected",
-    "severe_disability",
-    "serious_illness",
-    "low_income_family",
-    "guardian_abuse",
-    "street_child",
-    "emergency_affected",
-    "single_parent",
-]
+# The category codes, in their order (children.models.Category): the API's enum.
+CategoryCode = Literal[tuple(Category.values)]  # type: ignore[valid-type]
 SchoolCode = Literal[
     "preschool", "in_school", "not_enrolled", "dropped_out", "suspended", "graduated"
 ]

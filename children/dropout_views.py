@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
@@ -34,7 +35,9 @@ PAGE_SIZE = 50
 ROWS_PAGE_SIZE = 100
 
 
-def _no_store(response: HttpResponse) -> HttpResponse:
+def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """The page, kept out of shared caches (children's names and ID numbers)."""
+    response = render(request, template, context)
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -83,12 +86,8 @@ def dropout_lists(request: HttpRequest) -> HttpResponse:
             )
             return redirect("children:dropout_list", list_id=saved.pk)
     page = Paginator(lists, PAGE_SIZE).get_page(request.GET.get("page"))
-    return _no_store(
-        render(
-            request,
-            "children/dropout_lists.html",
-            {"page": page, "form": form, "report": report},
-        )
+    return _page(
+        request, "children/dropout_lists.html", {"page": page, "form": form, "report": report}
     )
 
 
@@ -107,12 +106,10 @@ def dropout_list(request: HttpRequest, list_id) -> HttpResponse:
     for row in page:
         row.id_number_shown = dropouts.id_number_shown(user, row)
     dropouts.audit_case_children(request, user, [row.child for row in page])
-    return _no_store(
-        render(
-            request,
-            "children/dropout_list.html",
-            {"dropout_list": found, "page": page, "result": result},
-        )
+    return _page(
+        request,
+        "children/dropout_list.html",
+        {"dropout_list": found, "page": page, "result": result},
     )
 
 
@@ -132,19 +129,17 @@ def dropout_follow_up(request: HttpRequest) -> HttpResponse:
     for row in page:
         row.id_number_shown = dropouts.id_number_shown(user, row)
     dropouts.audit_case_children(request, user, [row.child for row in page])
-    return _no_store(
-        render(
-            request,
-            "children/dropout_follow_up.html",
-            {
-                "page": page,
-                "status": status,
-                "area": area,
-                "statuses": [(v, label) for v, label in DropoutFollowUp.choices if v],
-                "dismiss_form": RowDismissForm(),
-                "query": web.query_without(request.GET, "page"),
-            },
-        )
+    return _page(
+        request,
+        "children/dropout_follow_up.html",
+        {
+            "page": page,
+            "status": status,
+            "area": area,
+            "statuses": [(v, label) for v, label in DropoutFollowUp.choices if v],
+            "dismiss_form": RowDismissForm(),
+            "query": web.query_without(request.GET, "page"),
+        },
     )
 
 
@@ -194,18 +189,16 @@ def dropout_row_link(request: HttpRequest, row: int) -> HttpResponse:
                 return redirect("children:return_case", case_id=linked.case_id)
     candidates = dropouts.link_candidates(user=user, row=found)
     dropouts.audit_case_children(request, user, candidates)
-    return _no_store(
-        render(
-            request,
-            "children/dropout_row_link.html",
-            {
-                "row": found,
-                "id_number_shown": dropouts.id_number_shown(user, found),
-                "candidates": candidates,
-                "form": form,
-                "can_register": permissions.can(user, Capability.CHILD_WRITE),
-            },
-        )
+    return _page(
+        request,
+        "children/dropout_row_link.html",
+        {
+            "row": found,
+            "id_number_shown": dropouts.id_number_shown(user, found),
+            "candidates": candidates,
+            "form": form,
+            "can_register": permissions.can(user, Capability.CHILD_WRITE),
+        },
     )
 
 
@@ -236,18 +229,16 @@ def return_cases(request: HttpRequest) -> HttpResponse:
     cases = dropouts.cases_for(user=user, status="" if status == "all" else status, area=area)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     dropouts.audit_case_children(request, user, [case.child for case in page])
-    return _no_store(
-        render(
-            request,
-            "children/dropout_cases.html",
-            {
-                "page": page,
-                "status": status,
-                "area": area,
-                "statuses": ReturnCaseStatus.choices,
-                "query": web.query_without(request.GET, "page"),
-            },
-        )
+    return _page(
+        request,
+        "children/dropout_cases.html",
+        {
+            "page": page,
+            "status": status,
+            "area": area,
+            "statuses": ReturnCaseStatus.choices,
+            "query": web.query_without(request.GET, "page"),
+        },
     )
 
 
@@ -271,7 +262,7 @@ def _case_page(request: HttpRequest, case: ReturnToSchoolCase, **forms) -> HttpR
             plan_form=forms.get("plan_form") or ReturnPlanForm(initial={"plan": case.plan}),
             close_form=forms.get("close_form") or ReturnCloseForm(),
         )
-    return _no_store(render(request, "children/dropout_case.html", context))
+    return _page(request, "children/dropout_case.html", context)
 
 
 @login_required
@@ -286,40 +277,42 @@ def _follow_up(request: HttpRequest, case_id) -> ReturnToSchoolCase:
     )
 
 
-@login_required
-@require_POST
-def return_case_contact(request: HttpRequest, case_id) -> HttpResponse:
+def _case_action(request, case_id, form_class, service, done: str, form_key: str) -> HttpResponse:
+    """A follow-up form of the case page posted: the service run, or the page again with the
+    form's errors next to their fields."""
     case = _follow_up(request, case_id)
-    form = ReturnContactForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         with refusals_on_form(form):
-            dropouts.return_case_contact_add(user=request.user, case=case, **form.cleaned_data)
-            messages.success(request, _("The contact was logged."))
+            service(user=request.user, case=case, **form.cleaned_data)
+            messages.success(request, done)
             return redirect("children:return_case", case_id=case.pk)
-    return _case_page(request, case, contact_form=form)
+    return _case_page(request, case, **{form_key: form})
 
 
-@login_required
-@require_POST
-def return_case_plan(request: HttpRequest, case_id) -> HttpResponse:
-    case = _follow_up(request, case_id)
-    form = ReturnPlanForm(request.POST)
-    if form.is_valid():
-        with refusals_on_form(form):
-            dropouts.return_case_plan_set(user=request.user, case=case, **form.cleaned_data)
-            messages.success(request, _("The plan was saved."))
-            return redirect("children:return_case", case_id=case.pk)
-    return _case_page(request, case, plan_form=form)
+def _case_action_view(form_class, service, done, form_key: str):
+    """A view of one follow-up form of the case page (_case_action)."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, case_id) -> HttpResponse:
+        return _case_action(request, case_id, form_class, service, str(done), form_key)
+
+    return view
 
 
-@login_required
-@require_POST
-def return_case_close(request: HttpRequest, case_id) -> HttpResponse:
-    case = _follow_up(request, case_id)
-    form = ReturnCloseForm(request.POST)
-    if form.is_valid():
-        with refusals_on_form(form):
-            dropouts.return_case_close(user=request.user, case=case, **form.cleaned_data)
-            messages.success(request, _("The return-to-school case was closed."))
-            return redirect("children:return_case", case_id=case.pk)
-    return _case_page(request, case, close_form=form)
+return_case_contact = _case_action_view(
+    ReturnContactForm,
+    dropouts.return_case_contact_add,
+    gettext_lazy("The contact was logged."),
+    "contact_form",
+)
+return_case_plan = _case_action_view(
+    ReturnPlanForm, dropouts.return_case_plan_set, gettext_lazy("The plan was saved."), "plan_form"
+)
+return_case_close = _case_action_view(
+    ReturnCloseForm,
+    dropouts.return_case_close,
+    gettext_lazy("The return-to-school case was closed."),
+    "close_form",
+)

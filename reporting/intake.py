@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -107,18 +108,14 @@ def report_submit(
     *,
     user: User,
     situation: str = "",
-    discovered_at: datetime | None,
-    description: str,
-    location: str = "",
     child: Child | None = None,
-    child_name: str = "",
-    reporter_org_type: str = "",
+    area: Area | None = None,
     police_notified_at: datetime | None = None,
     police_receipt: str = "",
-    area: Area | None = None,
     incident_number: str = "",
     parent_detained: bool = False,
     source: str | None = None,
+    **report: Any,
 ) -> MandatoryReport:
     """File a report from the report form, POST /api/v1/reports or POST /api/v1/intake.
 
@@ -129,7 +126,9 @@ def report_submit(
     police are the police: their report is told to the police at once (now, receipt = the
     incident number). A detained parent's report (police only, 403 otherwise) defaults to
     DETENTION_SITUATION and asks for the children's check at once (the reminder is raised by the
-    filing's case_changed, and sent now through the outbox)."""
+    filing's case_changed, and sent now through the outbox). ``report``: the rest of
+    services.report_file's fields (discovered_at, description, location, child_name,
+    reporter_org_type), passed on as they are."""
     permissions.require(user, Capability.REPORT_FILE)
     if parent_detained:
         permissions.require(user, Capability.REPORT_DETENTION)
@@ -160,26 +159,22 @@ def report_submit(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        report = services.report_file(
+        filed = services.report_file(
             user=user,
             situation=situation,
-            discovered_at=discovered_at,
-            description=description,
-            location=location,
             child=child,
-            child_name=child_name,
-            reporter_org_type=reporter_org_type,
+            area=area,
             police_notified_at=police_notified_at,
             police_receipt=police_receipt,
-            area=area,
             source=own_source,
             incident_number=number,
             parent_detained=parent_detained,
+            **report,
         )
         if parent_detained:
             # The check's reminder exists now (case_changed): sent now, not in tomorrow's digest.
-            outbox.enqueue("reminders.detention_check", str(report.pk))
-    return report
+            outbox.enqueue("reminders.detention_check", str(filed.pk))
+    return filed
 
 
 # --- The children's check ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ phone number to call back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -320,20 +321,15 @@ def referral_answer(*, user: User, referral: Referral, status: str, note: str) -
     errors: dict[str, list] = {}
     if status not in referral_rules.ANSWERS:
         errors.setdefault("status", []).append(_("Choose the answer."))
-    note = _text(note, "note", errors, required=False)
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        locked = Referral.objects.select_for_update().get(pk=referral.pk)
-        try:
-            referral_rules.check_answer(locked.status, status)
-        except referral_rules.AnswerNotAllowed as exc:
-            raise Conflict(str(exc), field="status", code="invalid_transition") from exc
-        if not note:
-            raise ValidationError({"note": [_("Write a note with the answer.")]})
-        _move(locked, user=user, to=status, note=note)
-    referral.refresh_from_db()
-    return referral
+    return _locked_move(
+        referral,
+        user=user,
+        to=status,
+        note=note,
+        errors=errors,
+        check=lambda current: referral_rules.check_answer(current, status),
+        note_needed=_("Write a note with the answer."),
+    )
 
 
 def referral_withdraw(*, user: User, referral: Referral, note: str) -> Referral:
@@ -342,18 +338,41 @@ def referral_withdraw(*, user: User, referral: Referral, note: str) -> Referral:
     permissions.require(user, Capability.REFERRAL_MAKE)
     if not scope.code_in_scope(user, referral.child.village_id):
         raise PermissionDenied
-    errors: dict[str, list] = {}
+    return _locked_move(
+        referral,
+        user=user,
+        to=ReferralStatus.WITHDRAWN,
+        note=note,
+        errors={},
+        check=referral_rules.check_withdrawal,
+        note_needed=_("Say why the referral is withdrawn."),
+    )
+
+
+def _locked_move(
+    referral: Referral,
+    *,
+    user: User,
+    to: str,
+    note: str,
+    check: Callable[[str], None],
+    note_needed: str,
+    errors: dict[str, list],
+) -> Referral:
+    """Move the referral (locked) to ``to`` when ``check(current status)`` allows it (409
+    otherwise), with its note (422 with ``errors`` found by the caller or in the note;
+    ``note_needed`` without one)."""
     note = _text(note, "note", errors, required=False)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         locked = Referral.objects.select_for_update().get(pk=referral.pk)
         try:
-            referral_rules.check_withdrawal(locked.status)
+            check(locked.status)
         except referral_rules.AnswerNotAllowed as exc:
             raise Conflict(str(exc), field="status", code="invalid_transition") from exc
         if not note:
-            raise ValidationError({"note": [_("Say why the referral is withdrawn.")]})
-        _move(locked, user=user, to=ReferralStatus.WITHDRAWN, note=note)
+            raise ValidationError({"note": [note_needed]})
+        _move(locked, user=user, to=to, note=note)
     referral.refresh_from_db()
     return referral
