@@ -483,6 +483,10 @@ class SweepRule(NamedTuple):
     kind: str
     role: str
     select: str  # SELECT (recipient, child, report, due date, detail); takes %(today)s, %(now)s
+    # False: a duty of a person or an area, never about a child or a report (child and report
+    # NULL), so work recorded on a case cannot raise or answer it: left out of reminders_refresh,
+    # whose statement would otherwise compute it whole on every visit.
+    about_case: bool = True
 
 
 def sweep_rules() -> list[SweepRule]:
@@ -557,6 +561,7 @@ def sweep_rules() -> list[SweepRule]:
                 NotificationKind.TRAINING_DUE,
                 role,
                 training_reminder_select_sql(role, f"'{TRAINING_DETAIL}'"),
+                about_case=False,
             )
             for role in sorted(roles_with(Capability.ROSTER_LISTED))
         ),
@@ -567,6 +572,7 @@ def sweep_rules() -> list[SweepRule]:
             NotificationKind.VERIFICATION_DUE,
             Role.DIRECTOR,
             verification_reads.verification_due_select_sql(),
+            about_case=False,
         ),
         # A referral its organisation has not answered in time: the referrer (domain §10).
         *_referral_answer_rules(),
@@ -1049,7 +1055,8 @@ def _refresh_sql(children: bool, reports: bool) -> str:
     ]
     keys = [key for key in keys if key]
     current = _current_sql(
-        sweep_rules(), "WHERE " + " OR ".join(f"{rule} = ANY({ids})" for rule, _, ids in keys)
+        [rule for rule in sweep_rules() if rule.about_case],
+        "WHERE " + " OR ".join(f"{rule} = ANY({ids})" for rule, _, ids in keys),
     )
     resolve = _resolve_sql(
         "SELECT * FROM current_reminders",

@@ -73,3 +73,19 @@ def test_reminded_30_days_before_the_year_and_resolved_by_a_training(
     assert _open(director_a) == [] and len(_open(supervisor)) == 1
     _sweep("2026-11-21")  # the same day again: nothing new
     assert Notification.objects.filter(kind=NotificationKind.TRAINING_DUE).count() == 2
+
+
+def test_the_refresh_of_a_case_leaves_out_the_duties_about_no_case():
+    """reminders_refresh runs on every visit: the rules about no child and no report (a person's
+    training, a village's verification) cannot change with it and stay out of its statement
+    (at 1,000,000 children they made one visit's refresh 80 ms instead of a few)."""
+    from reminders.services import _refresh_sql, sweep_rules
+
+    about_no_case = {rule.name for rule in sweep_rules() if not rule.about_case}
+    assert {"verification_due", "training_due_director", "training_due_supervisor"} <= about_no_case
+    for rule in sweep_rules():
+        selects_no_case = "NULL::uuid, NULL::uuid" in " ".join(rule.select.split())
+        assert selects_no_case == (not rule.about_case), rule.name
+    statement = _refresh_sql(True, True)
+    assert "visits_quarterlyverification" not in statement
+    assert "accounts_training" not in statement
