@@ -33,6 +33,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from core import clock
+from core.compiled import Compiled, Param
 
 from . import permissions, rules
 from .models import Area, Delivery, DeliveryPurpose, Training, TrainingAttendance, User
@@ -113,6 +114,40 @@ def get_in_scope_or_404(queryset: QuerySet[M], *, user: User, area_field: str, *
     except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         _audit_outside_scope(queryset, user=user, area_field=area_field, lookup=lookup)
         raise Http404 from exc
+
+
+def scope_param_q(area_field: str, everywhere: bool) -> Q:
+    """scope_q for a kept statement (core.compiled): the ends of the user's range are Params,
+    given by ``scope_values``; ``everywhere`` is its shape."""
+    if everywhere:
+        return Q()
+    return Q(**{f"{area_field}__range": (Param("scope_from"), Param("scope_to"))})
+
+
+def scope_values(user: User) -> tuple[bool, dict[str, str]] | None:
+    """(everywhere, the values of scope_param_q's Params) for the user; None: nothing."""
+    prefix = scope_prefix(user)
+    if prefix is None:
+        return None
+    codes = prefix_range(prefix)
+    if codes is None:
+        return True, {}
+    return False, {"scope_from": codes[0], "scope_to": codes[1]}
+
+
+def compiled_in_scope_or_404(
+    compiled: Compiled[M], *, model: type[M], user: User, area_field: str, pk: object
+) -> M:
+    """get_in_scope_or_404 through a kept statement: ``compiled``'s build takes ``everywhere``
+    and filters by ``scope_param_q(area_field, everywhere)`` and ``pk=Param("pk")``."""
+    scope = scope_values(user)
+    found = None if scope is None else compiled.first(scope[0], pk=pk, **scope[1])
+    if found is None:
+        _audit_outside_scope(
+            model._default_manager.all(), user=user, area_field=area_field, lookup={"pk": pk}
+        )
+        raise Http404
+    return found
 
 
 def _audit_outside_scope(queryset: QuerySet, *, user: User, area_field: str, lookup: dict) -> None:

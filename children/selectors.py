@@ -29,6 +29,7 @@ from accounts.models import Area, User
 from accounts.permissions import Capability
 from accounts.services import policy_joins_sql, policy_sql
 from core import clock, crypto
+from core.compiled import Compiled, Param
 from core.history import BASELINE, Change, RelatedLabels, field_changes, value_label
 from core.masking import ID_NUMBER, PHONE
 from core.text import join_list, labelled
@@ -45,6 +46,7 @@ from .models import (
     FamilyMemberEvent,
     FocusFlag,
     GuardianshipAssessment,
+    ParentContact,
     RiskLevel,
     SchoolStatus,
     Transfer,
@@ -78,14 +80,18 @@ def child_for_user_or_404(
         from django.http import Http404
 
         raise Http404 from None
-    child = scope.get_in_scope_or_404(
-        Child.objects.select_related("village", "village__parent"),
-        user=user,
-        area_field=CHILD_AREA_FIELD,
-        pk=child_uuid,
+    child = scope.compiled_in_scope_or_404(
+        _CHILD_IN_SCOPE, model=Child, user=user, area_field=CHILD_AREA_FIELD, pk=child_uuid
     )
     permissions.require(user, capability)
     return child
+
+
+_CHILD_IN_SCOPE = Compiled(
+    lambda everywhere: Child.objects.select_related("village", "village__parent").filter(
+        scope.scope_param_q(CHILD_AREA_FIELD, everywhere), pk=Param("pk")
+    )[:1]
+)
 
 
 CHILD_RECORD_AREA_FIELD = "child__village__code"
@@ -309,11 +315,16 @@ def photo_data_uri(child: Child) -> str:
 
 def family_for(child: Child) -> list[FamilyMember]:
     """The family members of the child's household (shared with its siblings)."""
-    return list(
-        FamilyMember.objects.filter(household_id=child.household_id).order_by(
-            "relation", "created_at"
-        )
+    if child.household_id is None:
+        return []
+    return _FAMILY.rows(household=child.household_id)
+
+
+_FAMILY = Compiled(
+    lambda: FamilyMember.objects.filter(household_id=Param("household")).order_by(
+        "relation", "created_at"
     )
+)
 
 
 SIBLING_CANDIDATES_LIMIT = 500
@@ -327,28 +338,33 @@ def siblings_and_candidates(
     that may be linked as its siblings, by name, at most SIBLING_CANDIDATES_LIMIT), in one query.
     Siblings are registered in one village, so both are files of the village (a sibling that
     moved away is found by the household alone)."""
-    in_village = Q(village_id=child.village_id, status=ChildStatus.ACTIVE)
-    rows = (
-        Child.objects.filter(
-            Q(household_id=child.household_id) | in_village
-            if candidates
-            else Q(household_id=child.household_id)
+    if candidates:
+        rows = _SIBLINGS_AND_CANDIDATES.rows(
+            True, household=child.household_id, village=child.village_id, child=child.pk
         )
-        .exclude(pk=child.pk)
-        .only("id", "name", "birth_date", "gender", "status", "household_id")
-        # The household's first: a village of thousands is cut after the candidates shown.
-        .annotate(
-            sibling=ExpressionWrapper(
-                Q(household_id=child.household_id), output_field=BooleanField()
-            )
-        )
-        .order_by("-sibling", "name", "birth_date")[: SIBLING_CANDIDATES_LIMIT + MAX_SIBLINGS]
-    )
+    else:
+        rows = _SIBLINGS_AND_CANDIDATES.rows(False, household=child.household_id, child=child.pk)
     siblings, others = [], []
     for row in rows:
         (siblings if row.household_id == child.household_id else others).append(row)
     siblings.sort(key=lambda row: (row.birth_date, row.name))
     return siblings, others[:SIBLING_CANDIDATES_LIMIT]
+
+
+def _siblings_and_candidates(candidates: bool) -> QuerySet[Child]:
+    household = Q(household_id=Param("household"))
+    in_village = Q(village_id=Param("village"), status=ChildStatus.ACTIVE)
+    return (
+        Child.objects.filter(household | in_village if candidates else household)
+        .exclude(pk=Param("child"))
+        .only("id", "name", "birth_date", "gender", "status", "household_id")
+        # The household's first: a village of thousands is cut after the candidates shown.
+        .annotate(sibling=ExpressionWrapper(household, output_field=BooleanField()))
+        .order_by("-sibling", "name", "birth_date")[: SIBLING_CANDIDATES_LIMIT + MAX_SIBLINGS]
+    )
+
+
+_SIBLINGS_AND_CANDIDATES = Compiled(_siblings_and_candidates)
 
 
 def merge_candidates(*, user: User, child: Child) -> list[Child]:
@@ -402,7 +418,33 @@ def parent_households(village_codes: Iterable[str], hashes: Iterable[str]) -> di
 
 
 def assessments_for(child: Child) -> list[GuardianshipAssessment]:
-    return list(child.assessments.select_related("assessor"))
+    """The child's guardianship assessments, the latest first, each with its assessor."""
+    return _ASSESSMENTS.rows(child=child.pk, attach={"child": child})
+
+
+_ASSESSMENTS = Compiled(
+    lambda: GuardianshipAssessment.objects.filter(child_id=Param("child")).select_related(
+        "assessor"
+    )
+)
+
+
+def agreements_for(child: Child, *, limit: int) -> list[CareAgreement]:
+    """The child's latest ``limit`` care agreements (the file's list)."""
+    return _AGREEMENTS.rows(limit, child=child.pk, attach={"child": child})
+
+
+_AGREEMENTS = Compiled(lambda limit: CareAgreement.objects.filter(child_id=Param("child"))[:limit])
+
+
+def parent_contacts_for(child: Child, *, limit: int) -> list[ParentContact]:
+    """The child's latest ``limit`` contacts with its parents (the file's list)."""
+    return _PARENT_CONTACTS.rows(limit, child=child.pk, attach={"child": child})
+
+
+_PARENT_CONTACTS = Compiled(
+    lambda limit: ParentContact.objects.filter(child_id=Param("child"))[:limit]
+)
 
 
 # --- History and timeline ---------------------------------------------------------------------

@@ -228,8 +228,8 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "can_write": can_write,
             "can_assess": can_write and permissions.can(request.user, Capability.CHILD_ASSESS),
             "assessment_due": schedule.is_due(child.next_assessment_due, today),
-            "agreements": list(child.care_agreements.all()[:10]),
-            "parent_contacts": list(child.parent_contacts.all()[:5]),
+            "agreements": selectors.agreements_for(child, limit=10),
+            "parent_contacts": selectors.parent_contacts_for(child, limit=5),
             # What the apps above the file add: visits, benefits (children.extensions).
             **extensions.page_context(request, child, today),
             "sections": SECTIONS,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Window
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -47,11 +46,7 @@ def home_panels(request: HttpRequest) -> list[HomePanel]:
     user = request.user
     if not rules.sees_case_data(user.role, is_superuser=user.is_superuser):
         return []  # reminders are about children (as the bell: context_processors)
-    first = list(
-        selectors.reminders_for(user=user, status=selectors.OPEN).annotate(
-            open_total=Window(Count("id"))
-        )[:HOME_ENTRIES]
-    )
+    first = selectors.open_first(user, HOME_ENTRIES)
     count = first[0].open_total if first else 0
     # The bell on the same page shows the same number (context_processors.reminder_badge).
     request.open_reminders = count

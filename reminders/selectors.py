@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from typing import Any
+
+from django.db.models import Count, F, QuerySet, Window
 
 from accounts.models import User
+from core.compiled import Compiled, Param
 
 from .models import Notification
 
@@ -16,7 +19,11 @@ STATUSES = (OPEN, RESOLVED)
 def reminders_for(*, user: User, status: str | None = None) -> QuerySet[Notification]:
     """The person's reminders. Open ones by urgency: the earliest due first (overdue before due
     soon), undated last; resolved ones the latest resolved first; all of them open first."""
-    queryset = Notification.objects.filter(recipient=user).select_related("child")
+    return _reminders(user.pk, status)
+
+
+def _reminders(recipient: Any, status: str | None) -> QuerySet[Notification]:
+    queryset = Notification.objects.filter(recipient_id=recipient).select_related("child")
     if status == OPEN:
         return queryset.filter(resolved_at__isnull=True).order_by(
             F("due_date").asc(nulls_last=True), "-created_on", "kind", "pk"
@@ -29,6 +36,17 @@ def reminders_for(*, user: User, status: str | None = None) -> QuerySet[Notifica
         "-created_on",
         "pk",
     )
+
+
+# The first few open reminders, each carrying the number of all of them (the home page's panel).
+_OPEN_FIRST = Compiled(
+    lambda limit: _reminders(Param("user"), OPEN).annotate(open_total=Window(Count("id")))[:limit]
+)
+
+
+def open_first(user: User, limit: int) -> list[Notification]:
+    """The ``limit`` most urgent open reminders, each with ``open_total``: how many are open."""
+    return _OPEN_FIRST.rows(limit, user=user.pk)
 
 
 def open_count(user: User) -> int:

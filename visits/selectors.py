@@ -29,6 +29,7 @@ from children import schedule
 from children import selectors as child_selectors
 from children.models import AgreementStatus, CareAgreement, Child, ChildStatus
 from children.selectors import TimelineEntry, children_in_scope, record_history
+from core.compiled import Compiled, Param
 from core.text import labelled
 
 from . import rules
@@ -64,8 +65,7 @@ def visits_for_child(*, child: Child) -> QuerySet[Visit]:
 def recent_visits_for_child(*, child: Child, limit: int = 20) -> list[Visit]:
     """The latest visits for the list on the child's file: the visitor with each, nothing the
     list does not show (photos and amendments are on the visit's own page)."""
-    listed = child.visits.select_related("visitor").only(*_LISTED)
-    return list(listed[:limit])
+    return _RECENT.rows(limit, child=child.pk, attach={"child": child})
 
 
 # What the file's list of visits shows (templates/children/child_detail.html): of the case notes
@@ -73,6 +73,15 @@ def recent_visits_for_child(*, child: Child, limit: int = 20) -> list[Visit]:
 _LISTED = (
     *("child", "visited_on", "kind", "safety_concern", "review_status", "notes"),
     *("visitor__name", "visitor__first_name", "visitor__last_name", "visitor__username"),
+)
+
+
+_RECENT = Compiled(
+    lambda limit: (
+        Visit.objects.filter(child_id=Param("child"))
+        .select_related("visitor")
+        .only(*_LISTED)[:limit]
+    )
 )
 
 
@@ -160,13 +169,29 @@ def worklist_counts(*, user: User, today: date) -> dict[str, int]:
     )
 
 
-def returned_visits_for(*, user: User) -> QuerySet[Visit]:
-    """Visits a supervisor returned to this director, awaiting correction."""
-    return (
-        Visit.objects.filter(visitor=user, review_status=ReviewStatus.RETURNED)
+# What the worklist shows of a returned visit: its child's name, the comment and who wrote it.
+_RETURNED = Compiled(
+    lambda limit: (
+        Visit.objects.filter(visitor_id=Param("user"), review_status=ReviewStatus.RETURNED)
         .select_related("child", "reviewed_by")
-        .order_by("-reviewed_at")
+        .only(
+            "visited_on",
+            "review_comment",
+            "child__name",
+            "reviewed_by__username",
+            "reviewed_by__name",
+            "reviewed_by__first_name",
+            "reviewed_by__last_name",
+        )
+        .order_by("-reviewed_at")[:limit]
     )
+)
+
+
+def returned_visits(*, user: User, limit: int) -> list[Visit]:
+    """The latest ``limit`` visits a supervisor returned to this director, awaiting
+    correction."""
+    return _RETURNED.rows(limit, user=user.pk)
 
 
 # The overview counts children live by area for a county or a township (a city's or a

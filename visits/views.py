@@ -56,7 +56,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "sections_key": web.content_key(
                 child for *_, children in sections for child in children
             ),
-            "returned": list(selectors.returned_visits_for(user=request.user)[:20]),
+            "returned": selectors.returned_visits(user=request.user, limit=20),
             "today": today,
             "transfers_to_answer": child_selectors.transfers_to_answer(user=request.user).count(),
             # Where the worklist is the person's first page (a director's: accounts.views.home),

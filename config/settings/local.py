@@ -4,6 +4,7 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+COMPILED_QUERIES_CHECK = env.bool("COMPILED_QUERIES_CHECK", default=True)
 
 # The demo county (seed_demo, totp_code) and seed_scale: never in production.
 INSTALLED_APPS = [*INSTALLED_APPS, "demo"]  # noqa: F405

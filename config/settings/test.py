@@ -6,6 +6,7 @@ from .base import *  # noqa: F403
 from .base import celery_queues, env
 
 DEBUG = False
+COMPILED_QUERIES_CHECK = True
 # The demo county (seed_demo, totp_code) and seed_scale: tested and benchmarked here.
 INSTALLED_APPS = [*INSTALLED_APPS, "demo"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

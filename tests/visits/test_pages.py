@@ -179,6 +179,9 @@ def test_review_and_return_with_comment(client_for, visit, director_a, superviso
     assert visit.review_status == "returned"
     worklist = client_for(director_a).get("/visits/").content.decode()
     assert "请补充孩子在校情况" in worklist
+    # The returned visit's line: its child, its date and who returned it (core.compiled).
+    assert f'<a href="/visits/{visit.pk}/">查小雨 {visit.visited_on:%Y-%m-%d}</a>' in worklist
+    assert f"（{supervisor.display_name}）" in worklist
     # The director corrects it: back to the review queue.
     response = client_for(director_a).post(
         f"/visits/{visit.pk}/edit/",

@@ -1,0 +1,82 @@
+"""The template engine's two speed-ups (issue 20, server CPU per request) give Django's text:
+the ``date`` filter's written-out formats and ``{% translate %}`` kept per language."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.template import Context, Engine, Template, engines
+from django.template.defaultfilters import date as django_date
+from django.utils import timezone, translation
+
+from core.templatetags.translation import KeptTranslateNode
+
+
+def render(source: str, **context) -> str:
+    return engines["django"].from_string(source).render(context)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        date(2026, 12, 4),
+        date(999, 1, 2),
+        datetime(2026, 12, 4, 23, 30, tzinfo=ZoneInfo("UTC")),  # 07:30 the next day in Shanghai
+        datetime(2026, 1, 2, 3, 4, 5),
+        None,
+        "",
+        "2026-12-04",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["Y-m-d", "Y-m-d H:i", "Y年n月j日", "Y-m"])
+def test_the_date_filter_gives_djangos_text(value, fmt):
+    with timezone.override("Asia/Shanghai"):
+        local = timezone.localtime(value) if isinstance(value, datetime) and value.tzinfo else value
+        try:
+            expected = django_date(local, fmt)
+        except TypeError:  # a time format for a date: Django refuses it, and so do we
+            with pytest.raises(TypeError):
+                render("{{ value|date:fmt }}", value=value, fmt=fmt)
+            return
+        ours = render("{{ value|date:fmt }}", value=value, fmt=fmt)
+        assert ours == expected
+    if isinstance(value, datetime) and value.tzinfo and fmt == "Y-m-d":
+        assert ours == "2026-12-05"
+
+
+def test_a_literal_translation_is_kept_per_language_and_escaping():
+    source = '{% load i18n %}{% translate "Visits" %}|{% translate "Log in" %}'
+    template = engines["django"].from_string(source)
+    kept = [n for n in template.template.nodelist if isinstance(n, KeptTranslateNode)]
+    assert len(kept) == 2
+    with translation.override("zh-hans"):
+        assert template.render({}) == "走访|登录"
+    with translation.override("en"):
+        assert template.render({}) == "Visits|Log in"
+    with translation.override("zh-hans"):
+        assert template.render({}) == "走访|登录"
+    # What Django's own library renders, with autoescaping on and off.
+    django_engine = Engine(libraries={"i18n": "django.templatetags.i18n"})
+    for autoescape in (True, False, True):
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                for text in ("<b>Visits</b>", "100%% done", "Visits"):
+                    source = f'{{% load i18n %}}{{% translate "{text}" %}}'
+                    context = {"autoescape": autoescape}
+                    assert Template(source).render(
+                        Context({}, **context)
+                    ) == django_engine.from_string(source).render(Context({}, **context))
+
+
+def test_other_translate_forms_are_djangos_own():
+    source = (
+        '{% load i18n %}{% translate "Visits" as label %}[{{ label }}]'
+        '{% translate name %}{% translate "May" context "month name" %}'
+        '{% translate "Visits"|upper %}{% blocktranslate %}Visits{% endblocktranslate %}'
+    )
+    template = engines["django"].from_string(source)
+    assert not any(isinstance(n, KeptTranslateNode) for n in template.template.nodelist)
+    with translation.override("en"):
+        assert template.render({"name": "Log in"}) == "[Visits]Log inMayVISITSVisits"
+    with translation.override("zh-hans"):
+        assert template.render({"name": "Log in"}).startswith("[走访]登录")
