@@ -461,8 +461,9 @@ def audit_log(
 
 
 _AUDIT_INSERT = """
-    INSERT INTO accounts_auditrecord
-        (at, user_id, username, action, object_type, ip, detail, object_id, area_code)
+    INSERT INTO "accounts_auditrecord"
+        ("at", "user_id", "username", "action", "object_type", "ip", "detail", "object_id",
+         "area_code")
     SELECT %s, %s, %s, %s, %s, %s::inet, %s::jsonb, record.object_id, record.area_code
     FROM unnest(%s::text[], %s::text[]) AS record (object_id, area_code)
 """

@@ -890,8 +890,11 @@ def _raise_all(cursor, rules: list[SweepRule], params: dict) -> list[tuple[str, 
     _keys_and_indexes("add", indexes=False)
     cursor.execute("SELECT set_config('max_parallel_maintenance_workers', %s, true)", [workers])
     _keys_and_indexes("add", keys=False)
-    # No ANALYZE: autovacuum analyses the table within a minute of the commit (every row is
-    # new), and until then the sweep's and the pages' plans are the same without statistics.
+    # Statistics now, in this transaction: a visit's refresh (core.prepared) makes its generic
+    # plan once per connection, and made without them (autovacuum analyses only after the
+    # commit) it scanned the new reminders: 80 ms a visit at a million children, not 2. About
+    # 0.2 s of the first run.
+    cursor.execute(f"ANALYZE {_TABLE}")
     return raised
 
 

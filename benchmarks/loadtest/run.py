@@ -369,12 +369,17 @@ def gunicorn(
         yield proc.pid
     finally:
         if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc, timeout=20)
+
+
+def _stop(proc: subprocess.Popen, *, timeout: float) -> None:
+    """Ask the process to end; kill it if it has not within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @contextlib.contextmanager
@@ -393,12 +398,7 @@ def competing_load(cores: float) -> Iterator[int | None]:
     try:
         yield proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc, timeout=10)
 
 
 @dataclass

@@ -107,8 +107,6 @@ TEMPLATES = [
             # After Django's own built-ins: the ``date`` filter with its common formats written
             # out (same text, a twentieth of the CPU).
             "builtins": ["core.templatetags.dates"],
-            # Django's i18n library with {% translate "text" %} rendered once per language.
-            "libraries": {"i18n": "core.templatetags.translation"},
         },
     },
 ]

@@ -1,10 +1,11 @@
 """Django's ``i18n`` template library, with ``{% translate "text" %}`` looked up once per language.
 
-Registered as ``i18n`` (config/settings/base.py, TEMPLATES "libraries"), so ``{% load i18n %}``
-loads this: every tag and filter of Django's library, the same. Only a ``{% translate %}`` of a
-written-out text, without a context, filters or ``as``, keeps what it rendered, per language and
-autoescaping (the only things that text depends on). Django's node resolves, translates, localises
-and escapes the same text each time: about 7 µs a tag, seventy of them on a child's file.
+Our templates ``{% load translation %}`` (not ``i18n``): every tag and filter of Django's library,
+the same. Only a ``{% translate %}`` of a written-out text, without a context, filters or ``as``,
+keeps what it rendered, per language and autoescaping (the only things that text depends on).
+Django's node resolves, translates, localises and escapes the same text each time: about 7 µs a
+tag, seventy of them on a child's file. (Mapping the name ``i18n`` to this module instead is
+refused by ``check --deploy``: templates.W003, one name for two libraries.)
 """
 
 from __future__ import annotations

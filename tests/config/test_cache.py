@@ -33,3 +33,15 @@ def test_a_reachable_redis_works_as_before():
     assert cache.get("shouwang-resilient") == "守望"
     cache.set("shouwang-count", 1, 10)
     assert cache.incr("shouwang-count") == 2
+
+
+def test_one_redis_client_serves_every_operation():
+    """Issue 20 (request CPU): Django's client built a redis.Redis for each operation (50 µs,
+    more than the GET); the cache keeps one per connection pool, reading and writing alike."""
+    cache = caches["default"]
+    cache.set("shouwang-kept", "守望", 10)
+    client = cache._cache.get_client("shouwang-kept", write=True)
+    assert cache._cache.get_client("other", write=True) is client
+    assert cache._cache.get_client("shouwang-kept") is cache._cache.get_client("x")
+    assert cache.get("shouwang-kept") == "守望" and cache.delete("shouwang-kept")
+    assert cache._cache.get_client(write=True) is client
