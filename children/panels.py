@@ -19,7 +19,7 @@ from . import selectors
 
 
 def home_transfers(request: HttpRequest) -> list[dict]:
-    count = selectors.transfers_to_answer(user=request.user).count()
+    count = selectors.transfers_to_answer(user=request.user)
     if not count:
         return []
     text = ngettext(

@@ -18,6 +18,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Window,
 )
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
@@ -741,19 +742,35 @@ def sees_transferred_file(user: User, transfer: Transfer) -> bool:
     )
 
 
-def transfers_to_answer(*, user: User) -> QuerySet[Transfer]:
-    """Pending transfers the user's side must answer: asked by the sender and coming into the
-    user's area, or asked by the receiver for a file in the user's area."""
+def transfers_to_answer(*, user: User) -> int:
+    """How many pending transfers the user's side must answer: asked by the sender and coming
+    into the user's area, or asked by the receiver for a file in the user's area (the banner on
+    the worklist and the home page: one kept statement, core.compiled)."""
     if not permissions.can(user, Capability.CHILD_WRITE):
-        return Transfer.objects.none()
-    incoming = scope.scope_q(user, "to_village__code")
-    outgoing = scope.scope_q(user, "from_village__code")
-    if incoming is None or outgoing is None:
-        return Transfer.objects.none()
-    return Transfer.objects.filter(status=TransferStatus.PENDING).filter(
-        (Q(requested_by_side=TransferSide.SENDER) & incoming)
-        | (Q(requested_by_side=TransferSide.RECEIVER) & outgoing)
+        return 0
+    scope_values = scope.scope_values(user)
+    if scope_values is None:
+        return 0
+    everywhere, values = scope_values
+    return _TRANSFERS_TO_ANSWER.first(everywhere, **values) or 0
+
+
+def _transfers_to_answer(everywhere: bool) -> QuerySet[Transfer]:
+    incoming = scope.scope_param_q("to_village__code", everywhere)
+    outgoing = scope.scope_param_q("from_village__code", everywhere)
+    return (
+        Transfer.objects.filter(status=TransferStatus.PENDING)
+        .filter(
+            (Q(requested_by_side=TransferSide.SENDER) & incoming)
+            | (Q(requested_by_side=TransferSide.RECEIVER) & outgoing)
+        )
+        .annotate(total=Window(Count("pk")))
+        .values_list("total", flat=True)
+        .order_by()[:1]
     )
+
+
+_TRANSFERS_TO_ANSWER = Compiled(_transfers_to_answer)
 
 
 def short_file(child: Child) -> list[tuple[str, str, Any, str]]:

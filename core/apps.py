@@ -19,3 +19,8 @@ class CoreConfig(AppConfig):
         # exactly above the limit, and its warning (below the limit, so allowed) is noise.
         Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS // 2
         warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+        from .choices import keep_labels
+
+        # get_FOO_display from a table made once (Django builds it anew on every call).
+        keep_labels()

@@ -39,8 +39,13 @@ def _reminders(recipient: Any, status: str | None) -> QuerySet[Notification]:
 
 
 # The first few open reminders, each carrying the number of all of them (the home page's panel).
+# Only what the panel shows: the child's name, not its whole file (a case note decrypted each).
 _OPEN_FIRST = Compiled(
-    lambda limit: _reminders(Param("user"), OPEN).annotate(open_total=Window(Count("id")))[:limit]
+    lambda limit: (
+        _reminders(Param("user"), OPEN)
+        .only("kind", "detail", "due_date", "report_id", "child__name")
+        .annotate(open_total=Window(Count("id")))[:limit]
+    )
 )
 
 

@@ -58,7 +58,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             ),
             "returned": selectors.returned_visits(user=request.user, limit=20),
             "today": today,
-            "transfers_to_answer": child_selectors.transfers_to_answer(user=request.user).count(),
+            "transfers_to_answer": child_selectors.transfers_to_answer(user=request.user),
             # Where the worklist is the person's first page (a director's: accounts.views.home),
             # it carries their other queues too: open reminders.
             "panels": []

@@ -50,10 +50,14 @@ def test_transfer_out_and_in_through_the_pages(client_for, director_a, outsider,
     # The receiving side's first page (the worklist) says a transfer waits for the answer.
     worklist = receiver.get("/visits/").content.decode()
     assert 'id="transfers-to-answer"' in worklist
+    assert "有 1 份儿童档案转移申请等待您答复" in worklist
+    # The asking side has nothing to answer.
+    assert 'id="transfers-to-answer"' not in client.get("/visits/").content.decode()
     page = receiver.get("/children/transfers/").content.decode()
     assert "查小雨" in page and "查济村" not in page and f"/children/{child.pk}/" not in page
     transfer = Transfer.objects.get()
     assert receiver.post(f"/children/transfers/{transfer.pk}/accept/").status_code == 302
+    assert 'id="transfers-to-answer"' not in receiver.get("/visits/").content.decode()
     child.refresh_from_db()
     assert child.village_id == VILLAGE_B
     assert client.get(f"/children/{child.pk}/").status_code == 404

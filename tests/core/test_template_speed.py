@@ -83,3 +83,30 @@ def test_other_translate_forms_are_djangos_own():
         assert template.render({"name": "Log in"}) == "[Visits]Log inMayVISITSVisits"
     with translation.override("zh-hans"):
         assert template.render({"name": "Log in"}).startswith("[走访]登录")
+
+
+def test_choice_labels_are_djangos_in_every_language():
+    """core.choices: get_FOO_display from a table made once gives Django's label, in the
+    current language, and an unknown value as it is."""
+    from django.apps import apps
+    from django.db.models import Model
+
+    from reminders.models import Notification
+    from visits.models import Visit
+
+    assert Notification.get_kind_display.__name__ == "get_kind_display"  # ours, not a partial
+    checked = 0
+    for model in (Notification, Visit, *apps.get_app_config("children").get_models()):
+        for field in model._meta.fields:
+            if not field.choices or callable(field.choices):
+                continue
+            for value, _label in [*field.flatchoices, ("no-such-value", ""), (None, "")]:
+                instance = model(**{field.attname: value})
+                for language in ("en", "zh-hans"):
+                    with translation.override(language):
+                        ours = getattr(instance, f"get_{field.name}_display")()
+                        assert ours == Model._get_FIELD_display(instance, field)
+                        checked += 1
+    assert checked > 200
+    with translation.override("zh-hans"):
+        assert Visit(kind="home").get_kind_display() != Visit(kind="home").kind
