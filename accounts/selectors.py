@@ -88,6 +88,16 @@ def subtree_range(area_code: str) -> tuple[str, str] | None:
     return prefix_range(rules.prefix(area_code, rules.parse_level(area_code)))
 
 
+def subtree_sql(column: str, area_code: str) -> str:
+    """SQL text: ``column`` (an area code) in the subtree of ``area_code``, on the code's B-tree
+    index (subtree_q for written-out statements; codes are digits, safe to write in)."""
+    codes = subtree_range(area_code)
+    if codes is None:
+        return "TRUE"
+    low, high = codes
+    return f"{column} BETWEEN '{low}' AND '{high}'"
+
+
 def prefix_q(prefix: str, area_field: str) -> Q:
     """Codes starting with ``prefix`` (prefix_range)."""
     codes = prefix_range(prefix)
@@ -109,10 +119,20 @@ def scope_queryset(queryset: QuerySet[M], *, user: User, area_field: str) -> Que
 
 def get_in_scope_or_404(queryset: QuerySet[M], *, user: User, area_field: str, **lookup) -> M:
     """One object inside the user's scope, or Http404 — whether it is missing or elsewhere."""
+    visible = scope_queryset(queryset, user=user, area_field=area_field)
+    return visible_or_404(visible, audit_in=queryset, user=user, area_field=area_field, **lookup)
+
+
+def visible_or_404(
+    visible: QuerySet[M], *, audit_in: QuerySet[M], user: User, area_field: str, **lookup
+) -> M:
+    """The one object of ``visible`` (already limited to what the user may see) matching
+    ``lookup``, or Http404; one that exists in ``audit_in`` but not for the user is audited as a
+    refused access, with its area (_audit_outside_scope)."""
     try:
-        return scope_queryset(queryset, user=user, area_field=area_field).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        _audit_outside_scope(queryset, user=user, area_field=area_field, lookup=lookup)
+        return visible.get(**lookup)
+    except (visible.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        _audit_outside_scope(audit_in, user=user, area_field=area_field, lookup=lookup)
         raise Http404 from exc
 
 
@@ -220,13 +240,13 @@ def areas_for_user(*, user: User) -> QuerySet[Area]:
 
 
 def area_for_user_or_404(*, user: User, code: str) -> Area:
-    try:
-        return areas_for_user(user=user).get(code=code)
-    except (Area.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        _audit_outside_scope(
-            Area.objects.all(), user=user, area_field="code", lookup={"code": code}
-        )
-        raise Http404 from exc
+    return visible_or_404(
+        areas_for_user(user=user),
+        audit_in=Area.objects.all(),
+        user=user,
+        area_field="code",
+        code=code,
+    )
 
 
 # --- Choosing an area: one level at a time, or by name (issue 20: ~664,000 codes nationally) ---
@@ -752,13 +772,13 @@ def subtree_prefix(area_code: str) -> str:
 
 def training_for_user_or_404(*, user: User, training_id: object) -> Training:
     """One training the user may read (trainings_for_user), else 404."""
-    try:
-        return trainings_for_user(user=user).get(pk=training_id)
-    except (Training.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        _audit_outside_scope(
-            Training.objects.all(), user=user, area_field="area_id", lookup={"pk": training_id}
-        )
-        raise Http404 from exc
+    return visible_or_404(
+        trainings_for_user(user=user),
+        audit_in=Training.objects.all(),
+        user=user,
+        area_field="area_id",
+        pk=training_id,
+    )
 
 
 def visible_attendances(*, user: User, training_ids: list) -> QuerySet[TrainingAttendance]:

@@ -25,12 +25,12 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role, User
 from children.models import Child
 from tests.conftest import log_in
 
+from .conftest import timed_get
 from .test_bench_areas import AREAS
 from .test_bench_import import load_national_tree
 from .test_bench_scale import CHILDREN
@@ -115,19 +115,6 @@ def _pages(who: str, below: str, child_id) -> list[str]:
     return ["/", "/visits/township/", *pages, "/dashboard/", "/children/subsidies/queue/"]
 
 
-def _time(client: Client, url: str) -> tuple[float, float, int, int]:
-    response = client.get(url)  # warm: the session, the plans
-    assert response.status_code == 200, (url, response.status_code)
-    timings = []
-    for _run in range(RUNS):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            response = client.get(url)
-            timings.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-    return statistics.median(timings), max(timings), len(queries), len(response.content)
-
-
 @pytest.mark.django_db
 def test_main_pages_answer_within_a_second(national):
     users = _users()
@@ -137,7 +124,7 @@ def test_main_pages_answer_within_a_second(national):
     for who, (user, below) in users.items():
         client = log_in(Client(), user)
         for url in _pages(who, below, child_id):
-            median, worst, queries, size = _time(client, url)
+            median, worst, queries, size = timed_get(client, url, RUNS)
             timings.append(Timing(who, url, median, worst, queries, size))
             print(
                 f"BENCH page {who:8} {url:40} median {median * 1000:7.1f} ms, "

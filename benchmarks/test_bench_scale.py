@@ -24,6 +24,8 @@ from children.services import today
 from reminders import services
 from tests.conftest import log_in
 
+from .conftest import timed_get
+
 CHILDREN = int(os.environ.get("BENCH_CHILDREN", "2000"))
 
 
@@ -101,18 +103,6 @@ def test_worklist_page(scale_data):
         assert ratio <= WORKLIST_RATIO
 
 
-def _timed_pages(client, url: str, runs: int = 20) -> tuple[float, float, int]:
-    client.get(url)
-    timings = []
-    for _ in range(runs):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            response = client.get(url)
-            timings.append(time.perf_counter() - started)
-        assert response.status_code == 200
-    return statistics.median(timings), max(timings), len(queries)
-
-
 @pytest.mark.django_db
 def test_dashboards(scale_data):
     """Refresh of the per-village summary, then county and province dashboards (server time)."""
@@ -134,12 +124,12 @@ def test_dashboards(scale_data):
     for label, user in (("county", county_user), ("province", province_user)):
         # Past both sign-in steps (civil affairs give a second factor), as the suite signs in.
         client = log_in(Client(), user)
-        median, worst, count = _timed_pages(client, "/dashboard/")
+        median, worst, count, _size = timed_get(client, "/dashboard/", 20)
         print(
             f"BENCH {label} dashboard ({user.area_id}): median {median * 1000:.1f} ms, "
             f"max {worst * 1000:.1f} ms, {count} queries"
         )
-        median, worst, count = _timed_pages(client, "/api/v1/stats")
+        median, worst, count, _size = timed_get(client, "/api/v1/stats", 20)
         print(f"BENCH {label} /api/v1/stats: median {median * 1000:.1f} ms, {count} queries")
 
 

@@ -177,8 +177,6 @@ def transfer_request_from_sender(
     reason, note = _reason_and_note(reason, note, errors)
     village = _village(to_village_code, errors)
     _raise_if(errors)
-    if village.code == child.village_id:
-        raise Conflict(TRANSFER_SAME_VILLAGE_MESSAGE, field="to_village_code")
     return _open_transfer(
         user=user,
         child=child,
@@ -186,7 +184,7 @@ def transfer_request_from_sender(
         side=TransferSide.SENDER,
         reason=reason,
         note=note,
-        immediate=_in_scope(user, village.code),
+        field="to_village_code",
     )
 
 
@@ -219,8 +217,6 @@ def transfer_request_from_receiver(
         account_services.id_probes_record(
             user=user, records=[(str(child.pk), child.village_id)], channel="transfer_request"
         )
-    if child.village_id == village.code:
-        raise Conflict(TRANSFER_SAME_VILLAGE_MESSAGE, field="id_number")
     return _open_transfer(
         user=user,
         child=child,
@@ -228,7 +224,7 @@ def transfer_request_from_receiver(
         side=TransferSide.RECEIVER,
         reason=reason,
         note=note,
-        immediate=_in_scope(user, child.village_id),
+        field="id_number",
     )
 
 
@@ -240,8 +236,13 @@ def _open_transfer(
     side: str,
     reason: str,
     note: str,
-    immediate: bool,
+    field: str,
 ) -> Transfer:
+    """The transfer of ``child``'s file to ``village``, asked by ``side``; accepted at once when
+    the user's area covers both villages. Refused (409, on ``field``) when the file is already
+    in that village."""
+    if village.code == child.village_id:
+        raise Conflict(TRANSFER_SAME_VILLAGE_MESSAGE, field=field)
     try:
         with transaction.atomic():
             transfer = Transfer.objects.create(
@@ -256,7 +257,7 @@ def _open_transfer(
     except IntegrityError as exc:
         raise Conflict(TRANSFER_PENDING_MESSAGE) from exc
     extensions.case_changed(child_ids=[child.pk])  # the answering side is told at once
-    if immediate:
+    if _in_scope(user, child.village_id) and _in_scope(user, village.code):
         # One user's area covers both villages: nobody else to ask.
         return _accept(transfer, user)
     return transfer

@@ -37,21 +37,12 @@ NEEDY_CATEGORIES = tuple(c for c in Category.values if c != Category.SINGLE_PARE
 PAGE_SIZE = 50
 
 
-def _within(column: str, area: Area) -> str:
-    """SQL: ``column`` (an area code) in ``area``'s subtree, on the code's B-tree index."""
-    codes = scope.subtree_range(area.code)
-    if codes is None:
-        return "TRUE"
-    low, high = codes
-    return f"{column} BETWEEN '{low}' AND '{high}'"
-
-
 def _directors_in_post_sql(area: Area) -> str:
     """Directors in post by village (``area_id``, ``n``, one ``name``), as of ``%(today)s``."""
     return f"""
         SELECT u.area_id, count(*) AS n, min(coalesce(nullif(u.name, ''), u.username)) AS name
         FROM accounts_user u
-        WHERE u.role = '{Role.DIRECTOR.value}' AND {_within("u.area_id", area)}
+        WHERE u.role = '{Role.DIRECTOR.value}' AND {scope.subtree_sql("u.area_id", area.code)}
           AND {scope.in_post_sql("u")}
         GROUP BY u.area_id
     """
@@ -66,7 +57,7 @@ def _villages_sql(area: Area) -> str:
                count(*) FILTER (WHERE c.categories && %(needy)s::varchar[]) AS needy
         FROM children_child c
         WHERE c.status = 'active' AND {schedule.under_18_sql("c.")}
-          AND {_within("c.village_id", area)}
+          AND {scope.subtree_sql("c.village_id", area.code)}
         GROUP BY c.village_id
     """
 
@@ -75,7 +66,7 @@ def _untrained_sql(area: Area) -> str:
     return f"""
         SELECT u.role, count(*) AS n
         FROM accounts_user u
-        WHERE {scope.roster_listed_sql("u")} AND {_within("u.area_id", area)}
+        WHERE {scope.roster_listed_sql("u")} AND {scope.subtree_sql("u.area_id", area.code)}
           AND {scope.in_post_sql("u")} AND {scope.training_due_sql("u")} < %(today)s::date
         GROUP BY u.role
     """

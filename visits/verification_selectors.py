@@ -342,14 +342,6 @@ class Overview:
         return self.total("confirmed")
 
 
-def _range_sql(column: str, area: Area) -> str:
-    codes = scope.subtree_range(area.code)
-    if codes is None:
-        return "TRUE"
-    low, high = codes
-    return f"{column} BETWEEN '{low}' AND '{high}'"
-
-
 def _villages_sql(area: Area) -> str:
     """Each village of ``area`` with children on its checklist or a verification of the
     quarter: its status, and how many children it lists and has confirmed."""
@@ -368,7 +360,8 @@ def _villages_sql(area: Area) -> str:
                          AND w.year = %(year)s AND w.quarter = %(quarter)s
                    )) AS confirmed
             FROM children_child c
-            WHERE {_range_sql("c.village_id", area)} AND {on_list_sql("c.", "%(as_of)s")}
+            WHERE {scope.subtree_sql("c.village_id", area.code)}
+              AND {on_list_sql("c.", "%(as_of)s")}
             GROUP BY c.village_id
         ) ch
         FULL JOIN (
@@ -377,7 +370,7 @@ def _villages_sql(area: Area) -> str:
                     WHERE r.verification_id = v.id AND r.reported) AS reported
             FROM visits_quarterlyverification v
             WHERE v.year = %(year)s AND v.quarter = %(quarter)s
-              AND {_range_sql("v.village_id", area)}
+              AND {scope.subtree_sql("v.village_id", area.code)}
         ) qv ON qv.village_id = ch.village_id
     """
 
