@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Expression, Field, Model, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -100,23 +100,26 @@ class _QuerySet:
 
 
 class Compiled(Generic[M]):
-    """The queryset ``build(*shape)`` returns, compiled once per shape and database."""
+    """The queryset ``build(*shape)`` returns, compiled once per shape."""
 
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self._build = build
-        self._compiled: dict[tuple[str, tuple[Hashable, ...]], _Compiled] = {}
+        self._compiled: dict[tuple[Hashable, ...], _Compiled] = {}
 
     def rows(
         self,
         *shape: Hashable,
-        using: str = DEFAULT_DB_ALIAS,
+        using: str | None = None,
         attach: dict[str, Model] | None = None,
         **values: Any,
     ) -> list[Any]:
-        """The rows of the queryset for ``shape`` with ``values`` in its ``Param`` places.
-        ``attach``: objects already loaded that rows point to (``{"child": child}``), set on the
-        rows whose foreign key holds their key, as a related manager's queryset does."""
-        compiled = self._compile(using, shape)
+        """The rows of the queryset for ``shape`` with ``values`` in its ``Param`` places, read
+        where the ORM would read them (``using``, else the database router's choice: a replica
+        inside core.replica's reading block). ``attach``: objects already loaded that rows point
+        to (``{"child": child}``), set on the rows whose foreign key holds their key, as a
+        related manager's queryset does."""
+        compiled = self._compile(shape)
+        using = using or router.db_for_read(compiled.queryset.model)
         if compiled.slots != values.keys():
             raise TypeError(f"values for {sorted(compiled.slots)}, given {sorted(values)}")
         params = [values[p.name] if type(p) is _Slot else p for p in compiled.params]
@@ -133,20 +136,22 @@ class Compiled(Generic[M]):
                     field.set_cached_value(row, obj)
         return rows
 
-    def first(self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any) -> Any:
+    def first(self, *shape: Hashable, using: str | None = None, **values: Any) -> Any:
         """The first row, or None (build the queryset with ``[:1]``)."""
         rows = self.rows(*shape, using=using, **values)
         return rows[0] if rows else None
 
-    def _compile(self, using: str, shape: tuple[Hashable, ...]) -> _Compiled:
-        key = (using, shape)
+    def _compile(self, shape: tuple[Hashable, ...]) -> _Compiled:
+        """The statement for ``shape``, compiled for the default database (every database of
+        this project is PostgreSQL with the same tables: a replica runs it as it is)."""
+        key = shape
         kept = self._compiled.get(key)
         if kept is not None and not settings.COMPILED_QUERIES_CHECK:
             return kept
         queryset = self._build(*shape)
         if queryset._prefetch_related_lookups:
             raise ValueError("a compiled queryset cannot prefetch_related")
-        compiler = queryset.query.get_compiler(using=using)
+        compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
         sql, params = compiler.as_sql()
         fresh = _Compiled(
             queryset=queryset,

@@ -788,17 +788,24 @@ def _warn_shared(cores: float) -> None:
         )
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """What both reports read besides the phases' numbers."""
+
+    executed: list[Statement]  # the statements PostgreSQL ran in the measured windows
+    pg: Postgres
+    log_offset: int  # where the server log stood when the windows began
+    started: float  # time.monotonic() at the start
+    setup: float  # seconds spent building and starting before the first user
+
+
 def report(
     args: argparse.Namespace,
     app: list[Stats],
     ready: dict[str, Any],
     bare: list[Stats],
     bare_phase: dict[str, Any],
-    executed: list[Statement],
-    pg: Postgres,
-    log_offset: int,
-    started: float,
-    setup: float,
+    run: RunRecord,
 ) -> int:
     """Print the tables, the statements and the checks; 0 when every check passes."""
     results = args.var_dir.resolve() / "results"
@@ -809,7 +816,7 @@ def report(
     for failure in failures:
         print(f"  error: {failure}")
 
-    slow = _print_statements(executed, pg, log_offset, results)
+    slow = _print_statements(run.executed, run.pg, run.log_offset, results)
 
     total, bare_total = app[-1], bare[-1]
     _print_request_cpu(
@@ -837,7 +844,7 @@ def report(
         competing = f"competing load {ready['cpu']['busy'] / ready['window_seconds']:.2f} cores, "
     _warn_shared(busy_cores)
     errors = total.failures + bare_total.failures + int(ready["failures"])
-    slowest = executed[0].max_ms if executed else 0.0
+    slowest = run.executed[0].max_ms if run.executed else 0.0
     p50_ratio = total.p50 / bare_total.p50 if bare_total.p50 else float("inf")
     mean_ratio = total.mean / bare_total.mean if bare_total.mean else float("inf")
     rps_ratio = total.rps / bare_total.rps if bare_total.rps else 0.0
@@ -873,7 +880,7 @@ def report(
         f"{server_cpu_ms(ready['cpu'], total.requests):.1f} ms per request; bare view "
         f"{bare_total.rps:.1f} req/s p50 {bare_total.p50:.0f} ms (p50 ratio {p50_ratio:.1f}×, "
         f"throughput ratio {rps_ratio:.2f}×); {competing}other processes {busy_cores:.2f} cores; "
-        f"setup {setup:.0f} s, total {time.monotonic() - started:.0f} s — {verdict}"
+        f"setup {run.setup:.0f} s, total {time.monotonic() - run.started:.0f} s — {verdict}"
     )
     return 0 if passed else 1
 
@@ -915,11 +922,7 @@ def _print_steps(args: argparse.Namespace, steps: list[capacity.Step]) -> None:
 def report_capacity(
     args: argparse.Namespace,
     ready: dict[str, Any],
-    executed: list[Statement],
-    pg: Postgres,
-    log_offset: int,
-    started: float,
-    setup: float,
+    run: RunRecord,
 ) -> int:
     """Print the steps and the capacity; 0 unless an error (or, but in a smoke run, a capacity
     under the goal)."""
@@ -942,7 +945,7 @@ def report_capacity(
                 f"{entry['requests'] / best.seconds:>7.1f} {entry['p50']:>6.0f} "
                 f"{entry['p95']:>6.0f}"
             )
-    slow = _print_statements(executed, pg, log_offset, results)
+    slow = _print_statements(run.executed, run.pg, run.log_offset, results)
     _print_request_cpu(
         results / "request_cpu",
         [_clock(row["clock"]) for row in rows],
@@ -962,7 +965,7 @@ def report_capacity(
         competing = f"competing load {machine['busy'] / seconds:.2f} cores, " if seconds else ""
     _warn_shared(others)
     errors = int(ready["failures"]) + sum(step.failures for step in steps)
-    slowest = executed[0].max_ms if executed else 0.0
+    slowest = run.executed[0].max_ms if run.executed else 0.0
     print(
         f"slowest statement max {slowest:.1f} ms ({len(slow)} over {STATEMENT_LIMIT_MS:.0f} ms; "
         f"not judged here: overload queues)"
@@ -1004,7 +1007,7 @@ def report_capacity(
         f"BENCH loadtest capacity: {found}; goal ≥ {capacity.GOAL_RPS:.0f} req/s; {len(steps)} "
         f"steps ({tried} users × {args.step_duration} s), {errors} errors, on {args.children} "
         f"children, {args.workers} {kind} workers; {competing}other processes {others:.2f} "
-        f"cores; setup {setup:.0f} s, total {time.monotonic() - started:.0f} s — {verdict}"
+        f"cores; setup {run.setup:.0f} s, total {time.monotonic() - run.started:.0f} s — {verdict}"
     )
     return 0 if passed else 1
 
@@ -1124,9 +1127,10 @@ def main(argv: list[str]) -> int:
                     bare, bare_phase = phase(
                         "Bare", seconds=args.bare_duration, prefix=results / "bare"
                     )
+        run = RunRecord(executed, pg, log_offset, started, setup)
         if args.capacity:
-            return report_capacity(args, ready, executed, pg, log_offset, started, setup)
-        return report(args, app, ready, bare, bare_phase, executed, pg, log_offset, started, setup)
+            return report_capacity(args, ready, run)
+        return report(args, app, ready, bare, bare_phase, run)
     finally:
         pg.stop()
         if redis_started:

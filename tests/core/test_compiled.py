@@ -100,3 +100,22 @@ def test_a_build_that_reads_anything_but_its_arguments_is_caught(director_a, dir
 def test_prefetching_is_refused():
     with pytest.raises(ValueError, match="prefetch_related"):
         Compiled(lambda: Child.objects.prefetch_related("care_agreements")).rows()
+
+
+def test_rows_are_read_where_the_router_sends_the_models_reads(director_a, monkeypatch):
+    """A kept statement runs on the database the router picks for reads (a replica inside
+    core.replica's reading block), as the ORM's queryset would."""
+    from django.db import router
+
+    make_child(director_a, name="甲")
+    asked = []
+
+    def db_for_read(model, **hints):
+        asked.append(model)
+        return "default"
+
+    monkeypatch.setattr(router, "db_for_read", db_for_read)
+    assert [c.name for c in CHILDREN.rows(False, village=director_a.area_id)] == ["甲"]
+    assert asked == [Child]
+    CHILDREN.rows(False, using="default", village=director_a.area_id)
+    assert asked == [Child]  # an explicit database is used as it is
