@@ -79,22 +79,28 @@ _AREA_JOIN = (
 )
 
 
-def _one_director_rows_sql(area: Area) -> str:
+def _one_director_rows_sql(villages: str, directors: str, join_areas: bool = True) -> str:
+    """``villages`` and ``directors``: _villages_sql and _directors_in_post_sql, as
+    subqueries or as the names of a WITH's statements."""
     return f"""
-        FROM ({_villages_sql(area)}) v
-        JOIN ({_directors_in_post_sql(area)}) d ON d.area_id = v.village_id
-        {_AREA_JOIN}
+        FROM {villages} v
+        JOIN {directors} d ON d.area_id = v.village_id
+        {_AREA_JOIN if join_areas else ""}
         WHERE d.n = 1 AND v.needy > %(limit)s
     """
 
 
-def _no_director_rows_sql(area: Area) -> str:
+def _no_director_rows_sql(villages: str, directors: str, join_areas: bool = True) -> str:
     return f"""
-        FROM ({_villages_sql(area)}) v
-        LEFT JOIN ({_directors_in_post_sql(area)}) d ON d.area_id = v.village_id
-        {_AREA_JOIN}
+        FROM {villages} v
+        LEFT JOIN {directors} d ON d.area_id = v.village_id
+        {_AREA_JOIN if join_areas else ""}
         WHERE d.area_id IS NULL
     """
+
+
+def _subqueries(area: Area) -> tuple[str, str]:
+    return f"({_villages_sql(area)})", f"({_directors_in_post_sql(area)})"
 
 
 def _params(today: date) -> dict:
@@ -117,13 +123,17 @@ class NetworkCounts:
 def network_counts(area: Area, *, today: date | None = None) -> NetworkCounts:
     """The four counts of ``area``'s subtree in one query (no scope check: ``counts_for``)."""
     today = today or clock.today()
+    # The children of the area are counted by village once, for both village counts (at a
+    # million children each count was a scan of its own: 590 ms for a province's dashboard).
     sql = f"""
-        WITH untrained AS ({_untrained_sql(area)})
+        WITH untrained AS ({_untrained_sql(area)}),
+             villages AS MATERIALIZED ({_villages_sql(area)}),
+             directors AS MATERIALIZED ({_directors_in_post_sql(area)})
         SELECT
             coalesce((SELECT n FROM untrained WHERE role = '{Role.DIRECTOR.value}'), 0),
             coalesce((SELECT n FROM untrained WHERE role = '{Role.SUPERVISOR.value}'), 0),
-            (SELECT count(*) {_one_director_rows_sql(area)}),
-            (SELECT count(*) {_no_director_rows_sql(area)})
+            (SELECT count(*) {_one_director_rows_sql("villages", "directors", False)}),
+            (SELECT count(*) {_no_director_rows_sql("villages", "directors", False)})
     """
     with connections[replica.read_alias()].cursor() as cursor:
         cursor.execute(sql, _params(today))
@@ -189,7 +199,9 @@ def villages_one_director_for(
     """Villages of the area with more than 30 left-behind children and children in difficulty
     and one director in post, most such children first."""
     area = _area_for(user, area_code)
-    rows = _Rows(_one_director_rows_sql(area), _params(clock.today()), director="d.name")
+    rows = _Rows(
+        _one_director_rows_sql(*_subqueries(area)), _params(clock.today()), director="d.name"
+    )
     return area, Paginator(rows, PAGE_SIZE).get_page(page_number)
 
 
@@ -199,7 +211,7 @@ def villages_no_director_for(
     """Villages of the area with active children and no director in post, most children
     first (``needy``: of them, left-behind or in difficulty)."""
     area = _area_for(user, area_code)
-    rows = _Rows(_no_director_rows_sql(area), _params(clock.today()))
+    rows = _Rows(_no_director_rows_sql(*_subqueries(area)), _params(clock.today()))
     return area, Paginator(rows, PAGE_SIZE).get_page(page_number)
 
 
