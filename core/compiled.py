@@ -33,6 +33,7 @@ first test that runs it twice with another.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -123,7 +124,8 @@ class Compiled(Generic[M]):
         if compiled.slots != values.keys():
             raise TypeError(f"values for {sorted(compiled.slots)}, given {sorted(values)}")
         params = [values[p.name] if type(p) is _Slot else p for p in compiled.params]
-        compiler = _copy(compiled.compiler)
+        # A shallow copy: this run's connection and parameters, the kept select and columns.
+        compiler = copy.copy(compiled.compiler)
         compiler.connection = connections[using]
         compiler.as_sql = lambda *args, **kwargs: (compiled.sql, params)
         queryset = compiled.queryset
@@ -167,10 +169,3 @@ class Compiled(Generic[M]):
                 f"fresh: {fresh.sql} {fresh.params}"
             )
         return self._compiled.setdefault(key, fresh)
-
-
-def _copy(compiler: Any) -> Any:
-    """A shallow copy: the run's own connection and parameters, the kept select and columns."""
-    clone = compiler.__class__.__new__(compiler.__class__)
-    clone.__dict__.update(compiler.__dict__)
-    return clone

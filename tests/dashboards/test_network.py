@@ -54,8 +54,6 @@ def children(officer, village: str, count: int, categories=("left_behind",)) -> 
 
 
 def counts(area_code: str) -> network.NetworkCounts:
-    from accounts.models import Area
-
     return network.network_counts(Area.objects.get(code=area_code))
 
 
@@ -260,7 +258,6 @@ def test_the_lists_cost_the_same_for_1_or_9_villages(client_for, civil_affairs, 
             return found
 
         few = queries()
-        from accounts.models import Area
 
         for n in range(8):
             code = f"341823105{n + 2:03d}"
