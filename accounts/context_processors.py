@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -47,20 +49,60 @@ def capabilities(request: HttpRequest) -> dict:
     return {"can": TemplateCapabilities(getattr(request, "user", None))}
 
 
+@dataclass(frozen=True)
+class MenuItem:
+    url: str
+    label: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """Everything the frame of a page shows of the person signed in (templates/partials/
+    _navbar.html and _scripts.html, rendered from it alone and kept by it: core.templatetags.
+    fragments.keyed_fragment). Texts are in the language of the request."""
+
+    signed_in: bool = False
+    # Before the second sign-in step: no menu, no account links, nothing kept offline.
+    mfa_pending: bool = False
+    items: tuple[MenuItem, ...] = ()
+    admin: bool = False
+    name: str = ""
+    role: str = ""
+    area: str = ""
+    # The phone keeps the short files of the person's children (js/offline.js).
+    prefetch: bool = False
+
+
+NOBODY = Chrome()
+
+
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "chrome": NOBODY}
     from .mfa import pending_step
 
+    person = {
+        "signed_in": True,
+        "name": user.display_name,
+        "role": str(user.get_role_display()),
+        "area": user.area.name if user.area_id else "",
+    }
     if hasattr(request, "session") and pending_step(request) is not None:
         # Nothing to navigate to before the second sign-in step.
-        return {"nav_items": [], "mfa_pending": True}
+        return {"nav_items": [], "mfa_pending": True, "chrome": Chrome(mfa_pending=True, **person)}
     items = nav_items_for(user)
     current = current_nav_item(items, request)
     for item in items:
         item["active"] = item is current
-    return {"nav_items": items}
+    chrome = Chrome(
+        items=tuple(MenuItem(item["url"], str(item["label"]), item["active"]) for item in items),
+        admin=user.is_staff,
+        prefetch=can(user, Capability.VISIT_RECORD),
+        **person,
+    )
+    return {"nav_items": items, "chrome": chrome}
 
 
 def _namespace(url_name: str) -> str:

@@ -210,7 +210,7 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.get_full_name() or self.username
+        return rules.display_name(self.name, self.first_name, self.last_name, self.username)
 
 
 def _hash_token(raw: str) -> str:

@@ -9,6 +9,7 @@ whether a role may do a thing with a record in its area (403) is decided here.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 
 from django.core.exceptions import PermissionDenied
 
@@ -318,11 +319,18 @@ def role_can(role: str, capability: Capability, *, is_superuser: bool = False) -
     return rules.effective_role(role, is_superuser=is_superuser) in roles
 
 
+@cache
+def _held(role: str, is_superuser: bool) -> frozenset[Capability]:
+    """Every capability of a role (and superuser status): role_can over the whole table, once
+    per combination a process meets (a page asks twenty or thirty of them)."""
+    return frozenset(c for c in Capability if role_can(role, c, is_superuser=is_superuser))
+
+
 def can(user, capability: Capability) -> bool:
     """Whether ``user`` holds ``capability`` (False for an anonymous visitor)."""
     if user is None or not user.is_authenticated:
         return False
-    return role_can(user.role, capability, is_superuser=user.is_superuser)
+    return capability in _held(user.role, user.is_superuser)
 
 
 def require(user, capability: Capability) -> None:

@@ -134,6 +134,11 @@ ROLE_LEVELS: dict[str, tuple[str, ...]] = {
 }
 
 
+def display_name(name: str, first_name: str, last_name: str, username: str) -> str:
+    """How a person is named on pages: their name, else first and last name, else username."""
+    return name or f"{first_name} {last_name}".strip() or username
+
+
 def role_allowed_at(role: str, level: str) -> bool:
     return level in ROLE_LEVELS.get(role, ())
 

@@ -129,6 +129,11 @@ class SessionLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Loaded now (is_authenticated): the rest of the request reads the user itself, not
+            # Django's lazy wrapper, whose every attribute costs three calls (a page reads a
+            # hundred or so).
+            user = request.user = getattr(user, "_wrapped", user)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             reason = self._ended(request, user.pk)
             if reason is None:

@@ -18,7 +18,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Window,
 )
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
@@ -30,7 +29,7 @@ from accounts.models import Area, User
 from accounts.permissions import Capability
 from accounts.services import policy_joins_sql, policy_sql
 from core import clock, crypto
-from core.compiled import Compiled, Param
+from core.compiled import Compiled, Param, Read, counted, run
 from core.history import BASELINE, Change, RelatedLabels, field_changes, value_label
 from core.masking import ID_NUMBER, PHONE
 from core.text import join_list, labelled
@@ -746,27 +745,28 @@ def transfers_to_answer(*, user: User) -> int:
     """How many pending transfers the user's side must answer: asked by the sender and coming
     into the user's area, or asked by the receiver for a file in the user's area (the banner on
     the worklist and the home page: one kept statement, core.compiled)."""
+    return run(transfers_to_answer_read(user=user))
+
+
+def transfers_to_answer_read(*, user: User) -> Read[int]:
+    """``transfers_to_answer`` as a read to send with others (core.compiled.together)."""
     if not permissions.can(user, Capability.CHILD_WRITE):
-        return 0
+        return Read.of(0)
     scope_values = scope.scope_values(user)
     if scope_values is None:
-        return 0
+        return Read.of(0)
     everywhere, values = scope_values
-    return _TRANSFERS_TO_ANSWER.first(everywhere, **values) or 0
+    return _TRANSFERS_TO_ANSWER.count_read(everywhere, **values)
 
 
 def _transfers_to_answer(everywhere: bool) -> QuerySet[Transfer]:
     incoming = scope.scope_param_q("to_village__code", everywhere)
     outgoing = scope.scope_param_q("from_village__code", everywhere)
-    return (
-        Transfer.objects.filter(status=TransferStatus.PENDING)
-        .filter(
+    return counted(
+        Transfer.objects.filter(status=TransferStatus.PENDING).filter(
             (Q(requested_by_side=TransferSide.SENDER) & incoming)
             | (Q(requested_by_side=TransferSide.RECEIVER) & outgoing)
         )
-        .annotate(total=Window(Count("pk")))
-        .values_list("total", flat=True)
-        .order_by()[:1]
     )
 
 

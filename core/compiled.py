@@ -24,7 +24,13 @@ Rules, because the SQL is kept:
   level, which filter is on); ``rows(*shape, **values)``. Each shape is compiled once.
 * A ``Param``'s value goes to the database as it is given (``uuid.UUID``, ``date``, ``int``,
   ``str``, a list): nothing converts it the way a lookup converts a plain value.
-* No ``prefetch_related`` (it runs queries of its own) and no ``.count()``.
+* No ``prefetch_related`` (it runs queries of its own) and no ``.count()``: a count is
+  ``Compiled(lambda: counted(queryset))`` and ``.count(**values)``.
+
+Several reads a page makes every time go to the database in one round trip: ``read()`` gives
+a ``Read`` instead of the rows, and ``together(a, b, c)`` sends their statements as one text and
+reads one result set each (about 0.1 ms less a statement, in the client and in PostgreSQL,
+for the worklist's three). ``run(read)`` runs one.
 
 ``COMPILED_QUERIES_CHECK`` (on in the test settings) compiles every run again and fails if the
 statement differs from the kept one: a ``build`` that reads the clock or a user is caught by the
@@ -40,9 +46,62 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.models import Expression, Field, Model, QuerySet
+from django.db.models import Count, Expression, Field, Model, QuerySet, Window
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True)
+class Read(Generic[T]):
+    """A statement and what its rows make (``make(rows, columns)``), to run alone (``run``) or
+    with others in one round trip (``together``). No statement (``sql`` empty): ``make(None,
+    None)`` without going to the database (``Read.of``)."""
+
+    sql: str
+    params: Any
+    using: str
+    make: Callable[[Any, Any], T]
+
+    @classmethod
+    def of(cls, value: T) -> Read[T]:
+        """A read already answered (nobody in scope: no statement to send)."""
+        return cls("", None, DEFAULT_DB_ALIAS, lambda rows, columns: value)
+
+    def then(self, after: Callable[[T], U]) -> Read[U]:
+        make = self.make
+        return Read(self.sql, self.params, self.using, lambda rows, cols: after(make(rows, cols)))
+
+
+def _columns(cursor: Any) -> list[str]:
+    return [column.name for column in cursor.description]
+
+
+def run(read: Read[T]) -> T:
+    """What ``read`` makes of its rows."""
+    if not read.sql:
+        return read.make(None, None)
+    with connections[read.using].cursor() as cursor:
+        cursor.execute(read.sql, read.params)
+        return read.make(cursor.fetchall(), _columns(cursor))
+
+
+def together(*reads: Read[Any]) -> list[Any]:
+    """What each of ``reads`` makes, their statements sent as one text in one round trip (the
+    values bound in the client, as the ORM binds them here: psycopg's client-side cursor),
+    one result set each. Reads of different databases run one by one."""
+    sent = [read for read in reads if read.sql]
+    if len(sent) < 2 or len({read.using for read in sent}) > 1:
+        return [run(read) for read in reads]
+    results: dict[int, Any] = {}
+    with connections[sent[0].using].cursor() as cursor:
+        cursor.execute(";\n".join(cursor.mogrify(read.sql, read.params) for read in sent))
+        for index, read in enumerate(sent):
+            if index:
+                cursor.nextset()
+            results[id(read)] = read.make(cursor.fetchall(), _columns(cursor))
+    return [results[id(read)] if read.sql else read.make(None, None) for read in reads]
 
 
 @dataclass(frozen=True)
@@ -100,6 +159,16 @@ class _QuerySet:
         self._known_related_objects = queryset._known_related_objects
 
 
+def counted(queryset: QuerySet) -> QuerySet:
+    """The number of rows of ``queryset``, as a statement a ``Compiled`` can keep (run it with
+    ``Compiled.count``): one row carrying the count, none when there is nothing to count."""
+    return (
+        queryset.annotate(_counted=Window(Count("pk")))
+        .values_list("_counted", flat=True)
+        .order_by()[:1]
+    )
+
+
 class Compiled(Generic[M]):
     """The queryset ``build(*shape)`` returns, compiled once per shape."""
 
@@ -119,29 +188,54 @@ class Compiled(Generic[M]):
         inside core.replica's reading block). ``attach``: objects already loaded that rows point
         to (``{"child": child}``), set on the rows whose foreign key holds their key, as a
         related manager's queryset does."""
+        return run(self.read(*shape, using=using, attach=attach, **values))
+
+    def read(
+        self,
+        *shape: Hashable,
+        using: str | None = None,
+        attach: dict[str, Model] | None = None,
+        **values: Any,
+    ) -> Read[list[Any]]:
+        """``rows`` as a ``Read``, to send with others (``together``)."""
         compiled = self._compile(shape)
         using = using or router.db_for_read(compiled.queryset.model)
         if compiled.slots != values.keys():
             raise TypeError(f"values for {sorted(compiled.slots)}, given {sorted(values)}")
         params = [values[p.name] if type(p) is _Slot else p for p in compiled.params]
-        # A shallow copy: this run's connection and parameters, the kept select and columns.
-        compiler = copy.copy(compiled.compiler)
-        compiler.connection = connections[using]
-        compiler.as_sql = lambda *args, **kwargs: (compiled.sql, params)
-        queryset = compiled.queryset
-        shim = _QuerySet(queryset, _Query(queryset.query, compiler), using)
-        rows = list(queryset._iterable_class(shim))
-        for name, obj in (attach or {}).items():
-            field = queryset.model._meta.get_field(name)
-            for row in rows:
-                if getattr(row, field.attname) == obj.pk:
-                    field.set_cached_value(row, obj)
-        return rows
+
+        def make(fetched: list[tuple], columns: list[str]) -> list[Any]:
+            # A shallow copy: this run's connection and rows, the kept select and columns. The
+            # ORM's iterable converts the rows and makes the objects as for a queryset.
+            compiler = copy.copy(compiled.compiler)
+            compiler.connection = connections[using]
+            if compiler.has_extra_select:
+                fetched = [row[: compiler.col_count] for row in fetched]
+            compiler.execute_sql = lambda *args, **kwargs: iter([fetched] if fetched else [])
+            queryset = compiled.queryset
+            shim = _QuerySet(queryset, _Query(queryset.query, compiler), using)
+            rows = list(queryset._iterable_class(shim))
+            for name, obj in (attach or {}).items():
+                field = queryset.model._meta.get_field(name)
+                for row in rows:
+                    if getattr(row, field.attname) == obj.pk:
+                        field.set_cached_value(row, obj)
+            return rows
+
+        return Read(compiled.sql, params, using, make)
 
     def first(self, *shape: Hashable, using: str | None = None, **values: Any) -> Any:
         """The first row, or None (build the queryset with ``[:1]``)."""
         rows = self.rows(*shape, using=using, **values)
         return rows[0] if rows else None
+
+    def count(self, *shape: Hashable, using: str | None = None, **values: Any) -> int:
+        """What a ``counted`` queryset counts (0 when it has no row)."""
+        return run(self.count_read(*shape, using=using, **values))
+
+    def count_read(self, *shape: Hashable, using: str | None = None, **values: Any) -> Read[int]:
+        """``count`` as a ``Read``."""
+        return self.read(*shape, using=using, **values).then(lambda rows: rows[0] if rows else 0)
 
     def _compile(self, shape: tuple[Hashable, ...]) -> _Compiled:
         """The statement for ``shape``, compiled for the default database (every database of

@@ -32,6 +32,10 @@ class Registry:
             merged.update(fn(*args))
         return merged
 
+    def each(self, *args: Any) -> list:
+        """What each function returns, one item per function."""
+        return [fn(*args) for fn in self._functions]
+
     def concatenated(self, *args: Any) -> list:
         """Each function returns a list (e.g. timeline entries): all of them, one after another."""
         items: list = []

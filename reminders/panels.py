@@ -12,6 +12,7 @@ from accounts import extensions, rules
 from accounts.extensions import HomePanel, PanelEntry
 from children import schedule
 from core import clock, links
+from core.compiled import Read
 
 from . import selectors
 from .details import shown_detail
@@ -41,12 +42,16 @@ def _entry(reminder: Notification, today: date) -> PanelEntry:
     }
 
 
-def home_panels(request: HttpRequest) -> list[HomePanel]:
-    """One query: the first few open reminders, each carrying the number of all of them."""
+def home_panels(request: HttpRequest) -> list[HomePanel] | Read[list[HomePanel]]:
+    """One query, sent with the page's others: the first few open reminders, each carrying the
+    number of all of them."""
     user = request.user
     if not rules.sees_case_data(user.role, is_superuser=user.is_superuser):
         return []  # reminders are about children (as the bell: context_processors)
-    first = selectors.open_first(user, HOME_ENTRIES)
+    return selectors.open_first_read(user, HOME_ENTRIES).then(lambda first: _panels(request, first))
+
+
+def _panels(request: HttpRequest, first: list[Notification]) -> list[HomePanel]:
     count = first[0].open_total if first else 0
     # The bell on the same page shows the same number (context_processors.reminder_badge).
     request.open_reminders = count

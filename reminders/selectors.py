@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, F, QuerySet, Window
 
 from accounts.models import User
-from core.compiled import Compiled, Param
+from core.compiled import Compiled, Param, Read, counted, run
 
 from .models import Notification
 
@@ -51,9 +51,21 @@ _OPEN_FIRST = Compiled(
 
 def open_first(user: User, limit: int) -> list[Notification]:
     """The ``limit`` most urgent open reminders, each with ``open_total``: how many are open."""
-    return _OPEN_FIRST.rows(limit, user=user.pk)
+    return run(open_first_read(user, limit))
+
+
+def open_first_read(user: User, limit: int) -> Read[list[Notification]]:
+    """``open_first`` as a read to send with others (core.compiled.together)."""
+    return _OPEN_FIRST.read(limit, user=user.pk)
+
+
+_OPEN_COUNT = Compiled(
+    lambda: counted(
+        Notification.objects.filter(recipient_id=Param("user"), resolved_at__isnull=True)
+    )
+)
 
 
 def open_count(user: User) -> int:
     """The bell: open reminders only (done work leaves it at once)."""
-    return Notification.objects.filter(recipient=user, resolved_at__isnull=True).count()
+    return _OPEN_COUNT.count(user=user.pk)

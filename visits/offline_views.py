@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts import permissions
+from accounts.context_processors import NOBODY
 from accounts.models import AuditAction
 from accounts.permissions import Capability
 from accounts.services import audit_children
@@ -49,6 +50,8 @@ from .models import VisitKind
 # is precached, so the app shell follows them when their stylesheets or scripts change.
 SHELL_TEMPLATES = (
     "base.html",
+    "partials/_navbar.html",
+    "partials/_scripts.html",
     "offline.html",
     "visits/worklist.html",
     "visits/visit_form.html",
@@ -207,7 +210,9 @@ def offline(request: HttpRequest) -> HttpResponse:
     """/offline/: what a page not kept on the phone opens as with no signal. Precached when the
     service worker installs, maybe before anyone logs in: drawn as for nobody (no name, no menu)."""
     return render(
-        request, "offline.html", {"user": AnonymousUser(), "nav_items": [], "show_reminders": False}
+        request,
+        "offline.html",
+        {"user": AnonymousUser(), "nav_items": [], "chrome": NOBODY, "show_reminders": False},
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date
 
+from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import (
     BooleanField,
     Count,
@@ -17,6 +20,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from accounts import permissions
@@ -29,7 +33,8 @@ from children import schedule
 from children import selectors as child_selectors
 from children.models import AgreementStatus, CareAgreement, Child, ChildStatus
 from children.selectors import TimelineEntry, children_in_scope, record_history
-from core.compiled import Compiled, Param
+from core import web
+from core.compiled import Compiled, Param, Read, run
 from core.text import labelled
 
 from . import rules
@@ -130,32 +135,73 @@ _WORKLIST_SQL = f"""
 _ALL_CODES = ("000000000000", "999999999999")
 
 
-def worklist_for(
+@dataclass
+class Worklist:
+    """The worklist statement's rows as they came (``key``: what a kept fragment showing them is
+    kept by, core.web.content_key), and the three lists of children made of them when a page
+    renders them (``lists``): a page whose fragment is kept never makes the children."""
+
+    columns: list[str]
+    rows: list[tuple]
+    today: date
+    using: str
+
+    @property
+    def key(self) -> str:
+        """Another day is another key: the rows say how many days overdue."""
+        return web.content_key([self.today, *self.rows])
+
+    @cached_property
+    def lists(self) -> dict[str, list[Child]]:
+        lists: dict[str, list[Child]] = {status: [] for status in _WORKLISTS}
+        # The child's own columns, in the model's order (as Model.from_db takes them).
+        place = {name: i for i, name in enumerate(self.columns)}
+        fields = [f.attname for f in Child._meta.concrete_fields if f.attname in place]
+        for row in self.rows:
+            child = Child.from_db(self.using, fields, [row[place[name]] for name in fields])
+            child.village = Area(code=child.village_id, name=row[place["village_name"]])
+            # Days past the due date (negative: days left).
+            child.days = (self.today - child.next_home_visit_due).days
+            lists[row[place["worklist"]]].append(child)
+        return lists
+
+
+def worklist(
     *, user: User, today: date, village: str | None = None, area: str | None = None
-) -> dict[str, list[Child]]:
+) -> Worklist:
     """Active children in scope that need attention: overdue, due soon, never visited (under 18:
     a file kept open past 18 for education is on no worklist), each list by due date.
 
     One query (_WORKLIST_SQL), whatever the number of children. ``area``: an area of the
     user's chosen on the overview (checked in scope by the caller)."""
-    lists: dict[str, list[Child]] = {status: [] for status in _WORKLISTS}
+    return run(worklist_read(user=user, today=today, village=village, area=area))
+
+
+def worklist_read(
+    *, user: User, today: date, village: str | None = None, area: str | None = None
+) -> Read[Worklist]:
+    """``worklist`` as a read to send with others (core.compiled.together)."""
     prefix = scope.scope_prefix(user)
     if prefix is None:
-        return lists
+        return Read.of(Worklist(columns=["worklist"], rows=[], today=today, using=DEFAULT_DB_ALIAS))
     low, high = scope.prefix_range(prefix) or _ALL_CODES
     if area:
         area_low, area_high = scope.subtree_range(area) or _ALL_CODES
         low, high = max(low, area_low), min(high, area_high)
-    rows = Child.objects.raw(
+    using = router.db_for_read(Child)
+    return Read(
         _WORKLIST_SQL,
         {"today": today, "low": low, "high": high, "village": village or None},
+        using,
+        lambda rows, columns: Worklist(columns=columns, rows=rows, today=today, using=using),
     )
-    for child in rows:
-        child.village = Area(code=child.village_id, name=child.village_name)
-        # Days past the due date (negative: days left).
-        child.days = (today - child.next_home_visit_due).days
-        lists[child.worklist].append(child)
-    return lists
+
+
+def worklist_for(
+    *, user: User, today: date, village: str | None = None, area: str | None = None
+) -> dict[str, list[Child]]:
+    """The three lists of ``worklist``."""
+    return worklist(user=user, today=today, village=village, area=area).lists
 
 
 def worklist_counts(*, user: User, today: date) -> dict[str, int]:
@@ -169,29 +215,57 @@ def worklist_counts(*, user: User, today: date) -> dict[str, int]:
     )
 
 
-# What the worklist shows of a returned visit: its child's name, the comment and who wrote it.
+@dataclass(frozen=True)
+class ReturnedVisit:
+    """What the worklist shows of a returned visit: its child's name, its date, the comment and
+    who wrote it. Plain values, so that the rows are also the key of the page's kept fragment
+    (core.web.content_key)."""
+
+    pk: uuid.UUID
+    child_name: str
+    visited_on: date
+    comment: str
+    reviewer: str
+
+
 _RETURNED = Compiled(
     lambda limit: (
         Visit.objects.filter(visitor_id=Param("user"), review_status=ReviewStatus.RETURNED)
-        .select_related("child", "reviewed_by")
-        .only(
+        .order_by("-reviewed_at")
+        .values_list(
+            "pk",
+            "child__name",
             "visited_on",
             "review_comment",
-            "child__name",
-            "reviewed_by__username",
             "reviewed_by__name",
             "reviewed_by__first_name",
             "reviewed_by__last_name",
-        )
-        .order_by("-reviewed_at")[:limit]
+            "reviewed_by__username",
+        )[:limit]
     )
 )
 
 
-def returned_visits(*, user: User, limit: int) -> list[Visit]:
+def returned_visits(*, user: User, limit: int) -> list[ReturnedVisit]:
     """The latest ``limit`` visits a supervisor returned to this director, awaiting
     correction."""
-    return _RETURNED.rows(limit, user=user.pk)
+    return run(returned_visits_read(user=user, limit=limit))
+
+
+def returned_visits_read(*, user: User, limit: int) -> Read[list[ReturnedVisit]]:
+    """``returned_visits`` as a read to send with others (core.compiled.together)."""
+    return _RETURNED.read(limit, user=user.pk).then(
+        lambda rows: [
+            ReturnedVisit(
+                pk,
+                child_name,
+                visited_on,
+                comment,
+                area_rules.display_name(*reviewer) if reviewer[3] is not None else "",
+            )
+            for pk, child_name, visited_on, comment, *reviewer in rows
+        ]
+    )
 
 
 # The overview counts children live by area for a county or a township (a city's or a

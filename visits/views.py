@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,6 +19,7 @@ from accounts.permissions import Capability
 from children import schedule
 from children import selectors as child_selectors
 from core import capture, clock, web
+from core.compiled import together
 from core.errors import Conflict
 from core.forms import refusals_on_form
 from core.redirects import safe_next
@@ -37,33 +39,46 @@ def worklist(request: HttpRequest) -> HttpResponse:
     """The director's first page: overdue, then due soon, then never visited."""
     permissions.require(request.user, Capability.VISIT_RECORD)
     today = clock.today()
-    lists = selectors.worklist_for(user=request.user, today=today)
-    sections = [
-        (schedule.OVERDUE, _("Overdue"), "danger", lists[schedule.OVERDUE]),
-        (schedule.DUE_SOON, _("Due within 7 days"), "warning", lists[schedule.DUE_SOON]),
-        (
-            schedule.NEVER_VISITED,
-            _("Never visited at home"),
-            "secondary",
-            lists[schedule.NEVER_VISITED],
-        ),
-    ]
+    # Where the worklist is the person's first page (a director's: accounts.views.home), it
+    # carries their other queues too: open reminders.
+    panel_reads = (
+        []
+        if permissions.can(request.user, Capability.MENU_HOME)
+        else extensions.home_panel_reads(request)
+    )
+    # The page's reads in one round trip.
+    worklist, returned, transfers_to_answer, *panels = together(
+        selectors.worklist_read(user=request.user, today=today),
+        selectors.returned_visits_read(user=request.user, limit=20),
+        child_selectors.transfers_to_answer_read(user=request.user),
+        *panel_reads,
+    )
+
+    def sections() -> list[tuple]:
+        lists = worklist.lists
+        return [
+            (schedule.OVERDUE, _("Overdue"), "danger", lists[schedule.OVERDUE]),
+            (schedule.DUE_SOON, _("Due within 7 days"), "warning", lists[schedule.DUE_SOON]),
+            (
+                schedule.NEVER_VISITED,
+                _("Never visited at home"),
+                "secondary",
+                lists[schedule.NEVER_VISITED],
+            ),
+        ]
+
     return render(
         request,
         "visits/worklist.html",
         {
-            "sections": sections,
-            "sections_key": web.content_key(
-                child for *_, children in sections for child in children
-            ),
-            "returned": selectors.returned_visits(user=request.user, limit=20),
+            # Made only when the kept fragment is rendered again (the lists' children).
+            "sections": SimpleLazyObject(sections),
+            "returned": returned,
+            # The returned visits and the lists: rendered again only when one of them changed.
+            "sections_key": web.content_key([worklist.key, *returned]),
             "today": today,
-            "transfers_to_answer": child_selectors.transfers_to_answer(user=request.user),
-            # Where the worklist is the person's first page (a director's: accounts.views.home),
-            # it carries their other queues too: open reminders.
-            "panels": []
-            if permissions.can(request.user, Capability.MENU_HOME)
-            else extensions.home_panels(request),
+            "transfers_to_answer": transfers_to_answer,
+            "panels": extensions.arranged(panels),
         },
     )
 

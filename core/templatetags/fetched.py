@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import get_language, gettext, pgettext
 
 register = template.Library()
 
@@ -23,8 +23,24 @@ register = template.Library()
 def fetched_time(moment: datetime | None = None) -> SafeString:
     """``<time datetime="2025-12-02T14:03:00+08:00">12月2日 14:03</time>`` (now by default)."""
     local = timezone.localtime(moment).replace(microsecond=0)
-    shown = date_format(local, pgettext("when a page's data was fetched", "M j, H:i"))
-    return format_html('<time datetime="{}">{}</time>', local.isoformat(), shown)
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(), _shown(local))
+
+
+def _shown(local: datetime) -> str:
+    """The minute as people read it, in the current language: the same for every page of that
+    minute, so formatted once (Django's date_format costs some 40 µs)."""
+    key = (get_language(), local.replace(second=0))
+    shown = _SHOWN.get(key)
+    if shown is None:
+        if len(_SHOWN) > 100:
+            _SHOWN.clear()
+        shown = _SHOWN[key] = date_format(
+            local, pgettext("when a page's data was fetched", "M j, H:i")
+        )
+    return shown
+
+
+_SHOWN: dict[tuple[str | None, datetime], str] = {}
 
 
 @register.simple_tag

@@ -393,6 +393,20 @@ def test_anonymous_holds_nothing():
         require(AnonymousUser(), Capability.REPORT_READ)
 
 
+def test_a_users_capabilities_are_the_tables_whatever_was_asked_before():
+    """``can`` reads each role's capabilities from a set made once per role and superuser
+    status (a page asks twenty or thirty): the same answers as the table, in any order."""
+    from types import SimpleNamespace
+
+    for superuser in (False, True):
+        for role in ROLE_NAMES:
+            user = SimpleNamespace(is_authenticated=True, role=role, is_superuser=superuser)
+            for capability in reversed(list(Capability)):
+                assert can(user, capability) == role_can(
+                    role, capability, is_superuser=superuser
+                ), (role, superuser, capability)
+
+
 # --- Templates: ``can`` ------------------------------------------------------------------------
 
 

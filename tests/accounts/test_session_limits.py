@@ -204,3 +204,16 @@ def test_the_session_row_is_written_at_most_once_a_minute(client, director_a):
         response = client.get("/children/", follow=True)
         assert response.resolver_match.url_name == "login"
         assert "30分钟" in response.content.decode() or "30 minutes" in response.content.decode()
+
+
+def test_the_request_carries_the_signed_in_user_itself(client_for, director_a):
+    """Once the session is checked, request.user is the user (no lazy wrapper whose every
+    attribute costs three calls); an anonymous request keeps Django's."""
+    from accounts.models import User
+
+    response = client_for(director_a).get("/children/")
+    assert type(response.wsgi_request.user) is User
+    assert response.wsgi_request.user.pk == director_a.pk
+    anonymous = Client().get("/children/")
+    assert anonymous.status_code == 302
+    assert not anonymous.wsgi_request.user.is_authenticated

@@ -119,3 +119,53 @@ def test_rows_are_read_where_the_router_sends_the_models_reads(director_a, monke
     assert asked == [Child]
     CHILDREN.rows(False, using="default", village=director_a.area_id)
     assert asked == [Child]  # an explicit database is used as it is
+
+
+def test_reads_sent_together_are_what_each_gives_alone(director_a, director_b):
+    """core.compiled.together: one round trip, one result set each, the same rows as each read
+    run alone; a read already answered (Read.of) sends nothing."""
+    from core.compiled import Read, counted, run, together
+
+    make_child(director_a, name="甲", birth_date=date(2018, 5, 1))
+    make_child(director_a, name="乙", birth_date=date(2016, 5, 1))
+    make_child(director_b, name="丁", birth_date=date(2017, 5, 1))
+    count = Compiled(lambda: counted(Child.objects.filter(village_id=Param("village"))))
+    raw = Read(
+        "SELECT name FROM children_child WHERE village_id = %(village)s AND name <> %(odd)s "
+        "ORDER BY name",
+        # A value that would break the statement were it not bound as a value.
+        {"village": director_b.area_id, "odd": "x'; DROP TABLE children_child; --%"},
+        "default",
+        lambda rows, columns: [(columns[0], row[0]) for row in rows],
+    )
+    reads = [
+        CHILDREN.read(False, village=director_a.area_id),
+        Read.of("answered"),
+        count.count_read(village=director_a.area_id),
+        raw,
+        count.count_read(village="000000000000"),
+    ]
+    alone = [run(read) for read in reads]
+    with CaptureQueriesContext(connection) as queries:
+        sent = together(*reads)
+    assert len(queries) == 1
+    assert [c.name for c in sent[0]] == [c.name for c in alone[0]] == ["乙", "甲"]
+    assert sent[0][0].village.code == director_a.area_id  # select_related, as alone
+    assert sent[1:] == alone[1:] == ["answered", 2, [("name", "丁")], 0]
+    assert Child.objects.count() == 3
+
+
+def test_reads_of_other_databases_are_run_one_by_one(director_a):
+    """Never sent as one text to one of the databases: each read goes to its own (here an
+    alias that does not exist, so the attempt shows)."""
+    from django.utils.connection import ConnectionDoesNotExist
+
+    from core.compiled import Read, together
+
+    make_child(director_a, name="甲")
+    reads = [
+        CHILDREN.read(False, village=director_a.area_id),
+        Read("SELECT 1", None, "elsewhere", lambda rows, columns: rows),
+    ]
+    with pytest.raises(ConnectionDoesNotExist, match="elsewhere"):
+        together(*reads)

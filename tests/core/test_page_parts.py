@@ -112,3 +112,71 @@ def test_with_debug_on_the_phones_texts_are_rendered_every_time(settings, client
     client = client_for(director_a)
     client.get("/visits/")
     assert STRINGS in _templates(client.get("/visits/"))
+
+
+NAVBAR = "partials/_navbar.html"
+
+
+def test_the_menu_bar_is_kept_by_what_it_shows(client_for, director_a, director_b):
+    """The menu bar is drawn from accounts.context_processors.Chrome alone: kept for the next
+    page with an equal one, drawn again when the person's name, the page or the number of open
+    reminders changes, and never another person's."""
+    from accounts.models import User
+
+    User.objects.filter(pk=director_a.pk).update(name="查主任")
+    User.objects.filter(pk=director_b.pk).update(name="王主任")
+    client = client_for(director_a)
+    first = client.get("/visits/")
+    assert NAVBAR in _templates(first) and "查主任" in first.content.decode()
+    again = client.get("/visits/")
+    assert NAVBAR not in _templates(again)
+    assert again.content.decode().count("查主任") == first.content.decode().count("查主任")
+    # Another director, another name (and never the first's kept one).
+    other = client_for(director_b).get("/visits/").content.decode()
+    assert "王主任" in other and "查主任" not in other
+    # Another page: another active item.
+    children = client.get("/children/")
+    assert NAVBAR in _templates(children)
+    assert 'aria-current="page" href="/children/"' in children.content.decode()
+    # A new name shows at once.
+    User.objects.filter(pk=director_a.pk).update(name="查新名")
+    renamed = client.get("/visits/").content.decode()
+    assert "查新名" in renamed and "查主任" not in renamed
+
+
+def test_the_menu_bar_follows_the_open_reminders(frozen, client_for, director_a):
+    from reminders.models import Notification
+
+    child = make_child(director_a, name="查小雨")
+    client = client_for(director_a)
+    assert 'id="unread-count"' not in client.get("/children/").content.decode()
+    Notification.objects.create(
+        recipient=director_a,
+        kind="visit_overdue",
+        child=child,
+        due_date=date(2026, 11, 1),
+        created_on=date(2026, 11, 20),
+    )
+    shown = client.get("/children/").content.decode()
+    assert 'id="unread-count">1<' in shown
+
+
+def test_the_logout_form_carries_a_fresh_token_outside_the_kept_menu(client_for, director_a):
+    body = client_for(director_a).get("/visits/").content.decode()
+    assert '<button type="submit" form="sw-logout" class="dropdown-item">' in body
+    form = body[body.index('<form id="sw-logout"') :]
+    form = form[: form.index("</form>")]
+    assert 'action="/accounts/logout/"' in form and 'name="csrfmiddlewaretoken"' in form
+
+
+def test_the_kept_parts_are_bounded(monkeypatch):
+    from core.templatetags import fragments
+
+    monkeypatch.setattr(fragments, "KEYED_ENTRIES", 20)
+    monkeypatch.setattr(fragments, "_keyed", {})
+    for n in range(50):
+        fragments.keyed_fragment(NAVBAR, open_reminders=n, show_reminders=True)
+    assert len(fragments._keyed) <= 20
+    # The newest is kept, and drawn from its values alone.
+    text = fragments.keyed_fragment(NAVBAR, open_reminders=49, show_reminders=True)
+    assert fragments._keyed[next(reversed(fragments._keyed))] == text

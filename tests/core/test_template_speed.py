@@ -1,5 +1,6 @@
-"""The template engine's two speed-ups (issue 20, server CPU per request) give Django's text:
-the ``date`` filter's written-out formats and ``{% translate %}`` kept per language."""
+"""The template engine's speed-ups (issue 20, server CPU per request) give Django's text: the
+``date`` filter's written-out formats, ``{% translate %}`` kept per language, ``{% extends %}``
+finding the root's blocks once, and the fetched line's minute formatted once."""
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -110,3 +111,70 @@ def test_choice_labels_are_djangos_in_every_language():
     assert checked > 200
     with translation.override("zh-hans"):
         assert Visit(kind="home").get_kind_display() != Visit(kind="home").kind
+
+
+LAYERS = {
+    "root.html": "<{% block title %}root{% endblock %}>{% block body %}[{% block inner %}"
+    "i{% endblock %}]{% endblock %}{% if x %}{{ x }}{% endif %}",
+    "middle.html": '{% extends "root.html" %}{% block body %}M{{ block.super }}{% endblock %}',
+    "page.html": '{% extends "middle.html" %}{% block title %}{{ block.super }}:p{% endblock %}'
+    "{% block inner %}P{{ block.super }}{% endblock %}",
+}
+
+
+def _engine(builtins: list[str]) -> Engine:
+    return Engine(
+        loaders=[
+            (
+                "django.template.loaders.cached.Loader",
+                [("django.template.loaders.locmem.Loader", LAYERS)],
+            )
+        ],
+        builtins=builtins,
+    )
+
+
+def test_extends_gives_djangos_text_and_finds_the_roots_blocks_once(monkeypatch):
+    from django.template.base import NodeList
+
+    from core.templatetags.extends import KeptExtendsNode
+
+    ours = _engine(["core.templatetags.extends"])
+    djangos = _engine([])
+    for x in ("", "x<"):
+        expected = djangos.get_template("page.html").render(Context({"x": x}))
+        assert ours.get_template("page.html").render(Context({"x": x})) == expected
+    assert expected == "<root:p>M[Pi]x&lt;"
+    assert isinstance(ours.get_template("page.html").nodelist[0], KeptExtendsNode)
+    walks = []
+    walk = NodeList.get_nodes_by_type
+    monkeypatch.setattr(
+        NodeList, "get_nodes_by_type", lambda self, t: walks.append(t) or walk(self, t)
+    )
+    for _ in range(3):
+        ours.get_template("page.html").render(Context({"x": ""}))
+    assert walks == []  # kept on the cached root
+    for _ in range(3):
+        djangos.get_template("page.html").render(Context({"x": ""}))
+    assert len(walks) >= 3  # Django's walks the root on every render
+    # The site's engine makes ours.
+    page = engines["django"].engine.get_template("visits/worklist.html")
+    assert isinstance(page.nodelist[0], KeptExtendsNode)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_fetched_line_gives_djangos_date_format(language):
+    from django.utils.formats import date_format
+    from django.utils.translation import pgettext
+
+    from core.templatetags.fetched import fetched_time
+
+    moment = datetime(2026, 12, 4, 6, 3, 59, tzinfo=ZoneInfo("UTC"))
+    with translation.override(language), timezone.override(ZoneInfo("Asia/Shanghai")):
+        local = timezone.localtime(moment)
+        shown = date_format(local, pgettext("when a page's data was fetched", "M j, H:i"))
+        for second in (59, 0, 30):
+            text = fetched_time(moment.replace(second=second))
+            assert f">{shown}</time>" in text
+            assert f'datetime="2026-12-04T14:03:{second:02d}+08:00"' in text
+        assert f">{shown}</time>" not in fetched_time(moment.replace(minute=4))
