@@ -46,7 +46,7 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.models import Count, Expression, Field, Model, QuerySet, Window
+from django.db.models import BooleanField, Count, Expression, F, Field, Model, QuerySet, Window
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -123,6 +123,35 @@ class Param(Expression):
 
     def __repr__(self) -> str:
         return f"Param({self.name!r})"
+
+
+class AnyOf(Expression):
+    """``filter(AnyOf("pk", Param("ids")))``: the field's value is one of a list given at each
+    run (``= ANY(%s)``; a lookup's ``__in`` would want the values when compiling)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, values: Param) -> None:
+        super().__init__()
+        self.column = F(field)
+        self.values = values
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column, self.values]
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        self.column, self.values = exprs
+
+    def resolve_expression(self, *args: Any, **kwargs: Any) -> AnyOf:
+        resolved = copy.copy(self)
+        resolved.column = self.column.resolve_expression(*args, **kwargs)
+        resolved.values = self.values.resolve_expression(*args, **kwargs)
+        return resolved
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        field_sql, field_params = compiler.compile(self.column)
+        values_sql, values_params = compiler.compile(self.values)
+        return f"{field_sql} = ANY({values_sql})", [*field_params, *values_params]
 
 
 @dataclass(frozen=True)

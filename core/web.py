@@ -31,10 +31,10 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def content_key(rows: Iterable[Any]) -> str:
     """A digest of everything loaded on the rows (every attribute of each model instance or the
-    row itself): the key of a cached fragment (``{% cache … using="fragments" %}``) that shows
-    these rows and nothing else. Rows that differ in anything give another key, so the fragment
-    is never stale; the same rows (someone's worklist opened again unchanged) are not rendered
-    again."""
+    row itself): the key of a kept fragment (``{% kept … %}``, core.templatetags.fragments) that
+    shows these rows and nothing else. Rows that differ in anything give another key, so the
+    fragment is never stale; the same rows (someone's worklist opened again unchanged) are not
+    rendered again."""
     digest = hashlib.blake2b(digest_size=16)
     for row in rows:
         values = vars(row) if hasattr(row, "_state") else row

@@ -50,6 +50,7 @@ from .models import VisitKind
 # is precached, so the app shell follows them when their stylesheets or scripts change.
 SHELL_TEMPLATES = (
     "base.html",
+    "partials/_head.html",
     "partials/_navbar.html",
     "partials/_scripts.html",
     "offline.html",

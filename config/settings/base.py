@@ -405,15 +405,6 @@ CACHES = {
         "KEY_PREFIX": "shouwang",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 2},
     },
-    # Rendered parts of pages, kept in each process by their content (core.web.content_key):
-    # never stale, so nothing to share or to clear. A director's worklist is some 20 KB, a
-    # county's at most 600 rows (about 400 KB): 300 entries stay within tens of MB per worker.
-    "fragments": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "fragments",
-        "TIMEOUT": 3600,
-        "OPTIONS": {"MAX_ENTRIES": 300},
-    },
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -169,3 +169,21 @@ def test_reads_of_other_databases_are_run_one_by_one(director_a):
     ]
     with pytest.raises(ConnectionDoesNotExist, match="elsewhere"):
         together(*reads)
+
+
+def test_any_of_a_list_given_at_each_run(director_a):
+    from core.compiled import AnyOf
+
+    a = make_child(director_a, name="甲")
+    b = make_child(director_a, name="乙")
+    make_child(director_a, name="丙")
+    named = Compiled(
+        lambda: (
+            Child.objects.filter(AnyOf("pk", Param("ids")))
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+    )
+    assert named.rows(ids=[a.pk, b.pk]) == ["乙", "甲"]
+    assert named.rows(ids=[b.pk]) == ["乙"]
+    assert named.rows(ids=[]) == []

@@ -172,11 +172,14 @@ def test_the_logout_form_carries_a_fresh_token_outside_the_kept_menu(client_for,
 def test_the_kept_parts_are_bounded(monkeypatch):
     from core.templatetags import fragments
 
-    monkeypatch.setattr(fragments, "KEYED_ENTRIES", 20)
     monkeypatch.setattr(fragments, "_keyed", {})
-    for n in range(50):
+    monkeypatch.setattr(fragments, "_size", [0])
+    one = len(fragments.keyed_fragment(NAVBAR, open_reminders=0, show_reminders=True))
+    monkeypatch.setattr(fragments, "KEPT_CHARACTERS", 20 * one)
+    for n in range(1, 50):
         fragments.keyed_fragment(NAVBAR, open_reminders=n, show_reminders=True)
-    assert len(fragments._keyed) <= 20
+    assert 10 <= len(fragments._keyed) <= 20
+    assert fragments._size[0] == sum(len(text) for text in fragments._keyed.values())
     # The newest is kept, and drawn from its values alone.
     text = fragments.keyed_fragment(NAVBAR, open_reminders=49, show_reminders=True)
     assert fragments._keyed[next(reversed(fragments._keyed))] == text

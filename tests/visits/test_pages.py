@@ -229,3 +229,22 @@ def test_child_page_shows_schedule_and_visits(client_for, visit, child, director
     body = client_for(director_a).get(f"/children/{child.pk}/history/").content.decode()
     timeline = body[body.index("sw-timeline") :]
     assert "入户走访（2026-11-20）" in timeline and "祖母照看良好" in timeline
+
+
+def test_a_returned_visits_line_follows_its_reviewer_and_child(
+    client_for, visit, supervisor, director_a
+):
+    """The returned visits are kept with the worklist's rows (core.web.content_key of their
+    lines): a new name of the child or of the supervisor shows at once."""
+    from accounts.models import User
+    from children.models import Child
+
+    client_for(supervisor).post(
+        f"/visits/{visit.pk}/", {"decision": "returned", "comment": "请补充"}
+    )
+    client = client_for(director_a)
+    assert f"（{supervisor.display_name}）" in client.get("/visits/").content.decode()
+    User.objects.filter(pk=supervisor.pk).update(name="新督导")
+    Child.objects.filter(pk=visit.child_id).update(name="查小雪")
+    body = client.get("/visits/").content.decode()
+    assert "（新督导）" in body and f'/visits/{visit.pk}/">查小雪 ' in body
