@@ -23,6 +23,7 @@ With DEBUG on they are rendered every time, so an edited template shows at once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -43,6 +44,7 @@ _keyed: dict[tuple[Any, ...], SafeString] = {}
 # is some 20 KB, a menu bar 3 KB, a county's worklist at most 600 rows (about 400 KB).
 KEPT_CHARACTERS = 16_000_000
 _size = [0]
+_keeping = threading.Lock()
 
 
 @register.simple_tag
@@ -68,11 +70,13 @@ def _keep(key: tuple[Any, ...], make: Callable[[], str]) -> SafeString:
     found = _keyed.get(key)
     if found is None:
         found = mark_safe(make())
-        _size[0] += len(found)
-        # Dicts keep their order of insertion: the oldest go first.
-        while _size[0] > KEPT_CHARACTERS and _keyed:
-            _size[0] -= len(_keyed.pop(next(iter(_keyed))))
-        _keyed[key] = found
+        with _keeping:  # threads of one process (a threaded server) add and evict in turn
+            if key not in _keyed:
+                _size[0] += len(found)
+                # Dicts keep their order of insertion: the oldest go first.
+                while _size[0] > KEPT_CHARACTERS and _keyed:
+                    _size[0] -= len(_keyed.pop(next(iter(_keyed))))
+                _keyed[key] = found
     return found
 
 
@@ -101,5 +105,6 @@ def kept(parser: template.base.Parser, token: template.base.Token) -> KeptNode:
 @receiver(setting_changed)
 def _forget(**kwargs: Any) -> None:
     _rendered.clear()
-    _keyed.clear()
-    _size[0] = 0
+    with _keeping:
+        _keyed.clear()
+        _size[0] = 0

@@ -183,3 +183,31 @@ def test_the_kept_parts_are_bounded(monkeypatch):
     # The newest is kept, and drawn from its values alone.
     text = fragments.keyed_fragment(NAVBAR, open_reminders=49, show_reminders=True)
     assert fragments._keyed[next(reversed(fragments._keyed))] == text
+
+
+def test_threads_keep_and_evict_in_turn(monkeypatch):
+    """A threaded server's requests add and evict kept parts at once: no error, and the size
+    kept is the sum of what is kept."""
+    import threading
+
+    from core.templatetags import fragments
+
+    monkeypatch.setattr(fragments, "_keyed", {})
+    monkeypatch.setattr(fragments, "_size", [0])
+    monkeypatch.setattr(fragments, "KEPT_CHARACTERS", 2_000)
+    failures = []
+
+    def keep(worker: int) -> None:
+        try:
+            for n in range(300):
+                fragments._keep((worker, n), lambda n=n: "x" * (50 + n % 7))
+        except Exception as error:  # any error fails the test below
+            failures.append(error)
+
+    threads = [threading.Thread(target=keep, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert fragments._size[0] == sum(len(text) for text in fragments._keyed.values()) <= 2_000
