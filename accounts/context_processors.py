@@ -80,7 +80,7 @@ NOBODY = Chrome()
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "chrome": NOBODY}
+        return {"chrome": NOBODY}
     from .mfa import pending_step
 
     person = {
@@ -91,7 +91,7 @@ def navigation(request: HttpRequest) -> dict:
     }
     if hasattr(request, "session") and pending_step(request) is not None:
         # Nothing to navigate to before the second sign-in step.
-        return {"nav_items": [], "mfa_pending": True, "chrome": Chrome(mfa_pending=True, **person)}
+        return {"chrome": Chrome(mfa_pending=True, **person)}
     items = nav_items_for(user)
     current = current_nav_item(items, request)
     for item in items:
@@ -102,7 +102,7 @@ def navigation(request: HttpRequest) -> dict:
         prefetch=can(user, Capability.VISIT_RECORD),
         **person,
     )
-    return {"nav_items": items, "chrome": chrome}
+    return {"chrome": chrome}
 
 
 def _namespace(url_name: str) -> str:

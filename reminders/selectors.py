@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, F, QuerySet, Window
 
 from accounts.models import User
-from core.compiled import Compiled, Param, Read, counted, run
+from core.compiled import Compiled, Param, Read, counted
 
 from .models import Notification
 
@@ -49,13 +49,9 @@ _OPEN_FIRST = Compiled(
 )
 
 
-def open_first(user: User, limit: int) -> list[Notification]:
-    """The ``limit`` most urgent open reminders, each with ``open_total``: how many are open."""
-    return run(open_first_read(user, limit))
-
-
 def open_first_read(user: User, limit: int) -> Read[list[Notification]]:
-    """``open_first`` as a read to send with others (core.compiled.together)."""
+    """The ``limit`` most urgent open reminders, each with ``open_total``: how many are open
+    (a read to send with the page's others: core.compiled.together)."""
     return _OPEN_FIRST.read(limit, user=user.pk)
 
 

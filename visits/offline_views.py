@@ -213,7 +213,7 @@ def offline(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "offline.html",
-        {"user": AnonymousUser(), "nav_items": [], "chrome": NOBODY, "show_reminders": False},
+        {"user": AnonymousUser(), "chrome": NOBODY, "show_reminders": False},
     )
 
 

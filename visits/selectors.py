@@ -166,21 +166,15 @@ class Worklist:
         return lists
 
 
-def worklist(
-    *, user: User, today: date, village: str | None = None, area: str | None = None
-) -> Worklist:
-    """Active children in scope that need attention: overdue, due soon, never visited (under 18:
-    a file kept open past 18 for education is on no worklist), each list by due date.
-
-    One query (_WORKLIST_SQL), whatever the number of children. ``area``: an area of the
-    user's chosen on the overview (checked in scope by the caller)."""
-    return run(worklist_read(user=user, today=today, village=village, area=area))
-
-
 def worklist_read(
     *, user: User, today: date, village: str | None = None, area: str | None = None
 ) -> Read[Worklist]:
-    """``worklist`` as a read to send with others (core.compiled.together)."""
+    """Active children in scope that need attention: overdue, due soon, never visited (under 18:
+    a file kept open past 18 for education is on no worklist), each list by due date.
+
+    One statement (_WORKLIST_SQL), whatever the number of children; a read to send with the
+    page's others (core.compiled.together). ``area``: an area of the user's chosen on the
+    overview (checked in scope by the caller)."""
     prefix = scope.scope_prefix(user)
     if prefix is None:
         return Read.of(Worklist(columns=["worklist"], rows=[], today=today, using=DEFAULT_DB_ALIAS))
@@ -200,8 +194,8 @@ def worklist_read(
 def worklist_for(
     *, user: User, today: date, village: str | None = None, area: str | None = None
 ) -> dict[str, list[Child]]:
-    """The three lists of ``worklist``."""
-    return worklist(user=user, today=today, village=village, area=area).lists
+    """The three lists of ``worklist_read``, read now."""
+    return run(worklist_read(user=user, today=today, village=village, area=area)).lists
 
 
 def worklist_counts(*, user: User, today: date) -> dict[str, int]:
@@ -255,14 +249,9 @@ _RETURNED_LINES = Compiled(
 )
 
 
-def returned_visits(*, user: User, limit: int) -> list[ReturnedVisit]:
-    """The latest ``limit`` visits a supervisor returned to this director, awaiting
-    correction."""
-    return run(returned_visits_read(user=user, limit=limit))
-
-
 def returned_visits_read(*, user: User, limit: int) -> Read[list[ReturnedVisit]]:
-    """``returned_visits`` as a read to send with others (core.compiled.together)."""
+    """The latest ``limit`` visits a supervisor returned to this director, awaiting correction
+    (a read to send with the page's others: core.compiled.together)."""
     return _RETURNED.read(limit, user=user.pk).then(_returned_lines)
 
 
