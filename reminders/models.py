@@ -133,3 +133,31 @@ class Notification(models.Model):
         from .details import shown_detail
 
         return shown_detail(self.detail)
+
+
+class SweepRun(models.Model):
+    """One committed run of the daily sweep (reminders.services.reminders_sweep): what a second
+    run of the same day starts from. A run reads everything when it is the first of its day;
+    a later one of the same day only the files changed since the last began."""
+
+    id = models.BigAutoField(primary_key=True)
+    on = models.DateField()  # the day swept (its ``today``)
+    full = models.BooleanField()  # every rule over every file, or the changed files only
+    # The run's first snapshot (pg_snapshot's text): a row written by a transaction it does not
+    # see was not read by the run. Its oldest running transaction, as a 64-bit id, bounds them.
+    snapshot = models.TextField()
+    snapshot_xmin = models.BigIntegerField()
+    # Digest of what every rule reads besides the files: the staff (role, area, active) and
+    # the area policies. Changed since: the next run reads everything.
+    basis = models.CharField(max_length=32)
+    started_at = models.DateTimeField()
+    changed_children = models.IntegerField(null=True)  # files read again by a partial run
+    created = models.IntegerField()
+    resolved = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("reminder sweep")
+        verbose_name_plural = _("reminder sweeps")
+
+    def __str__(self) -> str:
+        return f"{self.on} {'full' if self.full else 'changed'}"

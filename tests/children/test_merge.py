@@ -168,3 +168,27 @@ def test_the_page_lists_likely_files_and_merges(client_for, director_a, supervis
     )
     assert done.status_code == 302 and not Child.objects.filter(pk=duplicate.pk).exists()
     assert client_for(director_a).get(f"/children/{kept.pk}/merge/").status_code == 403
+
+
+def test_the_merged_away_files_reminders_go_with_it(api_client, supervisor, pair):
+    """No rule selects a removed file, and a second sweep of the day reads only files written
+    since the first (reminders.services._CHILD_ROWS): the merge removes the other file's
+    reminders with it rather than leaving them to the next day's full sweep."""
+    from reminders.models import Notification
+
+    kept, duplicate = pair
+    reminder = Notification.objects.create(
+        recipient=supervisor,
+        kind="visit_overdue",
+        rule="visit_overdue",
+        child_id=duplicate.pk,
+        due_date=date(2026, 11, 1),
+        created_on=date(2026, 11, 2),
+    )
+    merged = post(
+        api_client(supervisor),
+        f"/api/v1/children/{kept.pk}/merge",
+        {"duplicate_id": str(duplicate.pk), "reason": "同一儿童重复建档"},
+    )
+    assert merged.status_code == 200, merged.content
+    assert not Notification.objects.filter(pk=reminder.pk).exists()
