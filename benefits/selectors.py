@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils.translation import gettext
@@ -28,6 +28,7 @@ from children.selectors import (
     child_records_in_scope,
 )
 from core import clock
+from core.compiled import Read
 from core.text import labelled
 
 from . import rules
@@ -224,36 +225,40 @@ class PanelRow:
         return str(ApplicationStatus(self.status).label) if self.status else ""
 
 
-def child_page_context(request: HttpRequest, child: Child, today: date) -> dict:
+def child_page_context(request: HttpRequest, child: Child, today: date) -> Read[dict]:
     """The benefits' part of the child's page (templates/benefits/_child_benefits.html): the
     benefits in force, newest first, and the applications under review or returned, newest
-    first — one query for both."""
-    enrolment, entitlement = Enrolment._meta.db_table, Entitlement._meta.db_table
-    application = SubsidyApplication._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT 0 AS part, e.start_month::timestamptz AS newest, e.id::text, e.programme,
-                   e.start_month, last.month, last.amount, ''
-            FROM {enrolment} e
-            LEFT JOIN LATERAL (
-                SELECT month, amount FROM {entitlement}
-                WHERE enrolment_id = e.id ORDER BY month DESC LIMIT 1
-            ) last ON true
-            WHERE e.child_id = %(child)s AND e.end_month IS NULL
-            UNION ALL
-            SELECT 1, a.submitted_at, a.id::text, a.programme, NULL, NULL, NULL, a.status
-            FROM {application} a
-            WHERE a.child_id = %(child)s AND a.status = ANY(%(open)s)
-            ORDER BY part, newest DESC
-            """,
-            {"child": child.pk, "open": [str(status) for status in OPEN_OR_RETURNED]},
-        )
-        rows = cursor.fetchall()
-    parts: tuple[list[PanelRow], list[PanelRow]] = ([], [])
-    for part, _newest, pk, *values in rows:
-        parts[part].append(PanelRow(pk, *values))
-    return {"enrolments": parts[0], "open_applications": parts[1]}
+    first — one statement for both, sent with the page's others (children.extensions)."""
+
+    def parts(rows: list[tuple], _columns: Any) -> dict:
+        found: tuple[list[PanelRow], list[PanelRow]] = ([], [])
+        for part, _newest, pk, *values in rows:
+            found[part].append(PanelRow(pk, *values))
+        return {"enrolments": found[0], "open_applications": found[1]}
+
+    return Read(
+        _CHILD_PANEL_SQL,
+        {"child": child.pk, "open": [str(status) for status in OPEN_OR_RETURNED]},
+        DEFAULT_DB_ALIAS,
+        parts,
+    )
+
+
+_CHILD_PANEL_SQL = f"""
+    SELECT 0 AS part, e.start_month::timestamptz AS newest, e.id::text, e.programme,
+           e.start_month, last.month, last.amount, ''
+    FROM {Enrolment._meta.db_table} e
+    LEFT JOIN LATERAL (
+        SELECT month, amount FROM {Entitlement._meta.db_table}
+        WHERE enrolment_id = e.id ORDER BY month DESC LIMIT 1
+    ) last ON true
+    WHERE e.child_id = %(child)s AND e.end_month IS NULL
+    UNION ALL
+    SELECT 1, a.submitted_at, a.id::text, a.programme, NULL, NULL, NULL, a.status
+    FROM {SubsidyApplication._meta.db_table} a
+    WHERE a.child_id = %(child)s AND a.status = ANY(%(open)s)
+    ORDER BY part, newest DESC
+"""
 
 
 def child_timeline_entries(child: Child) -> list[TimelineEntry]:

@@ -315,9 +315,14 @@ def photo_data_uri(child: Child) -> str:
 
 def family_for(child: Child) -> list[FamilyMember]:
     """The family members of the child's household (shared with its siblings)."""
+    return run(family_read(child))
+
+
+def family_read(child: Child) -> Read[list[FamilyMember]]:
+    """family_for as a read, to send with the file's others (core.compiled.together)."""
     if child.household_id is None:
-        return []
-    return _FAMILY.rows(household=child.household_id)
+        return Read.of([])
+    return _FAMILY.read(household=child.household_id)
 
 
 _FAMILY = Compiled(
@@ -331,24 +336,28 @@ SIBLING_CANDIDATES_LIMIT = 500
 MAX_SIBLINGS = 100  # more than any household has: the list is cut after them
 
 
-def siblings_and_candidates(
+def siblings_and_candidates_read(
     child: Child, *, candidates: bool = True
-) -> tuple[list[Child], list[Child]]:
+) -> Read[tuple[list[Child], list[Child]]]:
     """(the other children of the household, oldest first; the open files of the child's village
     that may be linked as its siblings, by name, at most SIBLING_CANDIDATES_LIMIT), in one query.
     Siblings are registered in one village, so both are files of the village (a sibling that
     moved away is found by the household alone)."""
     if candidates:
-        rows = _SIBLINGS_AND_CANDIDATES.rows(
+        read = _SIBLINGS_AND_CANDIDATES.read(
             True, household=child.household_id, village=child.village_id, child=child.pk
         )
     else:
-        rows = _SIBLINGS_AND_CANDIDATES.rows(False, household=child.household_id, child=child.pk)
-    siblings, others = [], []
-    for row in rows:
-        (siblings if row.household_id == child.household_id else others).append(row)
-    siblings.sort(key=lambda row: (row.birth_date, row.name))
-    return siblings, others[:SIBLING_CANDIDATES_LIMIT]
+        read = _SIBLINGS_AND_CANDIDATES.read(False, household=child.household_id, child=child.pk)
+
+    def split(rows: list[Child]) -> tuple[list[Child], list[Child]]:
+        siblings, others = [], []
+        for row in rows:
+            (siblings if row.household_id == child.household_id else others).append(row)
+        siblings.sort(key=lambda row: (row.birth_date, row.name))
+        return siblings, others[:SIBLING_CANDIDATES_LIMIT]
+
+    return read.then(split)
 
 
 def _siblings_and_candidates(candidates: bool) -> QuerySet[Child]:
@@ -419,7 +428,11 @@ def parent_households(village_codes: Iterable[str], hashes: Iterable[str]) -> di
 
 def assessments_for(child: Child) -> list[GuardianshipAssessment]:
     """The child's guardianship assessments, the latest first, each with its assessor."""
-    return _ASSESSMENTS.rows(child=child.pk, attach={"child": child})
+    return run(assessments_read(child))
+
+
+def assessments_read(child: Child) -> Read[list[GuardianshipAssessment]]:
+    return _ASSESSMENTS.read(child=child.pk, attach={"child": child})
 
 
 _ASSESSMENTS = Compiled(
@@ -429,17 +442,17 @@ _ASSESSMENTS = Compiled(
 )
 
 
-def agreements_for(child: Child, *, limit: int) -> list[CareAgreement]:
+def agreements_read(child: Child, *, limit: int) -> Read[list[CareAgreement]]:
     """The child's latest ``limit`` care agreements (the file's list)."""
-    return _AGREEMENTS.rows(limit, child=child.pk, attach={"child": child})
+    return _AGREEMENTS.read(limit, child=child.pk, attach={"child": child})
 
 
 _AGREEMENTS = Compiled(lambda limit: CareAgreement.objects.filter(child_id=Param("child"))[:limit])
 
 
-def parent_contacts_for(child: Child, *, limit: int) -> list[ParentContact]:
+def parent_contacts_read(child: Child, *, limit: int) -> Read[list[ParentContact]]:
     """The child's latest ``limit`` contacts with its parents (the file's list)."""
-    return _PARENT_CONTACTS.rows(limit, child=child.pk, attach={"child": child})
+    return _PARENT_CONTACTS.read(limit, child=child.pk, attach={"child": child})
 
 
 _PARENT_CONTACTS = Compiled(

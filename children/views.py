@@ -26,6 +26,7 @@ from accounts.models import Area, AuditAction
 from accounts.permissions import Capability
 from accounts.services import ImportLocked, audit_children, audit_log
 from core import clock, web
+from core.compiled import together
 from core.errors import Conflict
 from core.forms import form_page_view, refusals_on_form, run_small_form
 from core.masking import PHONE
@@ -207,12 +208,25 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
     audit_children(user=request.user, action=AuditAction.VIEW, children=[child], request=request)
     today = clock.today()
     child.parent_contact_overdue = selectors.parent_contact_overdue(child, today)
-    family = selectors.family_for(child)
-    assessments = selectors.assessments_for(child)
     can_write = (
         permissions.can(request.user, Capability.CHILD_WRITE) and child.status == ChildStatus.ACTIVE
     )
-    siblings, sibling_candidates = selectors.siblings_and_candidates(child, candidates=can_write)
+    # The file's lists and what the apps above add (visits, benefits) in one round trip.
+    (
+        family,
+        assessments,
+        agreements,
+        parent_contacts,
+        (siblings, sibling_candidates),
+        *parts,
+    ) = together(
+        selectors.family_read(child),
+        selectors.assessments_read(child),
+        selectors.agreements_read(child, limit=10),
+        selectors.parent_contacts_read(child, limit=5),
+        selectors.siblings_and_candidates_read(child, candidates=can_write),
+        *extensions.page_context_reads(request, child, today),
+    )
     response = render(
         request,
         "children/child_detail.html",
@@ -228,10 +242,10 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "can_write": can_write,
             "can_assess": can_write and permissions.can(request.user, Capability.CHILD_ASSESS),
             "assessment_due": schedule.is_due(child.next_assessment_due, today),
-            "agreements": selectors.agreements_for(child, limit=10),
-            "parent_contacts": selectors.parent_contacts_for(child, limit=5),
+            "agreements": agreements,
+            "parent_contacts": parent_contacts,
             # What the apps above the file add: visits, benefits (children.extensions).
-            **extensions.page_context(request, child, today),
+            **extensions.merged(parts),
             "sections": SECTIONS,
         },
     )

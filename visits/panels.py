@@ -16,17 +16,18 @@ from accounts.permissions import Capability
 from children import extensions
 from children.models import Child, ChildStatus
 from core import clock
+from core.compiled import Read
 
 from . import selectors
 
 
-def child_page(request: HttpRequest, child: Child, today: date) -> dict:
-    return {
-        "visits": selectors.recent_visits_for_child(child=child),
+def child_page(request: HttpRequest, child: Child, today: date) -> Read[dict]:
+    part = {
         "visit_status": selectors.status_of(child, today),
         "can_visit": child.status == ChildStatus.ACTIVE
         and permissions.can(request.user, Capability.VISIT_RECORD),
     }
+    return selectors.recent_visits_read(child=child).then(lambda visits: {**part, "visits": visits})
 
 
 def child_timeline(child: Child) -> list:

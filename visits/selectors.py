@@ -70,7 +70,11 @@ def visits_for_child(*, child: Child) -> QuerySet[Visit]:
 def recent_visits_for_child(*, child: Child, limit: int = 20) -> list[Visit]:
     """The latest visits for the list on the child's file: the visitor with each, nothing the
     list does not show (photos and amendments are on the visit's own page)."""
-    return _RECENT.rows(limit, child=child.pk, attach={"child": child})
+    return run(recent_visits_read(child=child, limit=limit))
+
+
+def recent_visits_read(*, child: Child, limit: int = 20) -> Read[list[Visit]]:
+    return _RECENT.read(limit, child=child.pk, attach={"child": child})
 
 
 # What the file's list of visits shows (templates/children/child_detail.html): of the case notes
@@ -188,6 +192,7 @@ def worklist_read(
         {"today": today, "low": low, "high": high, "village": village or None},
         using,
         lambda rows, columns: Worklist(columns=columns, rows=rows, today=today, using=using),
+        named=True,
     )
 
 

@@ -99,6 +99,36 @@ def test_the_file_of_a_long_case_opens_with_at_most_12_queries(
     assert f"/children/{full_case.pk}/history/" in page
 
 
+def test_the_files_lists_and_the_panels_above_it_go_in_one_round_trip(
+    client_for, full_case, director_a
+):
+    """Family, assessments, agreements, parent contacts, brothers and sisters, and what visits
+    and benefits add (children.extensions.page_context_reads): one statement text, one round
+    trip, not seven."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(director_a)
+    url = f"/children/{full_case.pk}/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url).content.decode()
+    batched = [q["sql"] for q in captured if "children_familymember" in q["sql"]]
+    assert len(batched) == 1
+    for table in (
+        "children_guardianshipassessment",
+        "children_careagreement",
+        "children_parentcontact",
+        "children_child",
+        "visits_visit",
+        "children_enrolment",
+    ):
+        assert table in batched[0], table
+    # The session, the user, the file, its audit record, the batch and the bell's count.
+    assert len(captured) <= 7, [q["sql"][:60] for q in captured]
+    assert "满档案的哥哥" in page and "11月走访" in page and "孤儿基本生活费" in page
+
+
 def test_the_record_history_is_scoped_audited_and_complete(
     client_for, full_case, director_a, director_b, outsider
 ):

@@ -137,13 +137,17 @@ def test_reads_sent_together_are_what_each_gives_alone(director_a, director_b):
         {"village": director_b.area_id, "odd": "x'; DROP TABLE children_child; --%"},
         "default",
         lambda rows, columns: [(columns[0], row[0]) for row in rows],
+        named=True,
     )
+    # Unnamed, a read's make is given no column names (a queryset's knows its own).
+    unnamed = Read("SELECT 1 AS one", None, "default", lambda rows, columns: (rows, columns))
     reads = [
         CHILDREN.read(False, village=director_a.area_id),
         Read.of("answered"),
         count.count_read(village=director_a.area_id),
         raw,
         count.count_read(village="000000000000"),
+        unnamed,
     ]
     alone = [run(read) for read in reads]
     with CaptureQueriesContext(connection) as queries:
@@ -151,7 +155,7 @@ def test_reads_sent_together_are_what_each_gives_alone(director_a, director_b):
     assert len(queries) == 1
     assert [c.name for c in sent[0]] == [c.name for c in alone[0]] == ["乙", "甲"]
     assert sent[0][0].village.code == director_a.area_id  # select_related, as alone
-    assert sent[1:] == alone[1:] == ["answered", 2, [("name", "丁")], 0]
+    assert sent[1:] == alone[1:] == ["answered", 2, [("name", "丁")], 0, ([(1,)], None)]
     assert Child.objects.count() == 3
 
 
