@@ -141,3 +141,41 @@ def test_the_record_history_is_scoped_audited_and_complete(
     ).exists()
     assert client_for(director_b).get(url).status_code == 404  # another village
     assert client_for(outsider).get(url).status_code == 404
+
+
+def test_a_parent_at_home_shows_the_phone_without_a_leading_separator(
+    frozen, client_for, director_a
+):
+    """The line under a family member joins what there is (away since, work place, phone) with
+    " · ", never starting with one."""
+    import re
+
+    from children.services import family_member_add
+
+    child = make_child(director_a, name="分隔符")
+    family_member_add(
+        user=director_a,
+        child=child,
+        relation="mother",
+        name="在家母亲",
+        status="at_home",
+        phone="13812345678",
+    )
+    family_member_add(
+        user=director_a,
+        child=child,
+        relation="father",
+        name="外出父亲",
+        status="working_away",
+        work_place="浙江省杭州市",
+        phone="13900001111",
+    )
+    page = client_for(director_a).get(f"/children/{child.pk}/").content.decode()
+    lines = [
+        " ".join(line.split())
+        for line in re.findall(r'<div class="text-secondary">(.*?)</div>', page, re.S)
+        if "tel:" in line
+    ]
+    assert len(lines) == 2, lines
+    assert all(not line.startswith("·") for line in lines), lines
+    assert any(line.startswith("浙江省杭州市 · <a") for line in lines), lines
