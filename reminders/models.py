@@ -143,10 +143,9 @@ class SweepRun(models.Model):
     id = models.BigAutoField(primary_key=True)
     on = models.DateField()  # the day swept (its ``today``)
     full = models.BooleanField()  # every rule over every file, or the changed files only
-    # The run's first snapshot (pg_snapshot's text): a row written by a transaction it does not
-    # see was not read by the run. Its oldest running transaction, as a 64-bit id, bounds them.
+    # The run's first snapshot (pg_snapshot's text, ``xmin:xmax:xip,…``): a row written by a
+    # transaction it does not see was not read by the run.
     snapshot = models.TextField()
-    snapshot_xmin = models.BigIntegerField()
     # Digest of what every rule reads besides the files: the staff (role, area, active) and
     # the area policies. Changed since: the next run reads everything.
     basis = models.CharField(max_length=32)

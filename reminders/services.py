@@ -489,7 +489,7 @@ class SweepRule(NamedTuple):
     about_case: bool = True
     # True: its rows about a child are a function of that child's file alone (the child's row,
     # and the care agreements, benefit enrolments, assessments and visits about it: _CHILD_ROWS),
-    # of the day, and of the staff and area policies (_basis_sql). A second run of the same day
+    # of the day, and of the staff and area policies (_BASIS_SQL). A second run of the same day
     # reads it again only for the files written since the first (reminders_sweep).
     by_child: bool = False
 
@@ -812,8 +812,8 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
         # what the first committed, and creates nothing twice.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK])
         cursor.execute("SELECT set_config('work_mem', %s, true)", [SWEEP_WORK_MEM])
-        cursor.execute(_basis_sql())
-        snapshot, snapshot_xmin, current_xid, basis = cursor.fetchone()
+        cursor.execute(_BASIS_SQL)
+        snapshot, current_xid, basis = cursor.fetchone()
         changed = None  # how many files a second run of the day read again; None: all
         if _first_sweep(cursor):
             raised = _raise_all(cursor, rules, params)
@@ -834,7 +834,6 @@ def reminders_sweep(*, on: date | None = None) -> SweepResult:
             on=params["today"],
             full=changed is None,
             snapshot=snapshot,
-            snapshot_xmin=snapshot_xmin,
             basis=basis,
             started_at=started_at,
             changed_children=changed,
@@ -903,24 +902,27 @@ SAME_DAY_MAX_XIDS = 1_000_000_000
 SAME_DAY_MAX_CHILDREN = 100_000
 
 
-@functools.cache
-def _basis_sql() -> str:
-    """(this statement's snapshot, its oldest running transaction, this transaction's id, digest
-    of the staff and area policies). What the snapshot does not see, the run may not have read:
-    the statements after see more, never less."""
-    return """
-        SELECT pg_current_snapshot()::text,
-               pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
-               pg_current_xact_id()::text::bigint,
-               md5(
-                   (SELECT coalesce(string_agg(
-                        concat_ws('|', u.id, u.role, u.area_id, u.is_active), ',' ORDER BY u.id
-                    ), '') FROM accounts_user u)
-                   || '#' ||
-                   (SELECT coalesce(string_agg(p::text, ',' ORDER BY p.area_id), '')
-                    FROM accounts_areapolicy p)
-               )
-    """
+# (this statement's snapshot, this transaction's id, digest of the staff and area policies).
+# What the snapshot does not see, the run may not have read: the statements after see more,
+# never less.
+_BASIS_SQL = """
+    SELECT pg_current_snapshot()::text,
+           pg_current_xact_id()::text::bigint,
+           md5(
+               (SELECT coalesce(string_agg(
+                    concat_ws('|', u.id, u.role, u.area_id, u.is_active), ',' ORDER BY u.id
+                ), '') FROM accounts_user u)
+               || '#' ||
+               (SELECT coalesce(string_agg(p::text, ',' ORDER BY p.area_id), '')
+                FROM accounts_areapolicy p)
+           )
+"""
+
+
+def _oldest_running(snapshot: str) -> int:
+    """A snapshot's oldest running transaction (pg_snapshot's text is ``xmin:xmax:xip,…``):
+    every transaction numbered before it had ended when the snapshot was taken."""
+    return int(snapshot.split(":", 1)[0])
 
 
 def _same_day_run(on: date, basis: str, current_xid: int) -> SweepRun | None:
@@ -930,7 +932,8 @@ def _same_day_run(on: date, basis: str, current_xid: int) -> SweepRun | None:
     last = SweepRun.objects.order_by("-id").first()
     if last is None or last.on != on or last.basis != basis:
         return None
-    return last if 0 <= current_xid - last.snapshot_xmin <= SAME_DAY_MAX_XIDS else None
+    since = current_xid - _oldest_running(last.snapshot)
+    return last if 0 <= since <= SAME_DAY_MAX_XIDS else None
 
 
 def _changed_children(cursor, last: SweepRun, current_xid: int) -> list[uuid.UUID] | None:
@@ -951,7 +954,7 @@ def _changed_children(cursor, last: SweepRun, current_xid: int) -> list[uuid.UUI
         )
         + " LIMIT %(most)s",
         {
-            "since": current_xid - last.snapshot_xmin,
+            "since": current_xid - _oldest_running(last.snapshot),
             "current": current_xid,
             "snapshot": last.snapshot,
             "most": SAME_DAY_MAX_CHILDREN + 1,

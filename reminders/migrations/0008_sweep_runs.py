@@ -17,7 +17,6 @@ class Migration(migrations.Migration):
                 ('on', models.DateField()),
                 ('full', models.BooleanField()),
                 ('snapshot', models.TextField()),
-                ('snapshot_xmin', models.BigIntegerField()),
                 ('basis', models.CharField(max_length=32)),
                 ('started_at', models.DateTimeField()),
                 ('changed_children', models.IntegerField(null=True)),
