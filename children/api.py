@@ -288,10 +288,12 @@ def child_list(request: HttpRequest, params: Query[ListParams]):
     filters = selectors.ChildFilters.from_params(
         {k: v for k, v in params.dict().items() if v is not None}
     )
-    queryset = selectors.child_list_for_user(user=request.auth, filters=filters)
-    count = queryset.count()
-    start = (params.page - 1) * params.page_size
-    children = list(queryset[start : start + params.page_size])
+    count, children = selectors.child_list_page(
+        user=request.auth,
+        filters=filters,
+        offset=(params.page - 1) * params.page_size,
+        limit=params.page_size,
+    )
     audit_api_read(request, children)
     return {"items": [child_out(request.auth, c) for c in children], "count": count}
 

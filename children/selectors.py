@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
-    Count,
     Exists,
     ExpressionWrapper,
     Model,
@@ -29,7 +29,7 @@ from accounts.models import Area, User
 from accounts.permissions import Capability
 from accounts.services import policy_joins_sql, policy_sql
 from core import clock, crypto
-from core.compiled import Compiled, Param, Read, counted, run
+from core.compiled import Compiled, Param, Read, counted, run, together
 from core.history import BASELINE, Change, RelatedLabels, field_changes, value_label
 from core.masking import ID_NUMBER, PHONE
 from core.text import join_list, labelled
@@ -172,56 +172,172 @@ class ChildFilters:
         )
 
 
-def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]:
-    """The scoped, filtered list, with the village loaded: a constant number of queries."""
-    permissions.require(user, Capability.CHILD_READ)
-    queryset = children_in_scope(user=user).select_related("village")
-    if filters.status in ChildStatus.values:
-        queryset = queryset.filter(status=filters.status)
-    if filters.village:
-        queryset = queryset.filter(village_id=filters.village)
-    if filters.area:
-        area = scope.area_for_user_or_404(user=user, code=filters.area)
-        queryset = queryset.filter(scope.subtree_q(area.code, "village__code"))
-    if filters.contact == "overdue":
-        queryset = queryset.filter(schedule.overdue_q("next_contact_due", clock.today()))
-    if filters.home_visit == "never":
-        queryset = queryset.filter(last_home_visit_on__isnull=True)
-    if filters.under_18:
-        queryset = queryset.filter(schedule.under_18_q(clock.today()))
-    if filters.escalated in ESCALATION_POLICIES:
-        queryset = queryset.filter(escalated_q(filters.escalated, clock.today()))
-    if filters.agreement == "none":
-        from .models import CareAgreement
+@dataclass(frozen=True)
+class _ListShape:
+    """What changes the child list's statement: the user's reach and which filters are on
+    (with the value of those with a few values each). The rest are values (_list_values).
+    ``today`` only when a filter depends on the day."""
 
+    everywhere: bool
+    status: str
+    village: bool
+    area: bool
+    today: date | None
+    contact_overdue: bool
+    home_visit_never: bool
+    under_18: bool
+    escalated: str
+    agreement_none: bool
+    category: str
+    risk: str
+    flag: str
+    school_status: str
+    key_only: bool
+    visit_status: str
+    q: bool
+    q_last4: bool
+
+
+def _list_shape(user: User, filters: ChildFilters) -> tuple[_ListShape, dict[str, Any]] | None:
+    """The list's shape and values for this user and these filters; None: nothing in scope.
+    404 for an area outside the user's."""
+    reach = scope.scope_values(user)
+    if reach is None:
+        return None
+    everywhere, values = reach
+    area = False
+    if filters.area:
+        found = scope.area_for_user_or_404(user=user, code=filters.area)
+        codes = scope.subtree_range(found.code)
+        if codes is not None:
+            area = True
+            values.update(area_from=codes[0], area_to=codes[1])
+    if filters.village:
+        values["village"] = filters.village
+    query = filters.q
+    last4 = len(query) == 4 and (query[:3].isdigit() and (query[3].isdigit() or query[3] in "xX"))
+    if query:
+        values["q"] = query
+    if last4:
+        values["q_last4"] = query.upper()
+    flag = filters.flag if filters.flag in (*FocusFlag.values, PARENT_CONTACT_OVERDUE) else ""
+    escalated = filters.escalated if filters.escalated in ESCALATION_POLICIES else ""
+    visit_status = filters.visit_status if filters.visit_status in VISIT_STATUSES else ""
+    by_day = (
+        filters.contact == "overdue"
+        or filters.under_18
+        or bool(escalated)
+        or flag == PARENT_CONTACT_OVERDUE
+        or bool(visit_status)
+    )
+    shape = _ListShape(
+        everywhere=everywhere,
+        status=filters.status if filters.status in ChildStatus.values else "",
+        village=bool(filters.village),
+        area=area,
+        today=clock.today() if by_day else None,
+        contact_overdue=filters.contact == "overdue",
+        home_visit_never=filters.home_visit == "never",
+        under_18=filters.under_18,
+        escalated=escalated,
+        agreement_none=filters.agreement == "none",
+        category=(
+            filters.category if filters.category in (*Category.values, CATEGORY_PENDING) else ""
+        ),
+        risk=filters.risk if filters.risk in RiskLevel.values else "",
+        flag=flag,
+        school_status=filters.school_status if filters.school_status in SchoolStatus.values else "",
+        key_only=filters.key_only,
+        visit_status=visit_status,
+        q=bool(query),
+        q_last4=last4,
+    )
+    return shape, values
+
+
+def _list_queryset(shape: _ListShape, value: Callable[[str], Any] = Param) -> QuerySet[Child]:
+    """The child list for ``shape``: every condition of the list, once. ``value(name)`` is a
+    value of _list_values: a ``Param`` for the kept statement (the API's page), the value
+    itself for a queryset (the list page's paginator, the export)."""
+    queryset = Child.objects.select_related("village")
+    if not shape.everywhere:
+        queryset = queryset.filter(
+            **{f"{CHILD_AREA_FIELD}__range": (value("scope_from"), value("scope_to"))}
+        )
+    if shape.status:
+        queryset = queryset.filter(status=shape.status)
+    if shape.village:
+        queryset = queryset.filter(village_id=value("village"))
+    if shape.area:
+        queryset = queryset.filter(village__code__range=(value("area_from"), value("area_to")))
+    today = shape.today
+    if shape.contact_overdue:
+        queryset = queryset.filter(schedule.overdue_q("next_contact_due", today))
+    if shape.home_visit_never:
+        queryset = queryset.filter(last_home_visit_on__isnull=True)
+    if shape.under_18:
+        queryset = queryset.filter(schedule.under_18_q(today))
+    if shape.escalated:
+        queryset = queryset.filter(escalated_q(shape.escalated, today))
+    if shape.agreement_none:
         queryset = queryset.exclude(
             Exists(CareAgreement.objects.filter(child=OuterRef("pk"), status="active"))
         )
-    if filters.category in Category.values:
-        queryset = queryset.filter(categories__contains=[filters.category])
-    elif filters.category == CATEGORY_PENDING:  # county civil affairs' queue (待民政确认)
+    if shape.category in Category.values:
+        queryset = queryset.filter(categories__contains=[shape.category])
+    elif shape.category == CATEGORY_PENDING:  # county civil affairs' queue (待民政确认)
         queryset = queryset.exclude(categories_pending=[])
-    if filters.risk in RiskLevel.values:
-        queryset = queryset.filter(risk_level=filters.risk)
-    if filters.flag in FocusFlag.values:
-        queryset = queryset.filter(focus_flags__contains=[filters.flag])
-    elif filters.flag == PARENT_CONTACT_OVERDUE:
-        queryset = queryset.filter(schedule.overdue_q("parent_contact_due", clock.today()))
-    if filters.school_status in SchoolStatus.values:
-        queryset = queryset.filter(school_status=filters.school_status)
-    if filters.key_only:
+    if shape.risk:
+        queryset = queryset.filter(risk_level=shape.risk)
+    if shape.flag == PARENT_CONTACT_OVERDUE:
+        queryset = queryset.filter(schedule.overdue_q("parent_contact_due", today))
+    elif shape.flag:
+        queryset = queryset.filter(focus_flags__contains=[shape.flag])
+    if shape.school_status:
+        queryset = queryset.filter(school_status=shape.school_status)
+    if shape.key_only:
         queryset = queryset.filter(is_key_child=True)
-    if filters.visit_status in VISIT_STATUSES:
+    if shape.visit_status:
         queryset = queryset.filter(status=ChildStatus.ACTIVE).filter(
-            schedule.status_q(filters.visit_status, clock.today())
+            schedule.status_q(shape.visit_status, today)
         )
-    if filters.q:
-        query = filters.q
-        condition = Q(name__icontains=query)
-        if len(query) == 4 and (query[:3].isdigit() and (query[3].isdigit() or query[3] in "xX")):
-            condition |= Q(id_number_last4=query.upper())
+    if shape.q:
+        condition = Q(name__icontains=value("q"))
+        if shape.q_last4:
+            condition |= Q(id_number_last4=value("q_last4"))
         queryset = queryset.filter(condition)
     return queryset.order_by("village_id", "name", "id")
+
+
+_LIST = Compiled(_list_queryset)
+_LIST_COUNT = Compiled(lambda shape: counted(_list_queryset(shape)))
+
+
+def child_list_for_user(*, user: User, filters: ChildFilters) -> QuerySet[Child]:
+    """The scoped, filtered list, with the village loaded: a constant number of queries."""
+    permissions.require(user, Capability.CHILD_READ)
+    found = _list_shape(user, filters)
+    if found is None:
+        return Child.objects.none()
+    shape, values = found
+    return _list_queryset(shape, values.__getitem__)
+
+
+def child_list_page(
+    *, user: User, filters: ChildFilters, offset: int, limit: int
+) -> tuple[int, list[Child]]:
+    """How many children ``child_list_for_user`` lists, and ``limit`` of them from ``offset``:
+    two kept statements in one round trip (the API's list)."""
+    permissions.require(user, Capability.CHILD_READ)
+    found = _list_shape(user, filters)
+    if found is None:
+        return 0, []
+    shape, values = found
+    count, children = together(
+        _LIST_COUNT.count_read(shape, **values),
+        _LIST.read(shape, window=(limit, offset), **values),
+    )
+    return count, children
 
 
 # The area policy's numbers of the reminders' escalation rules (domain §4): a home visit overdue
@@ -250,29 +366,59 @@ def escalated_q(level: str, today: date) -> Q:
     return schedule.overdue_q("next_home_visit_due", today) & Q(late)
 
 
-# The numbers of the first pages (children/panels.py), each the condition of a child list link.
-def _home_count_conditions(today: date) -> dict[str, Q]:
-    under_18 = schedule.under_18_q(today)
-    return {
-        # /children/?visit_status=overdue&under_18=1 — the worklists' "overdue".
-        "overdue": under_18 & schedule.status_q(schedule.OVERDUE, today),
-        # /children/?flag=unsupervised&under_18=1
-        "unsupervised": under_18 & Q(focus_flags__contains=[FocusFlag.UNSUPERVISED]),
-        # /children/?category=pending — 待民政确认.
-        "categories_pending": ~Q(categories_pending=[]),
-        # /children/?visit_status=overdue&under_18=1&escalated=county
-        "escalated_county": under_18 & escalated_q("county", today),
-    }
+# The numbers of the first pages (children/panels.py), each the condition of a child list link
+# (the list's Q above, as SQL text over ``c``, the child, and ``pv``, its village's policy).
+_UNDER_18 = schedule.under_18_sql("c.")
+_OVERDUE = schedule.overdue_sql("c.next_home_visit_due")
+_HOME_COUNT_CONDITIONS = {
+    # /children/?visit_status=overdue&under_18=1 — the worklists' "overdue".
+    "overdue": f"{_UNDER_18} AND {_OVERDUE}",
+    # /children/?flag=unsupervised&under_18=1
+    "unsupervised": f"{_UNDER_18} AND '{FocusFlag.UNSUPERVISED.value}' = ANY(c.focus_flags)",
+    # /children/?category=pending — 待民政确认.
+    "categories_pending": "c.categories_pending <> '{}'",
+    # /children/?visit_status=overdue&under_18=1&escalated=county (escalated_q)
+    "escalated_county": (
+        f"{_UNDER_18} AND {_OVERDUE} AND "
+        + schedule.overdue_sql("c.next_home_visit_due", days_late="pv.escalate_county_days")
+    ),
+}
+# The county's escalation days in force for each area of the user's (accounts.services'
+# policy inheritance), joined to the children by their village: the policy is resolved once per
+# village, not once per child (a correlated lookup per overdue child kept a province's count in
+# one process, 0.9 s at a million children).
+_HOME_VILLAGE_POLICY = f"""
+    JOIN (
+        SELECT v.code, {policy_sql("escalate_county_days")} AS escalate_county_days
+        FROM accounts_area v {policy_joins_sql("v.code")}
+        WHERE {{areas}}
+    ) pv ON pv.code = c.village_id"""
 
 
 def home_counts(*, user: User, today: date, names: Iterable[str]) -> dict[str, int]:
     """Counts of active files in the user's scope, in one query: ``names`` among overdue,
     unsupervised, categories_pending, escalated_county."""
-    conditions = _home_count_conditions(today)
-    wanted = {name: Count("id", filter=conditions[name]) for name in names}
-    if not wanted:
+    names = list(names)
+    if not names:
         return {}
-    return children_in_scope(user=user).filter(status=ChildStatus.ACTIVE).aggregate(**wanted)
+    reach = scope.scope_values(user)
+    if reach is None:
+        return dict.fromkeys(names, 0)
+    everywhere, values = reach
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE {_HOME_COUNT_CONDITIONS[name]})" for name in names)
+    within = "TRUE" if everywhere else "{} BETWEEN %(scope_from)s AND %(scope_to)s"
+    joins = (
+        _HOME_VILLAGE_POLICY.format(areas=within.format("v.code"))
+        if "escalated_county" in names
+        else ""
+    )
+    sql = (
+        f"SELECT {counts} FROM children_child c{joins}"
+        f" WHERE c.status = %(active)s AND {within.format('c.village_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**values, "today": today, "active": ChildStatus.ACTIVE})
+        return dict(zip(names, cursor.fetchone(), strict=True))
 
 
 def parent_contact_overdue(child: Child, today: date) -> bool:

@@ -21,7 +21,8 @@ Rules, because the SQL is kept:
 * ``build`` is pure: it reads nothing but its arguments and constants (no user, no clock, no
   setting that changes). Every value that differs between runs is a ``Param``.
 * Its positional arguments are the *shape*, for what changes the statement itself (an area's
-  level, which filter is on); ``rows(*shape, **values)``. Each shape is compiled once.
+  level, which filter is on); ``rows(*shape, **values)``. Each shape is compiled once; the
+  last ``MAX_SHAPES`` are kept. A page of rows is a ``window`` (limit, offset), not a slice.
 * A ``Param``'s value goes to the database as it is given (``uuid.UUID``, ``date``, ``int``,
   ``str``, a list): nothing converts it the way a lookup converts a plain value.
 * No ``prefetch_related`` (it runs queries of its own) and no ``.count()``: a count is
@@ -40,13 +41,15 @@ first test that runs it twice with another.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.models import BooleanField, Count, Expression, F, Field, Model, QuerySet, Window
+from django.db.models import BooleanField, Expression, F, Field, IntegerField, Model, QuerySet
+from django.db.models.expressions import RawSQL
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -199,20 +202,32 @@ class _QuerySet:
 
 def counted(queryset: QuerySet) -> QuerySet:
     """The number of rows of ``queryset``, as a statement a ``Compiled`` can keep (run it with
-    ``Compiled.count``): one row carrying the count, none when there is nothing to count."""
+    ``Compiled.count``): ``SELECT COUNT(*) … WHERE …``, one row, as ``QuerySet.count()`` sends
+    it (a window's ``COUNT(*) OVER ()`` would keep every row to count them: a province's
+    million). Not for a queryset whose rows are not its table's rows (distinct, sliced,
+    grouped): those would be counted wrong."""
+    query = queryset.query
+    if query.distinct or query.is_sliced or query.group_by is not None:
+        raise ValueError("counted() counts a plain filtered queryset only")
     return (
-        queryset.annotate(_counted=Window(Count("pk")))
+        queryset.order_by()
+        .annotate(_counted=RawSQL("COUNT(*)", (), output_field=IntegerField()))
         .values_list("_counted", flat=True)
-        .order_by()[:1]
     )
 
 
 class Compiled(Generic[M]):
     """The queryset ``build(*shape)`` returns, compiled once per shape."""
 
+    # Shapes kept per statement, the oldest dropped first: a shape may carry a date (a list
+    # filtered by "overdue today"), so a process running for months would otherwise keep one
+    # per day.
+    MAX_SHAPES = 256
+
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self._build = build
         self._compiled: dict[tuple[Hashable, ...], _Compiled] = {}
+        self._lock = threading.Lock()  # a threaded server adds and drops shapes at once
 
     def rows(
         self,
@@ -233,14 +248,23 @@ class Compiled(Generic[M]):
         *shape: Hashable,
         using: str | None = None,
         attach: dict[str, Model] | None = None,
+        window: tuple[int, int] | None = None,
         **values: Any,
     ) -> Read[list[Any]]:
-        """``rows`` as a ``Read``, to send with others (``together``)."""
+        """``rows`` as a ``Read``, to send with others (``together``). ``window``: (limit,
+        offset), a page of the rows, for a queryset built without a slice (the page's numbers
+        are values, not a shape: one statement for every page)."""
         compiled = self._compile(shape)
         using = using or router.db_for_read(compiled.queryset.model)
         if compiled.slots != values.keys():
             raise TypeError(f"values for {sorted(compiled.slots)}, given {sorted(values)}")
         params = [values[p.name] if type(p) is _Slot else p for p in compiled.params]
+        sql = compiled.sql
+        if window is not None:
+            if compiled.queryset.query.is_sliced:
+                raise ValueError("a window of a sliced queryset")
+            sql = f"{sql} LIMIT %s OFFSET %s"
+            params = [*params, *window]
 
         def make(fetched: list[tuple], columns: list[str]) -> list[Any]:
             # A shallow copy: this run's connection and rows, the kept select and columns. The
@@ -260,7 +284,7 @@ class Compiled(Generic[M]):
                         field.set_cached_value(row, obj)
             return rows
 
-        return Read(compiled.sql, params, using, make)
+        return Read(sql, params, using, make)
 
     def first(self, *shape: Hashable, using: str | None = None, **values: Any) -> Any:
         """The first row, or None (build the queryset with ``[:1]``)."""
@@ -300,4 +324,7 @@ class Compiled(Generic[M]):
                 f"other than its arguments\nkept:  {kept.sql} {kept.params}\n"
                 f"fresh: {fresh.sql} {fresh.params}"
             )
-        return self._compiled.setdefault(key, fresh)
+        with self._lock:
+            if key not in self._compiled and len(self._compiled) >= self.MAX_SHAPES:
+                del self._compiled[next(iter(self._compiled))]  # dicts keep their order
+            return self._compiled.setdefault(key, fresh)

@@ -191,3 +191,60 @@ def test_any_of_a_list_given_at_each_run(director_a):
     assert named.rows(ids=[a.pk, b.pk]) == ["乙", "甲"]
     assert named.rows(ids=[b.pk]) == ["乙"]
     assert named.rows(ids=[]) == []
+
+
+def test_a_window_is_a_page_of_one_kept_statement(director_a, monkeypatch):
+    """``window=(limit, offset)``: the page's numbers are values, so every page is the one
+    statement (a slice would compile one per page)."""
+    for name in "甲乙丙丁戊":
+        make_child(director_a, name=name)
+    ordered = Compiled(lambda: Child.objects.filter(village_id=Param("village")).order_by("name"))
+    village = director_a.area_id
+    everyone = [c.name for c in Child.objects.filter(village_id=village).order_by("name")]
+    assert [c.name for c in ordered.rows(village=village, window=(2, 0))] == everyone[:2]
+    assert [c.name for c in ordered.rows(village=village, window=(2, 2))] == everyone[2:4]
+    assert [c.name for c in ordered.rows(village=village, window=(2, 4))] == everyone[4:]
+    assert ordered.rows(village=village, window=(2, 6)) == []
+    assert len(ordered._compiled) == 1
+    with pytest.raises(ValueError, match="sliced"):
+        CHILDREN.rows(False, village=village, window=(2, 0))
+
+
+def test_counted_is_one_plain_count(director_a, director_b):
+    """SELECT COUNT(*) … WHERE …: one row, 0 when nothing matches; never a window over every
+    row (a province's million kept to be counted). A distinct or sliced queryset is refused:
+    it would be counted wrong."""
+    from core.compiled import counted
+
+    make_child(director_a, name="甲")
+    make_child(director_a, name="乙")
+    make_child(director_b, name="丙")
+    count = Compiled(
+        lambda: counted(Child.objects.filter(village_id=Param("village")).select_related("village"))
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert count.count(village=director_a.area_id) == 2
+        assert count.count(village="000000000000") == 0
+    sql = queries[0]["sql"].upper()
+    assert "COUNT(*)" in sql and " OVER " not in sql and "LIMIT" not in sql
+    assert "JOIN" not in sql and "ORDER BY" not in sql
+    with pytest.raises(ValueError, match="plain"):
+        counted(Child.objects.distinct())
+    with pytest.raises(ValueError, match="plain"):
+        counted(Child.objects.all()[:5])
+
+
+def test_only_the_last_shapes_are_kept(director_a, monkeypatch):
+    """A shape may carry a day: a long-running process keeps the last MAX_SHAPES, the oldest
+    dropped first, and compiles a dropped one again when it comes back."""
+    make_child(director_a, name="甲", birth_date=date(2018, 5, 1))
+    by_day = Compiled(
+        lambda day: Child.objects.filter(village_id=Param("village"), birth_date__lt=day)
+    )
+    monkeypatch.setattr(Compiled, "MAX_SHAPES", 3)
+    village = director_a.area_id
+    for day in (1, 2, 3, 4):
+        assert len(by_day.rows(date(2019, 1, day), village=village)) == 1
+    assert list(by_day._compiled) == [(date(2019, 1, d),) for d in (2, 3, 4)]
+    assert by_day.rows(date(2018, 1, 1), village=village) == []
+    assert list(by_day._compiled) == [(date(2019, 1, d),) for d in (3, 4)] + [(date(2018, 1, 1),)]
