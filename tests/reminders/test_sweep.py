@@ -225,7 +225,7 @@ def table_definition() -> list[tuple[str, str]]:
             UNION ALL
             SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
             WHERE conrelid = 'visits_notification'::regclass
-            ORDER BY 1
+            ORDER BY 1, 2
             """
         )
         return cursor.fetchall()
