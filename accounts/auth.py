@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth.backends import ModelBackend
-from django.db import connections
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 
-from core import rows
+from core import prepared, rows
 
 from .models import ApiToken, Area, User
 
@@ -30,7 +29,8 @@ class AreaModelBackend(ModelBackend):
 
 
 # The session's user and an API token's, each with the user's area: a fixed statement on every
-# request, written out (core.rows) rather than compiled from a queryset each time.
+# request, written out (core.rows) rather than compiled from a queryset each time, and prepared
+# (core.prepared) rather than planned each time.
 _USER_WITH_AREA = (
     f"SELECT {rows.columns(User, 'u')}, {rows.columns(Area, 'a')} FROM accounts_user u"
     " LEFT JOIN accounts_area a ON a.code = u.area_id WHERE u.id = %s"
@@ -47,9 +47,7 @@ def _fetch(sql: str, params: list) -> tuple[User, ApiToken | None] | None:
     """The user (with the area, as ``select_related("area")`` loads it) and the token, if the
     statement selects one, of the first row."""
     using = User._default_manager.db
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = prepared.fetchone(sql, params, using=using)
     if row is None:
         return None
     users, areas = rows.width(User), rows.width(Area)

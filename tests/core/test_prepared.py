@@ -70,3 +70,23 @@ def test_the_reminders_refresh_of_a_visit_reuses_one_generic_plan(frozen, direct
         )
     generic, custom = plans("current_reminders")
     assert generic - before[0] >= 3 and custom == before[1]
+
+
+def test_every_requests_session_user_and_token_reads_are_prepared(
+    client_for, api_client, director_a
+):
+    """The reads every signed-in request makes first (its session, its user with the area, an
+    API token with its user) are planned once per connection, then reused: a key lookup's
+    planning was several times the lookup, on every request (issue 20, server CPU)."""
+    pages = client_for(director_a)
+    api = api_client(director_a)
+    for _ in range(6):
+        with CaptureQueriesContext(connection) as queries:
+            assert pages.get("/visits/").status_code == 200
+            assert api.get("/api/v1/reminders").status_code == 200
+        sent = [q["sql"] for q in queries]
+        for table in ("django_session", "FROM accounts_user u", "FROM accounts_apitoken t"):
+            assert [s for s in sent if table in s and s.startswith("/* prepared */")], table
+    for table in ("django_session", "FROM accounts_user u", "FROM accounts_apitoken t"):
+        generic, custom = plans(table)
+        assert custom <= 5 and generic >= 1, (table, generic, custom)
