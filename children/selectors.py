@@ -87,10 +87,12 @@ def child_for_user_or_404(
     return child
 
 
+# A key lookup on every page and API call about one child: prepared, planned once per connection.
 _CHILD_IN_SCOPE = Compiled(
     lambda everywhere: Child.objects.select_related("village", "village__parent").filter(
         scope.scope_param_q(CHILD_AREA_FIELD, everywhere), pk=Param("pk")
-    )[:1]
+    )[:1],
+    prepared=True,
 )
 
 

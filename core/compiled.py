@@ -51,6 +51,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import BooleanField, Expression, F, Field, IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 
+from . import prepared
+
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
 U = TypeVar("U")
@@ -69,6 +71,9 @@ class Read(Generic[T]):
     using: str
     make: Callable[[Any, Any], T]
     named: bool = False
+    # Run alone, as a prepared statement (core.prepared): for a key lookup, whose plan does
+    # not depend on its values. Sent with others (``together``), it is bound as they are.
+    prepared: bool = False
 
     @classmethod
     def of(cls, value: T) -> Read[T]:
@@ -83,6 +88,7 @@ class Read(Generic[T]):
             self.using,
             lambda rows, cols: after(make(rows, cols)),
             self.named,
+            self.prepared,
         )
 
 
@@ -94,6 +100,8 @@ def run(read: Read[T]) -> T:
     """What ``read`` makes of its rows."""
     if not read.sql:
         return read.make(None, None)
+    if read.prepared and not read.named:
+        return read.make(prepared.fetchall(read.sql, read.params, using=read.using), None)
     with connections[read.using].cursor() as cursor:
         cursor.execute(read.sql, read.params)
         return read.make(cursor.fetchall(), _columns(cursor, read))
@@ -224,8 +232,10 @@ class Compiled(Generic[M]):
     # per day.
     MAX_SHAPES = 256
 
-    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M]], *, prepared: bool = False) -> None:
+        """``prepared``: each run alone is a prepared statement (``Read.prepared``)."""
         self._build = build
+        self._prepared = prepared
         self._compiled: dict[tuple[Hashable, ...], _Compiled] = {}
         self._lock = threading.Lock()  # a threaded server adds and drops shapes at once
 
@@ -284,7 +294,7 @@ class Compiled(Generic[M]):
                         field.set_cached_value(row, obj)
             return rows
 
-        return Read(sql, params, using, make)
+        return Read(sql, params, using, make, prepared=self._prepared)
 
     def first(self, *shape: Hashable, using: str | None = None, **values: Any) -> Any:
         """The first row, or None (build the queryset with ``[:1]``)."""

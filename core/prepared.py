@@ -59,19 +59,26 @@ def _raw(connection: Any) -> Any:
     return raw
 
 
-def fetchone(sql: str, params: list[Any], *, using: str = "default") -> tuple | None:
-    """The first row of a fixed read of one key (the session, the signed-in user, an API
-    token), as a prepared statement: PostgreSQL plans a key lookup on each call when its values
-    are written in (0.2–0.4 ms, several times the lookup), and reuses the plan of a prepared
-    statement once it has seen it run (its generic plan after five). In the caller's transaction,
-    if any; logged where Django logs queries."""
+def fetchall(sql: str, params: list[Any], *, using: str = "default") -> list[tuple]:
+    """The rows of a fixed read of one key (the session, the signed-in user, an API token, a
+    child's file), as a prepared statement: PostgreSQL plans a key lookup on each call when its
+    values are written in (0.2–0.4 ms, several times the lookup), and reuses the plan of a
+    prepared statement once it has seen it run (its generic plan after five). Only for a
+    statement whose plan does not depend on its values. In the caller's transaction, if any;
+    logged where Django logs queries."""
     connection = connections[using]
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(_raw(connection)) as cursor:
         cursor.execute(sql, params, prepare=True)
-        row = cursor.fetchone()
+        rows = cursor.fetchall()
     if connection.queries_logged:
         connection.queries_log.append(
             {"sql": f"/* prepared */ {sql}", "time": f"{time.monotonic() - started:.3f}"}
         )
-    return row
+    return rows
+
+
+def fetchone(sql: str, params: list[Any], *, using: str = "default") -> tuple | None:
+    """The first row of ``fetchall``."""
+    rows = fetchall(sql, params, using=using)
+    return rows[0] if rows else None

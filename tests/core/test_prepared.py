@@ -90,3 +90,27 @@ def test_every_requests_session_user_and_token_reads_are_prepared(
     for table in ("django_session", "FROM accounts_user u", "FROM accounts_apitoken t"):
         generic, custom = plans(table)
         assert custom <= 5 and generic >= 1, (table, generic, custom)
+
+
+def test_a_childs_file_is_found_by_a_prepared_statement(client_for, api_client, director_a):
+    """The child in the user's scope (every page and API call about one child) is a kept
+    statement run as a prepared one: planned a few times, then its generic plan reused."""
+    from children.selectors import child_for_user_or_404
+
+    child = make_child(director_a, name="查小雨")
+    pages = client_for(director_a)
+    for _ in range(7):
+        with CaptureQueriesContext(connection) as queries:
+            assert pages.get(f"/children/{child.pk}/").status_code == 200
+        assert [
+            q
+            for q in queries
+            if q["sql"].startswith("/* prepared */") and "children_child" in q["sql"]
+        ]
+    generic, custom = plans('FROM "children_child" INNER JOIN "accounts_area"')
+    assert custom <= 5 and generic >= 1, (generic, custom)
+    # The same object as before: its village and the village's township loaded with it.
+    found = child_for_user_or_404(user=director_a, child_id=str(child.pk))
+    with CaptureQueriesContext(connection) as queries:
+        assert found.name == "查小雨" and found.village.parent.code == found.village.parent_id
+    assert len(queries) == 0
