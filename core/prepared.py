@@ -41,10 +41,7 @@ def execute(sql: str, params: dict[str, Any], *, using: str = "default") -> int:
             cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
             cursor.execute(sql, params, prepare=True)
             rowcount = cursor.rowcount
-        if connection.queries_logged:
-            connection.queries_log.append(
-                {"sql": f"/* prepared */ {sql}", "time": f"{time.monotonic() - started:.3f}"}
-            )
+        _log(connection, sql, started)
     return rowcount
 
 
@@ -59,6 +56,14 @@ def _raw(connection: Any) -> Any:
     return raw
 
 
+def _log(connection: Any, sql: str, started: float) -> None:
+    """Where Django logs queries (connection.queries, the tests' query counts)."""
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"/* prepared */ {sql}", "time": f"{time.monotonic() - started:.3f}"}
+        )
+
+
 def fetchall(sql: str, params: list[Any], *, using: str = "default") -> list[tuple]:
     """The rows of a fixed read of one key (the session, the signed-in user, an API token, a
     child's file), as a prepared statement: PostgreSQL plans a key lookup on each call when its
@@ -71,10 +76,7 @@ def fetchall(sql: str, params: list[Any], *, using: str = "default") -> list[tup
     with connection.wrap_database_errors, psycopg.Cursor(_raw(connection)) as cursor:
         cursor.execute(sql, params, prepare=True)
         rows = cursor.fetchall()
-    if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": f"/* prepared */ {sql}", "time": f"{time.monotonic() - started:.3f}"}
-        )
+    _log(connection, sql, started)
     return rows
 
 
