@@ -241,6 +241,7 @@ def child_page_context(request: HttpRequest, child: Child, today: date) -> Read[
         {"child": child.pk, "open": [str(status) for status in OPEN_OR_RETURNED]},
         DEFAULT_DB_ALIAS,
         parts,
+        prepared=True,  # one child's rows: a plan that does not depend on which child
     )
 
 

@@ -476,7 +476,8 @@ def family_read(child: Child) -> Read[list[FamilyMember]]:
 _FAMILY = Compiled(
     lambda: FamilyMember.objects.filter(household_id=Param("household")).order_by(
         "relation", "created_at"
-    )
+    ),
+    prepared=True,
 )
 
 
@@ -521,7 +522,7 @@ def _siblings_and_candidates(candidates: bool) -> QuerySet[Child]:
     )
 
 
-_SIBLINGS_AND_CANDIDATES = Compiled(_siblings_and_candidates)
+_SIBLINGS_AND_CANDIDATES = Compiled(_siblings_and_candidates, prepared=True)
 
 
 def merge_candidates(*, user: User, child: Child) -> list[Child]:
@@ -586,7 +587,8 @@ def assessments_read(child: Child) -> Read[list[GuardianshipAssessment]]:
 _ASSESSMENTS = Compiled(
     lambda: GuardianshipAssessment.objects.filter(child_id=Param("child")).select_related(
         "assessor"
-    )
+    ),
+    prepared=True,
 )
 
 
@@ -595,7 +597,9 @@ def agreements_read(child: Child, *, limit: int) -> Read[list[CareAgreement]]:
     return _AGREEMENTS.read(limit, child=child.pk, attach={"child": child})
 
 
-_AGREEMENTS = Compiled(lambda limit: CareAgreement.objects.filter(child_id=Param("child"))[:limit])
+_AGREEMENTS = Compiled(
+    lambda limit: CareAgreement.objects.filter(child_id=Param("child"))[:limit], prepared=True
+)
 
 
 def parent_contacts_read(child: Child, *, limit: int) -> Read[list[ParentContact]]:
@@ -604,7 +608,7 @@ def parent_contacts_read(child: Child, *, limit: int) -> Read[list[ParentContact
 
 
 _PARENT_CONTACTS = Compiled(
-    lambda limit: ParentContact.objects.filter(child_id=Param("child"))[:limit]
+    lambda limit: ParentContact.objects.filter(child_id=Param("child"))[:limit], prepared=True
 )
 
 

@@ -56,11 +56,11 @@ def _raw(connection: Any) -> Any:
     return raw
 
 
-def _log(connection: Any, sql: str, started: float) -> None:
+def _log(connection: Any, sql: str, started: float, *, prefix: str = "/* prepared */ ") -> None:
     """Where Django logs queries (connection.queries, the tests' query counts)."""
     if connection.queries_logged:
         connection.queries_log.append(
-            {"sql": f"/* prepared */ {sql}", "time": f"{time.monotonic() - started:.3f}"}
+            {"sql": f"{prefix}{sql}", "time": f"{time.monotonic() - started:.3f}"}
         )
 
 
@@ -78,6 +78,44 @@ def fetchall(sql: str, params: list[Any], *, using: str = "default") -> list[tup
         rows = cursor.fetchall()
     _log(connection, sql, started)
     return rows
+
+
+def fetch_together(
+    statements: list[tuple[str, Any, bool]], *, using: str = "default"
+) -> list[tuple[list[tuple], Any]]:
+    """(rows, the cursor's description) of each of ``statements`` — (sql, params, prepare) —
+    all sent in one round trip: psycopg's pipeline mode, a Parse/Bind/Execute each and one Sync.
+    Those marked ``prepare`` are prepared statements (as ``fetchall``: for a read whose plan
+    does not depend on its values); the others are bound in the client, as the ORM binds
+    them. In the caller's transaction, if any; logged as one entry where Django logs queries
+    (one round trip, as a text of several statements would be)."""
+    connection = connections[using]
+    started = time.monotonic()
+    raw = _raw(connection)
+    cursors: list[psycopg.Cursor] = []
+    try:
+        with connection.wrap_database_errors:
+            with raw.pipeline():
+                for sql, params, prepare in statements:
+                    cursor = psycopg.Cursor(raw) if prepare else psycopg.ClientCursor(raw)
+                    cursors.append(cursor)
+                    cursor.execute(sql, params, prepare=prepare)
+            # Leaving the pipeline sent its Sync and read every result into its cursor.
+            results = [(cursor.fetchall(), cursor.description) for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    if connection.queries_logged:
+        shown = ";\n".join(_shown(raw, *statement) for statement in statements)
+        _log(connection, shown, started, prefix="")
+    return results
+
+
+def _shown(raw: Any, sql: str, params: Any, prepare: bool) -> str:
+    # As Django's log shows a statement: its values written in, unless sent apart.
+    if prepare:
+        return f"/* prepared */ {sql}"
+    return psycopg.ClientCursor(raw).mogrify(sql, params)
 
 
 def fetchone(sql: str, params: list[Any], *, using: str = "default") -> tuple | None:

@@ -45,7 +45,8 @@ _OPEN_FIRST = Compiled(
         _reminders(Param("user"), OPEN)
         .only("kind", "detail", "due_date", "report_id", "child__name")
         .annotate(open_total=Window(Count("id")))[:limit]
-    )
+    ),
+    prepared=True,
 )
 
 
@@ -58,7 +59,8 @@ def open_first_read(user: User, limit: int) -> Read[list[Notification]]:
 _OPEN_COUNT = Compiled(
     lambda: counted(
         Notification.objects.filter(recipient_id=Param("user"), resolved_at__isnull=True)
-    )
+    ),
+    prepared=True,
 )
 
 

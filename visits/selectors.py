@@ -90,7 +90,8 @@ _RECENT = Compiled(
         Visit.objects.filter(child_id=Param("child"))
         .select_related("visitor")
         .only(*_LISTED)[:limit]
-    )
+    ),
+    prepared=True,
 )
 
 
@@ -232,7 +233,8 @@ _RETURNED = Compiled(
         Visit.objects.filter(visitor_id=Param("user"), review_status=ReviewStatus.RETURNED)
         .order_by("-reviewed_at")
         .values_list("pk")[:limit]
-    )
+    ),
+    prepared=True,
 )
 # Their lines, when there are any (a second statement: the first, on the visits alone, is
 # planned in a fifth of the time of a join to children and staff, and most days finds none).

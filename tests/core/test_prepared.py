@@ -114,3 +114,56 @@ def test_a_childs_file_is_found_by_a_prepared_statement(client_for, api_client, 
     with CaptureQueriesContext(connection) as queries:
         assert found.name == "查小雨" and found.village.parent.code == found.village.parent_id
     assert len(queries) == 0
+
+
+def test_the_files_lists_are_prepared_statements_sent_in_one_round_trip(client_for, director_a):
+    """The reads a file sends together (core.compiled.together) go in one round trip, each of
+    its key lookups a prepared statement planned a few times and then reused; what the page
+    shows is what each read gives alone."""
+    from children.services import family_member_add
+
+    child = make_child(director_a, name="查小雨")
+    family_member_add(
+        user=director_a, child=child, relation="mother", name="查母", status="working_away"
+    )
+    visit_record(
+        user=director_a,
+        child=child,
+        visited_on=date(2026, 11, 20),
+        kind="home",
+        seen=["child"],
+        guardian_present=True,
+        caregiver_capable=True,
+        in_school=True,
+        safety_concern=False,
+        notes="孩子在家，祖母照看。",
+    )
+    pages = client_for(director_a)
+    for _ in range(7):
+        with CaptureQueriesContext(connection) as queries:
+            page = pages.get(f"/children/{child.pk}/")
+        assert page.status_code == 200
+        sent = [q["sql"] for q in queries if '"children_familymember"' in q["sql"]]
+        assert len(sent) == 1  # one entry: the file's lists went in one round trip
+        assert sent[0].count("/* prepared */") >= 6
+    body = page.content.decode()
+    assert "查母" in body and "孩子在家，祖母照看。" in body
+    for fragment in ('FROM "children_familymember"', 'FROM "visits_visit"'):
+        generic, custom = plans(fragment)
+        assert custom <= 5 and generic >= 2, (fragment, generic, custom)
+
+
+def test_a_failing_read_sent_together_raises_as_djangos_would(director_a):
+    """An error in one statement of the pipeline is raised as Django's own error (an atomic
+    block rolls back as for any query), and the connection answers the next query."""
+    from django.db import DatabaseError
+
+    from core.compiled import Read, together
+
+    reads = [
+        Read("SELECT 1", None, "default", lambda rows, columns: rows, prepared=True),
+        Read("SELECT 1/0", None, "default", lambda rows, columns: rows),
+    ]
+    with pytest.raises(DatabaseError, match="division by zero"), transaction.atomic():
+        together(*reads)
+    assert Child.objects.count() == 0
