@@ -8,7 +8,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from core.api import PageParams, page_of
+from core.api import PageParams
 
 from . import selectors
 
@@ -38,18 +38,23 @@ class ReminderParams(PageParams):
 
 @router.get("/reminders", response=ReminderList)
 def reminders(request: HttpRequest, params: Query[ReminderParams]):
-    rows, count = page_of(selectors.reminders_for(user=request.auth, status=params.status), params)
+    rows, count = selectors.reminders_page(
+        user=request.auth,
+        status=params.status,
+        offset=(params.page - 1) * params.page_size,
+        limit=params.page_size,
+    )
     items = [
         {
-            "id": str(n.pk),
-            "kind": n.kind,
-            "child_id": str(n.child_id) if n.child_id else None,
-            "report_id": str(n.report_id) if n.report_id else None,
-            "due_date": n.due_date,
-            "created_on": n.created_on,
-            "read": n.read_at is not None,
-            "resolved_at": n.resolved_at,
+            "id": str(pk),
+            "kind": kind,
+            "child_id": str(child_id) if child_id else None,
+            "report_id": str(report_id) if report_id else None,
+            "due_date": due_date,
+            "created_on": created_on,
+            "read": read_at is not None,
+            "resolved_at": resolved_at,
         }
-        for n in rows
+        for pk, kind, child_id, report_id, due_date, created_on, read_at, resolved_at in rows
     ]
     return {"items": items, "count": count}

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, F, QuerySet, Window
 
 from accounts.models import User
-from core.compiled import Compiled, Param, Read, counted
+from core.compiled import Compiled, Param, Read, counted, together
 
 from .models import Notification
 
@@ -22,8 +22,10 @@ def reminders_for(*, user: User, status: str | None = None) -> QuerySet[Notifica
     return _reminders(user.pk, status)
 
 
-def _reminders(recipient: Any, status: str | None) -> QuerySet[Notification]:
-    queryset = Notification.objects.filter(recipient_id=recipient).select_related("child")
+def _reminders(recipient: Any, status: str | None, *, child: bool = True) -> QuerySet[Notification]:
+    queryset = Notification.objects.filter(recipient_id=recipient)
+    if child:
+        queryset = queryset.select_related("child")
     if status == OPEN:
         return queryset.filter(resolved_at__isnull=True).order_by(
             F("due_date").asc(nulls_last=True), "-created_on", "kind", "pk"
@@ -36,6 +38,38 @@ def _reminders(recipient: Any, status: str | None) -> QuerySet[Notification]:
         "-created_on",
         "pk",
     )
+
+
+# What the API gives of a reminder (reminders.api): its own columns, not its child's file.
+API_FIELDS = (
+    "id",
+    "kind",
+    "child_id",
+    "report_id",
+    "due_date",
+    "created_on",
+    "read_at",
+    "resolved_at",
+)
+_API_PAGE = Compiled(
+    lambda status: _reminders(Param("user"), status, child=False).values_list(*API_FIELDS),
+    prepared=True,
+)
+_API_COUNT = Compiled(
+    lambda status: counted(_reminders(Param("user"), status, child=False)), prepared=True
+)
+
+
+def reminders_page(
+    *, user: User, status: str | None, offset: int, limit: int
+) -> tuple[list[tuple], int]:
+    """A page of ``reminders_for`` as rows of API_FIELDS, and how many there are in all: two
+    kept statements in one round trip."""
+    rows, count = together(
+        _API_PAGE.read(status, user=user.pk, window=(limit, offset)),
+        _API_COUNT.count_read(status, user=user.pk),
+    )
+    return rows, count
 
 
 # The first few open reminders, each carrying the number of all of them (the home page's panel).

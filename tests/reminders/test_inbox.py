@@ -48,3 +48,47 @@ def test_marking_read_takes_only_its_own_keys_and_never_fails_on_others(
     assert list(Notification.objects.filter(read_at__isnull=False)) == [mine]
     items = client_for(director_a).get("/api/v1/reminders").json()["items"]
     assert [item["id"] for item in items] == [str(mine.pk)]
+
+
+def test_the_api_list_is_one_round_trip_without_the_childs_file(
+    api_client, child, director_a, supervisor, frozen
+):
+    """GET /api/v1/reminders: a page and its count sent together, each a kept statement of the
+    reminder's own columns (no join to the child's file, no case note decrypted); the pages
+    are those of reminders_for, in its order, whatever the status."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reminders.selectors import reminders_for
+
+    frozen.move_to("2026-12-24 09:00 +0800")  # overdue, and escalated to the supervisor
+    reminders_sweep()
+    visit_record(user=director_a, child=child, visited_on=date(2026, 12, 24), kind="home")
+    frozen.move_to("2027-03-30 09:00 +0800")
+    reminders_sweep()
+    api = api_client(director_a)
+    assert Notification.objects.filter(recipient=director_a).count() >= 2
+    for status in (None, "open", "resolved"):
+        expected = list(reminders_for(user=director_a, status=status))
+        for page_size in (1, 50):
+            pages = []
+            for page in (1, 2, 3):
+                query = {
+                    "page": page,
+                    "page_size": page_size,
+                    **({"status": status} if status else {}),
+                }
+                with CaptureQueriesContext(connection) as queries:
+                    answer = api.get("/api/v1/reminders", query)
+                assert answer.status_code == 200
+                listed = [q["sql"] for q in queries if "visits_notification" in q["sql"]]
+                assert len(listed) == 1 and listed[0].count("/* prepared */") == 2
+                assert '"children_child"' not in listed[0]
+                assert answer.json()["count"] == len(expected)
+                pages += answer.json()["items"]
+            shown = pages[: len(expected)]
+            assert [item["id"] for item in shown] == [str(n.pk) for n in expected][: len(shown)]
+    first = api.get("/api/v1/reminders").json()["items"][0]
+    stored = Notification.objects.get(pk=first["id"])
+    assert first["kind"] == stored.kind and first["child_id"] == str(stored.child_id)
+    assert first["read"] is (stored.read_at is not None)
