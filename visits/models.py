@@ -126,6 +126,13 @@ class Visit(models.Model):
                 name="visit_danger_recent",
                 condition=models.Q(safety_concern=True) | models.Q(guardian_present=False),
             ),
+            # The follow-up a visit set (the sweep's follow_up_due rule), and the same rule in
+            # the refresh after a visit: one child's visits that set one, not all its visits.
+            models.Index(
+                fields=["child", "follow_up_on"],
+                name="visit_follow_up",
+                condition=models.Q(follow_up_on__isnull=False),
+            ),
         ]
         constraints = [
             one_of("kind", VisitKind.values, "visit_kind_valid"),

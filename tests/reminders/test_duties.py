@@ -17,6 +17,7 @@ import pytest
 import time_machine
 
 from children import lifecycle
+from children.models import Child
 from children.services import (
     assessment_record,
     care_agreement_caregiver_unable,
@@ -359,3 +360,51 @@ def test_inbox_lists_overdue_before_due_soon(areas, director_a, frozen):
         (late.pk, "visit_overdue"),
         (soon.pk, "visit_due_soon"),
     ]
+
+
+def test_the_refresh_of_one_or_several_cases_raises_and_resolves_the_same(
+    child, director_a, supervisor
+):
+    """reminders_refresh has a statement per shape — one child, several, with a report or
+    not (one key is compared with ``=``, several with ``= ANY``, so that a generic plan of one
+    file's rows is a key lookup): each raises and resolves what the sweep would, for the
+    cases it is given and no other."""
+    from reminders.services import reminders_refresh
+
+    other = make_child(director_a, name="查小雪")
+    third = make_child(director_a, name="查小雷")
+    sweep_on(date(2027, 1, 10))  # the three overdue: the director, the township, the county
+    overdue = {
+        (n.child_id, n.recipient_id) for n in Notification.objects.filter(kind="visit_overdue")
+    }
+    assert {c for c, _ in overdue} == {child.pk, other.pk, third.pk}
+
+    def due_again(*children, on: date) -> None:
+        # The work is recorded elsewhere (the dates move), then the refresh is asked.
+        Child.objects.filter(pk__in=[c.pk for c in children]).update(
+            next_home_visit_due=on, next_contact_due=on
+        )
+
+    def open_about(c) -> set[str]:
+        return set(
+            Notification.objects.filter(child=c, resolved_at__isnull=True).values_list(
+                "rule", flat=True
+            )
+        )
+
+    due_again(child, other, third, on=date(2027, 3, 1))
+    with at(date(2027, 1, 10), 10):
+        assert reminders_refresh(child_ids=[child.pk, other.pk, child.pk]) > 0  # several
+        assert open_about(child) == open_about(other) == set()
+        assert "visit_overdue" in open_about(third)  # not given: left to its own refresh
+        reminders_refresh(child_ids=[str(third.pk)])  # one, as text
+        assert open_about(third) == set()
+    # Due again: the refresh raises as the sweep would, for one and for several.
+    due_again(child, other, third, on=date(2027, 1, 5))
+    with at(date(2027, 1, 10), 10):
+        reminders_refresh(child_ids=[child.pk])
+        reminders_refresh(child_ids=[other.pk, third.pk])
+    raised = {c: open_about(c) for c in (child, other, third)}
+    assert all("visit_overdue" in rules for rules in raised.values()), raised
+    sweep_on(date(2027, 1, 10))
+    assert {c: open_about(c) for c in (child, other, third)} == raised

@@ -86,6 +86,7 @@ def test_the_refresh_of_a_case_leaves_out_the_duties_about_no_case():
     for rule in sweep_rules():
         selects_no_case = "NULL::uuid, NULL::uuid" in " ".join(rule.select.split())
         assert selects_no_case == (not rule.about_case), rule.name
-    statement = _refresh_sql(True, True)
-    assert "visits_quarterlyverification" not in statement
-    assert "accounts_training" not in statement
+    for shape in ((1, 1), (2, 2)):
+        statement = _refresh_sql(*shape)
+        assert "visits_quarterlyverification" not in statement
+        assert "accounts_training" not in statement
