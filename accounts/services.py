@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import prepared
+
 from . import permissions, rules
 from .models import Area, AuditAction, Organisation, Role, User
 from .permissions import Capability
@@ -443,28 +445,42 @@ def audit_log(
     if not records:
         return
     known = user if user is not None and user.is_authenticated else None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _AUDIT_INSERT,
-            [
-                timezone.now(),
-                known.pk if known is not None else None,
-                known.username if known is not None else "",
-                action,
-                object_type,
-                client_ip(request),
-                json.dumps(detail or {}),
-                [str(object_id) for object_id, _ in records],
-                [area_code for _, area_code in records],
-            ],
-        )
+    params = [
+        timezone.now(),
+        known.pk if known is not None else None,
+        known.username if known is not None else "",
+        action,
+        object_type,
+        client_ip(request),
+        json.dumps(detail or {}),
+    ]
+    if len(records) == 1:
+        (object_id, area_code), *_ = records
+        prepared.write(_AUDIT_INSERT_ONE, [*params, str(object_id), area_code])
+        return
+    prepared.write(
+        _AUDIT_INSERT,
+        [
+            *params,
+            [str(object_id) for object_id, _ in records],
+            [area_code for _, area_code in records],
+        ],
+    )
 
 
-_AUDIT_INSERT = """
+# Prepared statements (core.prepared.write): written on nearly every request, parsed once per
+# connection. Every value is cast, so that its types never depend on the values (None, a
+# short or a long number). One record (a page, an API call) is a plain VALUES, whose generic
+# plan PostgreSQL keeps; several (a list, an export) are unnested from two arrays.
+_AUDIT_COLUMNS = """
     INSERT INTO "accounts_auditrecord"
         ("at", "user_id", "username", "action", "object_type", "ip", "detail", "object_id",
          "area_code")
-    SELECT %s, %s, %s, %s, %s, %s::inet, %s::jsonb, record.object_id, record.area_code
+"""
+_AUDIT_VALUES = "%s::timestamptz, %s::bigint, %s::text, %s::text, %s::text, %s::inet, %s::jsonb"
+_AUDIT_INSERT_ONE = f"{_AUDIT_COLUMNS} VALUES ({_AUDIT_VALUES}, %s::text, %s::text)"
+_AUDIT_INSERT = f"""{_AUDIT_COLUMNS}
+    SELECT {_AUDIT_VALUES}, record.object_id, record.area_code
     FROM unnest(%s::text[], %s::text[]) AS record (object_id, area_code)
 """
 

@@ -118,6 +118,20 @@ def _shown(raw: Any, sql: str, params: Any, prepare: bool) -> str:
     return psycopg.ClientCursor(raw).mogrify(sql, params)
 
 
+def write(sql: str, params: list[Any], *, using: str = "default") -> int:
+    """Run a fixed write (an INSERT of the same shape every time, with every value cast in the
+    text) as a prepared statement: parsed and planned once per connection, not on every
+    request. No transaction of its own (the caller's, if any, else the statement's own); not
+    for a table that keeps history (the module's docstring). Returns the rows it wrote."""
+    connection = connections[using]
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(_raw(connection)) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        rowcount = cursor.rowcount
+    _log(connection, sql, started)
+    return rowcount
+
+
 def fetchone(sql: str, params: list[Any], *, using: str = "default") -> tuple | None:
     """The first row of ``fetchall``."""
     rows = fetchall(sql, params, using=using)

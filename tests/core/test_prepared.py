@@ -167,3 +167,39 @@ def test_a_failing_read_sent_together_raises_as_djangos_would(director_a):
     with pytest.raises(DatabaseError, match="division by zero"), transaction.atomic():
         together(*reads)
     assert Child.objects.count() == 0
+
+
+def test_the_audit_record_is_written_by_a_prepared_statement(director_a):
+    """Nearly every request writes an audit record: its INSERT is parsed and planned once per
+    connection, whoever (or no one) is signed in and however many records it writes."""
+    from accounts.models import AuditRecord
+    from accounts.services import audit_log
+
+    with CaptureQueriesContext(connection) as queries:
+        for i in range(18):
+            audit_log(
+                user=director_a if i % 2 else None,
+                action="view",
+                object_type="child",
+                # Mostly one record (a page), some several (a list).
+                records=[(f"c{i}-{n}", "341823103201") for n in range(3 if i > 13 else 1)],
+                detail={"i": i, "text": "x'; DROP TABLE accounts_auditrecord; --"},
+            )
+    assert all(q["sql"].startswith("/* prepared */") for q in queries)
+    written = AuditRecord.objects.filter(object_id__startswith="c").order_by("object_id")
+    assert written.count() == 14 + 4 * 3
+    first, second = written.get(object_id="c0-0"), written.get(object_id="c1-0")
+    assert first.user_id is None and first.username == ""
+    assert second.user_id == director_a.pk and second.username == director_a.username
+    assert second.detail == {"i": 1, "text": "x'; DROP TABLE accounts_auditrecord; --"}
+    # One record: its generic plan kept after five (several: planned for their number). A
+    # statement per type of the user's key (none, a number).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            ['%INSERT INTO "accounts_auditrecord"%VALUES%'],
+        )
+        statements = cursor.fetchall()
+    assert statements and all(custom <= 5 for _, custom in statements), statements
+    assert sum(generic for generic, _ in statements) >= 4, statements
