@@ -140,15 +140,35 @@ def transfer_reject(request: HttpRequest, transfer_id) -> HttpResponse:
 _child_action = partial(small_form_view, fetch=writable_child, record="child", back=to_file)
 
 
-def _link(*, user, child, child_id) -> None:
-    """The sibling picked on the page, found in the user's area like any file (404 outside)."""
-    other = selectors.child_for_user_or_404(
-        user=user, child_id=child_id, capability=Capability.CHILD_WRITE
+@login_required
+@require_http_methods(["GET", "POST"])
+def sibling_link(request: HttpRequest, child_id) -> HttpResponse:
+    """Link a brother or sister on file in the child's village: the village's open files found
+    by name (a village of hundreds is never one list on the file's page), the one picked
+    found in the user's area like any file (404 outside)."""
+    child = writable_child(request, child_id)
+    form = SiblingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with refusals_on_form(form):
+            other = selectors.child_for_user_or_404(
+                user=request.user,
+                child_id=form.cleaned_data["child_id"],
+                capability=Capability.CHILD_WRITE,
+            )
+            households.siblings_link(user=request.user, child=child, other=other)
+            messages.success(request, _("Saved."))
+            return to_file(child)
+    name = request.GET.get("name", "").strip()[:NAME_SEARCHED]
+    candidates, more = selectors.sibling_candidates(child, name=name)
+    return render(
+        request,
+        "children/sibling_link.html",
+        {"form": form, "child": child, "name": name, "candidates": candidates, "more": more},
     )
-    households.siblings_link(user=user, child=child, other=other)
 
 
-sibling_link = _child_action(SiblingForm, _link)
+# A name is a few characters; what is typed past this is not searched.
+NAME_SEARCHED = 30
 category_decide = small_form_view(
     CategoryDecisionForm,
     services.category_decide,

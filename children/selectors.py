@@ -13,7 +13,6 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Exists,
-    ExpressionWrapper,
     Model,
     OuterRef,
     Q,
@@ -481,48 +480,46 @@ _FAMILY = Compiled(
 )
 
 
-SIBLING_CANDIDATES_LIMIT = 500
 MAX_SIBLINGS = 100  # more than any household has: the list is cut after them
+SIBLING_CANDIDATES_SHOWN = 50  # a page of the village's files; a name narrows it
 
 
-def siblings_and_candidates_read(
-    child: Child, *, candidates: bool = True
-) -> Read[tuple[list[Child], list[Child]]]:
-    """(the other children of the household, oldest first; the open files of the child's village
-    that may be linked as its siblings, by name, at most SIBLING_CANDIDATES_LIMIT), in one query.
-    Siblings are registered in one village, so both are files of the village (a sibling that
-    moved away is found by the household alone)."""
-    if candidates:
-        read = _SIBLINGS_AND_CANDIDATES.read(
-            True, household=child.household_id, village=child.village_id, child=child.pk
-        )
-    else:
-        read = _SIBLINGS_AND_CANDIDATES.read(False, household=child.household_id, child=child.pk)
-
-    def split(rows: list[Child]) -> tuple[list[Child], list[Child]]:
-        siblings, others = [], []
-        for row in rows:
-            (siblings if row.household_id == child.household_id else others).append(row)
-        siblings.sort(key=lambda row: (row.birth_date, row.name))
-        return siblings, others[:SIBLING_CANDIDATES_LIMIT]
-
-    return read.then(split)
+def siblings_read(child: Child) -> Read[list[Child]]:
+    """The other children of the household, oldest first (a read to send with the file's
+    others). Siblings are registered in one village, but one that moved away is found by the
+    household alone."""
+    if child.household_id is None:
+        return Read.of([])
+    return _SIBLINGS.read(household=child.household_id, child=child.pk)
 
 
-def _siblings_and_candidates(candidates: bool) -> QuerySet[Child]:
-    household = Q(household_id=Param("household"))
-    in_village = Q(village_id=Param("village"), status=ChildStatus.ACTIVE)
-    return (
-        Child.objects.filter(household | in_village if candidates else household)
+_SIBLINGS = Compiled(
+    lambda: (
+        Child.objects.filter(household_id=Param("household"))
         .exclude(pk=Param("child"))
         .only("id", "name", "birth_date", "gender", "status", "household_id")
-        # The household's first: a village of thousands is cut after the candidates shown.
-        .annotate(sibling=ExpressionWrapper(household, output_field=BooleanField()))
-        .order_by("-sibling", "name", "birth_date")[: SIBLING_CANDIDATES_LIMIT + MAX_SIBLINGS]
+        .order_by("birth_date", "name")[:MAX_SIBLINGS]
+    ),
+    prepared=True,
+)
+
+
+def sibling_candidates(child: Child, *, name: str = "") -> tuple[list[Child], bool]:
+    """The open files of the child's village that may be linked as its brothers or sisters
+    (not already of its household), by name: at most SIBLING_CANDIDATES_SHOWN, and whether
+    there are more (a village of hundreds is searched by name, never listed whole)."""
+    candidates = (
+        Child.objects.filter(village_id=child.village_id, status=ChildStatus.ACTIVE)
+        .exclude(pk=child.pk)
+        .only("id", "name", "birth_date", "gender", "status", "household_id")
+        .order_by("name", "birth_date", "id")
     )
-
-
-_SIBLINGS_AND_CANDIDATES = Compiled(_siblings_and_candidates, prepared=True)
+    if child.household_id is not None:
+        candidates = candidates.exclude(household_id=child.household_id)
+    if name:
+        candidates = candidates.filter(name__contains=name)
+    found = list(candidates[: SIBLING_CANDIDATES_SHOWN + 1])
+    return found[:SIBLING_CANDIDATES_SHOWN], len(found) > SIBLING_CANDIDATES_SHOWN
 
 
 def merge_candidates(*, user: User, child: Child) -> list[Child]:

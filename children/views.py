@@ -217,14 +217,14 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
         assessments,
         agreements,
         parent_contacts,
-        (siblings, sibling_candidates),
+        siblings,
         *parts,
     ) = together(
         selectors.family_read(child),
         selectors.assessments_read(child),
         selectors.agreements_read(child, limit=10),
         selectors.parent_contacts_read(child, limit=5),
-        selectors.siblings_and_candidates_read(child, candidates=can_write),
+        selectors.siblings_read(child),
         *extensions.page_context_reads(request, child, today),
     )
     response = render(
@@ -237,7 +237,6 @@ def child_detail(request: HttpRequest, child_id) -> HttpResponse:
             "full_id": selectors.can_see_full_id(request.user, child),
             "family": family,
             "siblings": siblings,
-            "sibling_candidates": sibling_candidates,
             "assessments": assessments,
             "can_write": can_write,
             "can_assess": can_write and permissions.can(request.user, Capability.CHILD_ASSESS),

@@ -351,10 +351,18 @@ def test_the_child_page_lists_siblings_links_and_leaves(
 ):
     page = client_for(director_a)
     html = page.get(f"/children/{child.pk}/").content.decode()
-    assert 'id="siblings"' in html and f'value="{brother.pk}"' in html
+    # The file links to the page that finds the village's files by name; it lists none itself.
+    assert 'id="siblings"' in html and f'href="/children/{child.pk}/siblings/"' in html
+    assert f'value="{brother.pk}"' not in html
+    picking = page.get(f"/children/{child.pk}/siblings/").content.decode()
+    assert f'value="{brother.pk}"' in picking and f'value="{child.pk}"' not in picking
     assert (
         page.post(f"/children/{child.pk}/siblings/", {"child_id": str(brother.pk)}).status_code
         == 302
+    )
+    # Linked: no longer offered.
+    assert (
+        f'value="{brother.pk}"' not in page.get(f"/children/{child.pk}/siblings/").content.decode()
     )
     html = page.get(f"/children/{child.pk}/").content.decode()
     assert f'href="/children/{brother.pk}/"' in html
@@ -367,6 +375,7 @@ def test_the_child_page_lists_siblings_links_and_leaves(
         .status_code
         == 403
     )
+    assert client_for(viewer).get(f"/children/{child.pk}/siblings/").status_code == 403
     # A refusal is a message on the page, never a 500.
     refused = page.post(f"/children/{child.pk}/siblings/", {"child_id": str(child.pk)}, follow=True)
     assert "不能把儿童与自己关联" in refused.content.decode()
@@ -374,3 +383,27 @@ def test_the_child_page_lists_siblings_links_and_leaves(
     brother.refresh_from_db()
     child.refresh_from_db()
     assert brother.household_id != child.household_id
+
+
+def test_the_village_is_searched_by_name_never_listed_whole(client_for, director_a, child):
+    """A village of hundreds: the page shows a page of its open files and says there are
+    more; a name narrows it; files of other villages, closed files and the child itself are
+    never offered; hostile text is a search like any other."""
+    from children.selectors import SIBLING_CANDIDATES_SHOWN
+
+    for i in range(SIBLING_CANDIDATES_SHOWN + 5):
+        make_child(director_a, name=f"村童{i:03d}")
+    closed = make_child(director_a, name="村童已结案")
+    Child.objects.filter(pk=closed.pk).update(status="closed", closed_on=date(2026, 11, 1))
+    page = client_for(director_a)
+    url = f"/children/{child.pk}/siblings/"
+    everyone = page.get(url).content.decode()
+    assert everyone.count('name="child_id"') == SIBLING_CANDIDATES_SHOWN
+    assert "符合的档案较多" in everyone
+    one = page.get(url, {"name": "村童007"}).content.decode()
+    assert one.count('name="child_id"') == 1 and "符合的档案较多" not in one
+    assert "村童已结案" not in page.get(url, {"name": "已结案"}).content.decode()
+    for hostile in ("%", "_", "=1+1", "'; DROP TABLE children_child; --", "名" * 500):
+        answer = page.get(url, {"name": hostile})
+        assert answer.status_code == 200
+        assert answer.content.decode().count('name="child_id"') == 0
