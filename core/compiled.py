@@ -262,11 +262,14 @@ class Compiled(Generic[M]):
         using: str | None = None,
         attach: dict[str, Model] | None = None,
         window: tuple[int, int] | None = None,
+        prepared: bool | None = None,
         **values: Any,
     ) -> Read[list[Any]]:
         """``rows`` as a ``Read``, to send with others (``together``). ``window``: (limit,
         offset), a page of the rows, for a queryset built without a slice (the page's numbers
-        are values, not a shape: one statement for every page)."""
+        are values, not a shape: one statement for every page). ``prepared``: this shape's
+        statement is (or is not) a prepared one, whatever the ``Compiled`` says (a shape whose
+        plan does not depend on its values, of a statement where others' do)."""
         compiled = self._compile(shape)
         using = using or router.db_for_read(compiled.queryset.model)
         if compiled.slots != values.keys():
@@ -297,7 +300,9 @@ class Compiled(Generic[M]):
                         field.set_cached_value(row, obj)
             return rows
 
-        return Read(sql, params, using, make, prepared=self._prepared)
+        return Read(
+            sql, params, using, make, prepared=self._prepared if prepared is None else prepared
+        )
 
     def first(self, *shape: Hashable, using: str | None = None, **values: Any) -> Any:
         """The first row, or None (build the queryset with ``[:1]``)."""
@@ -308,9 +313,16 @@ class Compiled(Generic[M]):
         """What a ``counted`` queryset counts (0 when it has no row)."""
         return run(self.count_read(*shape, using=using, **values))
 
-    def count_read(self, *shape: Hashable, using: str | None = None, **values: Any) -> Read[int]:
+    def count_read(
+        self,
+        *shape: Hashable,
+        using: str | None = None,
+        prepared: bool | None = None,
+        **values: Any,
+    ) -> Read[int]:
         """``count`` as a ``Read``."""
-        return self.read(*shape, using=using, **values).then(lambda rows: rows[0] if rows else 0)
+        read = self.read(*shape, using=using, prepared=prepared, **values)
+        return read.then(lambda rows: rows[0] if rows else 0)
 
     def _compile(self, shape: tuple[Hashable, ...]) -> _Compiled:
         """The statement for ``shape``, compiled for the default database (every database of

@@ -118,7 +118,7 @@ _WORKLISTS = (schedule.OVERDUE, schedule.DUE_SOON, schedule.NEVER_VISITED)
 # same words as everywhere), each with its village and its place in its list, cut at
 # WORKLIST_LIMIT per list. Written out rather than built by the ORM: the page runs it on every
 # load, and compiling the equivalent queryset cost more CPU than the rest of the query.
-_WORKLIST_SQL = f"""
+_WORKLIST_SQL_TEMPLATE = f"""
     SELECT w.*, a.name AS village_name FROM (
         SELECT c.id, c.name, c.gender, c.birth_date, c.village_id, c.risk_level, c.categories,
                c.focus_flags, c.schedule_reason, c.next_home_visit_due, c.next_contact_due,
@@ -130,13 +130,20 @@ _WORKLIST_SQL = f"""
         CROSS JOIN LATERAL (SELECT {schedule.status_sql()} AS worklist) s
         WHERE c.status = '{ChildStatus.ACTIVE}' AND {schedule.under_18_sql()}
           AND s.worklist IN ({", ".join(f"'{w}'" for w in _WORKLISTS)})
-          AND c.village_id BETWEEN %(low)s AND %(high)s
+          AND {{reach}}
           AND (%(village)s::varchar IS NULL OR c.village_id = %(village)s::varchar)
     ) w
     JOIN accounts_area a ON a.code = w.village_id
     WHERE w.place <= {WORKLIST_LIMIT}
     ORDER BY w.next_home_visit_due, w.name, w.id
 """
+# A reach of one village (a director's) compares its key with =: a prepared statement, whose
+# generic plan is that of any one village. A wider one is a range, planned with its values each
+# time (a township's and a province's are not one plan).
+_WORKLIST_SQL = _WORKLIST_SQL_TEMPLATE.replace(
+    "{reach}", "c.village_id BETWEEN %(low)s AND %(high)s"
+)
+_WORKLIST_VILLAGE_SQL = _WORKLIST_SQL_TEMPLATE.replace("{reach}", "c.village_id = %(low)s")
 _ALL_CODES = ("000000000000", "999999999999")
 
 
@@ -188,12 +195,17 @@ def worklist_read(
         area_low, area_high = scope.subtree_range(area) or _ALL_CODES
         low, high = max(low, area_low), min(high, area_high)
     using = router.db_for_read(Child)
+    values = {"today": today, "low": low, "village": village or None}
+    one_village = low == high
+    if not one_village:
+        values["high"] = high
     return Read(
-        _WORKLIST_SQL,
-        {"today": today, "low": low, "high": high, "village": village or None},
+        _WORKLIST_VILLAGE_SQL if one_village else _WORKLIST_SQL,
+        values,
         using,
         lambda rows, columns: Worklist(columns=columns, rows=rows, today=today, using=using),
         named=True,
+        prepared=one_village,
     )
 
 

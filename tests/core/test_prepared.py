@@ -203,3 +203,29 @@ def test_the_audit_record_is_written_by_a_prepared_statement(director_a):
         statements = cursor.fetchall()
     assert statements and all(custom <= 5 for _, custom in statements), statements
     assert sum(generic for generic, _ in statements) >= 4, statements
+
+
+def test_a_villages_worklist_and_list_are_prepared_a_wider_reach_is_planned_with_its_values(
+    client_for, director_a, supervisor
+):
+    """A director's reach is one village: the worklist and the API's list compare its key with
+    ``=`` and are prepared statements (the same plan for any village). A township's (or a
+    province's) reach is a range, planned with its values every time: a generic plan of a range
+    would be guessed for any reach."""
+    make_child(director_a, name="查小雨")
+
+    def sent(client, path: str) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return [q["sql"] for q in queries]
+
+    director, township = client_for(director_a), client_for(supervisor)
+    for _ in range(6):
+        (worklist,) = [q for q in sent(director, "/visits/") if "SELECT w.*" in q]
+        assert "/* prepared */" in worklist and "c.village_id = %(low)s" in worklist
+        (page,) = [q for q in sent(director, "/api/v1/children") if "_counted" in q]
+        assert page.count("/* prepared */") == 2
+        (wider,) = [q for q in sent(township, "/api/v1/children") if "_counted" in q]
+        assert "/* prepared */" not in wider and "BETWEEN" in wider
+    generic, custom = plans("c.village_id = $2")
+    assert generic >= 1 and custom <= 5, (generic, custom)
