@@ -456,9 +456,9 @@ def audit_log(
     ]
     if len(records) == 1:
         (object_id, area_code), *_ = records
-        prepared.write(_AUDIT_INSERT_ONE, [*params, str(object_id), area_code])
+        prepared.execute(_AUDIT_INSERT_ONE, [*params, str(object_id), area_code])
         return
-    prepared.write(
+    prepared.execute(
         _AUDIT_INSERT,
         [
             *params,
@@ -468,7 +468,7 @@ def audit_log(
     )
 
 
-# Prepared statements (core.prepared.write): written on nearly every request, parsed once per
+# Prepared statements (core.prepared.execute): written on nearly every request, parsed once per
 # connection. Every value is cast, so that its types never depend on the values (None, a
 # short or a long number). One record (a page, an API call) is a plain VALUES, whose generic
 # plan PostgreSQL keeps; several (a list, an export) are unnested from two arrays.

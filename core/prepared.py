@@ -5,11 +5,14 @@ PostgreSQL plans it afresh each time. For an ordinary query that costs a fractio
 millisecond; for the reminders' refresh of one child (every rule of the sweep in one statement:
 some thirty SELECTs and a hundred and fifty joins) planning took 15–100 ms of the database's CPU
 on every visit recorded, fifty times its execution. ``execute`` sends such a statement with its
-values apart (server-side binding) as a prepared statement, and asks for the generic plan, made
-once per connection (Django keeps connections for CONN_MAX_AGE) and reused for any values.
+values apart (server-side binding) as a prepared statement, planned once per connection
+(Django keeps connections for CONN_MAX_AGE) without its values and reused for any: every
+connection is opened with plan_cache_mode=force_generic_plan (config.settings), which only
+prepared statements follow. ``fetchall`` reads such a statement; ``fetch_together`` sends
+several reads in one round trip.
 
-Use it only for a statement whose plan does not depend on its values (a key looked up with
-``= ANY(%(ids)s)``): a generic plan is made without them. The statement runs on the same
+Use it only for a statement whose plan does not depend on its values (a key looked up, one
+village's rows): a generic plan is made without them. The statement runs on the same
 connection and in the same transaction as the ORM's, and is logged where Django logs queries
 (``connection.queries``, the tests' query counts). Django's execute wrappers do not see it: it is
 sent as one statement (a prepared statement cannot carry pghistory's ``set_config`` prefix), so a
@@ -22,26 +25,24 @@ import time
 from typing import Any
 
 import psycopg
-from django.db import connections, transaction
+from django.db import connections
 
 _ONLY_WHEN_ASKED = 2**31 - 1  # executions before psycopg would prepare a statement by itself
 
 
-def execute(sql: str, params: dict[str, Any], *, using: str = "default") -> int:
-    """Run ``sql`` (``%(name)s`` placeholders) as a prepared statement with a generic plan, in a
-    transaction (the caller's, or one of its own); return the rows it affected."""
+def execute(sql: str, params: dict[str, Any] | list[Any], *, using: str = "default") -> int:
+    """Run ``sql`` (a write of the same shape every time: ``%(name)s`` or ``%s`` placeholders,
+    every value cast in the text) as a prepared statement, with its generic plan (the
+    connection's plan_cache_mode: config.settings); return the rows it affected. One statement:
+    in the caller's transaction, if any, else its own. Not for a table that keeps history (the
+    module's docstring)."""
     connection = connections[using]
-    with transaction.atomic(using=using, savepoint=False):
-        raw = _raw(connection)
-        started = time.monotonic()
-        # Not raw.cursor(): Django makes that a ClientCursor, which binds values client-side.
-        with psycopg.Cursor(raw) as cursor:
-            # Only prepared statements follow plan_cache_mode, and the ORM prepares none; the
-            # setting ends with the transaction.
-            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-            cursor.execute(sql, params, prepare=True)
-            rowcount = cursor.rowcount
-        _log(connection, sql, started)
+    started = time.monotonic()
+    # Not raw.cursor(): Django makes that a ClientCursor, which binds values client-side.
+    with connection.wrap_database_errors, psycopg.Cursor(_raw(connection)) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        rowcount = cursor.rowcount
+    _log(connection, sql, started)
     return rowcount
 
 
@@ -67,8 +68,8 @@ def _log(connection: Any, sql: str, started: float, *, prefix: str = "/* prepare
 def fetchall(sql: str, params: list[Any], *, using: str = "default") -> list[tuple]:
     """The rows of a fixed read of one key (the session, the signed-in user, an API token, a
     child's file), as a prepared statement: PostgreSQL plans a key lookup on each call when its
-    values are written in (0.2–0.4 ms, several times the lookup), and reuses the plan of a
-    prepared statement once it has seen it run (its generic plan after five). Only for a
+    values are written in (0.2–0.4 ms, several times the lookup), and plans a prepared
+    statement once per connection (its generic plan: the module's docstring). Only for a
     statement whose plan does not depend on its values. In the caller's transaction, if any;
     logged where Django logs queries."""
     connection = connections[using]
@@ -116,20 +117,6 @@ def _shown(raw: Any, sql: str, params: Any, prepare: bool) -> str:
     if prepare:
         return f"/* prepared */ {sql}"
     return psycopg.ClientCursor(raw).mogrify(sql, params)
-
-
-def write(sql: str, params: list[Any], *, using: str = "default") -> int:
-    """Run a fixed write (an INSERT of the same shape every time, with every value cast in the
-    text) as a prepared statement: parsed and planned once per connection, not on every
-    request. No transaction of its own (the caller's, if any, else the statement's own); not
-    for a table that keeps history (the module's docstring). Returns the rows it wrote."""
-    connection = connections[using]
-    started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(_raw(connection)) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        rowcount = cursor.rowcount
-    _log(connection, sql, started)
-    return rowcount
 
 
 def fetchone(sql: str, params: list[Any], *, using: str = "default") -> tuple | None:

@@ -127,6 +127,20 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+
+def _generic_plans(options: dict) -> dict:
+    """Connection options under which a prepared statement is planned once, without its values,
+    and that plan reused (plan_cache_mode). Only core.prepared prepares statements, and only
+    those whose plan does not depend on their values (a key looked up, one village's rows):
+    PostgreSQL would otherwise plan each of them five times per connection, then again on
+    every run whose guessed cost looked lower with the values. Statements bound in the client
+    (the ORM's) are planned with their values as always."""
+    given = options.get("options", "")
+    return {**options, "options": f"{given} -c plan_cache_mode=force_generic_plan".strip()}
+
+
+DATABASES["default"]["OPTIONS"] = _generic_plans(DATABASES["default"].get("OPTIONS", {}))
+
 # A streaming replica of that database (optional; issue 20, "past one machine"). Dashboards,
 # exports, /api/v1/stats and the hand-over read from it (core.replica.reading_from_replica);
 # every write and every other read go to the primary. A replica that does not answer within
@@ -145,10 +159,12 @@ if DATABASE_REPLICA_URL:
         "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
         "CONN_HEALTH_CHECKS": True,
     }
-    DATABASES[DATABASE_READ_REPLICA]["OPTIONS"] = {
-        "connect_timeout": DATABASE_REPLICA_CONNECT_TIMEOUT,
-        **DATABASES[DATABASE_READ_REPLICA].get("OPTIONS", {}),
-    }
+    DATABASES[DATABASE_READ_REPLICA]["OPTIONS"] = _generic_plans(
+        {
+            "connect_timeout": DATABASE_REPLICA_CONNECT_TIMEOUT,
+            **DATABASES[DATABASE_READ_REPLICA].get("OPTIONS", {}),
+        }
+    )
 DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.redis_url(_VAR_DIR)

@@ -229,3 +229,21 @@ def test_a_villages_worklist_and_list_are_prepared_a_wider_reach_is_planned_with
         assert "/* prepared */" not in wider and "BETWEEN" in wider
     generic, custom = plans("c.village_id = $2")
     assert generic >= 1 and custom <= 5, (generic, custom)
+
+
+def test_every_connection_plans_a_prepared_statement_once_without_its_values(settings):
+    """config.settings opens every connection (the replica's too) with
+    plan_cache_mode=force_generic_plan: a statement core.prepared sends is planned on its first
+    run, never again on that connection (the ORM's statements, bound in the client, are not
+    prepared and are planned with their values)."""
+    for alias in ("default", "replica"):
+        assert (
+            "plan_cache_mode=force_generic_plan" in settings.DATABASES[alias]["OPTIONS"]["options"]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("force_generic_plan",)
+    child = "SELECT name FROM children_child WHERE id = %s /* once */"
+    for _ in range(3):
+        prepared.fetchall(child, ["00000000-0000-0000-0000-000000000000"])
+    assert plans("/* once */") == (3, 0)
