@@ -140,6 +140,10 @@ def transfer_reject(request: HttpRequest, transfer_id) -> HttpResponse:
 _child_action = partial(small_form_view, fetch=writable_child, record="child", back=to_file)
 
 
+# A name is a few characters; what is typed past this is not searched.
+NAME_SEARCHED = 30
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def sibling_link(request: HttpRequest, child_id) -> HttpResponse:
@@ -167,8 +171,6 @@ def sibling_link(request: HttpRequest, child_id) -> HttpResponse:
     )
 
 
-# A name is a few characters; what is typed past this is not searched.
-NAME_SEARCHED = 30
 category_decide = small_form_view(
     CategoryDecisionForm,
     services.category_decide,
