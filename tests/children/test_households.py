@@ -407,3 +407,20 @@ def test_the_village_is_searched_by_name_never_listed_whole(client_for, director
         answer = page.get(url, {"name": hostile})
         assert answer.status_code == 200
         assert answer.content.decode().count('name="child_id"') == 0
+
+
+def test_the_sibling_page_is_scoped_like_the_file(
+    client_for, director_a, director_b, outsider, child
+):
+    """Outside the user's area the page and its POST are 404, and a file of another village
+    picked by its key is 404 too; a key that is not one is a message on the form, never a 500."""
+    elsewhere = make_child(director_b, name="王小川")
+    url = f"/children/{child.pk}/siblings/"
+    assert client_for(outsider).get(url).status_code == 404
+    assert client_for(outsider).post(url, {"child_id": str(elsewhere.pk)}).status_code == 404
+    page = client_for(director_a)
+    assert page.post(url, {"child_id": str(elsewhere.pk)}).status_code == 404
+    for hostile in ("not-a-key", "=1+1", ""):
+        answer = page.post(url, {"child_id": hostile})
+        assert answer.status_code == 200 and "invalid-feedback d-block" in answer.content.decode()
+    assert Child.objects.get(pk=elsewhere.pk).household_id != child.household_id
