@@ -86,6 +86,23 @@ def make_child(user, **overrides):
 make_child.counter = 1
 
 
+def make_visit(user, child, visited_on, **overrides):
+    """Record a home visit through the real service: the child seen, a capable guardian
+    present, in school, no concern (``overrides`` change any of it)."""
+    from visits.services import visit_record
+
+    values = {
+        "kind": "home",
+        "seen": ["child"],
+        "guardian_present": True,
+        "caregiver_capable": True,
+        "in_school": True,
+        "safety_concern": False,
+        **overrides,
+    }
+    return visit_record(user=user, child=child, visited_on=visited_on, **values)
+
+
 def add_parents(user, child, *, names=("父亲", "母亲"), **member):
     """Record the child's father and mother with the same situation (``member`` fields), through
     the services, as the family form would."""

@@ -11,9 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from children.models import Child
 from core import prepared
-from visits.services import visit_record
 
-from ..factories import make_child
+from ..factories import make_child, make_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -57,17 +56,7 @@ def test_the_reminders_refresh_of_a_visit_reuses_one_generic_plan(frozen, direct
     children = [make_child(director_a, name=f"走访{i}") for i in range(3)]
     before = plans("current_reminders")
     for child in children:
-        visit_record(
-            user=director_a,
-            child=child,
-            visited_on=date(2026, 11, 20),
-            kind="home",
-            seen=["child"],
-            guardian_present=True,
-            caregiver_capable=True,
-            in_school=True,
-            safety_concern=False,
-        )
+        make_visit(director_a, child, date(2026, 11, 20))
     generic, custom = plans("current_reminders")
     assert generic - before[0] >= 3 and custom == before[1]
 
@@ -126,18 +115,7 @@ def test_the_files_lists_are_prepared_statements_sent_in_one_round_trip(client_f
     family_member_add(
         user=director_a, child=child, relation="mother", name="查母", status="working_away"
     )
-    visit_record(
-        user=director_a,
-        child=child,
-        visited_on=date(2026, 11, 20),
-        kind="home",
-        seen=["child"],
-        guardian_present=True,
-        caregiver_capable=True,
-        in_school=True,
-        safety_concern=False,
-        notes="孩子在家，祖母照看。",
-    )
+    make_visit(director_a, child, date(2026, 11, 20), notes="孩子在家，祖母照看。")
     pages = client_for(director_a)
     for _ in range(7):
         with CaptureQueriesContext(connection) as queries:
