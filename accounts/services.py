@@ -455,7 +455,7 @@ def audit_log(
         json.dumps(detail or {}),
     ]
     if len(records) == 1:
-        (object_id, area_code), *_ = records
+        ((object_id, area_code),) = records
         prepared.execute(_AUDIT_INSERT_ONE, [*params, str(object_id), area_code])
         return
     prepared.execute(

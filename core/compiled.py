@@ -73,8 +73,8 @@ class Read(Generic[T]):
     using: str
     make: Callable[[Any, Any], T]
     named: bool = False
-    # Run alone, as a prepared statement (core.prepared): for a key lookup, whose plan does
-    # not depend on its values. Sent with others (``together``), it is bound as they are.
+    # A prepared statement (core.prepared), alone or sent with others: for a read whose plan
+    # does not depend on its values (a key lookup, one village's rows).
     prepared: bool = False
 
     @classmethod
@@ -94,19 +94,20 @@ class Read(Generic[T]):
         )
 
 
-def _columns(cursor: Any, read: Read[Any]) -> list[str] | None:
-    return [column.name for column in cursor.description] if read.named else None
+def _columns(description: Any, read: Read[Any]) -> list[str] | None:
+    return [column.name for column in description] if read.named else None
 
 
 def run(read: Read[T]) -> T:
     """What ``read`` makes of its rows."""
     if not read.sql:
         return read.make(None, None)
-    if read.prepared and not read.named:
-        return read.make(prepared.fetchall(read.sql, read.params, using=read.using), None)
+    if read.prepared:
+        rows, description = prepared.fetch(read.sql, read.params, using=read.using)
+        return read.make(rows, _columns(description, read))
     with connections[read.using].cursor() as cursor:
         cursor.execute(read.sql, read.params)
-        return read.make(cursor.fetchall(), _columns(cursor, read))
+        return read.make(cursor.fetchall(), _columns(cursor.description, read))
 
 
 def together(*reads: Read[Any]) -> list[Any]:
@@ -121,7 +122,7 @@ def together(*reads: Read[Any]) -> list[Any]:
         [(read.sql, read.params, read.prepared) for read in sent], using=sent[0].using
     )
     results = {
-        id(read): read.make(rows, [c.name for c in description] if read.named else None)
+        id(read): read.make(rows, _columns(description, read))
         for read, (rows, description) in zip(sent, fetched, strict=True)
     }
     return [results[id(read)] if read.sql else read.make(None, None) for read in reads]

@@ -65,20 +65,25 @@ def _log(connection: Any, sql: str, started: float, *, prefix: str = "/* prepare
         )
 
 
-def fetchall(sql: str, params: list[Any], *, using: str = "default") -> list[tuple]:
-    """The rows of a fixed read of one key (the session, the signed-in user, an API token, a
-    child's file), as a prepared statement: PostgreSQL plans a key lookup on each call when its
-    values are written in (0.2–0.4 ms, several times the lookup), and plans a prepared
-    statement once per connection (its generic plan: the module's docstring). Only for a
-    statement whose plan does not depend on its values. In the caller's transaction, if any;
-    logged where Django logs queries."""
+def fetch(sql: str, params: Any, *, using: str = "default") -> tuple[list[tuple], Any]:
+    """(rows, the cursor's description) of a fixed read of one key (the session, the signed-in
+    user, an API token, a child's file), as a prepared statement: PostgreSQL plans a key lookup
+    on each call when its values are written in (0.2–0.4 ms, several times the lookup), and
+    plans a prepared statement once per connection (its generic plan: the module's
+    docstring). Only for a statement whose plan does not depend on its values. In the caller's
+    transaction, if any; logged where Django logs queries."""
     connection = connections[using]
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(_raw(connection)) as cursor:
         cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall()
+        found = cursor.fetchall(), cursor.description
     _log(connection, sql, started)
-    return rows
+    return found
+
+
+def fetchall(sql: str, params: Any, *, using: str = "default") -> list[tuple]:
+    """The rows of ``fetch``."""
+    return fetch(sql, params, using=using)[0]
 
 
 def fetch_together(
